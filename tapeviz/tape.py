@@ -2,7 +2,12 @@
 
 The tape is a list of entries in execution order, one per recorded op::
 
-    (op, inputs, input_values, output, attrs, scope, group)
+    (op, inputs, input_values, output_value, attrs, scope, group,
+     input_ids, output_id, output_name, needs)
+
+where ``inputs`` holds, per input, the Variable itself or the tensor's name — never the
+Tensor objects, which the tape therefore does not keep alive — and ``needs`` says which
+inputs were tracked when the op ran.
 
 ``gradient`` walks that list backwards in a plain loop (no recursion: a 100 000-op chain
 works), asking each op's VJP rule for the contributions to its inputs and summing them
@@ -24,6 +29,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import enum
+import operator
 import warnings
 import weakref
 from collections.abc import Iterator
@@ -42,6 +48,9 @@ __all__ = ["GradientTape", "UnconnectedGradients", "tape_of"]
 _local = _state.local
 # The last few tapes entered (weak references), so that a tensor can be traced back to the
 # tape that recorded it (``tv.viz.graph(tensor)``).
+_NO_CONTEXT = contextlib.nullcontext()
+_FLOAT_SCALARS = frozenset({np.float16, np.float32, np.float64})
+_id_of = operator.attrgetter("_id")
 _recent: collections.deque[weakref.ReferenceType[GradientTape]] = collections.deque(maxlen=32)
 
 
@@ -104,6 +113,10 @@ class GradientTape:
         self._used = False
         self._last: tuple[Any, ...] | None = None
         self._record_cache: Record | None = None
+        # set while recording: an op whose numbers may warn (the sweep then silences numpy
+        # as TensorFlow is silent), and whether custom_gradient closures are on the tape
+        self._risky = False
+        self._custom = False
 
     # -- context management ----------------------------------------------------------------
     def __enter__(self) -> GradientTape:
@@ -147,6 +160,8 @@ class GradientTape:
         self._last = None
         self._used = False
         self._record_cache = None
+        self._risky = False
+        self._custom = False
 
     # -- what is recorded ------------------------------------------------------------------
     def watch(self, tensor: Any) -> None:
@@ -169,7 +184,9 @@ class GradientTape:
     def _watch(self, t: Tensor, explicit: bool = False) -> None:
         if t._id not in self._watched:
             # explicit watches come before the next op; automatic ones at the op reading it
-            self._watched[t._id] = (t, len(self._entries) - (0.5 if explicit else 0))
+            # (a Variable is kept; of another tensor only its id, value and name)
+            kept = t if type(t) is Variable else _Kept(t)
+            self._watched[t._id] = (kept, len(self._entries) - (0.5 if explicit else 0))
             self._record_cache = None
         self._tracked.add(t._id)
 
@@ -179,29 +196,68 @@ class GradientTape:
         return tuple(sorted(vs, key=lambda v: v._id))
 
     def _maybe_record(self, op: Op, xs: Any, vals: Any, out: Tensor, attrs: dict[str, Any]) -> None:
-        """Called by every op while this tape records (the hot path)."""
+        """Called by every op while this tape records (the hot path).
+
+        An op is recorded when one of its inputs is tracked (watched, or computed from a
+        watched tensor); trainable float Variables it reads are watched on the way.
+        """
         tracked = self._tracked
-        hit = False
-        ids = tuple([x._id for x in xs])
-        for x in xs:
-            if x._id in tracked:
-                hit = True
-            elif (
-                type(x) is Variable
-                and self._watch_accessed
-                and x._trainable
-                and x._value.dtype.kind == "f"
-            ):
-                self._watch(x)
-                hit = True
-        if hit and out._value.dtype.kind == "f":
-            tracked.add(out._id)
-            self._entries.append(
-                (op, tuple(xs), tuple(vals), out, attrs, _local.scope, _local.group, ids, out._id)
+        if len(xs) == 2:  # the arithmetic operators: unrolled
+            x0, x1 = xs
+            n0 = x0._id in tracked or (type(x0) is Variable and self._auto_watch(x0))
+            n1 = x1._id in tracked or (type(x1) is Variable and self._auto_watch(x1))
+            if not (n0 or n1):
+                return
+            needs: tuple[bool, ...] = (n0, n1)
+            ids: tuple[int, ...] = (x0._id, x1._id)
+            xin: tuple[Any, ...] = (
+                x0 if type(x0) is Variable else x0._name,
+                x1 if type(x1) is Variable else x1._name,
             )
-            self._record_cache = None
+        else:
+            flags = []
+            for x in xs:
+                flags.append(x._id in tracked or (type(x) is Variable and self._auto_watch(x)))
+            if True not in flags:
+                return
+            needs = tuple(flags)
+            ids = tuple(map(_id_of, xs))
+            xin = tuple([x if type(x) is Variable else x._name for x in xs])
+        value = out._value
+        if type(value) not in _FLOAT_SCALARS and value.dtype.kind != "f":
+            return  # an int or bool result carries no gradient
+        out_id = out._id
+        tracked.add(out_id)
+        warn = op.may_warn
+        if warn and (warn is True or warn(*vals)):
+            self._risky = True
+        local = _local
+        self._entries.append(
+            (
+                op,
+                xin,
+                vals if type(vals) is tuple else tuple(vals),
+                value,
+                attrs,
+                local.scope,
+                local.group,
+                ids,
+                out_id,
+                out._name,
+                needs,
+            )
+        )
+        self._record_cache = None
+
+    def _auto_watch(self, v: Variable) -> bool:
+        """Watch a Variable read by an op, as TensorFlow does for trainable float ones."""
+        if self._watch_accessed and v._trainable and v._value.dtype.kind == "f":
+            self._watch(v)
+            return True
+        return False
 
     def _record_custom(self, op: Op, xs: Any, out: Tensor, attrs: dict[str, Any]) -> None:
+        self._custom = True
         self._maybe_record(op, xs, [x._value for x in xs], out, attrs)
 
     # -- gradients ---------------------------------------------------------------------------
@@ -226,34 +282,16 @@ class GradientTape:
         if not self._persistent:
             self._used = True
             self._tracked = set()
-            self._compact()
+            if self._custom:
+                self._drop_closures()
 
-    def _compact(self) -> None:
-        """Keep only what the record needs — values, ids, names — and let go of the Tensor
-        objects and custom_gradient closures that only the reverse sweep used.
-
-        A compacted entry holds, instead of its input tensors, each input's Variable (user
-        objects, kept) or name, and instead of its output tensor a ``(value, name)`` pair.
-        """
-        var = Variable
+    def _drop_closures(self) -> None:
+        """Let go of custom_gradient's grad_fn closures, which only the sweep needed (the
+        record keeps their names)."""
         self._entries = [
-            (
-                e[0],
-                tuple([x if type(x) is var else x._name for x in e[1]]),
-                e[2],
-                (e[3]._value, e[3]._name),
-                sanitize_attrs(e[4]) if e[0].name == "custom_gradient" else e[4],
-                e[5],
-                e[6],
-                e[7],
-                e[8],
-            )
+            e[:4] + (sanitize_attrs(e[4]),) + e[5:] if e[0].name == "custom_gradient" else e
             for e in self._entries
         ]
-        self._watched = {
-            k: (t if type(t) is Variable else _Kept(t), pos)
-            for k, (t, pos) in self._watched.items()
-        }
 
     def gradient(
         self,
@@ -299,16 +337,18 @@ class GradientTape:
             if type(unconnected_gradients) is UnconnectedGradients
             else _unconnected(unconnected_gradients)
         )
-        self._begin_use("gradient")
+        if self._used or self._recording:
+            self._begin_use("gradient")
         targets = [target] if isinstance(target, Tensor) else _tensors(_flatten(target), "target")
         if isinstance(sources, Tensor):  # the common case, without structure handling
-            srcs: list[Tensor] = [sources]
-            rebuild: Any = _single
-        else:
-            flat_sources, rebuild = _flatten_structure(sources)
-            srcs = _tensors(flat_sources, "sources")
+            seeds = None if output_gradients is None else self._seeds(targets, output_gradients)
+            grads = self._sweep(targets, seeds, [sources], mode, True)
+            self._end_use()
+            return grads[0]
+        flat_sources, rebuild = _flatten_structure(sources)
+        srcs = _tensors(flat_sources, "sources")
         seeds = self._seeds(targets, output_gradients)
-        grads = self._sweep(targets, seeds, srcs, mode, trace=True)
+        grads = self._sweep(targets, seeds, srcs, mode, True)
         self._end_use()
         return rebuild(grads)
 
@@ -338,24 +378,33 @@ class GradientTape:
     def _sweep(
         self,
         targets: list[Tensor],
-        seeds: list[Any],
+        seeds: list[Any] | None,
         sources: list[Tensor],
         mode: UnconnectedGradients,
         trace: bool,
     ) -> list[Tensor | None]:
+        """The reverse sweep: adjoints from ``targets`` (seeded with ``seeds``, or ones)
+        back to ``sources``.  ``trace`` keeps what the record's ``sweep`` shows."""
         entries = self._entries
         n = len(entries)
         tracked = self._tracked
-        reach = {s._id for s in sources if s._id in tracked}
-        risky = n > 32
-        if reach:
-            for e in entries:
-                for xid in e[7]:
-                    if xid in reach:
-                        reach.add(e[8])
-                        break
-                if e[0].may_warn:
-                    risky = True
+        watched = self._watched
+        # reach: the tracked tensors that depend on a requested source.  Every recorded op
+        # has a tracked input, so when the sources cover everything watched, that is all
+        # of ``tracked`` (the common case: no walk over the tape needed).
+        src_ids = [s._id for s in sources]
+        src_set = set(src_ids) if len(src_ids) > 4 else src_ids
+        covered = len(watched) <= len(src_ids) and all(i in src_set for i in watched)
+        if covered:
+            reach = set(tracked) if self._persistent else tracked
+        else:
+            reach = {i for i in src_ids if i in tracked}
+            if reach:
+                for e in entries:
+                    for xid in e[7]:
+                        if xid in reach:
+                            reach.add(e[8])
+                            break
         tensor_mode = False
         for t in _local.tapes:
             if t._recording:
@@ -363,67 +412,66 @@ class GradientTape:
                 break
         k = TENSOR if tensor_mode else NUMPY
         adj: dict[int, Any] = {}
-        for t, seed in zip(targets, seeds, strict=True):
+        for i, t in enumerate(targets):
             if t._id not in reach:
                 continue
+            seed = None if seeds is None else seeds[i]
             if seed is None:
                 v = t._value
-                s = np.ones_like(v)[()] if v.shape else v.dtype.type(1)
+                s = np.ones_like(v) if type(v) is np.ndarray else v.dtype.type(1)
                 seed_v: Any = Tensor._wrap(s) if tensor_mode else s
             else:
                 seed_v = seed if tensor_mode else seed._value
             prev = adj.get(t._id)
             adj[t._id] = seed_v if prev is None else prev + seed_v
-        steps: list[tuple[int, Any, list[tuple[int, Any]]]] = []
+        steps: list[tuple[int, Any, Any]] = []
         saved_group = _local.group
         if tensor_mode:
             _local.group = f"gradient of tape {self._id}"
         quiet = (
             np.errstate(divide="ignore", invalid="ignore", over="ignore")
-            if risky
-            else contextlib.nullcontext()
+            if self._risky or n > 32
+            else _NO_CONTEXT
         )
+        adj_get = adj.get
         try:
             with quiet:
                 for idx in range(n - 1, -1, -1):
                     e = entries[idx]
-                    g = adj.get(e[8])
+                    g = adj_get(e[8])
                     if g is None:
                         continue
-                    op, xs, vals, out, attrs, ids = e[0], e[1], e[2], e[3], e[4], e[7]
-                    if op.takes_needs:
-                        attrs = {**attrs, "needs": tuple([xid in reach for xid in ids])}
+                    op = e[0]
+                    vals = e[2]
+                    ids = e[7]
                     if tensor_mode:
-                        ins = [
-                            x if (type(x) is not Variable or x._value is v) else Tensor._wrap(v)
-                            for x, v in zip(xs, vals, strict=True)
-                        ]
-                        grads = op.vjp(k, g, out, *ins, **attrs)
+                        vals = _tensors_of(e)
+                        out = _revive(e[3], e[8], e[9])
                     else:
-                        grads = op.vjp(k, g, out._value, *vals, **attrs)
-                    contrib: list[tuple[int, Any]] = []
-                    for xid, v, gi in zip(ids, vals, grads):  # noqa: B905 (hot loop)
+                        out = e[3]
+                    attrs = e[4]
+                    if op.takes_needs:
+                        needs = e[10] if covered else tuple([i in reach for i in ids])
+                        grads = op.vjp(k, g, out, *vals, needs=needs, **attrs)
+                    elif attrs:
+                        grads = op.vjp(k, g, out, *vals, **attrs)
+                    else:
+                        grads = op.vjp(k, g, out, *vals)
+                    for xid, gi in zip(ids, grads):  # noqa: B905 (hot loop)
                         if gi is None or xid not in reach:
                             continue
-                        if gi.shape != v.shape:
-                            raise AssertionError(
-                                f"internal error: the VJP of {op.name} returned a gradient of "
-                                f"shape {tuple(gi.shape)} for an input of shape {v.shape}"
-                            )
-                        prev = adj.get(xid)
+                        prev = adj_get(xid)
                         adj[xid] = gi if prev is None else prev + gi
-                        if trace:
-                            contrib.append((xid, gi))
                     if trace:
-                        steps.append((idx, g, contrib))
+                        steps.append((idx, g, grads))
         finally:
             _local.group = saved_group
         results: list[Tensor | None] = []
-        for s in sources:
-            g = adj.get(s._id) if s._id in reach else None
+        for s_ in sources:
+            g = adj_get(s_._id) if s_._id in reach else None
             if g is None:
                 if mode is UnconnectedGradients.ZERO:
-                    results.append(Tensor._wrap(np.zeros_like(s._value)[()]))
+                    results.append(Tensor._wrap(np.zeros_like(s_._value)))
                 else:
                     results.append(None)
             elif isinstance(g, Tensor):
@@ -431,13 +479,7 @@ class GradientTape:
             else:
                 results.append(Tensor._wrap(g))
         if trace:
-            self._last = (
-                n,
-                [t._id for t in targets],
-                [s._id for s in sources],
-                steps,
-                adj,
-            )
+            self._last = (n, [t._id for t in targets], src_ids, steps, adj, reach)
             self._record_cache = None
         return results
 
@@ -566,8 +608,36 @@ class _Kept:
         self._name = t._name
 
 
-def _single(values: list[Any]) -> Any:
-    return values[0]
+def _revive(value: Any, tid: int, name: str | None) -> Tensor:
+    """A Tensor standing for a recorded one: same id, value and name, so that a tape that
+    recorded the original connects what is computed from this one (higher order)."""
+    cls: type[Tensor] = Tensor if isinstance(value, np.ndarray | np.generic) else _symbolic_class()
+    t: Tensor = object.__new__(cls)
+    t._value = value
+    t._id = tid
+    t._name = name
+    return t
+
+
+def _symbolic_class() -> type[Tensor]:
+    # inside tv.function recorded values are placeholders of the tracer
+    from .compiler.tracer import SymbolicTensor
+
+    return SymbolicTensor
+
+
+def _tensors_of(e: tuple[Any, ...]) -> list[Tensor]:
+    """The inputs of entry ``e`` as tensors, for a VJP rule that runs on the TENSOR backend.
+
+    A Variable whose value has not changed since the op ran is passed itself; one that
+    has changed gives a tensor of the old value (not connected to the Variable)."""
+    out: list[Tensor] = []
+    for x, v, xid in zip(e[1], e[2], e[7], strict=True):
+        if type(x) is Variable:
+            out.append(x if x._value is v else Tensor._wrap(v))
+        else:
+            out.append(_revive(v, xid, x))
+    return out
 
 
 def _unconnected(value: Any) -> UnconnectedGradients:
@@ -667,11 +737,10 @@ def _build_record(tape: GradientTape) -> Record:
             if wt._id not in local_id:
                 add_source(wt._id, wt, wt._value)
             wi += 1
-        op, xs, vals, out, attrs, scope, group, ids, out_id = e
+        op, xs, vals, out_value, attrs, scope, group, ids, out_id, out_name, _ = e
         for xid, x, v in zip(ids, xs, vals, strict=True):
             if xid not in local_id:
                 add_source(xid, x, v)
-        out_value, out_name = (out._value, out._name) if isinstance(out, Tensor) else out
         nid = len(nodes)
         local_id[out_id] = nid
         nodes.append(
@@ -708,12 +777,18 @@ def _build_record(tape: GradientTape) -> Record:
     sources: tuple[int, ...] = ()
     gradients: dict[int, np.ndarray] = {}
     if tape._last is not None:
-        n_entries, t_ids, s_ids, steps, adj = tape._last
+        n_entries, t_ids, s_ids, steps, adj, reach = tape._last
         targets = tuple(local_id[i] for i in t_ids if i in local_id)
         sources = tuple(local_id[i] for i in s_ids if i in local_id)
         out_steps = []
-        for idx, g, contrib in steps:
+        for idx, g, grads in steps:
             e = entries[idx]
+            # what the VJP sent to inputs that lead back to a source, in input order
+            contrib = [
+                (xid, c)
+                for xid, c in zip(e[7], grads)  # noqa: B905 (grads may be longer)
+                if c is not None and xid in reach
+            ]
             node_id = local_id[e[8]]
             gv = _val(g)
             summed: dict[int, Any] = {}

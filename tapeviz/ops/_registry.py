@@ -24,6 +24,7 @@ Example (the whole definition of ``exp``)::
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,7 +33,7 @@ import numpy as np
 
 from .. import _state
 
-__all__ = ["Op", "REGISTRY", "register", "apply", "NUMPY", "TENSOR", "Backend"]
+__all__ = ["Op", "REGISTRY", "register", "apply", "apply1", "apply2", "NUMPY", "TENSOR", "Backend"]
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,10 @@ class Op:
     # If True the rule takes ``needs=`` (one bool per input) and may skip unneeded gradients.
     takes_needs: bool = False
     # If True its forward or VJP may divide by zero or take log/sqrt of <= 0: the sweep
-    # then silences numpy's warnings (TensorFlow gives inf/nan silently).
-    may_warn: bool = False
+    # then silences numpy's warnings (TensorFlow gives inf/nan silently).  May instead be
+    # a function of the input values saying whether these values can warn (``pow`` with
+    # a positive base cannot), so that the common case skips ``np.errstate``.
+    may_warn: bool | Callable[..., bool] = False
     # Elementwise with numpy broadcasting: an input's gradient is g summed back to its shape.
     broadcasts: bool = False
 
@@ -151,23 +154,27 @@ NUMPY = Backend("numpy")
 TENSOR = Backend("tensor")
 
 
-def apply(op: Op, xs: Sequence[Any], attrs: dict[str, Any]) -> Any:
+def apply(op: Op, xs: Sequence[Any], attrs: dict[str, Any], name: str | None = None) -> Any:
     """Run ``op`` on tapeviz tensors ``xs`` and let every active tape record it.
 
     This is the only place where ops run: it computes the forward on numpy values, wraps
-    the result in a Tensor and hands the triple (op, inputs, output) to the tapes.
+    the result in a Tensor (named ``name``) and hands the triple (op, inputs, output) to
+    the tapes.
     """
-    local = _state.local
+    local = _local
     if local.tracer is not None:
-        return local.tracer.apply(op, xs, attrs)
-    vals = [x._value for x in xs]
-    value = op.forward(*vals, **attrs)
-    if type(value) is np.ndarray and value.ndim == 0:
+        out = local.tracer.apply(op, xs, attrs)
+        if name is not None:
+            out._name = name
+        return out
+    vals = tuple(map(_value_of, xs))
+    value = op.forward(*vals, **attrs) if attrs else op.forward(*vals)
+    if type(value) is _ndarray and not value.ndim:
         value = value[()]  # rank 0 lives as a numpy scalar: much faster arithmetic
     out = _new(_TensorClass)
     out._value = value
     out._id = _next_id()
-    out._name = None
+    out._name = name
     tapes = local.tapes
     if tapes and op.vjp is not None:
         for tape in tapes:
@@ -176,6 +183,68 @@ def apply(op: Op, xs: Sequence[Any], attrs: dict[str, Any]) -> Any:
     return out
 
 
+def apply2(op: Op, x: Any, y: Any, xv: Any, yv: Any, name: str | None) -> Any:
+    """:func:`apply` for a binary op without attrs whose values ``xv``, ``yv`` are known
+    (the arithmetic operators: one call and no tuple packing less per op)."""
+    local = _local
+    if local.tracer is not None:
+        if x is None:
+            x = _constant(xv)
+        elif y is None:
+            y = _constant(yv)
+        return apply(op, (x, y), _NO_ATTRS, name)
+    value = op.forward(xv, yv)
+    if type(value) is _ndarray and not value.ndim:
+        value = value[()]
+    out = _new(_TensorClass)
+    out._value = value
+    out._id = _next_id()
+    out._name = name
+    tapes = local.tapes
+    if tapes and op.vjp is not None:
+        if x is None:  # a Python number: its tensor is needed only now
+            x = _constant(xv)
+        elif y is None:
+            y = _constant(yv)
+        for tape in tapes:
+            if tape._recording:
+                tape._maybe_record(op, (x, y), (xv, yv), out, _NO_ATTRS)
+    return out
+
+
+def _constant(value: Any) -> Any:
+    t = _new(_TensorClass)
+    t._value = value
+    t._id = _next_id()
+    t._name = None
+    return t
+
+
+def apply1(op: Op, x: Any, name: str | None) -> Any:
+    """:func:`apply` for a unary op without attrs."""
+    local = _local
+    if local.tracer is not None:
+        return apply(op, (x,), _NO_ATTRS, name)
+    xv = x._value
+    value = op.forward(xv)
+    if type(value) is _ndarray and not value.ndim:
+        value = value[()]
+    out = _new(_TensorClass)
+    out._value = value
+    out._id = _next_id()
+    out._name = name
+    tapes = local.tapes
+    if tapes and op.vjp is not None:
+        for tape in tapes:
+            if tape._recording:
+                tape._maybe_record(op, (x,), (xv,), out, _NO_ATTRS)
+    return out
+
+
+_local = _state.local
+_ndarray = np.ndarray
+_value_of = operator.attrgetter("_value")
+_NO_ATTRS: dict[str, Any] = {}
 _new = object.__new__
 _next_id = _state.next_id
 _TensorClass: Any = None  # set by tapeviz.tensor at import time (avoids an import cycle)

@@ -13,7 +13,6 @@ import numpy as np
 
 from ..tensor import Tensor, binary_args
 from ._registry import Op, apply, register
-from .math import _named
 
 __all__ = ["matmul"]
 
@@ -128,7 +127,7 @@ def matmul(
             f"matmul: batch dimensions {xs[:-2]} and {ys[:-2]} cannot be broadcast"
         ) from None
     attrs = {"transpose_a": bool(transpose_a), "transpose_b": bool(transpose_b)}
-    return _named(apply(matmul_op, (x, y), attrs), name)
+    return apply(matmul_op, (x, y), attrs, name=name)
 
 
 def _shape_t(s: tuple[int, ...], t: bool) -> tuple[int, ...]:

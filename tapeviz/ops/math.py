@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import dtypes
 from ..tensor import Tensor, binary_args, convert_to_tensor
-from ._registry import Op, apply, register
+from ._registry import Op, apply, apply1, apply2, register
 
 __all__ = [
     "add",
@@ -80,10 +80,11 @@ def _require_float(opname: str, x: Tensor) -> None:
 
 def _unary(op: Op, *, float_only: bool = True) -> Callable[..., Tensor]:
     def fn(x: Any, name: str | None = None) -> Tensor:
-        x = convert_to_tensor(x)
-        if float_only:
+        if not isinstance(x, Tensor):
+            x = convert_to_tensor(x)
+        if float_only and x._value.dtype.kind != "f":
             _require_float(op.name, x)
-        return _named(apply(op, (x,), {}), name)
+        return apply1(op, x, name)
 
     fn.__name__ = op.name
     fn.__doc__ = f"{op.doc}\n\nForward: ``{op.latex}``; VJP: ``{', '.join(op.texts())}``."
@@ -91,17 +92,38 @@ def _unary(op: Op, *, float_only: bool = True) -> Callable[..., Tensor]:
 
 
 def _binary(op: Op) -> Callable[..., Tensor]:
+    opname = op.name
+
     def fn(x: Any, y: Any, name: str | None = None) -> Tensor:
-        if isinstance(x, Tensor) and isinstance(y, Tensor) and x._value.dtype is y._value.dtype:
-            xt, yt = x, y
+        if isinstance(x, Tensor):
+            xv = x._value
+            if isinstance(y, Tensor):
+                yv = y._value
+                if xv.dtype is not yv.dtype:
+                    x, y = binary_args(x, y, opname)  # raises unless the dtypes are equal
+                    yv = y._value
+            elif (type(y) is float or type(y) is int) and xv.dtype.kind == "f":
+                # x * 0.5, x ** 2: the number takes x's float dtype; its tensor is made
+                # only if a tape records the op
+                yv = xv.dtype.type(y)
+                y = None
+            else:
+                x, y = binary_args(x, y, opname)
+                xv, yv = x._value, y._value
+        elif (type(x) is float or type(x) is int) and isinstance(y, Tensor):
+            yv = y._value
+            if yv.dtype.kind == "f":
+                xv = yv.dtype.type(x)  # 0.01 * g
+                x = None
+            else:
+                x, y = binary_args(x, y, opname)
+                xv = x._value
         else:
-            xt, yt = binary_args(x, y, op.name)
-        if xt._value.shape != yt._value.shape:
-            _check_broadcast(op.name, xt, yt)
-        out = apply(op, (xt, yt), _NO_ATTRS)
-        if name is not None:
-            out._name = name
-        return out
+            x, y = binary_args(x, y, opname)
+            xv, yv = x._value, y._value
+        if xv.shape != yv.shape and x is not None and y is not None:  # numbers broadcast
+            _check_broadcast(opname, x, y)
+        return apply2(op, x, y, xv, yv, name)
 
     fn.__name__ = op.name
     fn.__doc__ = (
@@ -245,7 +267,7 @@ pow_op = register(
         ("{g} · {y} · {x}^({y}−1)", "{g} · {out} · log {x}"),
         "Elementwise x ** y.",
         takes_needs=True,
-        may_warn=True,  # x**(y-1) and log x at x = 0,
+        may_warn=lambda x, y: not (isinstance(x, np.floating) and x > 0),  # x**(y-1) at x ≤ 0
         broadcasts=True,
     )
 )
@@ -277,7 +299,7 @@ truediv = divide
 
 def negative(x: Any, name: str | None = None) -> Tensor:
     """Elementwise -x."""
-    return _named(apply(neg_op, (convert_to_tensor(x),), {}), name)
+    return apply(neg_op, (convert_to_tensor(x),), {}, name=name)
 
 
 neg_op = register(
@@ -497,7 +519,7 @@ _logical_not_op = register(
 
 def logical_not(x: Any, name: str | None = None) -> Tensor:
     """Elementwise logical not of a bool tensor."""
-    return _named(apply(_logical_not_op, (convert_to_tensor(x),), {}), name)
+    return apply(_logical_not_op, (convert_to_tensor(x),), {}, name=name)
 
 
 def _maximum_vjp(k: Any, g: Any, out: Any, x: Any, y: Any) -> tuple[Any, Any]:
@@ -602,7 +624,7 @@ def where(condition: Any, x: Any = None, y: Any = None, name: str | None = None)
             f"where: condition {c.shape}, x {xt.shape} and y {yt.shape} cannot be broadcast "
             "together"
         ) from None
-    return _named(apply(where_op, (c, xt, yt), {}), name)
+    return apply(where_op, (c, xt, yt), {}, name=name)
 
 
 def _clip_vjp(k: Any, g: Any, out: Any, x: Any, lo: Any, hi: Any) -> tuple[Any, Any, Any]:
@@ -639,7 +661,7 @@ def clip_by_value(
     x = convert_to_tensor(t)
     _, lo = binary_args(x, clip_value_min, "clip_by_value")
     _, hi = binary_args(x, clip_value_max, "clip_by_value")
-    return _named(apply(clip_op, (x, lo, hi), {}), name)
+    return apply(clip_op, (x, lo, hi), {}, name=name)
 
 
 # --- casts and identities ----------------------------------------------------------------
@@ -673,8 +695,8 @@ def cast(x: Any, dtype: Any, name: str | None = None) -> Tensor:
     t = convert_to_tensor(x)
     d = dtypes.as_dtype(dtype)
     if t._value.dtype == d.np:
-        return _named(identity(t), name) if name else t
-    return _named(apply(cast_op, (t,), {"dtype": d.name}), name)
+        return identity(t, name=name) if name else t
+    return apply(cast_op, (t,), {"dtype": d.name}, name=name)
 
 
 identity_op = register(
@@ -692,7 +714,7 @@ identity_op = register(
 
 def identity(input: Any, name: str | None = None) -> Tensor:
     """A Tensor with the same value; reading a Variable this way is recorded."""
-    return _named(apply(identity_op, (convert_to_tensor(input),), {}), name)
+    return apply(identity_op, (convert_to_tensor(input),), {}, name=name)
 
 
 def stop_gradient(input: Any, name: str | None = None) -> Tensor:

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..tensor import Tensor, binary_args, convert_to_tensor
 from ._registry import Op, apply, register
-from .math import _named, _quiet, _require_float, sigmoid
+from .math import _quiet, _require_float, sigmoid
 
 __all__ = [
     "relu",
@@ -45,7 +45,7 @@ relu_op = register(
 def relu(features: Any, name: str | None = None) -> Tensor:
     """``max(features, 0)`` elementwise; its gradient at 0 is 0."""
     x = convert_to_tensor(features)
-    return _named(apply(relu_op, (x,), {}), name)
+    return apply(relu_op, (x,), {}, name=name)
 
 
 def _softmax_fwd(x: Any) -> Any:
@@ -112,7 +112,7 @@ def softmax(logits: Any, axis: int = -1, name: str | None = None) -> Tensor:
     x = convert_to_tensor(logits)
     _require_float("softmax", x)
     _last_axis_only(axis, x, "softmax")
-    return _named(apply(softmax_op, (x,), {}), name)
+    return apply(softmax_op, (x,), {}, name=name)
 
 
 def log_softmax(logits: Any, axis: int = -1, name: str | None = None) -> Tensor:
@@ -120,7 +120,7 @@ def log_softmax(logits: Any, axis: int = -1, name: str | None = None) -> Tensor:
     x = convert_to_tensor(logits)
     _require_float("log_softmax", x)
     _last_axis_only(axis, x, "log_softmax")
-    return _named(apply(log_softmax_op, (x,), {}), name)
+    return apply(log_softmax_op, (x,), {}, name=name)
 
 
 def _xent_fwd(labels: Any, logits: Any) -> Any:
@@ -166,7 +166,7 @@ def softmax_cross_entropy_with_logits(
             "have the same shape (use the sparse version for integer class labels)"
         )
     _last_axis_only(axis, z, "softmax_cross_entropy_with_logits")
-    return _named(apply(xent_op, (y, z), {}), name)
+    return apply(xent_op, (y, z), {}, name=name)
 
 
 def _sparse_xent_fwd(labels: Any, logits: Any) -> Any:
@@ -227,7 +227,7 @@ def sparse_softmax_cross_entropy_with_logits(
             f"sparse_softmax_cross_entropy_with_logits: labels must be in [0, {n}), got "
             f"values from {int(lv.min())} to {int(lv.max())}"
         )
-    return _named(apply(sparse_xent_op, (y, z), {}), name)
+    return apply(sparse_xent_op, (y, z), {}, name=name)
 
 
 __all__ += []

@@ -14,7 +14,6 @@ import numpy as np
 
 from ..tensor import Tensor, convert_to_tensor
 from ._registry import Op, apply, register
-from .math import _named
 
 __all__ = [
     "reduce_sum",
@@ -174,7 +173,7 @@ def _reduction(op: Op) -> Any:
         ax = _axes(axis, x.ndim, op.name)
         if op.name in ("reduce_max", "reduce_min") and x._value.size == 0:
             raise ValueError(f"{op.name} of an empty tensor has no value")
-        return _named(apply(op, (x,), {"axis": ax, "keepdims": bool(keepdims)}), name)
+        return apply(op, (x,), {"axis": ax, "keepdims": bool(keepdims)}, name=name)
 
     fn.__name__ = op.name
     fn.__doc__ = (

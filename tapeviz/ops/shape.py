@@ -18,7 +18,6 @@ import numpy as np
 from .. import dtypes
 from ..tensor import Tensor, convert_to_tensor
 from ._registry import Op, apply, register
-from .math import _named
 
 __all__ = [
     "reshape",
@@ -96,7 +95,7 @@ def reshape(tensor: Any, shape: Any, name: str | None = None) -> Tensor:
             f"reshape: cannot reshape a tensor of shape {x.shape} ({size} elements) to {s} "
             f"({int(np.prod(s, dtype=np.int64))} elements)"
         )
-    return _named(apply(reshape_op, (x,), {"shape": s}), name)
+    return apply(reshape_op, (x,), {"shape": s}, name=name)
 
 
 # --- transpose -----------------------------------------------------------------------------
@@ -129,7 +128,7 @@ def transpose(a: Any, perm: Sequence[int] | None = None, name: str | None = None
     )
     if sorted(p) != list(builtins.range(nd)):
         raise ValueError(f"transpose: perm {perm} is not a permutation of the {nd} axes")
-    return _named(apply(transpose_op, (x,), {"perm": p}), name)
+    return apply(transpose_op, (x,), {"perm": p}, name=name)
 
 
 # --- broadcast_to --------------------------------------------------------------------------
@@ -154,7 +153,7 @@ def broadcast_to(input: Any, shape: Any, name: str | None = None) -> Tensor:
         np.broadcast_shapes(x._value.shape, s)
     except ValueError:
         raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {s}") from None
-    return _named(apply(broadcast_op, (x,), {"shape": s}), name)
+    return apply(broadcast_op, (x,), {"shape": s}, name=name)
 
 
 # --- squeeze / expand_dims -------------------------------------------------------------------
@@ -193,7 +192,7 @@ def squeeze(input: Any, axis: Any = None, name: str | None = None) -> Tensor:
         for a in ax:
             if shp[a] != 1:
                 raise ValueError(f"squeeze: axis {a} of shape {x.shape} has size {shp[a]}, not 1")
-    return _named(apply(squeeze_op, (x,), {"axis": ax}), name)
+    return apply(squeeze_op, (x,), {"axis": ax}, name=name)
 
 
 def expand_dims(input: Any, axis: int, name: str | None = None) -> Tensor:
@@ -202,7 +201,7 @@ def expand_dims(input: Any, axis: int, name: str | None = None) -> Tensor:
     a = int(axis)
     if not -x.ndim - 1 <= a <= x.ndim:
         raise ValueError(f"expand_dims: axis {a} is out of range for rank {x.ndim}")
-    return _named(apply(expand_op, (x,), {"axis": a % (x.ndim + 1)}), name)
+    return apply(expand_op, (x,), {"axis": a % (x.ndim + 1)}, name=name)
 
 
 # --- concat / stack ------------------------------------------------------------------------
@@ -285,7 +284,7 @@ def concat(values: Sequence[Any], axis: int, name: str | None = None) -> Tensor:
                 f"concat: input {i} has shape {t.shape} but input 0 has {ts[0].shape}; all "
                 f"dimensions except axis {a} must match"
             )
-    return _named(apply(concat_op, ts, {"axis": a}), name)
+    return apply(concat_op, ts, {"axis": a}, name=name)
 
 
 def stack(values: Sequence[Any], axis: int = 0, name: str | None = None) -> Tensor:
@@ -298,7 +297,7 @@ def stack(values: Sequence[Any], axis: int = 0, name: str | None = None) -> Tens
     nd = ts[0].ndim
     if not -nd - 1 <= a <= nd:
         raise ValueError(f"stack: axis {a} is out of range for rank {nd + 1}")
-    return _named(apply(stack_op, ts, {"axis": a % (nd + 1)}), name)
+    return apply(stack_op, ts, {"axis": a % (nd + 1)}, name=name)
 
 
 def unstack(value: Any, axis: int = 0, name: str | None = None) -> list[Tensor]:
