@@ -48,9 +48,13 @@ __all__ = ["GradientTape", "UnconnectedGradients", "tape_of"]
 _local = _state.local
 # The last few tapes entered (weak references), so that a tensor can be traced back to the
 # tape that recorded it (``tv.viz.graph(tensor)``).
-_NO_CONTEXT = contextlib.nullcontext()
+_next_tape_id = _state.next_tape_id
+_next_id = _state.next_id
+_new = object.__new__
 _FLOAT_SCALARS = frozenset({np.float16, np.float32, np.float64})
 _id_of = operator.attrgetter("_id")
+_NO_ATTRS: dict[str, Any] = {}
+_ONE = {t: t(1) for t in (np.float16, np.float32, np.float64)}  # seeds of scalar targets
 _recent: collections.deque[weakref.ReferenceType[GradientTape]] = collections.deque(maxlen=32)
 
 
@@ -101,22 +105,27 @@ class GradientTape:
     The recorded graph is available, read-only, as :meth:`record`.
     """
 
+    # What a new tape starts with, as class attributes: an instance stores its own value
+    # only once it changes (a tape in a training loop is made 1000s of times).
+    _recording = False
+    _used = False
+    _last: tuple[Any, ...] | None = None
+    _record_cache: Record | None = None
+    _record_stamp: tuple[int, int, int] = (0, 0, 0)
+    _sweeps = 0  # traced sweeps so far (part of the record's cache stamp)
+    # set while recording: an op whose numbers may warn (the sweep then silences numpy as
+    # TensorFlow is silent), and whether custom_gradient closures are on the tape
+    _risky = False
+    _custom = False
+
     def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True) -> None:
-        self._persistent = bool(persistent)
-        self._watch_accessed = bool(watch_accessed_variables)
-        self._id = _state.next_tape_id()
+        self._persistent = persistent is True or bool(persistent)
+        self._watch_accessed = watch_accessed_variables is True or bool(watch_accessed_variables)
+        self._id = _next_tape_id()
         self._entries: list[tuple[Any, ...]] = []
         self._tracked: set[int] = set()
-        # id -> (tensor, number of entries recorded when it was watched)
-        self._watched: dict[int, tuple[Any, float]] = {}  # id -> (tensor or _Kept, position)
-        self._recording = False
-        self._used = False
-        self._last: tuple[Any, ...] | None = None
-        self._record_cache: Record | None = None
-        # set while recording: an op whose numbers may warn (the sweep then silences numpy
-        # as TensorFlow is silent), and whether custom_gradient closures are on the tape
-        self._risky = False
-        self._custom = False
+        # id -> (Variable or _Kept, number of entries recorded when it was watched)
+        self._watched: dict[int, tuple[Any, float]] = {}
 
     # -- context management ----------------------------------------------------------------
     def __enter__(self) -> GradientTape:
@@ -128,7 +137,11 @@ class GradientTape:
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self._pop()
+        tapes = _local.tapes
+        if tapes and tapes[-1] is self:
+            tapes.pop()
+        else:
+            self._pop()
         self._recording = False
 
     def _pop(self) -> None:
@@ -196,38 +209,78 @@ class GradientTape:
         return tuple(sorted(vs, key=lambda v: v._id))
 
     def _maybe_record(self, op: Op, xs: Any, vals: Any, out: Tensor, attrs: dict[str, Any]) -> None:
-        """Called by every op while this tape records (the hot path).
+        """Called by every op while this tape records.
 
         An op is recorded when one of its inputs is tracked (watched, or computed from a
         watched tensor); trainable float Variables it reads are watched on the way.
         """
+        if len(xs) == 2 and not attrs:
+            self._record2(op, xs[0], xs[1], vals[0], vals[1], out)
+            return
         tracked = self._tracked
-        if len(xs) == 2:  # the arithmetic operators: unrolled
-            x0, x1 = xs
-            n0 = x0._id in tracked or (type(x0) is Variable and self._auto_watch(x0))
-            n1 = x1._id in tracked or (type(x1) is Variable and self._auto_watch(x1))
-            if not (n0 or n1):
-                return
-            needs: tuple[bool, ...] = (n0, n1)
-            ids: tuple[int, ...] = (x0._id, x1._id)
-            xin: tuple[Any, ...] = (
-                x0 if type(x0) is Variable else x0._name,
-                x1 if type(x1) is Variable else x1._name,
-            )
-        else:
-            flags = []
-            for x in xs:
-                flags.append(x._id in tracked or (type(x) is Variable and self._auto_watch(x)))
-            if True not in flags:
-                return
-            needs = tuple(flags)
-            ids = tuple(map(_id_of, xs))
-            xin = tuple([x if type(x) is Variable else x._name for x in xs])
+        flags = []
+        for x in xs:
+            flags.append(x._id in tracked or (type(x) is Variable and self._auto_watch(x)))
+        if True not in flags:
+            return
         value = out._value
         if type(value) not in _FLOAT_SCALARS and value.dtype.kind != "f":
             return  # an int or bool result carries no gradient
+        vals = vals if type(vals) is tuple else tuple(vals)
+        self._append(
+            op,
+            tuple([x if type(x) is Variable else x._name for x in xs]),
+            vals,
+            out,
+            attrs,
+            tuple(map(_id_of, xs)),
+            tuple(flags),
+        )
+
+    def _record2(self, op: Op, x: Any, y: Any, xv: Any, yv: Any, out: Tensor) -> None:
+        """:meth:`_maybe_record` for a binary op without attrs (the hot path)."""
+        tracked = self._tracked
+        nx = x._id in tracked or (type(x) is Variable and self._auto_watch(x))
+        ny = y._id in tracked or (type(y) is Variable and self._auto_watch(y))
+        if not (nx or ny):
+            return
+        value = out._value
+        if type(value) not in _FLOAT_SCALARS and value.dtype.kind != "f":
+            return
         out_id = out._id
         tracked.add(out_id)
+        warn = op.may_warn
+        if warn and (warn is True or warn(xv, yv)):
+            self._risky = True
+        local = _local
+        self._entries.append(
+            (
+                op,
+                (x if type(x) is Variable else x._name, y if type(y) is Variable else y._name),
+                (xv, yv),
+                value,
+                _NO_ATTRS,
+                local.scope,
+                local.group,
+                (x._id, y._id),
+                out_id,
+                out._name,
+                (nx, ny),
+            )
+        )
+
+    def _append(
+        self,
+        op: Op,
+        xin: tuple[Any, ...],
+        vals: tuple[Any, ...],
+        out: Tensor,
+        attrs: dict[str, Any],
+        ids: tuple[int, ...],
+        needs: tuple[bool, ...],
+    ) -> None:
+        out_id = out._id
+        self._tracked.add(out_id)
         warn = op.may_warn
         if warn and (warn is True or warn(*vals)):
             self._risky = True
@@ -236,8 +289,8 @@ class GradientTape:
             (
                 op,
                 xin,
-                vals if type(vals) is tuple else tuple(vals),
-                value,
+                vals,
+                out._value,
                 attrs,
                 local.scope,
                 local.group,
@@ -247,7 +300,6 @@ class GradientTape:
                 needs,
             )
         )
-        self._record_cache = None
 
     def _auto_watch(self, v: Variable) -> bool:
         """Watch a Variable read by an op, as TensorFlow does for trainable float ones."""
@@ -281,7 +333,6 @@ class GradientTape:
     def _end_use(self) -> None:
         if not self._persistent:
             self._used = True
-            self._tracked = set()
             if self._custom:
                 self._drop_closures()
 
@@ -343,7 +394,10 @@ class GradientTape:
         if isinstance(sources, Tensor):  # the common case, without structure handling
             seeds = None if output_gradients is None else self._seeds(targets, output_gradients)
             grads = self._sweep(targets, seeds, [sources], mode, True)
-            self._end_use()
+            if not self._persistent:
+                self._used = True
+                if self._custom:
+                    self._drop_closures()
             return grads[0]
         flat_sources, rebuild = _flatten_structure(sources)
         srcs = _tensors(flat_sources, "sources")
@@ -392,9 +446,14 @@ class GradientTape:
         # reach: the tracked tensors that depend on a requested source.  Every recorded op
         # has a tracked input, so when the sources cover everything watched, that is all
         # of ``tracked`` (the common case: no walk over the tape needed).
-        src_ids = [s._id for s in sources]
-        src_set = set(src_ids) if len(src_ids) > 4 else src_ids
-        covered = len(watched) <= len(src_ids) and all(i in src_set for i in watched)
+        src_ids = list(map(_id_of, sources))
+        covered = len(watched) <= len(src_ids)
+        if covered:
+            src_set = set(src_ids) if len(src_ids) > 4 else src_ids
+            for i in watched:
+                if i not in src_set:
+                    covered = False
+                    break
         if covered:
             reach = set(tracked) if self._persistent else tracked
         else:
@@ -412,64 +471,70 @@ class GradientTape:
                 break
         k = TENSOR if tensor_mode else NUMPY
         adj: dict[int, Any] = {}
-        for i, t in enumerate(targets):
-            if t._id not in reach:
-                continue
+        adj_get = adj.get
+        i = 0
+        for t in targets:
+            tid = t._id
             seed = None if seeds is None else seeds[i]
+            i += 1
+            if tid not in reach:
+                continue
             if seed is None:
                 v = t._value
-                s = np.ones_like(v) if type(v) is np.ndarray else v.dtype.type(1)
+                s = _ONE.get(type(v))
+                if s is None:
+                    s = np.ones_like(v) if type(v) is np.ndarray else v.dtype.type(1)
                 seed_v: Any = Tensor._wrap(s) if tensor_mode else s
             else:
                 seed_v = seed if tensor_mode else seed._value
-            prev = adj.get(t._id)
-            adj[t._id] = seed_v if prev is None else prev + seed_v
+            prev = adj_get(tid)
+            adj[tid] = seed_v if prev is None else prev + seed_v
         steps: list[tuple[int, Any, Any]] = []
-        saved_group = _local.group
+        saved_group = None
         if tensor_mode:
+            saved_group = _local.group
             _local.group = f"gradient of tape {self._id}"
-        quiet = (
-            np.errstate(divide="ignore", invalid="ignore", over="ignore")
-            if self._risky or n > 32
-            else _NO_CONTEXT
-        )
-        adj_get = adj.get
+        quiet = None
+        if self._risky or n > 32:
+            quiet = np.errstate(divide="ignore", invalid="ignore", over="ignore")
+            quiet.__enter__()
         try:
-            with quiet:
-                for idx in range(n - 1, -1, -1):
-                    e = entries[idx]
-                    g = adj_get(e[8])
-                    if g is None:
-                        continue
-                    op = e[0]
-                    vals = e[2]
-                    ids = e[7]
-                    if tensor_mode:
-                        vals = _tensors_of(e)
-                        out = _revive(e[3], e[8], e[9])
-                    else:
-                        out = e[3]
-                    attrs = e[4]
-                    if op.takes_needs:
-                        needs = e[10] if covered else tuple([i in reach for i in ids])
+            for idx in range(n - 1, -1, -1):
+                e = entries[idx]
+                g = adj_get(e[8])
+                if g is None:
+                    continue
+                op, _, vals, out, attrs, _, _, ids, _, _, needs = e
+                if tensor_mode:
+                    vals = _tensors_of(e)
+                    out = _revive(out, e[8], e[9])
+                if op.takes_needs:
+                    if not covered:
+                        needs = tuple([i in reach for i in ids])
+                    if attrs:
                         grads = op.vjp(k, g, out, *vals, needs=needs, **attrs)
-                    elif attrs:
-                        grads = op.vjp(k, g, out, *vals, **attrs)
                     else:
-                        grads = op.vjp(k, g, out, *vals)
-                    for xid, gi in zip(ids, grads):  # noqa: B905 (hot loop)
-                        if gi is None or xid not in reach:
-                            continue
-                        prev = adj_get(xid)
-                        adj[xid] = gi if prev is None else prev + gi
-                    if trace:
-                        steps.append((idx, g, grads))
+                        grads = op.vjp(k, g, out, *vals, needs=needs)
+                elif attrs:
+                    grads = op.vjp(k, g, out, *vals, **attrs)
+                else:
+                    grads = op.vjp(k, g, out, *vals)
+                for xid, gi in zip(ids, grads):  # noqa: B905 (hot loop)
+                    if gi is None or xid not in reach:
+                        continue
+                    prev = adj_get(xid)
+                    adj[xid] = gi if prev is None else prev + gi
+                if trace:
+                    steps.append((idx, g, grads))
         finally:
-            _local.group = saved_group
+            if quiet is not None:
+                quiet.__exit__(None, None, None)
+            if tensor_mode:
+                _local.group = saved_group
         results: list[Tensor | None] = []
         for s_ in sources:
-            g = adj_get(s_._id) if s_._id in reach else None
-            if g is None:
+            g = adj_get(s_._id)
+            if g is None or s_._id not in reach:
                 if mode is UnconnectedGradients.ZERO:
                     results.append(Tensor._wrap(np.zeros_like(s_._value)))
                 else:
@@ -477,10 +542,16 @@ class GradientTape:
             elif isinstance(g, Tensor):
                 results.append(g)
             else:
-                results.append(Tensor._wrap(g))
+                if type(g) is np.ndarray and not g.ndim:
+                    g = g[()]
+                r = _new(Tensor)
+                r._value = g
+                r._id = _next_id()
+                r._name = None
+                results.append(r)
         if trace:
-            self._last = (n, [t._id for t in targets], src_ids, steps, adj, reach)
-            self._record_cache = None
+            self._last = (n, list(map(_id_of, targets)), src_ids, steps, adj, reach)
+            self._sweeps += 1
         return results
 
     def jacobian(
@@ -584,8 +655,11 @@ class GradientTape:
     # -- the public record -------------------------------------------------------------------
     def record(self) -> Record:
         """The read-only :class:`~tapeviz.graph.Record` of what this tape saw."""
-        if self._record_cache is None:
+        # rebuilt when something was recorded, watched or swept since the last call
+        stamp = (len(self._entries), len(self._watched), self._sweeps)
+        if self._record_cache is None or self._record_stamp != stamp:
             self._record_cache = _build_record(self)
+            self._record_stamp = stamp
         return self._record_cache
 
     def __repr__(self) -> str:

@@ -368,7 +368,13 @@ class Variable(Tensor):
         tracer = _state.local.tracer
         if tracer is not None:
             return tracer.assign(self, delta, "assign_sub")
-        return self._set(self._value - self._new_value(delta, "subtract from"))
+        value = self._value
+        if type(delta) is Tensor and type(value) is not np.ndarray:
+            d = delta._value  # the common case: a scalar step x.assign_sub(lr * g)
+            if type(d) is type(value):
+                self._value = value - d
+                return self
+        return self._set(value - self._new_value(delta, "subtract from"))
 
 
 def is_tensor(x: Any) -> bool:

@@ -208,7 +208,7 @@ def apply2(op: Op, x: Any, y: Any, xv: Any, yv: Any, name: str | None) -> Any:
             y = _constant(yv)
         for tape in tapes:
             if tape._recording:
-                tape._maybe_record(op, (x, y), (xv, yv), out, _NO_ATTRS)
+                tape._record2(op, x, y, xv, yv, out)
     return out
 
 

@@ -10,6 +10,7 @@ TensorFlow bit for bit.  Values at kinks follow TensorFlow too: the gradient of 
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -209,7 +210,7 @@ def _pow_vjp(k: Any, g: Any, out: Any, x: Any, y: Any, needs: Any = (1, 1)) -> t
 add_op = register(
     Op(
         "add",
-        lambda x, y: x + y,
+        operator.add,  # x + y
         _add_vjp,
         "+",
         "x + y",
@@ -221,7 +222,7 @@ add_op = register(
 sub_op = register(
     Op(
         "subtract",
-        lambda x, y: x - y,
+        operator.sub,  # x - y
         _sub_vjp,
         "−",
         "x - y",
@@ -233,7 +234,7 @@ sub_op = register(
 mul_op = register(
     Op(
         "multiply",
-        lambda x, y: x * y,
+        operator.mul,  # x * y
         _mul_vjp,
         "×",
         r"x \cdot y",
