@@ -22,11 +22,28 @@ class _Local(threading.local):
         self.tapes: list[Any] = []
         # name_scope path, e.g. ["dense", "kernel"].
         self.scopes: list[str] = []
-        self.scope: str = ""
-        # Label of the reverse sweep currently running with an outer tape recording.
-        self.group: str | None = None
+        # ``(scope, group)``, what a tape stores with each op (one read per recorded op):
+        # the name_scope prefix ("dense/") and the label of the reverse sweep running
+        # while an outer tape records (or None).  Set through ``scope`` and ``group``.
+        self.where: tuple[str, str | None] = ("", None)
         # Set by tv.function while tracing (the active tracer), else None.
         self.tracer: Any = None
+
+    @property
+    def scope(self) -> str:
+        return self.where[0]
+
+    @scope.setter
+    def scope(self, value: str) -> None:
+        self.where = (value, self.where[1])
+
+    @property
+    def group(self) -> str | None:
+        return self.where[1]
+
+    @group.setter
+    def group(self, value: str | None) -> None:
+        self.where = (self.where[0], value)
 
 
 local = _Local()

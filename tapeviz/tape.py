@@ -2,7 +2,7 @@
 
 The tape is a list of entries in execution order, one per recorded op::
 
-    (op, inputs, input_values, output_value, attrs, scope, group,
+    (op, inputs, input_values, output_value, attrs, (scope, group),
      input_ids, output_id, output_name, needs)
 
 where ``inputs`` holds, per input, the Variable itself or the tensor's name — never the
@@ -65,7 +65,7 @@ def tape_of(tensor: Any) -> GradientTape | None:
         tape = ref()
         if tape is None:
             continue
-        if tid in tape._watched or any(e[8] == tid for e in tape._entries):
+        if tid in tape._watched or any(e[7] == tid for e in tape._entries):
             return tape
     return None
 
@@ -119,7 +119,7 @@ class GradientTape:
     _custom = False
 
     def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True) -> None:
-        self._persistent = persistent is True or bool(persistent)
+        self._persistent = persistent is not False and bool(persistent)
         self._watch_accessed = watch_accessed_variables is True or bool(watch_accessed_variables)
         self._id = _next_tape_id()
         self._entries: list[tuple[Any, ...]] = []
@@ -252,7 +252,6 @@ class GradientTape:
         warn = op.may_warn
         if warn and (warn is True or warn(xv, yv)):
             self._risky = True
-        local = _local
         self._entries.append(
             (
                 op,
@@ -260,8 +259,7 @@ class GradientTape:
                 (xv, yv),
                 value,
                 _NO_ATTRS,
-                local.scope,
-                local.group,
+                _local.where,
                 (x._id, y._id),
                 out_id,
                 out._name,
@@ -284,7 +282,6 @@ class GradientTape:
         warn = op.may_warn
         if warn and (warn is True or warn(*vals)):
             self._risky = True
-        local = _local
         self._entries.append(
             (
                 op,
@@ -292,8 +289,7 @@ class GradientTape:
                 vals,
                 out._value,
                 attrs,
-                local.scope,
-                local.group,
+                _local.where,
                 ids,
                 out_id,
                 out._name,
@@ -460,9 +456,9 @@ class GradientTape:
             reach = {i for i in src_ids if i in tracked}
             if reach:
                 for e in entries:
-                    for xid in e[7]:
+                    for xid in e[6]:
                         if xid in reach:
-                            reach.add(e[8])
+                            reach.add(e[7])
                             break
         tensor_mode = False
         for t in _local.tapes:
@@ -501,13 +497,13 @@ class GradientTape:
         try:
             for idx in range(n - 1, -1, -1):
                 e = entries[idx]
-                g = adj_get(e[8])
+                g = adj_get(e[7])
                 if g is None:
                     continue
-                op, _, vals, out, attrs, _, _, ids, _, _, needs = e
+                op, _, vals, out, attrs, _, ids, _, _, needs = e
                 if tensor_mode:
                     vals = _tensors_of(e)
-                    out = _revive(out, e[8], e[9])
+                    out = _revive(out, e[7], e[8])
                 if op.takes_needs:
                     if not covered:
                         needs = tuple([i in reach for i in ids])
@@ -706,7 +702,7 @@ def _tensors_of(e: tuple[Any, ...]) -> list[Tensor]:
     A Variable whose value has not changed since the op ran is passed itself; one that
     has changed gives a tensor of the old value (not connected to the Variable)."""
     out: list[Tensor] = []
-    for x, v, xid in zip(e[1], e[2], e[7], strict=True):
+    for x, v, xid in zip(e[1], e[2], e[6], strict=True):
         if type(x) is Variable:
             out.append(x if x._value is v else Tensor._wrap(v))
         else:
@@ -811,7 +807,7 @@ def _build_record(tape: GradientTape) -> Record:
             if wt._id not in local_id:
                 add_source(wt._id, wt, wt._value)
             wi += 1
-        op, xs, vals, out_value, attrs, scope, group, ids, out_id, out_name, _ = e
+        op, xs, vals, out_value, attrs, (scope, group), ids, out_id, out_name, _ = e
         for xid, x, v in zip(ids, xs, vals, strict=True):
             if xid not in local_id:
                 add_source(xid, x, v)
@@ -860,10 +856,10 @@ def _build_record(tape: GradientTape) -> Record:
             # what the VJP sent to inputs that lead back to a source, in input order
             contrib = [
                 (xid, c)
-                for xid, c in zip(e[7], grads)  # noqa: B905 (grads may be longer)
+                for xid, c in zip(e[6], grads)  # noqa: B905 (grads may be longer)
                 if c is not None and xid in reach
             ]
-            node_id = local_id[e[8]]
+            node_id = local_id[e[7]]
             gv = _val(g)
             summed: dict[int, Any] = {}
             for xid, c in contrib:  # an input used twice (x * x) receives both parts
@@ -925,7 +921,7 @@ def _formula(
     labels: dict[int, str],
     nodes: list[Node],
 ) -> str:
-    op, ids = e[0], e[7]
+    op, ids = e[0], e[6]
     out_label = labels[node_id]
     gname = f"∂L/∂{out_label}"
     names = {"g": gname, "out": out_label}

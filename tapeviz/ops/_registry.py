@@ -33,7 +33,7 @@ import numpy as np
 
 from .. import _state
 
-__all__ = ["Op", "REGISTRY", "register", "apply", "apply1", "apply2", "NUMPY", "TENSOR", "Backend"]
+__all__ = ["Op", "REGISTRY", "register", "apply", "apply1", "NUMPY", "TENSOR", "Backend"]
 
 
 @dataclass(frozen=True)
@@ -181,43 +181,6 @@ def apply(op: Op, xs: Sequence[Any], attrs: dict[str, Any], name: str | None = N
             if tape._recording:
                 tape._maybe_record(op, xs, vals, out, attrs)
     return out
-
-
-def apply2(op: Op, x: Any, y: Any, xv: Any, yv: Any, name: str | None) -> Any:
-    """:func:`apply` for a binary op without attrs whose values ``xv``, ``yv`` are known
-    (the arithmetic operators: one call and no tuple packing less per op)."""
-    local = _local
-    if local.tracer is not None:
-        if x is None:
-            x = _constant(xv)
-        elif y is None:
-            y = _constant(yv)
-        return apply(op, (x, y), _NO_ATTRS, name)
-    value = op.forward(xv, yv)
-    if type(value) is _ndarray and not value.ndim:
-        value = value[()]
-    out = _new(_TensorClass)
-    out._value = value
-    out._id = _next_id()
-    out._name = name
-    tapes = local.tapes
-    if tapes and op.vjp is not None:
-        if x is None:  # a Python number: its tensor is needed only now
-            x = _constant(xv)
-        elif y is None:
-            y = _constant(yv)
-        for tape in tapes:
-            if tape._recording:
-                tape._record2(op, x, y, xv, yv, out)
-    return out
-
-
-def _constant(value: Any) -> Any:
-    t = _new(_TensorClass)
-    t._value = value
-    t._id = _next_id()
-    t._name = None
-    return t
 
 
 def apply1(op: Op, x: Any, name: str | None) -> Any:

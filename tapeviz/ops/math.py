@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import dtypes
+from .. import _state, dtypes
 from ..tensor import Tensor, binary_args, convert_to_tensor
-from ._registry import Op, apply, apply1, apply2, register
+from ._registry import Op, apply, apply1, register
 
 __all__ = [
     "add",
@@ -94,6 +94,8 @@ def _unary(op: Op, *, float_only: bool = True) -> Callable[..., Tensor]:
 
 def _binary(op: Op) -> Callable[..., Tensor]:
     opname = op.name
+    forward = op.forward
+    differentiable = op.vjp is not None  # comparisons are never recorded
 
     def fn(x: Any, y: Any, name: str | None = None) -> Tensor:
         if isinstance(x, Tensor):
@@ -124,7 +126,28 @@ def _binary(op: Op) -> Callable[..., Tensor]:
             xv, yv = x._value, y._value
         if xv.shape != yv.shape and x is not None and y is not None:  # numbers broadcast
             _check_broadcast(opname, x, y)
-        return apply2(op, x, y, xv, yv, name)
+        # what tapeviz.ops._registry.apply does, unrolled for two inputs (the arithmetic
+        # operators are most of a training loop's ops)
+        local = _local
+        if local.tracer is not None:
+            return apply(op, (_tensor_of(x, xv), _tensor_of(y, yv)), _NO_ATTRS, name)
+        value = forward(xv, yv)
+        if type(value) is _ndarray and not value.ndim:
+            value = value[()]
+        out = _new(Tensor)
+        out._value = value
+        out._id = _next_id()
+        out._name = name
+        tapes = local.tapes
+        if tapes and differentiable:
+            if x is None:  # a Python number: its tensor is needed only now
+                x = _tensor_of(x, xv)
+            elif y is None:
+                y = _tensor_of(y, yv)
+            for tape in tapes:
+                if tape._recording:
+                    tape._record2(op, x, y, xv, yv, out)
+        return out
 
     fn.__name__ = op.name
     fn.__doc__ = (
@@ -135,6 +158,21 @@ def _binary(op: Op) -> Callable[..., Tensor]:
 
 
 _NO_ATTRS: dict[str, Any] = {}
+_local = _state.local
+_ndarray = np.ndarray
+_new = object.__new__
+_next_id = _state.next_id
+
+
+def _tensor_of(t: Tensor | None, value: Any) -> Tensor:
+    """``t``, or for a Python number (``t`` None) a new constant tensor of ``value``."""
+    if t is not None:
+        return t
+    c = _new(Tensor)
+    c._value = value
+    c._id = _next_id()
+    c._name = None
+    return c
 
 
 def _check_broadcast(opname: str, x: Tensor, y: Tensor) -> None:
