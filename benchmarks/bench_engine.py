@@ -66,7 +66,8 @@ def chain_numpy(x0: np.ndarray | np.floating, backward: bool) -> Callable[[], ob
         saved = []
         for i in range(N_OPS):
             if i % 2 == 0:
-                saved.append(y)
+                if backward:  # the backward needs sin's inputs
+                    saved.append(y)
                 y = np.sin(y)
             else:
                 y = y * c

@@ -14,7 +14,9 @@ works), asking each op's VJP rule for the contributions to its inputs and summin
 where a value fans out.  When another tape is recording while the sweep runs, the rules
 run on tapeviz Tensors, so that tape records the gradient computation itself — that is
 how a second derivative comes out of nested tapes.  Otherwise the rules run on raw numpy
-values (the fast path).
+values (the fast path), and the sweep lets go of each adjoint once it has been used; the
+record (``tape.record()``) replays such a sweep to show every step, which gives the same
+numbers because the rules are pure functions of the recorded values.
 
 >>> import tapeviz as tv
 >>> x = tv.Variable(3.0)
@@ -444,8 +446,8 @@ class GradientTape:
         # of ``tracked`` (the common case: no walk over the tape needed).
         src_ids = list(map(_id_of, sources))
         covered = len(watched) <= len(src_ids)
+        src_set = set(src_ids) if len(src_ids) > 4 else src_ids
         if covered:
-            src_set = set(src_ids) if len(src_ids) > 4 else src_ids
             for i in watched:
                 if i not in src_set:
                     covered = False
@@ -485,7 +487,14 @@ class GradientTape:
                 seed_v = seed if tensor_mode else seed._value
             prev = adj_get(tid)
             adj[tid] = seed_v if prev is None else prev + seed_v
-        steps: list[tuple[int, Any, Any]] = []
+        # The record shows every step's adjoints.  A numpy-mode sweep does not keep them:
+        # its rules are pure functions of the recorded values, so the record replays the
+        # sweep when it is asked for (holding all adjoints would double the memory of a
+        # big graph).  Sweeps of tensors (higher order, tv.function) and of user
+        # grad_fns (custom_gradient, which may have side effects) keep their steps.
+        keep = trace and (tensor_mode or self._custom)
+        seeded = dict(adj) if trace and not keep else None
+        steps: list[tuple[int, Any, Any]] | None = [] if keep else None
         saved_group = None
         if tensor_mode:
             saved_group = _local.group
@@ -495,38 +504,13 @@ class GradientTape:
             quiet = np.errstate(divide="ignore", invalid="ignore", over="ignore")
             quiet.__enter__()
         try:
-            for idx in range(n - 1, -1, -1):
-                e = entries[idx]
-                g = adj_get(e[7])
-                if g is None:
-                    continue
-                op, _, vals, out, attrs, _, ids, _, _, needs = e
-                if tensor_mode:
-                    vals = _tensors_of(e)
-                    out = _revive(out, e[7], e[8])
-                if op.takes_needs:
-                    if not covered:
-                        needs = tuple([i in reach for i in ids])
-                    if attrs:
-                        grads = op.vjp(k, g, out, *vals, needs=needs, **attrs)
-                    else:
-                        grads = op.vjp(k, g, out, *vals, needs=needs)
-                elif attrs:
-                    grads = op.vjp(k, g, out, *vals, **attrs)
-                else:
-                    grads = op.vjp(k, g, out, *vals)
-                for xid, gi in zip(ids, grads):  # noqa: B905 (hot loop)
-                    if gi is None or xid not in reach:
-                        continue
-                    prev = adj_get(xid)
-                    adj[xid] = gi if prev is None else prev + gi
-                if trace:
-                    steps.append((idx, g, grads))
+            _run_sweep(entries, n, adj, reach, covered, k, tensor_mode, steps, src_set)
         finally:
             if quiet is not None:
                 quiet.__exit__(None, None, None)
             if tensor_mode:
                 _local.group = saved_group
+        adj_get = adj.get
         results: list[Tensor | None] = []
         for s_ in sources:
             g = adj_get(s_._id)
@@ -546,7 +530,14 @@ class GradientTape:
                 r._name = None
                 results.append(r)
         if trace:
-            self._last = (n, list(map(_id_of, targets)), src_ids, steps, adj, reach)
+            self._last = (
+                n,
+                list(map(_id_of, targets)),
+                src_ids,
+                reach,
+                covered,
+                (steps, adj) if keep else seeded,
+            )
             self._sweeps += 1
         return results
 
@@ -667,6 +658,68 @@ class GradientTape:
 
 
 # --- helpers -----------------------------------------------------------------------------------
+def _run_sweep(
+    entries: list[tuple[Any, ...]],
+    n: int,
+    adj: dict[int, Any],
+    reach: Any,
+    covered: bool,
+    k: Any,
+    tensor_mode: bool,
+    steps: list[tuple[int, Any, Any]] | None,
+    keep: Any = (),
+) -> None:
+    """The reverse sweep over ``entries[:n]``: adjoints in ``adj`` (seeded with the
+    targets') flow back through each op's VJP rule to the tensors in ``reach``.
+
+    ``steps``, if a list, receives ``(entry index, adjoint, rule's result)`` per step, and
+    ``adj`` then keeps every adjoint; otherwise only those of the ids in ``keep`` (the
+    sources) stay in ``adj``."""
+    adj_get = adj.get
+    # an op's output adjoint is complete when the sweep reaches the op: unless the record
+    # keeps it or it is asked for, let it go (a big graph then holds few adjoints at once)
+    take = adj_get if steps is not None else adj.pop
+    for idx in range(n - 1, -1, -1):
+        e = entries[idx]
+        g = take(e[7], None) if e[7] not in keep else adj_get(e[7])
+        if g is None:
+            continue
+        op, _, vals, out, attrs, _, ids, _, _, needs = e
+        if tensor_mode:
+            vals = _tensors_of(e)
+            out = _revive(out, e[7], e[8])
+        if op.takes_needs:
+            if not covered:
+                needs = tuple([i in reach for i in ids])
+            if attrs:
+                grads = op.vjp(k, g, out, *vals, needs=needs, **attrs)
+            else:
+                grads = op.vjp(k, g, out, *vals, needs=needs)
+        elif attrs:
+            grads = op.vjp(k, g, out, *vals, **attrs)
+        else:
+            grads = op.vjp(k, g, out, *vals)
+        for xid, gi in zip(ids, grads):  # noqa: B905 (hot loop)
+            if gi is None or xid not in reach:
+                continue
+            prev = adj_get(xid)
+            adj[xid] = gi if prev is None else prev + gi
+        if steps is not None:
+            steps.append((idx, g, grads))
+
+
+def _sweep_steps(tape: GradientTape) -> tuple[list[tuple[int, Any, Any]], dict[int, Any]]:
+    """The steps and adjoints of the tape's last sweep: kept, or replayed on numpy."""
+    n, _, _, reach, covered, kept = tape._last  # type: ignore[misc]
+    if isinstance(kept, tuple):
+        return kept
+    adj = dict(kept)
+    steps: list[tuple[int, Any, Any]] = []
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        _run_sweep(tape._entries, n, adj, reach, covered, NUMPY, False, steps)
+    return steps, adj
+
+
 class _Kept:
     """What a used non-persistent tape keeps of a tensor: its id, value and name."""
 
@@ -847,7 +900,8 @@ def _build_record(tape: GradientTape) -> Record:
     sources: tuple[int, ...] = ()
     gradients: dict[int, np.ndarray] = {}
     if tape._last is not None:
-        n_entries, t_ids, s_ids, steps, adj, reach = tape._last
+        n_entries, t_ids, s_ids, reach, _, _ = tape._last
+        steps, adj = _sweep_steps(tape)
         targets = tuple(local_id[i] for i in t_ids if i in local_id)
         sources = tuple(local_id[i] for i in s_ids if i in local_id)
         out_steps = []

@@ -238,3 +238,60 @@ def test_an_input_used_twice_by_one_op_gets_both_contributions() -> None:
     (step,) = tape.record().sweep
     assert float(step.contributions[0]) == 6.0  # y·g + x·g: what the sweep added to x
     assert tape.record().gradients[0] == 6.0
+
+
+def _doc3_tape(outer: bool) -> Record:
+    """The third document's quadratic, differentiated with or without an outer tape."""
+    a, b, c = tv.constant(1.0, name="a"), tv.constant(-2.0, name="b"), tv.constant(1.0, name="c")
+    x = tv.Variable(np.float32(0.25), name="x")
+    v = tv.Variable(np.array([0.5, -1.5, 2.0], dtype=np.float32), name="v")
+
+    def run() -> tv.GradientTape:
+        with tv.GradientTape() as tape:
+            y = a * x**2 + b * x + c + tv.reduce_sum(tv.exp(v) * x)
+        tape.gradient(y, [x, v])
+        return tape
+
+    if outer:
+        with tv.GradientTape():  # the sweep runs on tensors (and is kept) under an outer tape
+            return run().record()
+    return run().record()  # the sweep keeps no adjoints; the record replays it
+
+
+def test_a_replayed_sweep_is_the_sweep_that_ran() -> None:
+    replayed, kept = _doc3_tape(outer=False), _doc3_tape(outer=True)
+    assert len(replayed.sweep) == len(kept.sweep) == 9  # one step per recorded op
+    for r, k in zip(replayed.sweep, kept.sweep, strict=True):
+        assert r.node == k.node and r.formula == k.formula
+        np.testing.assert_array_equal(r.adjoint, k.adjoint)
+        assert r.contributions.keys() == k.contributions.keys()
+        for i in r.contributions:
+            np.testing.assert_array_equal(r.contributions[i], k.contributions[i])
+    assert replayed.gradients.keys() == kept.gradients.keys()
+    for i in replayed.gradients:
+        np.testing.assert_array_equal(replayed.gradients[i], kept.gradients[i])
+    # dL/dx = 2ax + b + Σ exp(v) in float32
+    x_id = next(n.id for n in replayed.nodes if n.name == "x:0")
+    want = np.float32(2 * 0.25 - 2.0) + np.sum(np.exp(np.float32([0.5, -1.5, 2.0])))
+    np.testing.assert_allclose(replayed.gradients[x_id], want, rtol=1e-6)
+
+
+def test_the_record_does_not_run_a_custom_grad_fn_again() -> None:
+    calls = []
+
+    @tv.custom_gradient
+    def clip_grad(t: tv.Tensor) -> tuple[tv.Tensor, object]:
+        def grad_fn(dy: tv.Tensor) -> tv.Tensor:
+            calls.append(float(dy))
+            return tv.clip_by_value(dy, -1.0, 1.0)
+
+        return tv.identity(t), grad_fn
+
+    x = tv.Variable(2.0, name="x")
+    with tv.GradientTape() as tape:
+        y = clip_grad(x * 3.0) * 5.0
+    assert float(tape.gradient(y, x)) == 3.0  # 5 clipped to 1, times 3
+    rec = tape.record()
+    assert calls == [5.0]  # once, by the sweep; the record keeps what it returned
+    step = next(s for s in rec.sweep if rec.nodes[s.node].op == "custom_gradient")
+    assert [float(v) for v in step.contributions.values()] == [1.0]
