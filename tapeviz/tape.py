@@ -504,7 +504,13 @@ class GradientTape:
             quiet = np.errstate(divide="ignore", invalid="ignore", over="ignore")
             quiet.__enter__()
         try:
-            _run_sweep(entries, n, adj, reach, covered, k, tensor_mode, steps, src_set)
+            # sources that are ops' outputs (not only watched tensors) keep their adjoints
+            inner = None
+            for i in src_ids:
+                if i not in watched and i in tracked:
+                    inner = set(src_ids)
+                    break
+            _run_sweep(entries, n, adj, reach, covered, k, tensor_mode, steps, inner)
         finally:
             if quiet is not None:
                 quiet.__exit__(None, None, None)
@@ -678,10 +684,16 @@ def _run_sweep(
     adj_get = adj.get
     # an op's output adjoint is complete when the sweep reaches the op: unless the record
     # keeps it or it is asked for, let it go (a big graph then holds few adjoints at once)
-    take = adj_get if steps is not None else adj.pop
+    take: Any = adj_get if steps is not None else adj.pop
+    if keep and steps is None:
+        pop = adj.pop
+
+        def take(i: int, default: Any) -> Any:
+            return adj_get(i) if i in keep else pop(i, default)
+
     for idx in range(n - 1, -1, -1):
         e = entries[idx]
-        g = take(e[7], None) if e[7] not in keep else adj_get(e[7])
+        g = take(e[7], None)
         if g is None:
             continue
         op, _, vals, out, attrs, _, ids, _, _, needs = e
