@@ -33,7 +33,7 @@ import numpy as np
 
 from .. import _state
 
-__all__ = ["Op", "REGISTRY", "register", "apply", "apply1", "NUMPY", "TENSOR", "Backend"]
+__all__ = ["Op", "REGISTRY", "register", "apply", "NUMPY", "TENSOR", "Backend"]
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,7 @@ def apply(op: Op, xs: Sequence[Any], attrs: dict[str, Any], name: str | None = N
         if name is not None:
             out._name = name
         return out
-    vals = tuple(map(_value_of, xs))
+    vals = (xs[0]._value,) if len(xs) == 1 else tuple(map(_value_of, xs))
     value = op.forward(*vals, **attrs) if attrs else op.forward(*vals)
     if type(value) is _ndarray and not value.ndim:
         value = value[()]  # rank 0 lives as a numpy scalar: much faster arithmetic
@@ -180,27 +180,6 @@ def apply(op: Op, xs: Sequence[Any], attrs: dict[str, Any], name: str | None = N
         for tape in tapes:
             if tape._recording:
                 tape._maybe_record(op, xs, vals, out, attrs)
-    return out
-
-
-def apply1(op: Op, x: Any, name: str | None) -> Any:
-    """:func:`apply` for a unary op without attrs."""
-    local = _local
-    if local.tracer is not None:
-        return apply(op, (x,), _NO_ATTRS, name)
-    xv = x._value
-    value = op.forward(xv)
-    if type(value) is _ndarray and not value.ndim:
-        value = value[()]
-    out = _new(_TensorClass)
-    out._value = value
-    out._id = _next_id()
-    out._name = name
-    tapes = local.tapes
-    if tapes and op.vjp is not None:
-        for tape in tapes:
-            if tape._recording:
-                tape._maybe_record(op, (x,), (xv,), out, _NO_ATTRS)
     return out
 
 

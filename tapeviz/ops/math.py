@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import _state, dtypes
 from ..tensor import Tensor, binary_args, convert_to_tensor
-from ._registry import Op, apply, apply1, register
+from ._registry import Op, apply, register
 
 __all__ = [
     "add",
@@ -85,7 +85,7 @@ def _unary(op: Op, *, float_only: bool = True) -> Callable[..., Tensor]:
             x = convert_to_tensor(x)
         if float_only and x._value.dtype.kind != "f":
             _require_float(op.name, x)
-        return apply1(op, x, name)
+        return apply(op, (x,), _NO_ATTRS, name)
 
     fn.__name__ = op.name
     fn.__doc__ = f"{op.doc}\n\nForward: ``{op.latex}``; VJP: ``{', '.join(op.texts())}``."
