@@ -82,8 +82,10 @@ fastjit = numba.njit(cache=True, error_model="numpy", nogil=True, fastmath=True)
 
 # --- external symbols: libm's pow (no constant folding), numpy's OpenBLAS gemm ------------
 def _libm() -> Any:
-    name = ctypes.util.find_library("m") or "libm.so.6"
-    return ctypes.CDLL(name)
+    try:
+        return ctypes.CDLL("libm.so.6")  # glibc: no need to search (find_library forks)
+    except OSError:
+        return ctypes.CDLL(ctypes.util.find_library("m") or "libm.dylib")
 
 
 def _register(symbol: str, fn: Any) -> None:

@@ -45,7 +45,7 @@ from .ir import Const, Eqn, Program, Slot, Var
 
 __all__ = ["generate", "Generated", "LOWER", "CODEGEN_VERSION"]
 
-CODEGEN_VERSION = "4"
+CODEGEN_VERSION = "5"
 
 
 @dataclass
@@ -814,9 +814,9 @@ import numba
 import numpy as np
 
 from tapeviz import kernels as K
+from tapeviz.compiler.numba_cache import njit as _njit
 from tapeviz.compiler.runtime import print_values as _print_values
 
-_njit = numba.njit(cache=True, error_model="numpy")
 PRINTS: list = []
 
 

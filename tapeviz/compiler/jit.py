@@ -4,7 +4,8 @@
 to the cache directory — ``$TAPEVIZ_CACHE_DIR`` if set, else ``~/.cache/tapeviz`` (or
 ``$XDG_CACHE_HOME/tapeviz``) — under a name that is a hash of its text.  numba keeps the
 machine code beside it in ``__pycache__``; a new process that traces the same program
-finds both and skips compilation.
+finds both and skips compilation (and, see :mod:`.numba_cache`, numba's own start-up work
+that only compilation needs).
 """
 
 from __future__ import annotations

@@ -597,6 +597,55 @@ def test_compiled_code_is_cached_across_processes(tmp_path: Any) -> None:
     assert len(generated) == 1 and generated[0].startswith("tv_f_")
 
 
+@pytest.mark.skipif(JIT_DISABLED, reason="nothing is compiled")
+def test_code_loaded_from_the_cache_runs_and_later_compilations_still_work(
+    tmp_path: Any,
+) -> None:
+    # the cached function is loaded without numba's context refresh (numba_cache.py): it
+    # must still allocate arrays, call BLAS and the kernels, print from a compiled loop,
+    # and a function compiled afterwards in the same process must compile and run
+    code = """
+        import os, sys
+        import numpy as np
+        import tapeviz as tv
+        w = tv.Variable([[1.0, 2.0], [3.0, 4.0]])
+        @tv.function
+        def f(x):
+            for i in tv.range(2):
+                w.assign(tv.nn.softmax(w @ x * 0.5))
+            return tv.reduce_sum(w * x, axis=1)
+        x = tv.constant([[1.0, -1.0], [0.5, 2.0]])
+        print(f(x).numpy().tolist())
+        d = f.get_concrete_function(x)._compiled.dispatcher
+        print("hits", sum(d.stats.cache_hits.values()), "numba.np.arraymath" in sys.modules)
+        @tv.function
+        def h(n):
+            for i in tv.range(n):
+                tv.print("step", i, output_stream=sys.stdout)
+            return n + 1
+        print(int(h(tv.constant(2))))
+        @tv.function
+        def g(v, k):  # a new Python value k: a new program, compiled in this process
+            return tv.reduce_max(v * k) - k
+        k = float(os.getpid() % 1000) + 0.5
+        print(float(g(x, k)) == k)
+        """
+    env = {"TAPEVIZ_CACHE_DIR": str(tmp_path)}
+    first = _run(code, env).splitlines()
+    second = _run(code, env).splitlines()
+    assert second[0] == first[0]  # same numbers from compiled and from cached code
+    w, x = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32), np.array([[1, -1], [0.5, 2]], np.float32)
+    for _ in range(2):
+        z = w @ x * np.float32(0.5)
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        w = e / e.sum(axis=1, keepdims=True)
+    got = [float(v) for v in first[0].strip("[]").split(",")]
+    assert np.allclose(got, (w * x).sum(axis=1), rtol=1e-6)
+    # compiled (numba loads its implementations), then loaded (it needs none of them)
+    assert first[1] == "hits 0 True" and second[1] == "hits 1 False"
+    assert first[2:] == second[2:] == ["step 0", "step 1", "3", "True"]
+
+
 def test_numpy_reading_a_symbolic_value_is_an_error_not_zeros() -> None:
     @tv.function
     def f(x: tv.Tensor) -> tv.Tensor:
