@@ -115,16 +115,17 @@ class Compiled:
         return out
 
     def __call__(
-        self, args: list[Any], slots: list[Any]
+        self, args: list[Any], slots: list[Any], seed: int = 0
     ) -> tuple[list[Any], list[Any], list[np.ndarray]]:
         """Run: returns (outputs, new values of the assigned slots in slot order, and the
-        recycled buffers that received results)."""
+        recycled buffers that received results).  ``seed`` seeds random draws."""
+        extra = (np.int64(seed),) if self.gen.random_seed else ()
         if self._pool:
             bufs = self._take_buffers()
-            res = self.dispatcher(*args, *slots, *self._consts, *bufs)
+            res = self.dispatcher(*args, *slots, *self._consts, *bufs, *extra)
         else:
             bufs = []
-            res = self.dispatcher(*args, *slots, *self._consts)
+            res = self.dispatcher(*args, *slots, *self._consts, *extra)
         n = self._n
         outs = [
             v if scalar is None else scalar(v)

@@ -75,6 +75,14 @@ _TOLERANT = (
 )
 
 
+_INT_MESSAGE = (
+    "int() of a symbolic tensor, for example a tensor used as an index or a slice bound "
+    "(x[i], x[i:j]), which tv.function does not support: compiled code needs indices known "
+    "while tracing. Index with Python ints (a Python `for i in range(n)` loop is unrolled), "
+    "or select with ops, e.g. tv.reduce_sum(x * tv.one_hot(i, n), axis=0) for row i"
+)
+
+
 class Placeholder:
     """The value of a symbolic tensor: a shape and a dtype, and no numbers.
 
@@ -117,10 +125,10 @@ class Placeholder:
         raise _no_value("float() of a symbolic tensor")
 
     def __int__(self) -> int:
-        raise _no_value("int() of a symbolic tensor")
+        raise _no_value(_INT_MESSAGE)
 
     def __index__(self) -> int:
-        raise _no_value("using a symbolic tensor as a Python index")
+        raise _no_value(_INT_MESSAGE)
 
     def __bool__(self) -> bool:
         raise _no_value("the truth value of a symbolic tensor")
@@ -256,6 +264,8 @@ class Tracer:
         self._created: list[Variable] = []
         self._arg_vars: dict[int, int] = {}  # Variable._id -> argument position
         self._shape_cache: dict[Any, tuple[tuple[int, ...], np.dtype[Any]]] = {}
+        # the stream that seeds each call's random draws (taken at the first random op)
+        self.random_stream: np.random.Generator | None = None
 
     # -- values --------------------------------------------------------------------------
     def new_var(self, shape: tuple[int, ...], dtype: Any) -> Var:
@@ -287,7 +297,9 @@ class Tracer:
                 raise SymbolicValueError(
                     f"tv.Variable '{x.name}' was created inside tv.function from a symbolic "
                     "tensor; a Variable needs a concrete initial value (a number, an array, "
-                    "or a tensor computed outside the function)"
+                    "or a tensor computed outside the function; tv.random values inside "
+                    "tv.function are drawn at run time, so draw an initial value outside "
+                    "or use a keras initializer)"
                 )
             self._use_variable(x)
         v = x._value
@@ -471,6 +483,28 @@ class Tracer:
 
     def stop_gradient(self, t: Tensor) -> Tensor:
         return self.symbolic(self.atom(t))
+
+    def random(
+        self,
+        dist: str,
+        shape: tuple[int, ...],
+        dtype: np.dtype[Any],
+        seed: int | None,
+        attrs: dict[str, Any],
+    ) -> Tensor:
+        """``tv.random.*`` while tracing: draws made each time the program runs.
+
+        The function's first random op takes a stream from ``tv.random``'s seeding rules
+        (as an eager op would); every call seeds the program's draws from that stream."""
+        if self.random_stream is None:
+            from .. import random as tv_random
+
+            self.random_stream = tv_random.generator(seed)
+        out = self.new_var(shape, dtype)
+        self.emit(
+            "random", (), (out,), {"dist": dist, "shape": shape, "dtype": dtype.name, **attrs}
+        )
+        return self.symbolic(out)
 
     def print(self, parts: list[Any], tensors: list[Tensor], attrs: dict[str, Any]) -> None:
         atoms = tuple(self.atom(t) for t in tensors)
