@@ -20,6 +20,7 @@ Ops run here are hidden from recording tapes, as eager optimizer steps are.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -57,11 +58,15 @@ def _cast(x: Tensor, dtype: Any) -> Tensor:
     return x if x._value.dtype == np.dtype(dtype) else m.cast(x, np.dtype(dtype).name)
 
 
-def _pow(x: Tensor, y: Tensor) -> Tensor:
-    """``tapeviz.keras._f32.pow``: libm's pow of scalars, subnormals flushed to zero."""
-    p = m.pow(x, y)
+def _flush(p: Tensor) -> Tensor:
+    """Subnormals flushed to zero, as ``tapeviz.keras._f32`` (TensorFlow's CPU mode)."""
     tiny = TINY32 if p._value.dtype == np.float32 else TINY64
     return m.where(m.less(m.abs(p), tiny), p * 0.0, p)
+
+
+def _pow(x: Tensor, y: Tensor) -> Tensor:
+    """``tapeviz.keras._f32.pow``: libm's pow of scalars, subnormals flushed to zero."""
+    return _flush(m.pow(x, y))
 
 
 def _hyper(opt: Any, name: str, dtype: Any) -> Tensor:
@@ -83,16 +88,84 @@ def _iterations(opt: Any, plus: int, dtype: Any) -> Tensor:
     return _cast(it + np.int64(plus) if plus else m.identity(it), dtype)
 
 
+# --- learning-rate schedules at the step the program reaches ------------------------------
+def _floor(x: Tensor) -> Tensor:
+    """``floor(x)``: numpy's floor_divide by one is exact for finite floats."""
+    return m.floordiv(x, _const(1, _dt(x)))
+
+
+def _schedule_lr(schedule: Any, opt: Any, dtype: Any) -> Tensor:
+    """``schedule(iterations)`` written with ops, in each schedule's own float order
+    (``tapeviz.keras.schedules``), so the compiled rates equal the eager ones."""
+    from ..keras import schedules as S
+    from ..keras.schedules import _float_dtype, _scalar
+
+    kind = type(schedule)
+    if kind in (S.ExponentialDecay, S.InverseTimeDecay, S.PolynomialDecay, S.CosineDecay):
+        dt = _float_dtype(schedule.initial_learning_rate)
+        step = _iterations(opt, 0, dt)
+        initial = _const(_scalar(schedule.initial_learning_rate, dt), dt)
+        decay_steps = _const(_scalar(schedule.decay_steps, dt), dt)
+    if kind is S.ExponentialDecay:
+        p = step / decay_steps
+        if schedule.staircase:
+            p = _floor(p)
+        return initial * _pow(_const(_scalar(schedule.decay_rate, dt), dt), p)
+    if kind is S.InverseTimeDecay:
+        p = step / decay_steps
+        if schedule.staircase:
+            p = _floor(p)
+        denom = _const(1, dt) + _const(_scalar(schedule.decay_rate, dt), dt) * p
+        return initial / denom
+    if kind is S.PolynomialDecay:
+        end = _const(_scalar(schedule.end_learning_rate, dt), dt)
+        power = _const(_scalar(schedule.power, dt), dt)
+        if schedule.cycle:
+            ceil = -_floor(-(step / decay_steps))
+            multiplier = m.where(m.equal(step, _const(0, dt)), _const(1, dt), ceil)
+            decay_steps = decay_steps * multiplier
+        else:
+            step = m.minimum(step, decay_steps)
+        p = step / decay_steps
+        return (initial - end) * _pow(_const(1, dt) - p, power) + end
+    if kind is S.PiecewiseConstantDecay:
+        # TensorFlow compares the step with the boundaries in the step's dtype
+        step = _iterations(opt, 0, dtype)
+        values = [np.asarray(S.convert_to_tensor(v)._value) for v in schedule.values]
+        vdt = np.result_type(*values)
+        out = _const(values[-1], vdt)
+        for b, v in zip(reversed(schedule.boundaries), reversed(values[:-1]), strict=True):
+            bound = _const(_scalar(b, np.float64), dtype)
+            out = m.where(m.less_equal(step, bound), _const(v, vdt), out)
+        return out
+    if kind is S.CosineDecay:
+        # cos of a float32 scalar compiles to libm's cosf, as eager; the numpy interpreter
+        # uses numpy's own float32 cos (it may differ in the last bit)
+        def decay(s: Tensor, frm: Tensor) -> Tensor:
+            cos = _flush(m.cos(_const(math.pi, dt) * (s / decay_steps)))
+            cosine = _const(0.5, dt) * (_const(1.0, dt) + cos)
+            return frm * (_const(1 - schedule.alpha, dt) * cosine + _const(schedule.alpha, dt))
+
+        if schedule.warmup_target is None:
+            return decay(m.minimum(step, decay_steps), initial)
+        target = _const(_scalar(schedule.warmup_target, dt), dt)
+        warmup = _const(_scalar(schedule.warmup_steps, dt), dt)
+        step = m.minimum(step, decay_steps + warmup)
+        warming = (target - initial) * (step / warmup) + initial
+        return m.where(m.less(step, warmup), warming, decay(step - warmup, target))
+    # a schedule of your own: called with a symbolic step; it must use tapeviz ops
+    out = schedule(_iterations(opt, 0, np.float32))
+    return out if isinstance(out, Tensor) else _const(out, np.float32)
+
+
 def _decayed_lr(opt: Any, dtype: Any) -> Tensor:
     from ..keras.schedules import LearningRateSchedule
 
-    if isinstance(opt._hyper.get("learning_rate"), LearningRateSchedule):
-        raise NotImplementedError(
-            "tv.function: optimizers with a learning-rate schedule cannot run inside a "
-            "tv.function yet; use a constant learning rate (or a tv.Variable you assign) "
-            "or call apply_gradients outside the tv.function"
-        )
-    lr = _hyper(opt, "learning_rate", dtype)
+    schedule = opt._hyper.get("learning_rate")
+    if isinstance(schedule, LearningRateSchedule):
+        lr = _cast(_schedule_lr(schedule, opt, dtype), dtype)
+    else:
+        lr = _hyper(opt, "learning_rate", dtype)
     if opt._initial_decay > 0.0:
         it = _iterations(opt, 0, dtype)
         lr = lr / (_const(1.0, dtype) + _const(opt._initial_decay, dtype) * it)
