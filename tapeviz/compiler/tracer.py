@@ -281,6 +281,8 @@ class Tracer:
         self._created: list[Variable] = []
         self._arg_vars: dict[int, int] = {}  # Variable._id -> argument position
         self._shape_cache: dict[Any, tuple[tuple[int, ...], np.dtype[Any]]] = {}
+        # per open tv.range loop: id() of every tensor its body uses (loop-carried checks)
+        self._loop_reads: list[set[int]] = []
         # the stream that seeds each call's random draws (taken at the first random op)
         self.random_stream: np.random.Generator | None = None
 
@@ -309,6 +311,8 @@ class Tracer:
 
     def atom(self, x: Tensor) -> Atom:
         """The program value that tensor ``x`` stands for."""
+        for reads in self._loop_reads:
+            reads.add(id(x))
         if isinstance(x, Variable) and x._id not in self._vars:
             if type(x._value) is Placeholder:
                 raise SymbolicValueError(
@@ -585,14 +589,39 @@ class Tracer:
         assert e.body is not None
         self._regions.append(e.body)
         self._loops.append(e)
+        self._loop_reads.append(set())
         self._refresh_variables()
         return self.symbolic(index), e
+
+    def check_carried(self, before: dict[str, Tensor], after: dict[str, Any]) -> None:
+        """Python names that a loop body reads and binds to a new tensor: values carried
+        from one iteration to the next, which a loop traced once cannot carry."""
+        reads = self._loop_reads[-1] if self._loop_reads else set()
+        carried = [
+            name
+            for name, t in before.items()
+            if id(t) in reads and isinstance(after.get(name), Tensor) and after[name] is not t
+        ]
+        if carried:
+            names = ", ".join(f"`{n}`" for n in carried)
+            first = carried[0]
+            verb = "is" if len(carried) == 1 else "are"
+            raise NotImplementedError(
+                f"tv.function: {names} {verb} carried from one iteration of a `for ... in "
+                "tv.range(...)` loop to the next (the loop body reads it and binds it to a "
+                "new tensor). The body is traced once and compiled as a loop, so a Python "
+                "variable is not updated between iterations (TensorFlow's AutoGraph makes "
+                "it a loop variable; tapeviz does not), and the result would be wrong. Keep "
+                f"the value in a tv.Variable created outside the function ({first}.assign(...),"
+                f" {first}.assign_add(...) in the loop), or loop with Python's range (unrolled)."
+            )
 
     def end_loop(self, e: Eqn) -> None:
         if not self._loops or self._loops[-1] is not e:
             return  # an inner loop was left by `break`: reported when tracing ends
         self._loops.pop()
         self._regions.pop()
+        self._loop_reads.pop()
         self._refresh_variables()
 
     def open_loops(self) -> int:
@@ -613,9 +642,19 @@ class _RangeTensor(Tensor):
         if _state.local.tracer is not tracer:
             yield from Tensor.__iter__(self)
             return
+        frame = sys._getframe(1)  # the traced function, running the `for` statement
+        before = {
+            k: v
+            for k, v in frame.f_locals.items()
+            if isinstance(v, Tensor) and not isinstance(v, Variable)
+        }
         index, eqn = tracer.begin_loop(atoms, dtype)
         yield index
         # the body ran once (traced); after a `break` or `return` we never get here
+        after = dict(frame.f_locals)
+        del frame
+        if tracer._loops and tracer._loops[-1] is eqn:
+            tracer.check_carried(before, after)
         tracer.end_loop(eqn)
 
 

@@ -434,6 +434,52 @@ def test_break_inside_tv_range_is_an_error() -> None:
         f()
 
 
+def test_python_values_carried_across_tv_range_iterations_are_an_error() -> None:
+    x = tv.Variable(2.0)
+
+    @tv.function
+    def accumulate() -> tv.Tensor:
+        total = tv.constant(0.0)
+        for _ in tv.range(3):
+            total = total + x  # eagerly 6.0; a loop traced once would give 2.0
+        return total
+
+    with pytest.raises(NotImplementedError, match=r"`total` is carried .* tv\.Variable"):
+        accumulate()
+
+    w = tv.constant([[0.5, 0.0], [0.0, 0.5]])
+
+    @tv.function
+    def recurrent(h: tv.Tensor) -> tv.Tensor:
+        for _ in tv.range(2):
+            for _ in tv.range(2):
+                h = tv.tanh(h @ w)  # the inner loop's state
+        return h
+
+    with pytest.raises(NotImplementedError, match="`h` is carried"):
+        recurrent(tv.constant([[1.0, 2.0]]))
+
+
+def test_values_recomputed_in_each_iteration_may_leave_a_tv_range_loop() -> None:
+    x = tv.Variable(0.0)
+
+    @tv.function
+    def descend() -> tv.Tensor:
+        y = x * 1.0  # rebound in the loop without being read there: fine
+        for _ in tv.range(50):
+            with tv.GradientTape() as tape:
+                y = (x - 3.0) ** 2
+            x.assign_sub(0.1 * tape.gradient(y, x))
+        return y
+
+    y = descend()
+    xe, ye = np.float32(0.0), None
+    for _ in range(50):
+        ye = (xe - np.float32(3.0)) ** 2
+        xe = xe - np.float32(0.1) * (np.float32(2.0) * (xe - np.float32(3.0)))
+    assert x.numpy() == xe and y.numpy() == ye
+
+
 def test_python_bool_of_concrete_tensor_still_works_while_tracing() -> None:
     @tv.function
     def f(x: tv.Tensor) -> tv.Tensor:
