@@ -21,7 +21,6 @@ Ops run here are hidden from recording tapes, as eager optimizer steps are.
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -89,82 +88,30 @@ def _iterations(opt: Any, plus: int, dtype: Any) -> Tensor:
     return _cast(it + np.int64(plus) if plus else m.identity(it), dtype)
 
 
-# --- learning-rate schedules at the step the program reaches ------------------------------
 def _floor(x: Tensor) -> Tensor:
     """``floor(x)``: numpy's floor_divide by one is exact for finite floats."""
     return m.floordiv(x, _const(1, _dt(x)))
 
 
-def _schedule_lr(schedule: Any, opt: Any, dtype: Any) -> Tensor:
-    """``schedule(iterations)`` written with ops, in each schedule's own float order
-    (``tapeviz.keras.schedules``), so the compiled rates equal the eager ones."""
-    from ..keras import schedules as S
-    from ..keras.schedules import _float_dtype, _scalar
-
-    kind = type(schedule)
-    if kind in (S.ExponentialDecay, S.InverseTimeDecay, S.PolynomialDecay, S.CosineDecay):
-        dt = _float_dtype(schedule.initial_learning_rate)
-        step = _iterations(opt, 0, dt)
-        initial = _const(_scalar(schedule.initial_learning_rate, dt), dt)
-        decay_steps = _const(_scalar(schedule.decay_steps, dt), dt)
-    if kind is S.ExponentialDecay:
-        p = step / decay_steps
-        if schedule.staircase:
-            p = _floor(p)
-        return initial * _pow(_const(_scalar(schedule.decay_rate, dt), dt), p)
-    if kind is S.InverseTimeDecay:
-        p = step / decay_steps
-        if schedule.staircase:
-            p = _floor(p)
-        denom = _const(1, dt) + _const(_scalar(schedule.decay_rate, dt), dt) * p
-        return initial / denom
-    if kind is S.PolynomialDecay:
-        end = _const(_scalar(schedule.end_learning_rate, dt), dt)
-        power = _const(_scalar(schedule.power, dt), dt)
-        if schedule.cycle:
-            ceil = -_floor(-(step / decay_steps))
-            multiplier = m.where(m.equal(step, _const(0, dt)), _const(1, dt), ceil)
-            decay_steps = decay_steps * multiplier
-        else:
-            step = m.minimum(step, decay_steps)
-        p = step / decay_steps
-        return (initial - end) * _pow(_const(1, dt) - p, power) + end
-    if kind is S.PiecewiseConstantDecay:
-        # TensorFlow compares the step with the boundaries in the step's dtype
-        step = _iterations(opt, 0, dtype)
-        values = [np.asarray(S.convert_to_tensor(v)._value) for v in schedule.values]
-        vdt = np.result_type(*values)
-        out = _const(values[-1], vdt)
-        for b, v in zip(reversed(schedule.boundaries), reversed(values[:-1]), strict=True):
-            bound = _const(_scalar(b, np.float64), dtype)
-            out = m.where(m.less_equal(step, bound), _const(v, vdt), out)
-        return out
-    if kind is S.CosineDecay:
-        # cos of a float32 scalar compiles to libm's cosf, as eager; the numpy interpreter
-        # uses numpy's own float32 cos (it may differ in the last bit)
-        def decay(s: Tensor, frm: Tensor) -> Tensor:
-            cos = _flush(m.cos(_const(math.pi, dt) * (s / decay_steps)))
-            cosine = _const(0.5, dt) * (_const(1.0, dt) + cos)
-            return frm * (_const(1 - schedule.alpha, dt) * cosine + _const(schedule.alpha, dt))
-
-        if schedule.warmup_target is None:
-            return decay(m.minimum(step, decay_steps), initial)
-        target = _const(_scalar(schedule.warmup_target, dt), dt)
-        warmup = _const(_scalar(schedule.warmup_steps, dt), dt)
-        step = m.minimum(step, decay_steps + warmup)
-        warming = (target - initial) * (step / warmup) + initial
-        return m.where(m.less(step, warmup), warming, decay(step - warmup, target))
-    # a schedule of your own: called with a symbolic step; it must use tapeviz ops
-    out = schedule(_iterations(opt, 0, np.float32))
-    return out if isinstance(out, Tensor) else _const(out, np.float32)
-
-
 class TracedScalars:
-    """The backend of ``Optimizer._coefficients`` while tracing: the methods of
-    ``tapeviz.keras.optimizers.Scalars``, computing with ops (the step's scalars become
-    equations, evaluated each time the program runs)."""
+    """The backend of ``Optimizer._coefficients`` and of the schedules' ``_value_at``
+    while tracing: the methods of ``tapeviz.keras.optimizers.Scalars``, computing with ops
+    (the step's scalars become equations, evaluated each time the program runs)."""
 
     traced = True
+    floor = staticmethod(_floor)
+    minimum = staticmethod(m.minimum)
+    select = staticmethod(m.where)
+
+    @staticmethod
+    def ceil(x: Tensor) -> Tensor:
+        return -_floor(-x)
+
+    @staticmethod
+    def cos(x: Tensor) -> Tensor:
+        # a float32 cos compiles to libm's cosf, as eager; the numpy interpreter uses
+        # numpy's own float32 cos (it may differ in the last bit)
+        return _flush(m.cos(x))
 
     def __init__(self, opt: Any) -> None:
         cache = getattr(opt, "_m_cache", None)
@@ -181,9 +128,9 @@ class TracedScalars:
     def step(opt: Any, plus: int, dtype: Any) -> Tensor:
         return _iterations(opt, plus, dtype)
 
-    @staticmethod
-    def schedule(opt: Any, schedule: Any, dtype: Any) -> Tensor:
-        return _schedule_lr(schedule, opt, dtype)
+    def schedule(self, opt: Any, schedule: Any, dtype: Any) -> Tensor:
+        out: Tensor = schedule._value_at(_iterations(opt, 0, dtype), self)
+        return out
 
     def nadam_cache(self, opt: Any, dtype: Any) -> Tensor:
         assert self._nadam_read is not None

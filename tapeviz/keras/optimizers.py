@@ -49,7 +49,7 @@ from .. import _state
 from ..custom import name_scope
 from ..tape import GradientTape
 from ..tensor import Tensor, Variable
-from . import _f32, schedules
+from . import schedules
 from .schedules import LearningRateSchedule
 
 __all__ = [
@@ -106,21 +106,10 @@ def _shape_text(shape: tuple[int, ...]) -> str:
     return str(tuple(shape))
 
 
-class Scalars:
+class Scalars(schedules.Scalars):
     """The operations ``_coefficients`` and ``_decayed_lr`` use besides ``+ - * /``: here
     on numpy scalars of ``dtype`` (a numpy scalar type), computed eagerly.  The traced
     backend (``tapeviz.compiler.optimizers``) has the same methods, on tensors."""
-
-    traced = False
-
-    @staticmethod
-    def const(value: Any, dtype: Any) -> Any:
-        """A number as a scalar of ``dtype``."""
-        return dtype(value)
-
-    @staticmethod
-    def cast(x: Any, dtype: Any) -> Any:
-        return x if type(x) is dtype else dtype(x)
 
     @staticmethod
     def hyper(opt: Optimizer, name: str, dtype: Any) -> Any:
@@ -136,9 +125,6 @@ class Scalars:
     def schedule(opt: Optimizer, schedule: LearningRateSchedule, dtype: Any) -> Any:
         """The schedule's rate at the step about to be taken (``iterations``)."""
         return schedule._value_at(dtype(opt.iterations._value))
-
-    pow = staticmethod(_f32.pow)  # libm's powf, subnormals flushed (TensorFlow's CPU)
-    sqrt = staticmethod(np.sqrt)
 
     @staticmethod
     def nadam_cache(opt: Nadam, dtype: Any) -> Any:
