@@ -8,6 +8,10 @@ types of the arguments are read by numba's C dispatcher, and the only runtime se
 it calls is numba's memory manager (NRT), which we initialise.  Compiling still needs the
 registries, and numba's compiler refreshes the contexts itself on a cache miss.
 
+Likewise, before a dispatcher's first call numba loads the ``numba_extensions`` entry points
+of every installed package (extension types for the compiler); compiling loads them too,
+in the refresh, so our dispatchers skip that hook.
+
 The loader below is a numba ``FunctionCache`` whose ``load_overload`` skips that refresh
 and initialises only the NRT.  It is used only for the functions ``tv.function`` generates
 — other numba code in the process keeps numba's behaviour.  If numba's internals change
@@ -35,8 +39,13 @@ try:
             with self._guard_against_spurious_io_errors():
                 return self._load_overload(sig, target_context)
 
-    FAST_LOAD = callable(getattr(FunctionCache, "_load_overload", None)) and callable(
-        getattr(FunctionCache, "_guard_against_spurious_io_errors", None)
+    FAST_LOAD = all(
+        callable(getattr(cls, name, None))
+        for cls, name in (
+            (FunctionCache, "_load_overload"),
+            (FunctionCache, "_guard_against_spurious_io_errors"),
+            (numba.core.dispatcher.Dispatcher, "_compilation_chain_init_hook"),
+        )
     )
 except ImportError:  # pragma: no cover - a numba without these internals
     FAST_LOAD = False
@@ -50,4 +59,9 @@ def njit(fn: Callable[..., Any]) -> Any:
     if not hasattr(dispatcher, "py_func"):
         return dispatcher  # NUMBA_DISABLE_JIT=1: the Python function itself
     dispatcher._cache = _FastLoadCache(dispatcher.py_func)
+    dispatcher._compilation_chain_init_hook = _extensions_load_when_compiling
     return dispatcher
+
+
+def _extensions_load_when_compiling() -> None:
+    """Our dispatchers' first-call hook: nothing (see the module docstring)."""
