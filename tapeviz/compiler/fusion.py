@@ -13,8 +13,8 @@ is generated as one nest of ``for`` loops whose body computes every member on sc
 
 Only values used outside the group are stored; the rest live in registers.  A
 ``reduce_sum`` over leading axes of a member (the bias gradient of a dense layer) joins the
-group as an accumulation ``t24[_i1] = t24[_i1] + e23``, in the order numpy adds rows, so
-it stays bit for bit equal to numpy.  ``exp``, ``tanh`` and ``sigmoid`` of float32 use
+group as an accumulation ``t24[_i1] += e23``, in the order numpy adds rows, so it stays bit
+for bit equal to numpy.  ``exp``, ``tanh`` and ``sigmoid`` of float32 use
 :func:`tapeviz.kernels.exp32` & co., which vectorise.
 
 Planning keeps the program's meaning: equations that do not depend on the group may run
@@ -413,10 +413,7 @@ def emit_group(g: Any, group: Group, stored: set[int], reusable: set[int] | None
         kind = group.reductions.get(id(e))
         if kind == "lead":
             k = len(e.ins[0].shape) - len(_kept(e))
-            # `a[i] = a[i] + x`, not `a[i] += x`: numba's in-place form keeps LLVM
-            # from vectorising the loop (5x slower); the arithmetic is the same
-            acc = f"{o.name}[{', '.join(idx[k:])}]"
-            g.emit(f"{acc} = {acc} + {scalar_of(e.ins[0])}")
+            g.emit(f"{o.name}[{', '.join(idx[k:])}] += {scalar_of(e.ins[0])}")
             continue
         if kind == "full":
             if streaming:
