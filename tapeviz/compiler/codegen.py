@@ -112,9 +112,6 @@ class Gen:
         self.returned: set[int] = set()
         self.top_level = True
         self.buffers: list[Var] = []
-        # values whose array this function allocated and nobody else holds (matmul
-        # results, arrays of fused loops): a fused loop may write its result into one
-        self.fresh: set[int] = set()
 
     def emit(self, line: str) -> None:
         self.lines.append("    " * self.depth + line)
@@ -610,7 +607,6 @@ def _matmul(g: Gen, e: Eqn) -> None:
     kernel = {np.dtype(np.float32): "K.matmul_f32", np.dtype(np.float64): "K.matmul_f64"}.get(
         o.dtype, "K.matmul_loops"
     )
-    g.fresh.add(o.id)  # a new array either way
     if len(a.shape) == 2 and len(b.shape) == 2:
         g.emit(f"{o.name} = {kernel}({g.a(a)}, {g.a(b)}, {ta}, {tb})")
         return
@@ -733,11 +729,10 @@ def generate(prog: Program, name: str) -> Generated:
     g.returned = _returned_at_top_level(prog)
 
     # iterative walk with explicit (plan, index) frames, so nesting needs no recursion
-    # frames: the block's plan, the position in it, the values the block defines
-    stack: list[list[Any]] = [[fusion.plan(prog.eqns), 0, _defined(prog.eqns)]]
+    stack: list[list[Any]] = [[fusion.plan(prog.eqns), 0]]
     while stack:
         frame = stack[-1]
-        items, pos, _ = frame
+        items, pos = frame
         if pos >= len(items):
             stack.pop()
             if stack:
@@ -753,16 +748,7 @@ def generate(prog: Program, name: str) -> Generated:
                 if any(c is None or id(c) not in members for c in consumers.get(m.outs[0].id, ()))
             }
             g.top_level = len(stack) == 1
-            reusable = {
-                a.id
-                for m in item.members
-                for a in m.ins
-                if isinstance(a, Var)
-                and a.id in g.fresh
-                and a.id in frame[2]
-                and all(c is not None and id(c) in members for c in consumers.get(a.id, ()))
-            }
-            fusion.emit_group(g, item, stored, reusable)
+            fusion.emit_group(g, item, stored)
             continue
         e: Eqn = item
         p = e.prim
@@ -773,7 +759,7 @@ def generate(prog: Program, name: str) -> Generated:
         elif p == "loop":
             _loop_head(g, e)
             g.depth += 1
-            stack.append([fusion.plan(e.body or []), 0, _defined(e.body or [])])
+            stack.append([fusion.plan(e.body or []), 0])
         elif p == "print":
             names = [g.a(x) for x in e.ins]
             if prints_in_loops:
@@ -822,11 +808,6 @@ def generate(prog: Program, name: str) -> Generated:
         buffers=[(v.shape, v.dtype) for v in g.buffers],
         random_seed=random_seed,
     )
-
-
-def _defined(block: list[Eqn]) -> set[int]:
-    """The values a block defines itself (not those of its loop bodies)."""
-    return {o.id for e in block for o in e.outs if e.prim != "loop"}
 
 
 def _loop_head(g: Gen, e: Eqn) -> None:

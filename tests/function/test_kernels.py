@@ -254,29 +254,3 @@ def test_variable_updates_recycle_old_values() -> None:
     assert np.array_equal(first, np.ones(50_000, np.float32))  # copies are never touched
     assert not old.flags.writeable or old is not w._value
     np.testing.assert_allclose(w.numpy(), 1.9375)
-
-
-def test_fused_loops_overwrite_only_arrays_nobody_reads_later() -> None:
-    rng = np.random.default_rng(3)
-    a = tv.constant(rng.standard_normal((6, 5)).astype(np.float32))
-    b = tv.constant(rng.standard_normal((5, 4)).astype(np.float32))
-    c = tv.constant(rng.standard_normal((4,)).astype(np.float32))
-    w = tv.constant(rng.standard_normal((4, 3)).astype(np.float32))
-    total = tv.Variable(0.0)
-
-    def body(a: tv.Tensor, b: tv.Tensor, c: tv.Tensor) -> Any:
-        m = a @ b  # a new array: a fused loop may write into it
-        o = m + c  # stored: cannot take m's array, which p reads after it
-        p = o * m  # m's last reader: takes m's array
-        n = a @ (b + 1.0) * 2.0  # takes its matmul's array
-        q = tv.nn.relu(n)  # n is read again below: q gets its own array
-        total.assign(0.0)
-        for _ in tv.range(3):  # n is defined outside the loop: never overwritten in it
-            total.assign_add(tv.reduce_sum(tv.nn.relu(n - 1.0) @ w))
-        return o @ w, p @ w, q @ w, n @ w, total * 1.0
-
-    f = tv.function(body)
-    src = f.get_concrete_function(a, b, c).python_source
-    assert src.count("overwritten") == 2
-    for got, want in zip(f(a, b, c), body(a, b, c), strict=True):
-        np.testing.assert_array_equal(got.numpy(), want.numpy())
