@@ -129,3 +129,15 @@ def test_shuffle_and_symbolic_bounds_inside_a_function_are_clear_errors() -> Non
 
     with pytest.raises(ValueError, match="minval and maxval must be Python numbers"):
         bounded(tv.constant(2.0))
+
+
+def test_the_trace_shows_random_draws_and_can_be_drawn() -> None:
+    @tv.function
+    def f(x: tv.Tensor) -> tv.Tensor:
+        return x + tv.random.normal([3])
+
+    cf = f.get_concrete_function(tv.zeros([3]))
+    assert "random[dist='normal', shape=(3,), dtype='float32']" in str(cf.program)
+    record = cf.record()
+    assert [n.op for n in record.nodes if n.op is not None] == ["random", "add", "add"]
+    assert "random" in tv.viz.graph(record).source
