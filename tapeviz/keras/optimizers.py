@@ -860,9 +860,7 @@ class Adam(Optimizer):
         beta_1 = k.hyper(self, "beta_1", dtype)
         beta_2 = k.hyper(self, "beta_2", dtype)
         one = k.const(1, dtype)
-        beta_1_power = k.pow(beta_1, t)
-        beta_2_power = k.pow(beta_2, t)
-        alpha = lr * k.sqrt(one - beta_2_power) / (one - beta_1_power)
+        alpha = lr * k.sqrt(one - k.pow(beta_2, t)) / (one - k.pow(beta_1, t))
         return alpha, one - beta_1, one - beta_2, k.const(self.epsilon, dtype)
 
     def _update(self, var: Variable, value: Any, g: Any, slots: Any, c: Any) -> Any:
