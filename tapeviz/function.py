@@ -291,6 +291,8 @@ class ConcreteFunction:
         self._compiled: Any = None
         self._too_big = False
         self.source: str | None = None
+        # seeds each run's random draws (tv.random inside the function), else None
+        self.random_stream: np.random.Generator | None = None
 
     # -- running ------------------------------------------------------------------------
     def _runner(self) -> Any:
@@ -324,13 +326,16 @@ class ConcreteFunction:
             for slot_index, pos in self._arg_slots.items():
                 variables[slot_index] = leaves[pos]
         slot_values = [v._value for v in variables]  # type: ignore[union-attr]
+        seed = 0
+        if self.random_stream is not None:
+            seed = int(self.random_stream.integers(0, 2**32))
         compiled = self._runner()
         if compiled is not None:
-            outs, assigned, fresh = compiled(args, slot_values)
+            outs, assigned, fresh = compiled(args, slot_values, seed)
             for i, value in zip(self._assigned, assigned):  # noqa: B905 (same length)
                 _store(variables[i], value, fresh, args, slot_values)
         else:
-            outs, store = interp.run(self.program, args, slot_values)
+            outs, store = interp.run(self.program, args, slot_values, seed)
             for i in self._assigned:
                 _store(variables[i], store[i], (), args, slot_values)
         if self._single_output:
@@ -552,6 +557,8 @@ def trace(
         name, program, variables, arg_slots, spec, out_spec, out_leaves, tensor_positions
     )
     cf.input_names = input_names
+    if any(e.prim == "random" for e in _walk_eqns(program)):
+        cf.random_stream = tracer.random_stream
     return cf
 
 

@@ -66,6 +66,8 @@ __all__ = [
     "ref_matmul2d",
     "one_hot",
     "ref_one_hot",
+    "truncated_normal",
+    "ref_truncated_normal",
     "powf",
     "pow64",
     "exp32",
@@ -82,8 +84,10 @@ fastjit = numba.njit(cache=True, error_model="numpy", nogil=True, fastmath=True)
 
 # --- external symbols: libm's pow (no constant folding), numpy's OpenBLAS gemm ------------
 def _libm() -> Any:
-    name = ctypes.util.find_library("m") or "libm.so.6"
-    return ctypes.CDLL(name)
+    try:
+        return ctypes.CDLL("libm.so.6")  # glibc: no need to search (find_library forks)
+    except OSError:
+        return ctypes.CDLL(ctypes.util.find_library("m") or "libm.dylib")
 
 
 def _register(symbol: str, fn: Any) -> None:
@@ -624,6 +628,28 @@ matmul_loops = _matmul_loops
 
 def ref_matmul2d(a: np.ndarray, b: np.ndarray, ta: bool, tb: bool) -> np.ndarray:
     return np.matmul(np.swapaxes(a, -1, -2) if ta else a, np.swapaxes(b, -1, -2) if tb else b)
+
+
+# --- random draws -----------------------------------------------------------------------------
+@jit
+def truncated_normal(n: int) -> Any:
+    """``n`` standard normal draws (float64) from numba's generator, each redrawn until it
+    lies within two standard deviations (``tv.random.truncated_normal`` in compiled code)."""
+    out = np.empty(n)
+    for i in range(n):
+        v = np.random.standard_normal()
+        while abs(v) > 2.0:
+            v = np.random.standard_normal()
+        out[i] = v
+    return out
+
+
+def ref_truncated_normal(rs: np.random.RandomState, n: int) -> np.ndarray:
+    """numpy reference of :func:`truncated_normal`, drawing from numpy's legacy generator
+    (whose algorithms numba's ``np.random`` reproduces)."""
+    from .compiler.interp import truncated_normal as reference
+
+    return reference(rs, n)
 
 
 # --- one_hot --------------------------------------------------------------------------------

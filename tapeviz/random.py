@@ -8,6 +8,12 @@ whose successive calls continue one stream).  Without a global seed the results 
 from run to run.  The numbers come from numpy's PCG64 generator, so they are not
 TensorFlow's numbers — only the rules of reproducibility are the same.
 
+Inside :func:`tapeviz.function` a random op draws new values every time the compiled
+function runs (and in every iteration of a ``tv.range`` loop), as in ``tf.function``: each
+trace takes its own stream from the rules above (so ``set_seed`` before the first call
+makes the calls reproducible), and each call seeds numba's generator (numpy's legacy
+Mersenne Twister) from that stream.  ``shuffle`` is not supported there.
+
 >>> import tapeviz as tv
 >>> tv.random.set_seed(42)
 >>> a = tv.random.uniform([2])
@@ -23,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from . import dtypes
+from . import _state, dtypes
 from .tensor import Tensor, convert_to_tensor
 
 __all__ = ["set_seed", "get_global_seed", "normal", "uniform", "truncated_normal", "shuffle"]
@@ -97,6 +103,24 @@ def _float_dtype(dtype: Any, fn: str) -> dtypes.DType:
     return d
 
 
+def _traced(dist: str, shape: Any, dtype: Any, seed: int | None, **attrs: Any) -> Any:
+    """Inside ``tv.function``: a symbolic tensor of draws made at run time, else None."""
+    tracer = _state.local.tracer
+    if tracer is None:
+        return None
+    return tracer.random(dist, _shape(shape), np.dtype(dtype), seed, attrs)
+
+
+def _concrete_bound(x: Any, np_dtype: Any, fn: str) -> Any:
+    symbolic = isinstance(x, Tensor) and not isinstance(x._value, np.ndarray | np.generic)
+    if symbolic and _state.local.tracer is not None:
+        raise ValueError(
+            f"tv.random.{fn} inside tv.function: minval and maxval must be Python numbers "
+            "or tensors computed outside the function (their values shape the draws)"
+        )
+    return _scalar(x, np_dtype)
+
+
 def _scalar(x: Any, np_dtype: Any) -> Any:
     if isinstance(x, Tensor):
         return np.asarray(x._value, dtype=np_dtype)
@@ -119,6 +143,11 @@ def normal(
     TensorShape([2, 3])
     """
     d = _float_dtype(dtype, "normal")
+    z = _traced("normal", shape, d.np, seed)
+    if z is not None:
+        t = z * convert_to_tensor(stddev, dtype=d) + convert_to_tensor(mean, dtype=d)
+        t._name = name
+        return t
     z = generator(seed).standard_normal(_shape(shape), dtype=np.float64).astype(d.np)
     out = z * _scalar(stddev, d.np) + _scalar(mean, d.np)
     t = Tensor._wrap(np.asarray(out, dtype=d.np))
@@ -136,6 +165,11 @@ def truncated_normal(
 ) -> Tensor:
     """Normal samples redrawn until they lie within two standard deviations of the mean."""
     d = _float_dtype(dtype, "truncated_normal")
+    z = _traced("truncated_normal", shape, d.np, seed)
+    if z is not None:
+        t = z * convert_to_tensor(stddev, dtype=d) + convert_to_tensor(mean, dtype=d)
+        t._name = name
+        return t
     gen = generator(seed)
     shp = _shape(shape)
     z = gen.standard_normal(shp)
@@ -168,6 +202,8 @@ def uniform(
     True
     """
     d = dtypes.as_dtype(dtype)
+    if _state.local.tracer is not None:
+        return _traced_uniform(shape, minval, maxval, d, seed, name)
     gen = generator(seed)
     shp = _shape(shape)
     if d.is_integer:
@@ -191,8 +227,41 @@ def uniform(
     return t
 
 
+def _traced_uniform(
+    shape: Any, minval: Any, maxval: Any, d: dtypes.DType, seed: int | None, name: str | None
+) -> Tensor:
+    """:func:`uniform` inside ``tv.function``: the same arithmetic on run-time draws."""
+    from .ops.math import where
+
+    if d.is_integer:
+        if maxval is None:
+            raise ValueError("tv.random.uniform: an integer dtype needs maxval")
+        lo = int(_concrete_bound(minval, np.int64, "uniform"))
+        hi = int(_concrete_bound(maxval, np.int64, "uniform"))
+        if lo >= hi:
+            raise ValueError(f"tv.random.uniform: need minval < maxval, got {lo} >= {hi}")
+        t: Tensor = _traced("randint", shape, d.np, seed, lo=lo, hi=hi)
+    elif d.is_floating:
+        lo_f = _concrete_bound(minval, d.np, "uniform")
+        hi_f = _concrete_bound(1.0 if maxval is None else maxval, d.np, "uniform")
+        u = _traced("uniform", shape, d.np, seed)
+        out = u * (hi_f - lo_f) + lo_f
+        # rounding may reach maxval in float32; keep the interval half open
+        t = where(out >= hi_f, np.nextafter(hi_f, lo_f), out)
+    else:
+        raise ValueError(f"tv.random.uniform: unsupported dtype {d.name}")
+    t._name = name
+    return t
+
+
 def shuffle(value: Any, seed: int | None = None, name: str | None = None) -> Tensor:
     """``value`` with its first dimension randomly permuted."""
+    if _state.local.tracer is not None:
+        raise NotImplementedError(
+            "tv.random.shuffle is not supported inside tv.function. Shuffle outside the "
+            "function and pass the shuffled tensor in (or pass tv.random.shuffle of the "
+            "indices and select rows with them outside)."
+        )
     t = convert_to_tensor(value)
     arr = np.asarray(t._value)
     if arr.ndim == 0:

@@ -45,7 +45,7 @@ from .ir import Const, Eqn, Program, Slot, Var
 
 __all__ = ["generate", "Generated", "LOWER", "CODEGEN_VERSION"]
 
-CODEGEN_VERSION = "4"
+CODEGEN_VERSION = "5"
 
 
 @dataclass
@@ -63,6 +63,8 @@ class Generated:
     immediate_prints: list[dict[str, Any]] = field(default_factory=list)
     # arrays the caller passes in to receive returned values: (shape, dtype) each
     buffers: list[tuple[tuple[int, ...], np.dtype[Any]]] = field(default_factory=list)
+    # the last parameter is the seed of the random draws (``tv.random`` inside)
+    random_seed: bool = False
 
 
 def np_dtype(dtype: Any) -> str:
@@ -622,6 +624,29 @@ def _matmul(g: Gen, e: Eqn) -> None:
     g.emit(f"{o.name} = {o.name}.reshape({_shape_text(o.shape)})")
 
 
+# --- random draws (the seed parameter ``rs`` seeds numba's generator at the top) -----------
+@lowers("random")
+def _random(g: Gen, e: Eqn) -> None:
+    o = _out(e)
+    a = e.attrs
+    dist, shape, dt = a["dist"], tuple(a["shape"]), np_dtype(o.dtype)
+    size = "" if shape == () else _shape_text(shape)
+    if dist == "normal":
+        draw = f"np.random.standard_normal({size})"
+    elif dist == "uniform":
+        draw = f"np.random.random({size})"
+    elif dist == "randint":
+        draw = f"np.random.randint({int(a['lo'])}, {int(a['hi'])}{', ' + size if size else ''})"
+    elif dist == "truncated_normal":
+        n = int(np.prod(shape, dtype=np.int64))
+        draw = f"K.truncated_normal({max(n, 1)})" + (
+            "[0]" if shape == () else f".reshape({_shape_text(shape)})"
+        )
+    else:
+        raise NotImplementedError(f"tv.function: no random distribution {dist!r}")
+    g.emit(f"{o.name} = {dt}({draw})" if shape == () else f"{o.name} = {draw}.astype({dt})")
+
+
 # --- the program -----------------------------------------------------------------------------
 def _escaping(prog: Program) -> dict[int, Var]:
     """Values defined inside a loop body and used after the loop (Python keeps the last
@@ -762,6 +787,10 @@ def generate(prog: Program, name: str) -> Generated:
     params += [f"c{i}" for i in range(len(g.const_arrays))]
     params += [f"b{i}" for i in range(len(g.buffers))]
     consts = [f"    {name} = {text}" for text, name in g.scalar_consts.items()]
+    random_seed = any(e.prim == "random" for e in _walk_block(prog.eqns))
+    if random_seed:
+        params.append("rs")
+        consts.insert(0, "    np.random.seed(rs)")
     body = f"def {fn}({', '.join(params)}):\n" + "\n".join(consts + g.lines)
     digest = hashlib.sha256((CODEGEN_VERSION + _kernels_digest() + body).encode()).hexdigest()[:16]
     module = f"{fn}_{digest}"
@@ -777,6 +806,7 @@ def generate(prog: Program, name: str) -> Generated:
         deferred_prints=deferred,
         immediate_prints=immediate,
         buffers=[(v.shape, v.dtype) for v in g.buffers],
+        random_seed=random_seed,
     )
 
 
@@ -814,9 +844,9 @@ import numba
 import numpy as np
 
 from tapeviz import kernels as K
+from tapeviz.compiler.numba_cache import njit as _njit
 from tapeviz.compiler.runtime import print_values as _print_values
 
-_njit = numba.njit(cache=True, error_model="numpy")
 PRINTS: list = []
 
 

@@ -15,7 +15,42 @@ from ..ops._registry import REGISTRY
 from . import printing
 from .ir import Const, Eqn, Program, Var
 
-__all__ = ["run", "loop_indices"]
+__all__ = ["run", "loop_indices", "draw"]
+
+
+def truncated_normal(rs: np.random.RandomState, n: int) -> np.ndarray:
+    """``n`` standard normal draws, each redrawn until it lies within two standard
+    deviations (the reference of ``tapeviz.kernels.truncated_normal``)."""
+    out = np.empty(n)
+    for i in range(n):
+        v = rs.standard_normal()
+        while abs(v) > 2.0:
+            v = rs.standard_normal()
+        out[i] = v
+    return out
+
+
+def draw(rs: np.random.RandomState, attrs: dict[str, Any]) -> Any:
+    """The draws of a ``random`` equation from numpy's legacy generator — the algorithms
+    of numba's ``np.random``, so compiled code seeded alike draws the same numbers."""
+    dist, shape, dtype = attrs["dist"], tuple(attrs["shape"]), np.dtype(attrs["dtype"])
+    n = int(np.prod(shape, dtype=np.int64))
+    if dist == "normal":
+        z: Any = rs.standard_normal(shape) if shape else rs.standard_normal()
+    elif dist == "uniform":
+        z = rs.random_sample(shape) if shape else rs.random_sample()
+    elif dist == "randint":
+        z = (
+            rs.randint(attrs["lo"], attrs["hi"], shape)
+            if shape
+            else rs.randint(attrs["lo"], attrs["hi"])
+        )
+    elif dist == "truncated_normal":
+        flat = truncated_normal(rs, n)
+        z = flat.reshape(shape) if shape else flat[0]
+    else:
+        raise NotImplementedError(f"tv.function: no random distribution {dist!r}")
+    return dtype.type(z) if not shape else np.asarray(z).astype(dtype)
 
 
 def loop_indices(start: Any, limit: Any, delta: Any) -> Any:
@@ -33,9 +68,14 @@ def loop_indices(start: Any, limit: Any, delta: Any) -> Any:
         i = dtype.type(i + delta)
 
 
-def run(prog: Program, args: list[Any], slots: list[Any]) -> tuple[list[Any], list[Any]]:
-    """Run ``prog`` on argument values and Variable values; return (outputs, new slots)."""
+def run(
+    prog: Program, args: list[Any], slots: list[Any], seed: int = 0
+) -> tuple[list[Any], list[Any]]:
+    """Run ``prog`` on argument values and Variable values; return (outputs, new slots).
+
+    ``seed`` seeds the draws of ``random`` equations (one generator per run)."""
     env: dict[int, Any] = {}
+    rs: np.random.RandomState | None = None
     store = list(slots)
     for var, value in zip(prog.inputs, args, strict=True):
         env[var.id] = value
@@ -74,6 +114,10 @@ def run(prog: Program, args: list[Any], slots: list[Any]) -> tuple[list[Any], li
             if first is not None:
                 env[e.outs[0].id] = first
                 stack.append([e.body, 0, (e, indices)])
+        elif p == "random":
+            if rs is None:
+                rs = np.random.RandomState(seed)
+            env[e.outs[0].id] = draw(rs, e.attrs)
         elif p == "print":
             a = e.attrs
             text = printing.render(

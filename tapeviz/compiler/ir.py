@@ -21,6 +21,7 @@ registry op name          ``outs[0] = REGISTRY[prim].forward(*ins, **attrs)``
 ``assign``                ``Variable ins[0] = ins[1]``
 ``loop``                  ``for outs[0] in range(ins[0], ins[1], ins[2]): body``
 ``print``                 print ``ins`` with the template in ``attrs`` (``tv.print``)
+``random``                ``outs[0]`` = fresh draws (``attrs``: dist, shape, dtype)
 ========================  ==========================================================
 
 >>> import tapeviz as tv
@@ -44,7 +45,7 @@ import numpy as np
 
 __all__ = ["Var", "Const", "Slot", "Eqn", "Program", "walk", "short_dtype"]
 
-SPECIAL_PRIMS = frozenset({"read", "assign", "loop", "print"})
+SPECIAL_PRIMS = frozenset({"read", "assign", "loop", "print", "random"})
 
 
 def short_dtype(dtype: np.dtype[Any]) -> str:

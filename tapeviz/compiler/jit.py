@@ -4,7 +4,8 @@
 to the cache directory — ``$TAPEVIZ_CACHE_DIR`` if set, else ``~/.cache/tapeviz`` (or
 ``$XDG_CACHE_HOME/tapeviz``) — under a name that is a hash of its text.  numba keeps the
 machine code beside it in ``__pycache__``; a new process that traces the same program
-finds both and skips compilation.
+finds both and skips compilation (and, see :mod:`.numba_cache`, numba's own start-up work
+that only compilation needs).
 """
 
 from __future__ import annotations
@@ -114,16 +115,17 @@ class Compiled:
         return out
 
     def __call__(
-        self, args: list[Any], slots: list[Any]
+        self, args: list[Any], slots: list[Any], seed: int = 0
     ) -> tuple[list[Any], list[Any], list[np.ndarray]]:
         """Run: returns (outputs, new values of the assigned slots in slot order, and the
-        recycled buffers that received results)."""
+        recycled buffers that received results).  ``seed`` seeds random draws."""
+        extra = (np.int64(seed),) if self.gen.random_seed else ()
         if self._pool:
             bufs = self._take_buffers()
-            res = self.dispatcher(*args, *slots, *self._consts, *bufs)
+            res = self.dispatcher(*args, *slots, *self._consts, *bufs, *extra)
         else:
             bufs = []
-            res = self.dispatcher(*args, *slots, *self._consts)
+            res = self.dispatcher(*args, *slots, *self._consts, *extra)
         n = self._n
         outs = [
             v if scalar is None else scalar(v)

@@ -8,10 +8,11 @@ per call the step's scalars (``_coefficients``: learning rate, Adam's bias-corre
 * the update rule is the optimizer's own ``_update``, called with symbolic tensors
   instead of numpy values — it is written with operators and ``np.sqrt``/``np.maximum``,
   which tapeviz tensors turn into ops, so the rule is traced, not copied;
-* the step's scalars depend on ``iterations``, which changes at run time, so they are
-  written here with tapeviz ops — the same formulas, in the same float32 order, as each
-  optimizer's ``_coefficients`` (scalar powers through libm's ``powf`` with subnormals
-  flushed to zero, as TensorFlow and ``tapeviz.keras._f32`` do);
+* the step's scalars depend on ``iterations``, which changes at run time: they come from
+  the optimizer's own ``_coefficients(dtype, k)`` too, run with :class:`TracedScalars` as
+  ``k`` — its operations are tapeviz ops (scalar powers through libm's ``powf`` with
+  subnormals flushed to zero, as TensorFlow and ``tapeviz.keras._f32`` do), so the
+  formulas are written once, in ``tapeviz.keras.optimizers``;
 * the new values go to the variables, the slots and ``iterations`` with ``assign``.
 
 Ops run here are hidden from recording tapes, as eager optimizer steps are.
@@ -57,11 +58,15 @@ def _cast(x: Tensor, dtype: Any) -> Tensor:
     return x if x._value.dtype == np.dtype(dtype) else m.cast(x, np.dtype(dtype).name)
 
 
-def _pow(x: Tensor, y: Tensor) -> Tensor:
-    """``tapeviz.keras._f32.pow``: libm's pow of scalars, subnormals flushed to zero."""
-    p = m.pow(x, y)
+def _flush(p: Tensor) -> Tensor:
+    """Subnormals flushed to zero, as ``tapeviz.keras._f32`` (TensorFlow's CPU mode)."""
     tiny = TINY32 if p._value.dtype == np.float32 else TINY64
     return m.where(m.less(m.abs(p), tiny), p * 0.0, p)
+
+
+def _pow(x: Tensor, y: Tensor) -> Tensor:
+    """``tapeviz.keras._f32.pow``: libm's pow of scalars, subnormals flushed to zero."""
+    return _flush(m.pow(x, y))
 
 
 def _hyper(opt: Any, name: str, dtype: Any) -> Tensor:
@@ -83,95 +88,58 @@ def _iterations(opt: Any, plus: int, dtype: Any) -> Tensor:
     return _cast(it + np.int64(plus) if plus else m.identity(it), dtype)
 
 
-def _decayed_lr(opt: Any, dtype: Any) -> Tensor:
-    from ..keras.schedules import LearningRateSchedule
-
-    if isinstance(opt._hyper.get("learning_rate"), LearningRateSchedule):
-        raise NotImplementedError(
-            "tv.function: optimizers with a learning-rate schedule cannot run inside a "
-            "tv.function yet; use a constant learning rate (or a tv.Variable you assign) "
-            "or call apply_gradients outside the tv.function"
-        )
-    lr = _hyper(opt, "learning_rate", dtype)
-    if opt._initial_decay > 0.0:
-        it = _iterations(opt, 0, dtype)
-        lr = lr / (_const(1.0, dtype) + _const(opt._initial_decay, dtype) * it)
-    return lr
+def _floor(x: Tensor) -> Tensor:
+    """``floor(x)``: numpy's floor_divide by one is exact for finite floats."""
+    return m.floordiv(x, _const(1, _dt(x)))
 
 
-def _coefficients(opt: Any, dtype: Any) -> tuple[Any, ...]:
-    """Each optimizer's ``_coefficients(dtype)``, written with ops (same order of ops)."""
-    name = type(opt).__name__
-    one = _const(1, dtype)
-    eps = _const(getattr(opt, "epsilon", 0.0) or 0.0, dtype)
-    if name == "SGD":
-        if opt._momentum:
-            return _decayed_lr(opt, dtype), _hyper(opt, "momentum", dtype)
-        return (_decayed_lr(opt, dtype),)
-    if name == "Adam":
-        lr = _decayed_lr(opt, dtype)
-        t = _iterations(opt, 1, dtype)
-        beta_1, beta_2 = _hyper(opt, "beta_1", dtype), _hyper(opt, "beta_2", dtype)
-        alpha = lr * m.sqrt(one - _pow(beta_2, t)) / (one - _pow(beta_1, t))
-        return alpha, one - beta_1, one - beta_2, eps
-    if name == "RMSprop":
-        rho = _hyper(opt, "rho", dtype)
-        lr = _decayed_lr(opt, dtype)
-        return lr, rho, _hyper(opt, "momentum", dtype), eps, one - rho
-    if name == "Adagrad":
-        return _decayed_lr(opt, dtype), eps
-    if name == "Adadelta":
-        rho = _hyper(opt, "rho", dtype)
-        return _decayed_lr(opt, dtype), rho, eps, one - rho
-    if name == "Adamax":
-        lr = _decayed_lr(opt, dtype)
-        t = _iterations(opt, 1, dtype)
-        beta_1, beta_2 = _hyper(opt, "beta_1", dtype), _hyper(opt, "beta_2", dtype)
-        return lr / (one - _pow(beta_1, t)), one - beta_1, beta_2, eps
-    if name == "Nadam":
-        lr = _hyper(opt, "learning_rate", dtype)
-        beta_1, beta_2 = _hyper(opt, "beta_1", dtype), _hyper(opt, "beta_2", dtype)
-        local_step, next_step = _iterations(opt, 1, dtype), _iterations(opt, 2, dtype)
-        base, decay = _const(0.96, dtype), _const(opt._initial_decay, dtype)
-        half = _const(0.5, dtype)
-        m_t = beta_1 * (one - half * _pow(base, decay * local_step))
-        m_t_1 = beta_1 * (one - half * _pow(base, decay * next_step))
-        cache = opt._m_cache
-        m_schedule_new = _cast(m.identity(cache), dtype) * m_t
-        if cache._value.dtype == np.dtype(dtype):
-            cache.assign(m_schedule_new)
-        m_schedule_next = m_schedule_new * m_t_1
-        return (
-            lr,
-            eps,
-            beta_1,
-            beta_2,
-            m_t_1,
-            one - beta_1,
-            one - beta_2,
-            one - m_t,
-            one - m_schedule_new,
-            one - m_schedule_next,
-            one - _pow(beta_2, local_step),
-        )
-    if name == "AdamW":
-        lr = _decayed_lr(opt, dtype)
-        t = _iterations(opt, 1, dtype)
-        b1p = _pow(_const(opt.beta_1, dtype), t)
-        b2p = _pow(_const(opt.beta_2, dtype), t)
-        alpha = lr * m.sqrt(one - b2p) / (one - b1p)
-        return (
-            alpha,
-            _const(1 - opt.beta_1, dtype),
-            _const(1 - opt.beta_2, dtype),
-            eps,
-            lr,
-            _const(opt.weight_decay, dtype),
-        )
-    raise NotImplementedError(
-        f"tv.function: the optimizer {name} has no traced version; call its "
-        "apply_gradients outside the tv.function"
-    )
+class TracedScalars:
+    """The backend of ``Optimizer._coefficients`` and of the schedules' ``_value_at``
+    while tracing: the methods of ``tapeviz.keras.optimizers.Scalars``, computing with ops
+    (the step's scalars become equations, evaluated each time the program runs)."""
+
+    traced = True
+    floor = staticmethod(_floor)
+    minimum = staticmethod(m.minimum)
+    select = staticmethod(m.where)
+
+    @staticmethod
+    def ceil(x: Tensor) -> Tensor:
+        return -_floor(-x)
+
+    @staticmethod
+    def cos(x: Tensor) -> Tensor:
+        # a float32 cos compiles to libm's cosf, as eager; the numpy interpreter uses
+        # numpy's own float32 cos (it may differ in the last bit)
+        return _flush(m.cos(x))
+
+    def __init__(self, opt: Any) -> None:
+        cache = getattr(opt, "_m_cache", None)
+        # Nadam's cache as it was before this step (eagerly: _before_apply)
+        self._nadam_read = m.identity(cache) if cache is not None else None
+
+    const = staticmethod(_const)
+    cast = staticmethod(_cast)
+    hyper = staticmethod(_hyper)
+    pow = staticmethod(_pow)
+    sqrt = staticmethod(m.sqrt)
+
+    @staticmethod
+    def step(opt: Any, plus: int, dtype: Any) -> Tensor:
+        return _iterations(opt, plus, dtype)
+
+    def schedule(self, opt: Any, schedule: Any, dtype: Any) -> Tensor:
+        out: Tensor = schedule._value_at(_iterations(opt, 0, dtype), self)
+        return out
+
+    def nadam_cache(self, opt: Any, dtype: Any) -> Tensor:
+        assert self._nadam_read is not None
+        return _cast(self._nadam_read, dtype)
+
+    @staticmethod
+    def set_nadam_cache(opt: Any, value: Tensor, dtype: Any) -> None:
+        if opt._m_cache._value.dtype == np.dtype(dtype):
+            opt._m_cache.assign(value)
 
 
 # --- gradient clipping, as tapeviz.keras.optimizers does it in numpy -----------------------
@@ -265,11 +233,12 @@ def apply_gradients(tracer: Any, opt: Any, grads_and_vars: Any) -> Variable:
         ):
             sym = _clip(opt, sym)
         coefficients: dict[Any, Any] = {}
+        k = TracedScalars(opt)
         for var, g in sym:
             dtype = var._value.dtype
             c = coefficients.get(dtype)
             if c is None:
-                c = coefficients[dtype] = _coefficients(opt, dtype)
+                c = coefficients[dtype] = opt._coefficients(dtype, k)
             slots = opt._slot_tuples[var._id]
             value = tracer.symbolic(tracer.atom(var))
             slot_values = tuple(tracer.symbolic(tracer.atom(s)) for s in slots)

@@ -98,7 +98,7 @@ def merge_duplicates(prog: Program) -> Program:
                 }
                 out.append(e)
                 continue
-            if e.prim == "print" or len(e.outs) != 1:
+            if e.prim in ("print", "random") or len(e.outs) != 1:  # not pure
                 out.append(e)
                 continue
             k = _key(e, rename)

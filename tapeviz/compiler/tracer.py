@@ -75,6 +75,27 @@ _TOLERANT = (
 )
 
 
+_CUSTOM = os.path.join("tapeviz", "custom.py")
+
+
+def _in_custom(code: Any) -> bool:
+    return str(code.co_filename).endswith(_CUSTOM)
+
+
+_NUMPY_FUNCTION_MESSAGE = (
+    "tv.numpy_function on a symbolic tensor is not supported inside tv.function: the "
+    "compiled code cannot call Python/numpy functions on run-time values. Call it outside "
+    "the tv.function and pass its result in as an argument, or write the computation with "
+    "tapeviz ops (with tv.custom_gradient if it needs your own gradient)."
+)
+_INT_MESSAGE = (
+    "int() of a symbolic tensor, for example a tensor used as an index or a slice bound "
+    "(x[i], x[i:j]), which tv.function does not support: compiled code needs indices known "
+    "while tracing. Index with Python ints (a Python `for i in range(n)` loop is unrolled), "
+    "or select with ops, e.g. tv.reduce_sum(x * tv.one_hot(i, n), axis=0) for row i"
+)
+
+
 class Placeholder:
     """The value of a symbolic tensor: a shape and a dtype, and no numbers.
 
@@ -105,9 +126,13 @@ class Placeholder:
         return self.shape[0]
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        caller = sys._getframe(1).f_code.co_filename
-        if any(p in caller for p in _TOLERANT):
+        frame = sys._getframe(1)
+        if any(p in frame.f_code.co_filename for p in _TOLERANT):
             return np.zeros(self.shape, dtype=dtype or self.dtype)
+        for f in (frame, frame.f_back):  # (a comprehension is a frame of its own)
+            code = f.f_code if f is not None else None
+            if code is not None and code.co_name == "numpy_function" and _in_custom(code):
+                raise SymbolicValueError(_NUMPY_FUNCTION_MESSAGE)
         raise _no_value("numpy.asarray() of the value of a symbolic tensor")
 
     def __getitem__(self, key: Any) -> Any:
@@ -117,10 +142,10 @@ class Placeholder:
         raise _no_value("float() of a symbolic tensor")
 
     def __int__(self) -> int:
-        raise _no_value("int() of a symbolic tensor")
+        raise _no_value(_INT_MESSAGE)
 
     def __index__(self) -> int:
-        raise _no_value("using a symbolic tensor as a Python index")
+        raise _no_value(_INT_MESSAGE)
 
     def __bool__(self) -> bool:
         raise _no_value("the truth value of a symbolic tensor")
@@ -256,6 +281,10 @@ class Tracer:
         self._created: list[Variable] = []
         self._arg_vars: dict[int, int] = {}  # Variable._id -> argument position
         self._shape_cache: dict[Any, tuple[tuple[int, ...], np.dtype[Any]]] = {}
+        # per open tv.range loop: id() of every tensor its body uses (loop-carried checks)
+        self._loop_reads: list[set[int]] = []
+        # the stream that seeds each call's random draws (taken at the first random op)
+        self.random_stream: np.random.Generator | None = None
 
     # -- values --------------------------------------------------------------------------
     def new_var(self, shape: tuple[int, ...], dtype: Any) -> Var:
@@ -282,12 +311,16 @@ class Tracer:
 
     def atom(self, x: Tensor) -> Atom:
         """The program value that tensor ``x`` stands for."""
+        for reads in self._loop_reads:
+            reads.add(id(x))
         if isinstance(x, Variable) and x._id not in self._vars:
             if type(x._value) is Placeholder:
                 raise SymbolicValueError(
                     f"tv.Variable '{x.name}' was created inside tv.function from a symbolic "
                     "tensor; a Variable needs a concrete initial value (a number, an array, "
-                    "or a tensor computed outside the function)"
+                    "or a tensor computed outside the function; tv.random values inside "
+                    "tv.function are drawn at run time, so draw an initial value outside "
+                    "or use a keras initializer)"
                 )
             self._use_variable(x)
         v = x._value
@@ -472,6 +505,28 @@ class Tracer:
     def stop_gradient(self, t: Tensor) -> Tensor:
         return self.symbolic(self.atom(t))
 
+    def random(
+        self,
+        dist: str,
+        shape: tuple[int, ...],
+        dtype: np.dtype[Any],
+        seed: int | None,
+        attrs: dict[str, Any],
+    ) -> Tensor:
+        """``tv.random.*`` while tracing: draws made each time the program runs.
+
+        The function's first random op takes a stream from ``tv.random``'s seeding rules
+        (as an eager op would); every call seeds the program's draws from that stream."""
+        if self.random_stream is None:
+            from .. import random as tv_random
+
+            self.random_stream = tv_random.generator(seed)
+        out = self.new_var(shape, dtype)
+        self.emit(
+            "random", (), (out,), {"dist": dist, "shape": shape, "dtype": dtype.name, **attrs}
+        )
+        return self.symbolic(out)
+
     def print(self, parts: list[Any], tensors: list[Tensor], attrs: dict[str, Any]) -> None:
         atoms = tuple(self.atom(t) for t in tensors)
         self.emit("print", atoms, (), {**attrs, "parts": parts})
@@ -534,14 +589,39 @@ class Tracer:
         assert e.body is not None
         self._regions.append(e.body)
         self._loops.append(e)
+        self._loop_reads.append(set())
         self._refresh_variables()
         return self.symbolic(index), e
+
+    def check_carried(self, before: dict[str, Tensor], after: dict[str, Any]) -> None:
+        """Python names that a loop body reads and binds to a new tensor: values carried
+        from one iteration to the next, which a loop traced once cannot carry."""
+        reads = self._loop_reads[-1] if self._loop_reads else set()
+        carried = [
+            name
+            for name, t in before.items()
+            if id(t) in reads and isinstance(after.get(name), Tensor) and after[name] is not t
+        ]
+        if carried:
+            names = ", ".join(f"`{n}`" for n in carried)
+            first = carried[0]
+            verb = "is" if len(carried) == 1 else "are"
+            raise NotImplementedError(
+                f"tv.function: {names} {verb} carried from one iteration of a `for ... in "
+                "tv.range(...)` loop to the next (the loop body reads it and binds it to a "
+                "new tensor). The body is traced once and compiled as a loop, so a Python "
+                "variable is not updated between iterations (TensorFlow's AutoGraph makes "
+                "it a loop variable; tapeviz does not), and the result would be wrong. Keep "
+                f"the value in a tv.Variable created outside the function ({first}.assign(...),"
+                f" {first}.assign_add(...) in the loop), or loop with Python's range (unrolled)."
+            )
 
     def end_loop(self, e: Eqn) -> None:
         if not self._loops or self._loops[-1] is not e:
             return  # an inner loop was left by `break`: reported when tracing ends
         self._loops.pop()
         self._regions.pop()
+        self._loop_reads.pop()
         self._refresh_variables()
 
     def open_loops(self) -> int:
@@ -562,9 +642,19 @@ class _RangeTensor(Tensor):
         if _state.local.tracer is not tracer:
             yield from Tensor.__iter__(self)
             return
+        frame = sys._getframe(1)  # the traced function, running the `for` statement
+        before = {
+            k: v
+            for k, v in frame.f_locals.items()
+            if isinstance(v, Tensor) and not isinstance(v, Variable)
+        }
         index, eqn = tracer.begin_loop(atoms, dtype)
         yield index
         # the body ran once (traced); after a `break` or `return` we never get here
+        after = dict(frame.f_locals)
+        del frame
+        if tracer._loops and tracer._loops[-1] is eqn:
+            tracer.check_carried(before, after)
         tracer.end_loop(eqn)
 
 

@@ -8,9 +8,12 @@ digits.  (``AdamW`` has no legacy version; it follows the Keras-2 ``AdamW``.)
 
 Every optimizer is two small pieces of maths:
 
-* ``_coefficients(dtype)`` — the scalars of one step, computed once per
+* ``_coefficients(dtype, k)`` — the scalars of one step, computed once per
   ``apply_gradients`` call from the hyperparameters and ``iterations`` (for Adam:
-  the bias-corrected step size ``alpha = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)``);
+  the bias-corrected step size ``alpha = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)``).
+  They are written once against a small backend ``k`` (like the VJP rules of the op
+  registry): :data:`NUMPY_SCALARS` computes numpy scalars now; inside ``tv.function``
+  ``tapeviz.compiler.optimizers`` passes a backend that writes the same formulas as ops;
 * ``_update(var, value, g, slots, c)`` — the update rule on numpy values: it returns the
   variable's new value and the new values of its slots (Adam's ``m`` and ``v``).
 
@@ -46,7 +49,7 @@ from .. import _state
 from ..custom import name_scope
 from ..tape import GradientTape
 from ..tensor import Tensor, Variable
-from . import _f32, schedules
+from . import schedules
 from .schedules import LearningRateSchedule
 
 __all__ = [
@@ -103,6 +106,41 @@ def _shape_text(shape: tuple[int, ...]) -> str:
     return str(tuple(shape))
 
 
+class Scalars(schedules.Scalars):
+    """The operations ``_coefficients`` and ``_decayed_lr`` use besides ``+ - * /``: here
+    on numpy scalars of ``dtype`` (a numpy scalar type), computed eagerly.  The traced
+    backend (``tapeviz.compiler.optimizers``) has the same methods, on tensors."""
+
+    @staticmethod
+    def hyper(opt: Optimizer, name: str, dtype: Any) -> Any:
+        """A hyperparameter (number, Variable or callable) as a scalar of ``dtype``."""
+        return opt._hyper_value(name, dtype)
+
+    @staticmethod
+    def step(opt: Optimizer, plus: int, dtype: Any) -> Any:
+        """``iterations + plus`` as a scalar of ``dtype``."""
+        return dtype(opt.iterations._value + plus)
+
+    @staticmethod
+    def schedule(opt: Optimizer, schedule: LearningRateSchedule, dtype: Any) -> Any:
+        """The schedule's rate at the step about to be taken (``iterations``)."""
+        return schedule._value_at(dtype(opt.iterations._value))
+
+    @staticmethod
+    def nadam_cache(opt: Nadam, dtype: Any) -> Any:
+        """Nadam's momentum cache as it was before this step."""
+        return dtype(opt._m_cache_read)
+
+    @staticmethod
+    def set_nadam_cache(opt: Nadam, value: Any, dtype: Any) -> None:
+        assert opt._m_cache is not None
+        if type(opt._m_cache._value) is dtype:
+            _store(opt._m_cache, value)
+
+
+NUMPY_SCALARS = Scalars()
+
+
 class Optimizer:
     """Base class of the Keras-2 optimizers (``optimizer_v2`` semantics).
 
@@ -122,7 +160,7 @@ class Optimizer:
     lr : float, optional
         Deprecated spelling of ``learning_rate`` (accepted with a DeprecationWarning).
 
-    Subclasses define ``_coefficients(dtype)`` and ``_update(var, value, g, slots, c)``.
+    Subclasses define ``_coefficients(dtype, k)`` and ``_update(var, value, g, slots, c)``.
     """
 
     _ALLOWED_KWARGS: tuple[str, ...] = ("clipnorm", "clipvalue", "lr", "decay", "global_clipnorm")
@@ -222,21 +260,19 @@ class Optimizer:
             names.add("lr")
         return sorted(names)
 
-    def _decayed_lr(self, dtype: Any) -> Any:
+    def _decayed_lr(self, dtype: Any, k: Scalars = NUMPY_SCALARS) -> Any:
         """The learning rate of the next step: schedule(iterations) and old-style decay."""
         value = self._hyper["learning_rate"]
-        if type(value) is Variable and not self._initial_decay:  # the common case, fast
-            lr = value._value
+        if type(value) is Variable and not self._initial_decay and not k.traced:
+            lr = value._value  # the common case, fast
             return lr if type(lr) is dtype else dtype(lr)
         if isinstance(value, LearningRateSchedule):
-            step = dtype(self.iterations._value)
-            lr = value._value_at(step)
-            lr = lr if type(lr) is dtype else dtype(lr)
+            lr = k.cast(k.schedule(self, value, dtype), dtype)
         else:
-            lr = self._hyper_value("learning_rate", dtype)
+            lr = k.hyper(self, "learning_rate", dtype)
         if self._initial_decay > 0.0:
-            it = dtype(self.iterations._value)
-            lr = lr / (dtype(1.0) + dtype(self._initial_decay) * it)
+            it = k.step(self, 0, dtype)
+            lr = lr / (k.const(1.0, dtype) + k.const(self._initial_decay, dtype) * it)
         return lr
 
     def _lr_for_next_step(self, dtype: Any = np.float32) -> Any:
@@ -586,7 +622,7 @@ class Optimizer:
         return flat
 
     # -- the maths (per subclass) -----------------------------------------------------------
-    def _coefficients(self, dtype: Any) -> tuple[Any, ...]:
+    def _coefficients(self, dtype: Any, k: Scalars = NUMPY_SCALARS) -> tuple[Any, ...]:
         raise NotImplementedError
 
     def _update(
@@ -740,10 +776,10 @@ class SGD(Optimizer):
         if self._momentum:
             self._slot_names = ["momentum"]
 
-    def _coefficients(self, dtype: Any) -> tuple[Any, ...]:
+    def _coefficients(self, dtype: Any, k: Scalars = NUMPY_SCALARS) -> tuple[Any, ...]:
         if self._momentum:
-            return self._decayed_lr(dtype), self._hyper_value("momentum", dtype)
-        return (self._decayed_lr(dtype),)
+            return self._decayed_lr(dtype, k), k.hyper(self, "momentum", dtype)
+        return (self._decayed_lr(dtype, k),)
 
     def _update(self, var: Variable, value: Any, g: Any, slots: Any, c: Any) -> Any:
         if not self._momentum:
@@ -818,16 +854,14 @@ class Adam(Optimizer):
         self.amsgrad = bool(amsgrad)
         self._slot_names = ["m", "v", "vhat"] if self.amsgrad else ["m", "v"]
 
-    def _coefficients(self, dtype: Any) -> tuple[Any, ...]:
-        lr = self._decayed_lr(dtype)
-        t = dtype(self.iterations._value + 1)
-        beta_1 = self._hyper_value("beta_1", dtype)
-        beta_2 = self._hyper_value("beta_2", dtype)
-        one = dtype(1)
-        beta_1_power = _f32.pow(beta_1, t)
-        beta_2_power = _f32.pow(beta_2, t)
-        alpha = lr * np.sqrt(one - beta_2_power) / (one - beta_1_power)
-        return alpha, one - beta_1, one - beta_2, dtype(self.epsilon)
+    def _coefficients(self, dtype: Any, k: Scalars = NUMPY_SCALARS) -> tuple[Any, ...]:
+        lr = self._decayed_lr(dtype, k)
+        t = k.step(self, 1, dtype)
+        beta_1 = k.hyper(self, "beta_1", dtype)
+        beta_2 = k.hyper(self, "beta_2", dtype)
+        one = k.const(1, dtype)
+        alpha = lr * k.sqrt(one - k.pow(beta_2, t)) / (one - k.pow(beta_1, t))
+        return alpha, one - beta_1, one - beta_2, k.const(self.epsilon, dtype)
 
     def _update(self, var: Variable, value: Any, g: Any, slots: Any, c: Any) -> Any:
         alpha, one_minus_beta_1, one_minus_beta_2, epsilon = c
@@ -905,14 +939,14 @@ class RMSprop(Optimizer):
         if self.centered:
             self._slot_names.append("mg")
 
-    def _coefficients(self, dtype: Any) -> tuple[Any, ...]:
-        rho = self._hyper_value("rho", dtype)
+    def _coefficients(self, dtype: Any, k: Scalars = NUMPY_SCALARS) -> tuple[Any, ...]:
+        rho = k.hyper(self, "rho", dtype)
         return (
-            self._decayed_lr(dtype),
+            self._decayed_lr(dtype, k),
             rho,
-            self._hyper_value("momentum", dtype),
-            dtype(self.epsilon),
-            dtype(1.0) - rho,
+            k.hyper(self, "momentum", dtype),
+            k.const(self.epsilon, dtype),
+            k.const(1.0, dtype) - rho,
         )
 
     def _update(self, var: Variable, value: Any, g: Any, slots: Any, c: Any) -> Any:
@@ -984,8 +1018,8 @@ class Adagrad(Optimizer):
     def _slot_initial_value(self, slot_name: str) -> float:
         return float(self._initial_accumulator_value)
 
-    def _coefficients(self, dtype: Any) -> tuple[Any, ...]:
-        return self._decayed_lr(dtype), dtype(self.epsilon)
+    def _coefficients(self, dtype: Any, k: Scalars = NUMPY_SCALARS) -> tuple[Any, ...]:
+        return self._decayed_lr(dtype, k), k.const(self.epsilon, dtype)
 
     def _update(self, var: Variable, value: Any, g: Any, slots: Any, c: Any) -> Any:
         lr, epsilon = c
@@ -1032,9 +1066,14 @@ class Adadelta(Optimizer):
         self.epsilon = epsilon or _EPSILON
         self._slot_names = ["accum_grad", "accum_var"]
 
-    def _coefficients(self, dtype: Any) -> tuple[Any, ...]:
-        rho = self._hyper_value("rho", dtype)
-        return self._decayed_lr(dtype), rho, dtype(self.epsilon), dtype(1) - rho
+    def _coefficients(self, dtype: Any, k: Scalars = NUMPY_SCALARS) -> tuple[Any, ...]:
+        rho = k.hyper(self, "rho", dtype)
+        return (
+            self._decayed_lr(dtype, k),
+            rho,
+            k.const(self.epsilon, dtype),
+            k.const(1, dtype) - rho,
+        )
 
     def _update(self, var: Variable, value: Any, g: Any, slots: Any, c: Any) -> Any:
         lr, rho, epsilon, one_minus_rho = c
@@ -1084,14 +1123,14 @@ class Adamax(Optimizer):
         self.epsilon = epsilon or _EPSILON
         self._slot_names = ["m", "v"]
 
-    def _coefficients(self, dtype: Any) -> tuple[Any, ...]:
-        lr = self._decayed_lr(dtype)
-        t = dtype(self.iterations._value + 1)
-        beta_1 = self._hyper_value("beta_1", dtype)
-        beta_2 = self._hyper_value("beta_2", dtype)
-        one = dtype(1)
-        step = lr / (one - _f32.pow(beta_1, t))
-        return step, one - beta_1, beta_2, dtype(self.epsilon)
+    def _coefficients(self, dtype: Any, k: Scalars = NUMPY_SCALARS) -> tuple[Any, ...]:
+        lr = self._decayed_lr(dtype, k)
+        t = k.step(self, 1, dtype)
+        beta_1 = k.hyper(self, "beta_1", dtype)
+        beta_2 = k.hyper(self, "beta_2", dtype)
+        one = k.const(1, dtype)
+        step = lr / (one - k.pow(beta_1, t))
+        return step, one - beta_1, beta_2, k.const(self.epsilon, dtype)
 
     def _update(self, var: Variable, value: Any, g: Any, slots: Any, c: Any) -> Any:
         step, one_minus_beta_1, beta_2, epsilon = c
@@ -1164,25 +1203,22 @@ class Nadam(Optimizer):
         assert self._m_cache is not None
         self._m_cache_read = self._m_cache._value
 
-    def _coefficients(self, dtype: Any) -> tuple[Any, ...]:
-        lr = self._hyper_value("learning_rate", dtype)
-        beta_1 = self._hyper_value("beta_1", dtype)
-        beta_2 = self._hyper_value("beta_2", dtype)
-        it = self.iterations._value
-        local_step, next_step = dtype(it + 1), dtype(it + 2)
-        decay_base = dtype(0.96)
-        decay = dtype(self._initial_decay)
-        one, half = dtype(1.0), dtype(0.5)
-        m_t = beta_1 * (one - half * _f32.pow(decay_base, decay * local_step))
-        m_t_1 = beta_1 * (one - half * _f32.pow(decay_base, decay * next_step))
-        m_schedule_new = dtype(self._m_cache_read) * m_t
-        assert self._m_cache is not None
-        if type(self._m_cache._value) is dtype:
-            _store(self._m_cache, m_schedule_new)
+    def _coefficients(self, dtype: Any, k: Scalars = NUMPY_SCALARS) -> tuple[Any, ...]:
+        lr = k.hyper(self, "learning_rate", dtype)
+        beta_1 = k.hyper(self, "beta_1", dtype)
+        beta_2 = k.hyper(self, "beta_2", dtype)
+        local_step, next_step = k.step(self, 1, dtype), k.step(self, 2, dtype)
+        decay_base = k.const(0.96, dtype)
+        decay = k.const(self._initial_decay, dtype)
+        one, half = k.const(1.0, dtype), k.const(0.5, dtype)
+        m_t = beta_1 * (one - half * k.pow(decay_base, decay * local_step))
+        m_t_1 = beta_1 * (one - half * k.pow(decay_base, decay * next_step))
+        m_schedule_new = k.nadam_cache(self, dtype) * m_t
+        k.set_nadam_cache(self, m_schedule_new, dtype)
         m_schedule_next = m_schedule_new * m_t_1
         return (
             lr,
-            dtype(self.epsilon),
+            k.const(self.epsilon, dtype),
             beta_1,
             beta_2,
             m_t_1,
@@ -1191,7 +1227,7 @@ class Nadam(Optimizer):
             one - m_t,
             one - m_schedule_new,
             one - m_schedule_next,
-            one - _f32.pow(beta_2, local_step),
+            one - k.pow(beta_2, local_step),
         )
 
     def _update(self, var: Variable, value: Any, g: Any, slots: Any, c: Any) -> Any:
@@ -1350,20 +1386,20 @@ class AdamW(Optimizer):
             return [(v, _clip_by_value(g, self._clipvalue)) for v, g in pairs]
         return pairs
 
-    def _coefficients(self, dtype: Any) -> tuple[Any, ...]:
-        lr = self._decayed_lr(dtype)
-        t = dtype(self.iterations._value + 1)
-        one = dtype(1)
-        beta_1_power = _f32.pow(dtype(self.beta_1), t)
-        beta_2_power = _f32.pow(dtype(self.beta_2), t)
-        alpha = lr * np.sqrt(one - beta_2_power) / (one - beta_1_power)
+    def _coefficients(self, dtype: Any, k: Scalars = NUMPY_SCALARS) -> tuple[Any, ...]:
+        lr = self._decayed_lr(dtype, k)
+        t = k.step(self, 1, dtype)
+        one = k.const(1, dtype)
+        beta_1_power = k.pow(k.const(self.beta_1, dtype), t)
+        beta_2_power = k.pow(k.const(self.beta_2, dtype), t)
+        alpha = lr * k.sqrt(one - beta_2_power) / (one - beta_1_power)
         return (
             alpha,
-            dtype(1 - self.beta_1),  # a Python float, rounded: the newer optimizers' way
-            dtype(1 - self.beta_2),
-            dtype(self.epsilon),
+            k.const(1 - self.beta_1, dtype),  # a Python float, rounded: the newer way
+            k.const(1 - self.beta_2, dtype),
+            k.const(self.epsilon, dtype),
             lr,
-            dtype(self.weight_decay),
+            k.const(self.weight_decay, dtype),
         )
 
     def _update(self, var: Variable, value: Any, g: Any, slots: Any, c: Any) -> Any:

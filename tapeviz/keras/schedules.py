@@ -52,6 +52,40 @@ def _scalar(value: Any, dtype: Any) -> Any:
     return dtype(value)
 
 
+class Scalars:
+    """The operations the schedules' (and optimizers') step arithmetic uses besides
+    ``+ - * /``, on numpy scalars, computed now.  Written once against this small backend,
+    the same formulas run inside ``tv.function`` on a backend whose operations are ops
+    (``tapeviz.compiler.optimizers.TracedScalars``), as the VJP rules of the op registry
+    run on numpy values or on tensors."""
+
+    traced = False
+
+    @staticmethod
+    def const(value: Any, dtype: Any) -> Any:
+        """A number as a scalar of ``dtype`` (a numpy scalar type)."""
+        return dtype(value)
+
+    @staticmethod
+    def cast(x: Any, dtype: Any) -> Any:
+        return x if type(x) is dtype else dtype(x)
+
+    pow = staticmethod(_f32.pow)  # libm's powf, subnormals flushed (TensorFlow's CPU)
+    cos = staticmethod(_f32.cos)
+    sqrt = staticmethod(np.sqrt)
+    floor = staticmethod(np.floor)
+    ceil = staticmethod(np.ceil)
+    minimum = staticmethod(min)
+
+    @staticmethod
+    def select(condition: Any, x: Any, y: Any) -> Any:
+        """``x if condition else y``."""
+        return x if condition else y
+
+
+NUMPY_SCALARS = Scalars()
+
+
 class LearningRateSchedule:
     """Base class of learning-rate schedules.
 
@@ -79,8 +113,12 @@ class LearningRateSchedule:
             )
         return Tensor._wrap(self._value_at(_scalar(step, np.float32)))
 
-    def _value_at(self, step: Any) -> Any:
-        """The rate at ``step`` (a numpy float32 scalar) as a numpy scalar (fast path)."""
+    def _value_at(self, step: Any, k: Scalars = NUMPY_SCALARS) -> Any:
+        """The rate at ``step`` (a numpy float scalar, or a scalar tensor when ``k`` is a
+        traced backend) as a numpy scalar (or a tensor)."""
+        if k.traced:
+            out = self(k.cast(step, np.float32))
+            return out if isinstance(out, Tensor) else k.const(out, np.float32)
         out = self(Tensor._wrap(np.float32(step)))
         return out._value if isinstance(out, Tensor) else np.float32(out)
 
@@ -131,12 +169,13 @@ class ExponentialDecay(LearningRateSchedule):
     def __call__(self, step: Any) -> Tensor:
         return Tensor._wrap(self._value_at(_scalar(step, _float_dtype(self.initial_learning_rate))))
 
-    def _value_at(self, step: Any) -> Any:
+    def _value_at(self, step: Any, k: Scalars = NUMPY_SCALARS) -> Any:
         dt = _float_dtype(self.initial_learning_rate)
-        p = dt(step) / _scalar(self.decay_steps, dt)
+        p = k.cast(step, dt) / k.const(_scalar(self.decay_steps, dt), dt)
         if self.staircase:
-            p = np.floor(p)
-        return _scalar(self.initial_learning_rate, dt) * _f32.pow(_scalar(self.decay_rate, dt), p)
+            p = k.floor(p)
+        initial = k.const(_scalar(self.initial_learning_rate, dt), dt)
+        return initial * k.pow(k.const(_scalar(self.decay_rate, dt), dt), p)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -174,20 +213,17 @@ class PiecewiseConstantDecay(LearningRateSchedule):
     def __call__(self, step: Any) -> Tensor:
         return Tensor._wrap(self._value_at(_scalar(step, np.float32)))
 
-    def _value_at(self, step: Any) -> Any:
-        # TensorFlow casts the boundaries to the step's dtype and compares.
-        x = step
-        sdt = type(x)
+    def _value_at(self, step: Any, k: Scalars = NUMPY_SCALARS) -> Any:
+        # TensorFlow casts the boundaries to the step's dtype and compares: the first
+        # value while step <= boundaries[0], ..., the last after the last boundary
+        sdt = step._value.dtype.type if k.traced else type(step)
         values = [convert_to_tensor(v)._value for v in self.values]
-        bounds = [sdt(_scalar(b, np.float64)) for b in self.boundaries]
-        if x <= bounds[0]:
-            return values[0]
-        if x > bounds[-1]:
-            return values[-1]
-        for low, high, v in zip(bounds[:-1], bounds[1:], values[1:-1], strict=True):
-            if low < x <= high:
-                return v
-        return values[0]  # pragma: no cover - only for NaN steps
+        vdt = np.result_type(*values).type
+        out = k.const(values[-1], vdt)
+        for b, v in zip(reversed(self.boundaries), reversed(values[:-1]), strict=True):
+            bound = k.const(_scalar(b, np.float64), sdt)
+            out = k.select(step <= bound, k.const(v, vdt), out)
+        return out
 
     def get_config(self) -> dict[str, Any]:
         return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
@@ -221,13 +257,13 @@ class InverseTimeDecay(LearningRateSchedule):
     def __call__(self, step: Any) -> Tensor:
         return Tensor._wrap(self._value_at(_scalar(step, _float_dtype(self.initial_learning_rate))))
 
-    def _value_at(self, step: Any) -> Any:
+    def _value_at(self, step: Any, k: Scalars = NUMPY_SCALARS) -> Any:
         dt = _float_dtype(self.initial_learning_rate)
-        p = dt(step) / _scalar(self.decay_steps, dt)
+        p = k.cast(step, dt) / k.const(_scalar(self.decay_steps, dt), dt)
         if self.staircase:
-            p = np.floor(p)
-        denom = dt(1) + _scalar(self.decay_rate, dt) * p
-        return _scalar(self.initial_learning_rate, dt) / denom
+            p = k.floor(p)
+        denom = k.const(1, dt) + k.const(_scalar(self.decay_rate, dt), dt) * p
+        return k.const(_scalar(self.initial_learning_rate, dt), dt) / denom
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -271,20 +307,20 @@ class PolynomialDecay(LearningRateSchedule):
     def __call__(self, step: Any) -> Tensor:
         return Tensor._wrap(self._value_at(_scalar(step, _float_dtype(self.initial_learning_rate))))
 
-    def _value_at(self, step: Any) -> Any:
+    def _value_at(self, step: Any, k: Scalars = NUMPY_SCALARS) -> Any:
         dt = _float_dtype(self.initial_learning_rate)
-        initial = _scalar(self.initial_learning_rate, dt)
-        end = _scalar(self.end_learning_rate, dt)
-        power = _scalar(self.power, dt)
-        s = dt(step)
-        steps = _scalar(self.decay_steps, dt)
+        initial = k.const(_scalar(self.initial_learning_rate, dt), dt)
+        end = k.const(_scalar(self.end_learning_rate, dt), dt)
+        power = k.const(_scalar(self.power, dt), dt)
+        s = k.cast(step, dt)
+        steps = k.const(_scalar(self.decay_steps, dt), dt)
         if self.cycle:
-            multiplier = dt(1) if s == 0 else np.ceil(s / steps)
+            multiplier = k.select(s == k.const(0, dt), k.const(1, dt), k.ceil(s / steps))
             steps = steps * multiplier
         else:
-            s = min(s, steps)
+            s = k.minimum(s, steps)
         p = s / steps
-        return (initial - end) * _f32.pow(dt(1) - p, power) + end
+        return (initial - end) * k.pow(k.const(1, dt) - p, power) + end
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -328,25 +364,28 @@ class CosineDecay(LearningRateSchedule):
     def __call__(self, step: Any) -> Tensor:
         return Tensor._wrap(self._value_at(_scalar(step, _float_dtype(self.initial_learning_rate))))
 
-    def _decay(self, step: Any, decay_steps: Any, decay_from: Any, dt: Any) -> Any:
+    def _decay(self, step: Any, decay_steps: Any, decay_from: Any, dt: Any, k: Scalars) -> Any:
         fraction = step / decay_steps
-        cosine = dt(0.5) * (dt(1.0) + _f32.cos(dt(math.pi) * fraction))
-        decayed = dt(1 - self.alpha) * cosine + dt(self.alpha)
+        cosine = k.const(0.5, dt) * (k.const(1.0, dt) + k.cos(k.const(math.pi, dt) * fraction))
+        decayed = k.const(1 - self.alpha, dt) * cosine + k.const(self.alpha, dt)
         return decay_from * decayed
 
-    def _value_at(self, step: Any) -> Any:
+    def _value_at(self, step: Any, k: Scalars = NUMPY_SCALARS) -> Any:
         dt = _float_dtype(self.initial_learning_rate)
-        initial = _scalar(self.initial_learning_rate, dt)
-        decay_steps = _scalar(self.decay_steps, dt)
-        s = dt(step)
+        initial = k.const(_scalar(self.initial_learning_rate, dt), dt)
+        decay_steps = k.const(_scalar(self.decay_steps, dt), dt)
+        s = k.cast(step, dt)
         if self.warmup_target is None:
-            return self._decay(min(s, decay_steps), decay_steps, initial, dt)
-        target = _scalar(self.warmup_target, dt)
-        warmup = _scalar(self.warmup_steps, dt)
-        s = min(s, decay_steps + warmup)
-        if s < warmup:
-            return (target - initial) * (s / warmup) + initial
-        return self._decay(s - warmup, decay_steps, target, dt)
+            return self._decay(k.minimum(s, decay_steps), decay_steps, initial, dt, k)
+        target = k.const(_scalar(self.warmup_target, dt), dt)
+        warmup = k.const(_scalar(self.warmup_steps, dt), dt)
+        s = k.minimum(s, decay_steps + warmup)
+        if not k.traced:  # (eagerly, only the branch taken is computed)
+            if s < warmup:
+                return (target - initial) * (s / warmup) + initial
+            return self._decay(s - warmup, decay_steps, target, dt, k)
+        warming = (target - initial) * (s / warmup) + initial
+        return k.select(s < warmup, warming, self._decay(s - warmup, decay_steps, target, dt, k))
 
     def get_config(self) -> dict[str, Any]:
         return {

@@ -434,6 +434,52 @@ def test_break_inside_tv_range_is_an_error() -> None:
         f()
 
 
+def test_python_values_carried_across_tv_range_iterations_are_an_error() -> None:
+    x = tv.Variable(2.0)
+
+    @tv.function
+    def accumulate() -> tv.Tensor:
+        total = tv.constant(0.0)
+        for _ in tv.range(3):
+            total = total + x  # eagerly 6.0; a loop traced once would give 2.0
+        return total
+
+    with pytest.raises(NotImplementedError, match=r"`total` is carried .* tv\.Variable"):
+        accumulate()
+
+    w = tv.constant([[0.5, 0.0], [0.0, 0.5]])
+
+    @tv.function
+    def recurrent(h: tv.Tensor) -> tv.Tensor:
+        for _ in tv.range(2):
+            for _ in tv.range(2):
+                h = tv.tanh(h @ w)  # the inner loop's state
+        return h
+
+    with pytest.raises(NotImplementedError, match="`h` is carried"):
+        recurrent(tv.constant([[1.0, 2.0]]))
+
+
+def test_values_recomputed_in_each_iteration_may_leave_a_tv_range_loop() -> None:
+    x = tv.Variable(0.0)
+
+    @tv.function
+    def descend() -> tv.Tensor:
+        y = x * 1.0  # rebound in the loop without being read there: fine
+        for _ in tv.range(50):
+            with tv.GradientTape() as tape:
+                y = (x - 3.0) ** 2
+            x.assign_sub(0.1 * tape.gradient(y, x))
+        return y
+
+    y = descend()
+    xe, ye = np.float32(0.0), None
+    for _ in range(50):
+        ye = (xe - np.float32(3.0)) ** 2
+        xe = xe - np.float32(0.1) * (np.float32(2.0) * (xe - np.float32(3.0)))
+    assert x.numpy() == xe and y.numpy() == ye
+
+
 def test_python_bool_of_concrete_tensor_still_works_while_tracing() -> None:
     @tv.function
     def f(x: tv.Tensor) -> tv.Tensor:
@@ -595,6 +641,55 @@ def test_compiled_code_is_cached_across_processes(tmp_path: Any) -> None:
     assert second[1:] == ["1", "0"]  # loaded from the cache
     generated = [p for p in os.listdir(tmp_path) if p.endswith(".py")]
     assert len(generated) == 1 and generated[0].startswith("tv_f_")
+
+
+@pytest.mark.skipif(JIT_DISABLED, reason="nothing is compiled")
+def test_code_loaded_from_the_cache_runs_and_later_compilations_still_work(
+    tmp_path: Any,
+) -> None:
+    # the cached function is loaded without numba's context refresh (numba_cache.py): it
+    # must still allocate arrays, call BLAS and the kernels, print from a compiled loop,
+    # and a function compiled afterwards in the same process must compile and run
+    code = """
+        import os, sys
+        import numpy as np
+        import tapeviz as tv
+        w = tv.Variable([[1.0, 2.0], [3.0, 4.0]])
+        @tv.function
+        def f(x):
+            for i in tv.range(2):
+                w.assign(tv.nn.softmax(w @ x * 0.5))
+            return tv.reduce_sum(w * x, axis=1)
+        x = tv.constant([[1.0, -1.0], [0.5, 2.0]])
+        print(f(x).numpy().tolist())
+        d = f.get_concrete_function(x)._compiled.dispatcher
+        print("hits", sum(d.stats.cache_hits.values()), "numba.np.arraymath" in sys.modules)
+        @tv.function
+        def h(n):
+            for i in tv.range(n):
+                tv.print("step", i, output_stream=sys.stdout)
+            return n + 1
+        print(int(h(tv.constant(2))))
+        @tv.function
+        def g(v, k):  # a new Python value k: a new program, compiled in this process
+            return tv.reduce_max(v * k) - k
+        k = float(os.getpid() % 1000) + 0.5
+        print(float(g(x, k)) == k)
+        """
+    env = {"TAPEVIZ_CACHE_DIR": str(tmp_path)}
+    first = _run(code, env).splitlines()
+    second = _run(code, env).splitlines()
+    assert second[0] == first[0]  # same numbers from compiled and from cached code
+    w, x = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32), np.array([[1, -1], [0.5, 2]], np.float32)
+    for _ in range(2):
+        z = w @ x * np.float32(0.5)
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        w = e / e.sum(axis=1, keepdims=True)
+    got = [float(v) for v in first[0].strip("[]").split(",")]
+    assert np.allclose(got, (w * x).sum(axis=1), rtol=1e-6)
+    # compiled (numba loads its implementations), then loaded (it needs none of them)
+    assert first[1] == "hits 0 True" and second[1] == "hits 1 False"
+    assert first[2:] == second[2:] == ["step 0", "step 1", "3", "True"]
 
 
 def test_numpy_reading_a_symbolic_value_is_an_error_not_zeros() -> None:

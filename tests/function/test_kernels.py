@@ -182,6 +182,20 @@ def test_one_hot_and_select() -> None:
     assert K.select(True, 1.0, 2.0) == 1.0 and K.select(False, 1.0, 2.0) == 2.0
 
 
+def test_truncated_normal_draws_what_numpy_legacy_generator_draws() -> None:
+    import numba
+
+    @numba.njit
+    def seeded(seed: int, n: int) -> Any:
+        np.random.seed(seed)
+        return K.truncated_normal(n)
+
+    got = seeded(5, 1000)
+    want = K.ref_truncated_normal(np.random.RandomState(5), 1000)
+    assert np.array_equal(got, want)
+    assert np.abs(got).max() <= 2.0 and np.abs(got).max() > 1.9
+
+
 # --- what the code generator does with them ------------------------------------------------
 def test_fused_sum_inside_a_loop_is_numpy_sum() -> None:
     for n in (5, 200, 100_003):
