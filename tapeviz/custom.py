@@ -169,6 +169,15 @@ def _check_grad_fn(grad_fn: Any, variables: list[Variable], fname: str) -> None:
         )
 
 
+NUMPY_FUNCTION_IN_FUNCTION = (
+    "tv.numpy_function is not supported inside tv.function: compiled code cannot call "
+    "Python/numpy functions at run time, and running it once while tracing would freeze "
+    "its result into the program. Call it outside the tv.function and pass its result in "
+    "as an argument, or write the computation with tapeviz ops (with tv.custom_gradient "
+    "if it needs your own gradient)."
+)
+
+
 def numpy_function(
     func: Callable[..., Any], inp: Any, Tout: Any, stateful: bool = True, name: Any = None
 ) -> Any:
@@ -176,8 +185,13 @@ def numpy_function(
 
     Like ``tf.numpy_function``: the tape cannot see inside ``func``, so gradients through
     it are ``None``.  To differentiate numpy code, wrap it in :func:`custom_gradient` and
-    write its backward pass.
+    write its backward pass.  Not available inside :func:`tapeviz.function` (an error
+    says so): call it outside and pass the result in.
     """
+    if _state.local.tracer is not None:
+        from .compiler.tracer import SymbolicValueError
+
+        raise SymbolicValueError(NUMPY_FUNCTION_IN_FUNCTION)
     values = [np.asarray(convert_to_tensor(x)._value) for x in inp]
     result = func(*values)
     if isinstance(Tout, list | tuple):

@@ -75,19 +75,6 @@ _TOLERANT = (
 )
 
 
-_CUSTOM = os.path.join("tapeviz", "custom.py")
-
-
-def _in_custom(code: Any) -> bool:
-    return str(code.co_filename).endswith(_CUSTOM)
-
-
-_NUMPY_FUNCTION_MESSAGE = (
-    "tv.numpy_function on a symbolic tensor is not supported inside tv.function: the "
-    "compiled code cannot call Python/numpy functions on run-time values. Call it outside "
-    "the tv.function and pass its result in as an argument, or write the computation with "
-    "tapeviz ops (with tv.custom_gradient if it needs your own gradient)."
-)
 _INT_MESSAGE = (
     "int() of a symbolic tensor, for example a tensor used as an index or a slice bound "
     "(x[i], x[i:j]), which tv.function does not support: compiled code needs indices known "
@@ -129,10 +116,6 @@ class Placeholder:
         frame = sys._getframe(1)
         if any(p in frame.f_code.co_filename for p in _TOLERANT):
             return np.zeros(self.shape, dtype=dtype or self.dtype)
-        for f in (frame, frame.f_back):  # (a comprehension is a frame of its own)
-            code = f.f_code if f is not None else None
-            if code is not None and code.co_name == "numpy_function" and _in_custom(code):
-                raise SymbolicValueError(_NUMPY_FUNCTION_MESSAGE)
         raise _no_value("numpy.asarray() of the value of a symbolic tensor")
 
     def __getitem__(self, key: Any) -> Any:

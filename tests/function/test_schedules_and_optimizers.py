@@ -116,8 +116,21 @@ def test_numpy_function_on_a_symbolic_tensor_is_a_clear_error() -> None:
     def f(x: tv.Tensor) -> tv.Tensor:
         return tv.numpy_function(lambda a: a * 2, [x], tv.float32)
 
-    with pytest.raises(TypeError, match="numpy_function on a symbolic tensor is not supported"):
+    with pytest.raises(TypeError, match="numpy_function is not supported inside tv.function"):
         f(tv.constant([1.0, 2.0]))
+
+
+def test_numpy_function_on_concrete_values_is_not_frozen_into_a_function() -> None:
+    # run once while tracing, a stateful function's result would be the same on every call
+    draws = iter(range(100))
+
+    @tv.function
+    def f() -> tv.Tensor:
+        return tv.numpy_function(lambda: np.float32(next(draws)), [], tv.float32)
+
+    with pytest.raises(TypeError, match="running it once while tracing would freeze"):
+        f()
+    assert next(draws) == 0  # and it never ran
 
 
 @pytest.mark.parametrize(
