@@ -100,32 +100,47 @@ def _binary(op: Op) -> Callable[..., Tensor]:
     def fn(x: Any, y: Any, name: str | None = None) -> Tensor:
         if isinstance(x, Tensor):
             xv = x._value
+            tx = type(xv)
             if isinstance(y, Tensor):
                 yv = y._value
-                if xv.dtype is not yv.dtype:
-                    x, y = binary_args(x, y, opname)  # raises unless the dtypes are equal
-                    yv = y._value
-            elif (type(y) is float or type(y) is int) and xv.dtype.kind == "f":
-                # x * 0.5, x ** 2: the number takes x's float dtype; its tensor is made
-                # only if a tape records the op
-                yv = xv.dtype.type(y)
+                # two numpy scalars of one type: same dtype, shape (), nothing to check
+                if tx is not type(yv) or tx not in _SCALAR_TYPES:
+                    if xv.dtype is not yv.dtype:
+                        x, y = binary_args(x, y, opname)  # raises unless dtypes are equal
+                        yv = y._value
+                    if xv.shape != yv.shape:
+                        _check_broadcast(opname, x, y)
+            elif (type(y) is float or type(y) is int) and (
+                tx in _FLOAT_SCALARS or xv.dtype.kind == "f"
+            ):
+                # x * 0.5, x ** 2: the number takes x's float dtype (and broadcasts); its
+                # tensor is made only if a tape records the op
+                yv = tx(y) if tx in _FLOAT_SCALARS else xv.dtype.type(y)
                 y = None
             else:
                 x, y = binary_args(x, y, opname)
                 xv, yv = x._value, y._value
+                if xv.shape != yv.shape:
+                    _check_broadcast(opname, x, y)
         elif (type(x) is float or type(x) is int) and isinstance(y, Tensor):
             yv = y._value
-            if yv.dtype.kind == "f":
-                xv = yv.dtype.type(x)  # 0.01 * g
+            ty = type(yv)
+            if ty in _FLOAT_SCALARS:
+                xv = ty(x)  # 0.01 * g
+                x = None
+            elif yv.dtype.kind == "f":
+                xv = yv.dtype.type(x)
                 x = None
             else:
                 x, y = binary_args(x, y, opname)
                 xv = x._value
+                if xv.shape != yv.shape:
+                    _check_broadcast(opname, x, y)
         else:
             x, y = binary_args(x, y, opname)
             xv, yv = x._value, y._value
-        if xv.shape != yv.shape and x is not None and y is not None:  # numbers broadcast
-            _check_broadcast(opname, x, y)
+            if xv.shape != yv.shape:
+                _check_broadcast(opname, x, y)
         # what tapeviz.ops._registry.apply does, unrolled for two inputs (the arithmetic
         # operators are most of a training loop's ops)
         local = _local
@@ -158,6 +173,12 @@ def _binary(op: Op) -> Callable[..., Tensor]:
 
 
 _NO_ATTRS: dict[str, Any] = {}
+_FLOAT_SCALARS = frozenset({np.float16, np.float32, np.float64})
+_SCALAR_TYPES = frozenset(
+    {np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32}
+    | {np.uint64}
+    | _FLOAT_SCALARS
+)
 _local = _state.local
 _ndarray = np.ndarray
 _new = object.__new__
