@@ -845,7 +845,7 @@ def _build_record(tape: GradientTape) -> Record:
     labels: dict[int, str] = {}
 
     def add_source(tid: int, t: Any, value: Any) -> None:
-        # t: the Tensor/Variable, a _Kept, or (compacted) the tensor's name or None
+        # t: a Variable, a _Kept (a watched tensor), or a recorded input's name or None
         nid = len(nodes)
         local_id[tid] = nid
         is_var = isinstance(t, Variable)
