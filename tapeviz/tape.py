@@ -138,7 +138,7 @@ class GradientTape:
         _recent.append(weakref.ref(self))
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         tapes = _local.tapes
         if tapes and tapes[-1] is self:
             tapes.pop()
@@ -242,8 +242,10 @@ class GradientTape:
     def _record2(self, op: Op, x: Any, y: Any, xv: Any, yv: Any, out: Tensor) -> None:
         """:meth:`_maybe_record` for a binary op without attrs (the hot path)."""
         tracked = self._tracked
-        nx = x._id in tracked or (type(x) is Variable and self._auto_watch(x))
-        ny = y._id in tracked or (type(y) is Variable and self._auto_watch(y))
+        xid = x._id
+        yid = y._id
+        nx = xid in tracked or (type(x) is Variable and self._auto_watch(x))
+        ny = yid in tracked or (type(y) is Variable and self._auto_watch(y))
         if not (nx or ny):
             return
         value = out._value
@@ -262,7 +264,7 @@ class GradientTape:
                 value,
                 _NO_ATTRS,
                 _local.where,
-                (x._id, y._id),
+                (xid, yid),
                 out_id,
                 out._name,
                 (nx, ny),
