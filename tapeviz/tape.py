@@ -119,6 +119,7 @@ class GradientTape:
     # TensorFlow is silent), and whether custom_gradient closures are on the tape
     _risky = False
     _custom = False
+    _late_watch = False  # a tensor was watched explicitly after ops were recorded
 
     def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True) -> None:
         self._persistent = persistent is not False and bool(persistent)
@@ -127,7 +128,7 @@ class GradientTape:
         self._entries: list[tuple[Any, ...]] = []
         self._tracked: set[int] = set()
         # id -> (Variable or _Kept, number of entries recorded when it was watched)
-        self._watched: dict[int, tuple[Any, float]] = {}
+        self._watched: dict[int, tuple[Any, float, Any]] = {}
 
     # -- context management ----------------------------------------------------------------
     def __enter__(self) -> GradientTape:
@@ -177,6 +178,7 @@ class GradientTape:
         self._record_cache = None
         self._risky = False
         self._custom = False
+        self._late_watch = False
 
     # -- what is recorded ------------------------------------------------------------------
     def watch(self, tensor: Any) -> None:
@@ -199,15 +201,20 @@ class GradientTape:
     def _watch(self, t: Tensor, explicit: bool = False) -> None:
         if t._id not in self._watched:
             # explicit watches come before the next op; automatic ones at the op reading it
-            # (a Variable is kept; of another tensor only its id, value and name)
+            # (a Variable is kept; of another tensor only its id, value and name), with the
+            # value it has now (a Variable may be assigned before the record is drawn)
             kept = t if type(t) is Variable else _Kept(t)
-            self._watched[t._id] = (kept, len(self._entries) - (0.5 if explicit else 0))
+            n = len(self._entries)
+            self._watched[t._id] = (kept, n - (0.5 if explicit else 0), t._value)
             self._record_cache = None
+            if explicit and n:
+                # ops recorded before may have read t untracked: their `needs` are stale
+                self._late_watch = True
         self._tracked.add(t._id)
 
     def watched_variables(self) -> tuple[Variable, ...]:
         """The Variables this tape watches, in creation order."""
-        vs = [t for t, _ in self._watched.values() if isinstance(t, Variable)]
+        vs = [w[0] for w in self._watched.values() if isinstance(w[0], Variable)]
         return tuple(sorted(vs, key=lambda v: v._id))
 
     def _maybe_record(self, op: Op, xs: Any, vals: Any, out: Tensor, attrs: dict[str, Any]) -> None:
@@ -447,7 +454,7 @@ class GradientTape:
         # has a tracked input, so when the sources cover everything watched, that is all
         # of ``tracked`` (the common case: no walk over the tape needed).
         src_ids = list(map(_id_of, sources))
-        covered = len(watched) <= len(src_ids)
+        covered = len(watched) <= len(src_ids) and not self._late_watch
         src_set = set(src_ids) if len(src_ids) > 4 else src_ids
         if covered:
             for i in watched:
@@ -483,7 +490,7 @@ class GradientTape:
                 v = t._value
                 s = _ONE.get(type(v))
                 if s is None:
-                    s = np.ones_like(v) if type(v) is np.ndarray else v.dtype.type(1)
+                    s = np.ones(v.shape, v.dtype) if v.shape else v.dtype.type(1)
                 seed_v: Any = Tensor._wrap(s) if tensor_mode else s
             else:
                 seed_v = seed if tensor_mode else seed._value
@@ -509,8 +516,9 @@ class GradientTape:
             # sources that are ops' outputs (not only watched tensors) keep their adjoints
             inner = None
             for i in src_ids:
-                if i not in watched and i in tracked:
-                    inner = set(src_ids)
+                w = watched.get(i)
+                if i in tracked and (w is None or type(w[0]) is not Variable):
+                    inner = set(src_ids)  # (a Variable is never an op's output)
                     break
             _run_sweep(entries, n, adj, reach, covered, k, tensor_mode, steps, inner)
         finally:
@@ -870,9 +878,9 @@ def _build_record(tape: GradientTape) -> Record:
     entries = tape._entries
     for idx, e in enumerate(entries):
         while wi < len(watched_order) and watched_order[wi][1] < idx:
-            wt = watched_order[wi][0]
+            wt, _, wv = watched_order[wi]
             if wt._id not in local_id:
-                add_source(wt._id, wt, wt._value)
+                add_source(wt._id, wt, wv)
             wi += 1
         op, xs, vals, out_value, attrs, (scope, group), ids, out_id, out_name, _ = e
         for xid, x, v in zip(ids, xs, vals, strict=True):
@@ -897,9 +905,9 @@ def _build_record(tape: GradientTape) -> Record:
                 group=group,
             )
         )
-    for wt, _ in watched_order[wi:]:
+    for wt, _, wv in watched_order[wi:]:
         if wt._id not in local_id:
-            add_source(wt._id, wt, wt._value)
+            add_source(wt._id, wt, wv)
 
     counts: dict[str, int] = {}
     for n in nodes:

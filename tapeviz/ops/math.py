@@ -246,8 +246,23 @@ def _div_vjp(k: Any, g: Any, out: Any, x: Any, y: Any, needs: Any = (1, 1)) -> t
     return gx, gy
 
 
+def _pow_safe(x: Any, y: Any) -> Any:
+    """Whether x**y and its VJP's x**(y-1) and log x are finite without a numpy warning:
+    true for float32/64 scalars with 1e-18 < x < 1e18 and 0 <= y <= 2 (x**2, sqrt-like
+    powers), the common case that may then skip ``np.errstate``."""
+    return (
+        type(x) in _WIDE_FLOATS
+        and isinstance(y, np.floating | np.integer)
+        and 1e-18 < x < 1e18
+        and 0 <= y <= 2
+    )
+
+
+_WIDE_FLOATS = frozenset({np.float32, np.float64})  # (float16 tops out at 65504)
+
+
 def _pow_fwd(x: Any, y: Any) -> Any:
-    if isinstance(x, np.floating) and x > 0:
+    if _pow_safe(x, y):
         return x**y
     with _quiet():
         return np.power(x, y)
@@ -327,7 +342,7 @@ pow_op = register(
         ("{g} · {y} · {x}^({y}−1)", "{g} · {out} · log {x}"),
         "Elementwise x ** y.",
         takes_needs=True,
-        may_warn=lambda x, y: not (isinstance(x, np.floating) and x > 0),  # x**(y-1) at x ≤ 0
+        may_warn=lambda x, y: not _pow_safe(x, y),
         broadcasts=True,
     )
 )

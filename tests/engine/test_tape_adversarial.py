@@ -9,7 +9,9 @@ value predicate for warnings and ``assign_sub``'s scalar fast path.
 Every test asserts numbers: finite differences in float64, analytic derivatives,
 TensorFlow's documented semantics, or two equivalent computations that must agree (a
 numpy-mode sweep replayed by the record against the same sweep kept under an outer tape).
-Tests pinning a real bug are ``xfail(strict=True)`` and say what is wrong.
+Five bugs were found this way and fixed in the same change: a watched op output used as a
+source, an input watched after its use, the seed of a non-scalar traced target, a pow
+gradient that warned on overflow, and a watched Variable drawn with a later value.
 """
 
 from __future__ import annotations
@@ -105,12 +107,6 @@ def test_an_explicitly_watched_op_output_under_an_outer_tape() -> None:
     assert rec.gradients[y_node.id].tolist() == 4.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: numpy-mode sweep pops the adjoint of a source that is an op output when "
-    "that output was also tape.watch()ed (tape.py _sweep: `if i not in watched and i in "
-    "tracked` keeps only unwatched op outputs) -> gradient(z, y) is None instead of 4",
-)
 def test_an_explicitly_watched_op_output_gets_its_gradient() -> None:
     grads, _ = _watched_intermediate(outer=False)
     assert grads == [4.0, 16.0, 4.0]
@@ -154,13 +150,6 @@ def test_a_tensor_watched_after_its_use_gets_a_gradient_when_asked_alone() -> No
     assert _late_watch(lambda a, b: a / b, "c") == [pytest.approx(-2.0 / 25.0, rel=1e-15)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: when the sources cover every watched tensor the sweep uses the `needs` "
-    "recorded when the op ran (tape.py _run_sweep: `if not covered: needs = ...`), so an "
-    "input watched after its use gets None from takes_needs rules (multiply, divide, "
-    "pow, ...) -- but its gradient when it is the only source (2.0), and add's, are given",
-)
 @pytest.mark.parametrize(
     ("op", "want"),
     [(lambda a, b: a * b, [5.0, 2.0]), (lambda a, b: a / b, [0.2, -2.0 / 25.0])],
@@ -867,13 +856,6 @@ def test_positive_scalar_pow_gradient_matches_the_rule() -> None:
     assert g.numpy() == want and g.dtype == tv.float32
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: pow's may_warn predicate says a positive scalar base cannot warn, but "
-    "x**(y-1) overflows for 0 < x < 1 and y < 1: `tv.Variable(1e-20) ** -1.0` then "
-    "gradient emits 'RuntimeWarning: overflow encountered in scalar power' from "
-    "_pow_vjp (the sweep is not inside np.errstate); TF (and b0c338a) give -inf silently",
-)
 def test_pow_gradient_overflow_is_silent(no_warnings: None) -> None:
     x = tv.Variable(1e-20)
     with tv.GradientTape() as tape:
@@ -1036,14 +1018,6 @@ def test_non_scalar_targets_eagerly(case: str) -> None:
     np.testing.assert_allclose(float(tape.gradient(y, s)), want[case], rtol=1e-15)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: inside tv.function the seed of a non-scalar target is the scalar 1, not "
-    "ones(target.shape): tape.py _sweep `s = np.ones_like(v) if type(v) is np.ndarray "
-    "else v.dtype.type(1)` (the traced value is a placeholder, not an ndarray; b0c338a "
-    "tested v.shape). Rules that unbroadcast/reshape/index g crash (add, concat, matmul) "
-    "and broadcast_to gives cos(s) instead of 3·cos(s) silently",
-)
 @pytest.mark.parametrize("case", list(NON_SCALAR_TARGETS))
 def test_non_scalar_targets_inside_tv_function(case: str) -> None:
     s = tv.Variable(0.5, dtype=F64, name="s")
@@ -1153,13 +1127,6 @@ def test_fan_out_of_one_source_into_many_ops() -> None:
     assert total == pytest.approx(g, rel=1e-15)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (also in b0c338a): the record draws an explicitly watched Variable with its "
-    "current value (tape.py _build_record: add_source(wt._id, wt, wt._value) for watched "
-    "tensors that precede their first op), so record() built after v.assign shows the new "
-    "value, and a record cached before the assignment shows the old one",
-)
 def test_the_record_of_an_explicitly_watched_variable_keeps_the_recorded_value() -> None:
     v = tv.Variable(2.0, name="v")
     with tv.GradientTape(persistent=True) as tape:
