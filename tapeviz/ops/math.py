@@ -246,16 +246,14 @@ def _div_vjp(k: Any, g: Any, out: Any, x: Any, y: Any, needs: Any = (1, 1)) -> t
     return gx, gy
 
 
-def _pow_safe(x: Any, y: Any) -> Any:
+def _pow_safe(x: Any, y: Any) -> bool:
     """Whether x**y and its VJP's x**(y-1) and log x are finite without a numpy warning:
     true for float32/64 scalars with 1e-18 < x < 1e18 and 0 <= y <= 2 (x**2, sqrt-like
     powers), the common case that may then skip ``np.errstate``."""
-    return (
-        type(x) in _WIDE_FLOATS
-        and isinstance(y, np.floating | np.integer)
-        and 1e-18 < x < 1e18
-        and 0 <= y <= 2
-    )
+    if type(x) in _WIDE_FLOATS and type(y) in _WIDE_FLOATS:
+        f, e = float(x), float(y)  # (Python floats compare faster than numpy scalars)
+        return 1e-18 < f < 1e18 and 0.0 <= e <= 2.0
+    return False
 
 
 _WIDE_FLOATS = frozenset({np.float32, np.float64})  # (float16 tops out at 65504)
