@@ -775,11 +775,12 @@ def _tensors_of(e: tuple[Any, ...]) -> list[Tensor]:
     """The inputs of entry ``e`` as tensors, for a VJP rule that runs on the TENSOR backend.
 
     A Variable whose value has not changed since the op ran is passed itself; one that
-    has changed gives a tensor of the old value (not connected to the Variable)."""
+    has been assigned since gives its old value under the Variable's id — as TensorFlow's
+    read of the variable, it stays connected to the Variable for an outer tape."""
     out: list[Tensor] = []
     for x, v, xid in zip(e[1], e[2], e[6], strict=True):
         if type(x) is Variable:
-            out.append(x if x._value is v else Tensor._wrap(v))
+            out.append(x if x._value is v else _revive(v, xid, x._vname))
         else:
             out.append(_revive(v, xid, x))
     return out

@@ -282,3 +282,18 @@ def test_diagonal_of_the_hessian_through_shape_ops(f: object, d2: object) -> Non
                 yv = f(xv)  # type: ignore[operator]
             grads.append(tape.gradient(yv, xv).numpy())
         np.testing.assert_allclose(H[:, j], (grads[0] - grads[1]) / (2 * eps), atol=1e-7)
+
+
+@pytest.mark.parametrize("form", ["pow", "product"])
+def test_a_variable_assigned_before_the_inner_gradient_stays_connected(form: str) -> None:
+    # TensorFlow 2 (checked by hand): g = 3·v_old² = 12 and d g/dv = 6·v_old = 12, because
+    # the recorded read of v stays connected to v after v.assign
+    v = tv.Variable(2.0, dtype=tv.float64)
+    with tv.GradientTape() as outer:
+        with tv.GradientTape() as inner:
+            y = v**3 if form == "pow" else v * v * v
+        v.assign(5.0)
+        g = inner.gradient(y, v)
+    h = outer.gradient(g, v)
+    assert float(g) == 12.0
+    assert h is not None and float(h) == 12.0
