@@ -803,6 +803,16 @@ class SGD(Optimizer):
         return config
 
 
+def _adam_scalars(opt: Any, dtype: Any, k: Scalars) -> tuple[Any, ...]:
+    """What Adam and Adamax start a step from: the (decayed) learning rate, the step
+    number t = iterations + 1, beta_1, beta_2 and 1, in the variable's dtype."""
+    lr = opt._decayed_lr(dtype, k)
+    t = k.step(opt, 1, dtype)
+    beta_1 = k.hyper(opt, "beta_1", dtype)
+    beta_2 = k.hyper(opt, "beta_2", dtype)
+    return lr, t, beta_1, beta_2, k.const(1, dtype)
+
+
 class Adam(Optimizer):
     r"""Adam: gradient steps scaled by running averages of the gradient and its square.
 
@@ -855,11 +865,7 @@ class Adam(Optimizer):
         self._slot_names = ["m", "v", "vhat"] if self.amsgrad else ["m", "v"]
 
     def _coefficients(self, dtype: Any, k: Scalars = NUMPY_SCALARS) -> tuple[Any, ...]:
-        lr = self._decayed_lr(dtype, k)
-        t = k.step(self, 1, dtype)
-        beta_1 = k.hyper(self, "beta_1", dtype)
-        beta_2 = k.hyper(self, "beta_2", dtype)
-        one = k.const(1, dtype)
+        lr, t, beta_1, beta_2, one = _adam_scalars(self, dtype, k)
         alpha = lr * k.sqrt(one - k.pow(beta_2, t)) / (one - k.pow(beta_1, t))
         return alpha, one - beta_1, one - beta_2, k.const(self.epsilon, dtype)
 
@@ -1124,11 +1130,7 @@ class Adamax(Optimizer):
         self._slot_names = ["m", "v"]
 
     def _coefficients(self, dtype: Any, k: Scalars = NUMPY_SCALARS) -> tuple[Any, ...]:
-        lr = self._decayed_lr(dtype, k)
-        t = k.step(self, 1, dtype)
-        beta_1 = k.hyper(self, "beta_1", dtype)
-        beta_2 = k.hyper(self, "beta_2", dtype)
-        one = k.const(1, dtype)
+        lr, t, beta_1, beta_2, one = _adam_scalars(self, dtype, k)
         step = lr / (one - k.pow(beta_1, t))
         return step, one - beta_1, beta_2, k.const(self.epsilon, dtype)
 
