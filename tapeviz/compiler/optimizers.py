@@ -29,7 +29,7 @@ import numpy as np
 from .. import _state
 from ..custom import name_scope
 from ..ops import math as m
-from ..ops import reduce as r
+from ..ops._registry import TENSOR
 from ..tensor import Tensor, Variable
 
 __all__ = ["apply_gradients"]
@@ -90,7 +90,7 @@ def _iterations(opt: Any, plus: int, dtype: Any) -> Tensor:
 
 def _floor(x: Tensor) -> Tensor:
     """``floor(x)``: numpy's floor_divide by one is exact for finite floats."""
-    return m.floordiv(x, _const(1, _dt(x)))
+    return m.floordiv(x, _const(1, x._value.dtype))
 
 
 class TracedScalars:
@@ -142,61 +142,6 @@ class TracedScalars:
             opt._m_cache.assign(value)
 
 
-# --- gradient clipping, as tapeviz.keras.optimizers does it in numpy -----------------------
-def _dt(g: Tensor) -> Any:
-    return g._value.dtype
-
-
-def _sum(x: Tensor) -> Tensor:
-    return x if x.ndim == 0 else r.reduce_sum(x)
-
-
-def _clip_by_value(g: Tensor, clipvalue: Any) -> Tensor:
-    dt = _dt(g)
-    return m.maximum(m.minimum(g, _const(clipvalue, dt)), _const(-clipvalue, dt))
-
-
-def _clip_by_norm(g: Tensor, clipnorm: Any) -> Tensor:
-    dt = _dt(g)
-    clip = _const(max(clipnorm, 0), dt)
-    l2sum = _sum(g * g)
-    l2norm = m.where(m.greater(l2sum, 0.0), m.sqrt(l2sum), l2sum)
-    return (g * clip) / m.maximum(l2norm, clip)
-
-
-def _clip_by_global_norm(
-    pairs: list[tuple[Any, Tensor]], clipnorm: Any
-) -> list[tuple[Any, Tensor]]:
-    dt = _dt(pairs[0][1])
-    half = _const(0.5, dt)
-    total = _const(0, dt)
-    for _, g in pairs:
-        total = total + _sum(g * g * half)
-    norm = m.sqrt(total * _const(2.0, dt))
-    clip = _const(clipnorm, dt)
-    scale = clip * m.minimum(_const(1.0, dt) / norm, _const(1.0, dt) / clip)
-    scale = scale + (norm - norm)
-    return [(v, g * scale) for v, g in pairs]
-
-
-def _clip(opt: Any, pairs: list[tuple[Any, Tensor]]) -> list[tuple[Any, Tensor]]:
-    if type(opt).__name__ == "AdamW":
-        if opt._clipnorm and opt._clipnorm > 0:
-            return [(v, _clip_by_norm(g, opt._clipnorm)) for v, g in pairs]
-        if opt._global_clipnorm and opt._global_clipnorm > 0:
-            return _clip_by_global_norm(pairs, opt._global_clipnorm)
-        if opt._clipvalue and opt._clipvalue > 0:
-            return [(v, _clip_by_value(g, opt._clipvalue)) for v, g in pairs]
-        return pairs
-    if opt._clipvalue is not None:
-        pairs = [(v, _clip_by_value(g, opt._clipvalue)) for v, g in pairs]
-    if opt._clipnorm is not None:
-        pairs = [(v, _clip_by_norm(g, opt._clipnorm)) for v, g in pairs]
-    if opt._global_clipnorm is not None:
-        pairs = _clip_by_global_norm(pairs, opt._global_clipnorm)
-    return pairs
-
-
 def apply_gradients(tracer: Any, opt: Any, grads_and_vars: Any) -> Variable:
     """``opt.apply_gradients(grads_and_vars)`` while tracing (see the module docstring)."""
     items = list(grads_and_vars)
@@ -231,7 +176,7 @@ def apply_gradients(tracer: Any, opt: Any, grads_and_vars: Any) -> Variable:
             or opt._clipnorm is not None
             or opt._global_clipnorm is not None
         ):
-            sym = _clip(opt, sym)
+            sym = opt._clip(sym, TENSOR)  # the eager clipping, on tensors
         coefficients: dict[Any, Any] = {}
         k = TracedScalars(opt)
         for var, g in sym:

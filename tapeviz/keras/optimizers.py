@@ -47,6 +47,7 @@ import numpy as np
 
 from .. import _state
 from ..custom import name_scope
+from ..ops._registry import NUMPY, Backend
 from ..tape import GradientTape
 from ..tensor import Tensor, Variable
 from . import schedules
@@ -480,14 +481,17 @@ class Optimizer:
             )
         return pairs
 
-    def _clip(self, pairs: list[tuple[Variable, Any]]) -> list[tuple[Variable, Any]]:
-        """clipvalue, then clipnorm, then global_clipnorm, as TensorFlow applies them."""
+    def _clip(
+        self, pairs: list[tuple[Variable, Any]], k: Backend = NUMPY
+    ) -> list[tuple[Variable, Any]]:
+        """clipvalue, then clipnorm, then global_clipnorm, as TensorFlow applies them (on
+        numpy gradients, or with ``k=TENSOR`` on tensors inside tv.function)."""
         if self._clipvalue is not None:
-            pairs = [(v, _clip_by_value(g, self._clipvalue)) for v, g in pairs]
+            pairs = [(v, _clip_by_value(g, self._clipvalue, k)) for v, g in pairs]
         if self._clipnorm is not None:
-            pairs = [(v, _clip_by_norm(g, self._clipnorm)) for v, g in pairs]
+            pairs = [(v, _clip_by_norm(g, self._clipnorm, k)) for v, g in pairs]
         if self._global_clipnorm is not None:
-            pairs = _clip_by_global_norm(pairs, self._global_clipnorm)
+            pairs = _clip_by_global_norm(pairs, self._global_clipnorm, k)
         return pairs
 
     def _before_apply(self) -> None:
@@ -692,37 +696,54 @@ def _flatten(obj: Any) -> list[Any]:
 
 
 # -- gradient clipping (tf.clip_by_value / clip_by_norm / clip_by_global_norm) ---------------
-def _clip_by_value(g: Any, clipvalue: Any) -> Any:
-    dt = g.dtype.type
-    return np.maximum(np.minimum(g, dt(clipvalue)), dt(-clipvalue))
+# Written once against the op registry's backends, as the VJP rules are: ``NUMPY`` on the
+# gradients' arrays in eager steps, ``TENSOR`` on symbolic tensors inside tv.function.
+def _np_dtype(x: Any) -> Any:
+    return x._value.dtype if isinstance(x, Tensor) else x.dtype
 
 
-def _sum32(x: Any, dt: Any) -> Any:
-    return x if np.ndim(x) == 0 else np.sum(x, dtype=dt)
+def _like(x: Any, value: Any) -> Any:
+    """``value`` as a scalar of ``x``'s dtype (a numpy scalar, or a constant tensor)."""
+    if isinstance(x, Tensor):
+        return Tensor._wrap(x._value.dtype.type(value))
+    return x.dtype.type(value)
 
 
-def _clip_by_norm(g: Any, clipnorm: Any) -> Any:
-    dt = g.dtype.type
-    clip = dt(max(clipnorm, 0))
-    l2sum = _sum32(g * g, dt)
-    l2norm = np.sqrt(l2sum) if l2sum > 0 else l2sum
-    return (g * clip) / np.maximum(l2norm, clip)
+def _cast_like(x: Any, like: Any, k: Backend) -> Any:
+    dt = _np_dtype(like)
+    return x if _np_dtype(x) == dt else k.cast(x, dtype=dt.name)  # type: ignore[attr-defined]
+
+
+def _sum(x: Any, k: Backend) -> Any:
+    if x.ndim == 0:
+        return x
+    return k.reduce_sum(x, axis=tuple(range(x.ndim)), keepdims=False)  # type: ignore[attr-defined]
+
+
+def _clip_by_value(g: Any, clipvalue: Any, k: Backend = NUMPY) -> Any:
+    return k.maximum(k.minimum(g, _like(g, clipvalue)), _like(g, -clipvalue))  # type: ignore[attr-defined]
+
+
+def _clip_by_norm(g: Any, clipnorm: Any, k: Backend = NUMPY) -> Any:
+    clip = _like(g, max(clipnorm, 0))
+    l2norm = k.sqrt(_sum(g * g, k))  # type: ignore[attr-defined]
+    return (g * clip) / k.maximum(l2norm, clip)  # type: ignore[attr-defined]
 
 
 def _clip_by_global_norm(
-    pairs: list[tuple[Variable, Any]], clipnorm: Any
+    pairs: list[tuple[Variable, Any]], clipnorm: Any, k: Backend = NUMPY
 ) -> list[tuple[Variable, Any]]:
-    dt = pairs[0][1].dtype.type
-    half = dt(0.5)
-    total = dt(0)
+    g0 = pairs[0][1]
+    half = _like(g0, 0.5)
+    total = _like(g0, 0)
     for _, g in pairs:
-        total = total + dt(_sum32(g * g * half, dt))
-    norm = np.sqrt(total * dt(2.0))
-    clip = dt(clipnorm)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = clip * np.minimum(dt(1.0) / norm, dt(1.0) / clip)
+        total = total + _cast_like(_sum(g * g * _cast_like(half, g, k), k), g0, k)
+    norm = k.sqrt(total * _like(g0, 2.0))  # type: ignore[attr-defined]
+    clip = _like(g0, clipnorm)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero norm gives inf, as in TF
+        scale = clip * k.minimum(_like(g0, 1.0) / norm, _like(g0, 1.0) / clip)  # type: ignore[attr-defined]
         scale = scale + (norm - norm)
-    return [(v, g * g.dtype.type(scale)) for v, g in pairs]
+    return [(v, g * _cast_like(scale, g, k)) for v, g in pairs]
 
 
 # ------------------------------------------------------------------------------------------
@@ -1379,13 +1400,15 @@ class AdamW(Optimizer):
                 slot_dict[slot_name] = slot
                 self._weights.append(slot)
 
-    def _clip(self, pairs: list[tuple[Variable, Any]]) -> list[tuple[Variable, Any]]:
+    def _clip(
+        self, pairs: list[tuple[Variable, Any]], k: Backend = NUMPY
+    ) -> list[tuple[Variable, Any]]:
         if self._clipnorm and self._clipnorm > 0:
-            return [(v, _clip_by_norm(g, self._clipnorm)) for v, g in pairs]
+            return [(v, _clip_by_norm(g, self._clipnorm, k)) for v, g in pairs]
         if self._global_clipnorm and self._global_clipnorm > 0:
-            return _clip_by_global_norm(pairs, self._global_clipnorm)
+            return _clip_by_global_norm(pairs, self._global_clipnorm, k)
         if self._clipvalue and self._clipvalue > 0:
-            return [(v, _clip_by_value(g, self._clipvalue)) for v, g in pairs]
+            return [(v, _clip_by_value(g, self._clipvalue, k)) for v, g in pairs]
         return pairs
 
     def _coefficients(self, dtype: Any, k: Scalars = NUMPY_SCALARS) -> tuple[Any, ...]:
