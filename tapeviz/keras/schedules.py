@@ -111,7 +111,11 @@ class LearningRateSchedule:
                 f"Learning rate schedule '{type(self).__name__}' must override "
                 "`__call__(self, step)`."
             )
-        return Tensor._wrap(self._value_at(_scalar(step, np.float32)))
+        return Tensor._wrap(self._value_at(_scalar(step, self._step_dtype())))
+
+    def _step_dtype(self) -> Any:
+        """The float type a step is converted to before ``_value_at``."""
+        return np.float32
 
     def _value_at(self, step: Any, k: Scalars = NUMPY_SCALARS) -> Any:
         """The rate at ``step`` (a numpy float scalar, or a scalar tensor when ``k`` is a
@@ -140,17 +144,9 @@ class LearningRateSchedule:
         return f"{type(self).__name__}({args})"
 
 
-class ExponentialDecay(LearningRateSchedule):
-    """``initial_learning_rate * decay_rate ** (step / decay_steps)``.
-
-    With ``staircase=True`` the exponent is rounded down (``floor(step / decay_steps)``),
-    so the rate drops in steps.
-
-    >>> import tapeviz as tv
-    >>> s = tv.keras.optimizers.schedules.ExponentialDecay(0.1, 5, 0.5, staircase=True)
-    >>> [float(s(k)) for k in (0, 4, 5, 10)]
-    [0.10000000149011612, 0.10000000149011612, 0.05000000074505806, 0.02500000037252903]
-    """
+class _DecayBySteps(LearningRateSchedule):
+    """What ExponentialDecay and InverseTimeDecay share: their arguments and the progress
+    ``step / decay_steps`` (rounded down with ``staircase=True``)."""
 
     def __init__(
         self,
@@ -166,16 +162,15 @@ class ExponentialDecay(LearningRateSchedule):
         self.staircase = staircase
         self.name = name
 
-    def __call__(self, step: Any) -> Tensor:
-        return Tensor._wrap(self._value_at(_scalar(step, _float_dtype(self.initial_learning_rate))))
+    def _step_dtype(self) -> Any:
+        return _float_dtype(self.initial_learning_rate)
 
-    def _value_at(self, step: Any, k: Scalars = NUMPY_SCALARS) -> Any:
+    def _progress(self, step: Any, k: Scalars) -> tuple[Any, Any]:
         dt = _float_dtype(self.initial_learning_rate)
         p = k.cast(step, dt) / k.const(_scalar(self.decay_steps, dt), dt)
         if self.staircase:
             p = k.floor(p)
-        initial = k.const(_scalar(self.initial_learning_rate, dt), dt)
-        return initial * k.pow(k.const(_scalar(self.decay_rate, dt), dt), p)
+        return dt, p
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -185,6 +180,24 @@ class ExponentialDecay(LearningRateSchedule):
             "staircase": self.staircase,
             "name": self.name,
         }
+
+
+class ExponentialDecay(_DecayBySteps):
+    """``initial_learning_rate * decay_rate ** (step / decay_steps)``.
+
+    With ``staircase=True`` the exponent is rounded down (``floor(step / decay_steps)``),
+    so the rate drops in steps.
+
+    >>> import tapeviz as tv
+    >>> s = tv.keras.optimizers.schedules.ExponentialDecay(0.1, 5, 0.5, staircase=True)
+    >>> [float(s(k)) for k in (0, 4, 5, 10)]
+    [0.10000000149011612, 0.10000000149011612, 0.05000000074505806, 0.02500000037252903]
+    """
+
+    def _value_at(self, step: Any, k: Scalars = NUMPY_SCALARS) -> Any:
+        dt, p = self._progress(step, k)
+        initial = k.const(_scalar(self.initial_learning_rate, dt), dt)
+        return initial * k.pow(k.const(_scalar(self.decay_rate, dt), dt), p)
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -210,9 +223,6 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         self.values = values
         self.name = name
 
-    def __call__(self, step: Any) -> Tensor:
-        return Tensor._wrap(self._value_at(_scalar(step, np.float32)))
-
     def _value_at(self, step: Any, k: Scalars = NUMPY_SCALARS) -> Any:
         # TensorFlow casts the boundaries to the step's dtype and compares: the first
         # value while step <= boundaries[0], ..., the last after the last boundary
@@ -229,7 +239,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_DecayBySteps):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)``.
 
     With ``staircase=True``, ``step / decay_steps`` is rounded down.
@@ -240,39 +250,10 @@ class InverseTimeDecay(LearningRateSchedule):
     tv.Tensor(0.05, shape=(), dtype=float32)
     """
 
-    def __init__(
-        self,
-        initial_learning_rate: Any,
-        decay_steps: Any,
-        decay_rate: Any,
-        staircase: bool = False,
-        name: str | None = None,
-    ) -> None:
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
-
-    def __call__(self, step: Any) -> Tensor:
-        return Tensor._wrap(self._value_at(_scalar(step, _float_dtype(self.initial_learning_rate))))
-
     def _value_at(self, step: Any, k: Scalars = NUMPY_SCALARS) -> Any:
-        dt = _float_dtype(self.initial_learning_rate)
-        p = k.cast(step, dt) / k.const(_scalar(self.decay_steps, dt), dt)
-        if self.staircase:
-            p = k.floor(p)
+        dt, p = self._progress(step, k)
         denom = k.const(1, dt) + k.const(_scalar(self.decay_rate, dt), dt) * p
         return k.const(_scalar(self.initial_learning_rate, dt), dt) / denom
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-            "name": self.name,
-        }
 
 
 class PolynomialDecay(LearningRateSchedule):
@@ -304,8 +285,8 @@ class PolynomialDecay(LearningRateSchedule):
         self.cycle = cycle
         self.name = name
 
-    def __call__(self, step: Any) -> Tensor:
-        return Tensor._wrap(self._value_at(_scalar(step, _float_dtype(self.initial_learning_rate))))
+    def _step_dtype(self) -> Any:
+        return _float_dtype(self.initial_learning_rate)
 
     def _value_at(self, step: Any, k: Scalars = NUMPY_SCALARS) -> Any:
         dt = _float_dtype(self.initial_learning_rate)
@@ -361,8 +342,8 @@ class CosineDecay(LearningRateSchedule):
         self.warmup_target = warmup_target
         self.warmup_steps = warmup_steps
 
-    def __call__(self, step: Any) -> Tensor:
-        return Tensor._wrap(self._value_at(_scalar(step, _float_dtype(self.initial_learning_rate))))
+    def _step_dtype(self) -> Any:
+        return _float_dtype(self.initial_learning_rate)
 
     def _decay(self, step: Any, decay_steps: Any, decay_from: Any, dt: Any, k: Scalars) -> Any:
         fraction = step / decay_steps
