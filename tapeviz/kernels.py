@@ -27,7 +27,7 @@ import numba
 import numpy as np
 from llvmlite import ir as llvm_ir
 from numba import types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 __all__ = [
     "HAVE_BLAS",
@@ -413,23 +413,59 @@ def ref_argmin_axis(x: np.ndarray) -> np.ndarray:
 
 
 # --- softmax family: rows of a 2-D array ---------------------------------------------------
+def _exp_any(x: Any) -> Any:
+    """``exp`` for compiled kernels: :func:`exp32` for float32 (vectorises), else numpy's."""
+    return np.exp(x)
+
+
+@overload(_exp_any)
+def _exp_any_impl(x: Any) -> Any:
+    if x == types.float32:
+
+        def fast(x: Any) -> Any:
+            return exp32(x)
+
+        return fast
+
+    def general(x: Any) -> Any:
+        return np.exp(x)
+
+    return general
+
+
 @jit
-def softmax_rows(x: Any) -> Any:
-    """``exp(x - max) / sum(exp(x - max))`` per row (sum in numpy's pairwise order)."""
+def _shifted_exp(x: Any) -> Any:
+    """``shifted = x - max(x)`` per row (a NaN in a row is its max) and ``exp(shifted)``,
+    both C-contiguous.  The exponentials run as one flat loop, which LLVM vectorises for
+    float32 (rows of a classifier's logits are short: a loop per row would not)."""
     n, k = x.shape
-    out = np.empty_like(x)
-    e = np.empty(k, x.dtype)
+    shifted = np.empty((n, k), x.dtype)
     for i in range(n):
         m = x[i, 0]
         for j in range(1, k):
             if x[i, j] > m or x[i, j] != x[i, j]:
                 m = x[i, j]
         for j in range(k):
-            e[j] = np.exp(x[i, j] - m)
-        s = pairwise_sum(e, 0, k)
+            shifted[i, j] = x[i, j] - m
+    e = np.empty((n, k), x.dtype)
+    flat_s = shifted.reshape(n * k)
+    flat_e = e.reshape(n * k)
+    for t in range(n * k):
+        flat_e[t] = _exp_any(flat_s[t])
+    return shifted, e
+
+
+@jit
+def softmax_rows(x: Any) -> Any:
+    """``exp(x - max) / sum(exp(x - max))`` per row (sum in numpy's pairwise order)."""
+    n, k = x.shape
+    _, e = _shifted_exp(x)
+    flat_e = e.reshape(n * k)
+    for i in range(n):
+        s = pairwise_sum(flat_e, i * k, k)
         for j in range(k):
-            out[i, j] = e[j] / s
-    return out
+            e[i, j] = e[i, j] / s
+    return e
 
 
 def ref_softmax_rows(x: np.ndarray) -> np.ndarray:
@@ -441,20 +477,13 @@ def ref_softmax_rows(x: np.ndarray) -> np.ndarray:
 def log_softmax_rows(x: Any) -> Any:
     """``(x - max) - log(sum(exp(x - max)))`` per row."""
     n, k = x.shape
-    out = np.empty_like(x)
-    e = np.empty(k, x.dtype)
+    shifted, e = _shifted_exp(x)
+    flat_e = e.reshape(n * k)
     for i in range(n):
-        m = x[i, 0]
-        for j in range(1, k):
-            if x[i, j] > m or x[i, j] != x[i, j]:
-                m = x[i, j]
+        lse = np.log(pairwise_sum(flat_e, i * k, k))
         for j in range(k):
-            out[i, j] = x[i, j] - m
-            e[j] = np.exp(out[i, j])
-        lse = np.log(pairwise_sum(e, 0, k))
-        for j in range(k):
-            out[i, j] = out[i, j] - lse
-    return out
+            shifted[i, j] = shifted[i, j] - lse
+    return shifted
 
 
 def ref_log_softmax_rows(x: np.ndarray) -> np.ndarray:
@@ -467,19 +496,14 @@ def ref_log_softmax_rows(x: np.ndarray) -> np.ndarray:
 def xent_rows(labels: Any, logits: Any) -> Any:
     """``sum(labels * (log(sum(exp(shifted))) - shifted))`` per row."""
     n, k = logits.shape
+    shifted, e = _shifted_exp(logits)
+    flat_e = e.reshape(n * k)
     out = np.empty(n, logits.dtype)
-    e = np.empty(k, logits.dtype)
     t = np.empty(k, logits.dtype)
     for i in range(n):
-        m = logits[i, 0]
-        for j in range(1, k):
-            if logits[i, j] > m or logits[i, j] != logits[i, j]:
-                m = logits[i, j]
+        lse = np.log(pairwise_sum(flat_e, i * k, k))
         for j in range(k):
-            e[j] = np.exp(logits[i, j] - m)
-        lse = np.log(pairwise_sum(e, 0, k))
-        for j in range(k):
-            t[j] = labels[i, j] * (lse - (logits[i, j] - m))
+            t[j] = labels[i, j] * (lse - shifted[i, j])
         out[i] = pairwise_sum(t, 0, k)
     return out
 
@@ -495,17 +519,12 @@ def ref_xent_rows(labels: np.ndarray, logits: np.ndarray) -> np.ndarray:
 def sparse_xent_rows(labels: Any, logits: Any) -> Any:
     """``log(sum(exp(shifted))) - shifted[label]`` per row."""
     n, k = logits.shape
+    shifted, e = _shifted_exp(logits)
+    flat_e = e.reshape(n * k)
     out = np.empty(n, logits.dtype)
-    e = np.empty(k, logits.dtype)
     for i in range(n):
-        m = logits[i, 0]
-        for j in range(1, k):
-            if logits[i, j] > m or logits[i, j] != logits[i, j]:
-                m = logits[i, j]
-        for j in range(k):
-            e[j] = np.exp(logits[i, j] - m)
-        lse = np.log(pairwise_sum(e, 0, k))
-        out[i] = lse - (logits[i, labels[i]] - m)
+        lse = np.log(pairwise_sum(flat_e, i * k, k))
+        out[i] = lse - shifted[i, labels[i]]
     return out
 
 

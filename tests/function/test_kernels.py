@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -32,6 +32,15 @@ def ulps(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     bi = np.where(bi < 0, -(bi & 0x7FFFFFFF), bi)
     d = np.abs(ai - bi)
     return np.where(np.isnan(a) & np.isnan(b), 0, d)
+
+
+def within(got: np.ndarray, want: np.ndarray, scale: np.ndarray, n: int) -> bool:
+    """``got`` within ``n`` ulps of ``want``, or within ``n`` float32 spacings of ``scale``
+    (the magnitude of the operands a result near zero was computed from)."""
+    err = np.abs(got.astype(np.float64) - want.astype(np.float64))
+    return bool(
+        np.all((ulps(got, want) <= n) | (err <= n * np.spacing(np.float32(scale) + np.float32(0))))
+    )
 
 
 def _vectorised(fn: Any) -> Any:
@@ -162,6 +171,69 @@ def test_softmax_rows(name: str) -> None:
     x = np.random.default_rng(6).standard_normal((9, 13)).astype(np.float32) * 5
     got, want = getattr(K, name)(x), getattr(K, "ref_" + name)(x)
     assert ulps(got, want).max() <= 4
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.integers(1, 30),
+    cols=st.integers(1, 260),
+    scale=st.sampled_from([0.1, 5.0, 40.0, 200.0]),
+    seed=st.integers(0, 2**16),
+)
+def test_softmax_family_over_shapes_and_ranges(
+    rows: int, cols: int, scale: float, seed: int
+) -> None:
+    """float32 rows of any length (the exponentials run as one flat vectorised loop), with
+    entries far enough below the row's max that exp underflows to subnormals and zero."""
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((rows, cols)) * scale).astype(np.float32)
+    labels = rng.integers(0, cols, rows).astype(np.int32)
+    probs = rng.uniform(0.0, 1.0, (rows, cols)).astype(np.float32)
+    shifted = np.abs(x - x.max(axis=1, keepdims=True))
+    got, want = K.softmax_rows(x), K.ref_softmax_rows(x)
+    assert got.dtype == np.float32
+    # each exponential within 3 ulps of numpy's (1 of the true value, numpy's within 2), then
+    # the row sum and the division round
+    assert ulps(got, want).max() <= 6
+    # the others compute lse = log(sum(exp(shifted))): an ulp of the sum near 1 is many ulps
+    # of a small logarithm, and subtracting lse from the shifted logits cancels; so they are
+    # compared on the scale of their operands (the shifted logits, and 1 for the sum)
+    got, want = K.log_softmax_rows(x), K.ref_log_softmax_rows(x)
+    assert within(got, want, 1 + shifted + np.abs(want), 4)
+    got, want = K.sparse_xent_rows(labels, x), K.ref_sparse_xent_rows(labels, x)
+    assert within(got, want, 1 + shifted.max(axis=1) + np.abs(want), 4)
+    got, want = K.xent_rows(probs, x), K.ref_xent_rows(probs, x)
+    assert within(got, want, 1 + (probs * shifted).sum(axis=1) + np.abs(want), 8)
+
+
+def test_softmax_family_special_values_and_float64() -> None:
+    """NaN anywhere in a row makes the row NaN; +inf rows, -inf entries and float64 inputs
+    give numpy's results."""
+    x = np.array(
+        [
+            [1.0, np.nan, 2.0, 0.5],
+            [np.nan, 1.0, 2.0, 3.0],
+            [1.0, np.inf, 2.0, 0.0],
+            [-np.inf, 0.0, 1.0, -np.inf],
+            [3.0, 3.0, 3.0, 3.0],
+        ],
+        np.float32,
+    )
+    labels = np.array([0, 1, 2, 1, 3], np.int32)
+    with np.errstate(invalid="ignore"):
+        for name in ("softmax_rows", "log_softmax_rows"):
+            got, want = getattr(K, name)(x), getattr(K, "ref_" + name)(x)
+            assert np.array_equal(np.isnan(got), np.isnan(want)), name
+            assert ulps(got, want).max() <= 4, name
+        got = K.sparse_xent_rows(labels, x)
+        want = K.ref_sparse_xent_rows(labels, x)
+        assert np.array_equal(np.isnan(got), np.isnan(want))
+        assert ulps(got, want).max() <= 4
+    x64 = np.random.default_rng(3).standard_normal((7, 11)) * 30
+    for name in ("softmax_rows", "log_softmax_rows"):
+        got, want = getattr(K, name)(x64), getattr(K, "ref_" + name)(x64)
+        assert got.dtype == np.float64
+        np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-300)
 
 
 def test_cross_entropies() -> None:
