@@ -329,15 +329,20 @@ class ConcreteFunction:
         seed = 0
         if self.random_stream is not None:
             seed = int(self.random_stream.integers(0, 2**32))
-        compiled = self._runner()
+        compiled = self._compiled or self._runner()
         if compiled is not None:
             outs, assigned, fresh = compiled(args, slot_values, seed)
+            fresh_ids = {id(b) for b in fresh}
             for i, value in zip(self._assigned, assigned):  # noqa: B905 (same length)
-                _store(variables[i], value, fresh, args, slot_values)
+                if id(value) in fresh_ids:  # a recycled buffer the compiled code filled
+                    value.flags.writeable = False
+                    variables[i]._value = value
+                else:
+                    _store(variables[i], value, args, slot_values)
         else:
             outs, store = interp.run(self.program, args, slot_values, seed)
             for i in self._assigned:
-                _store(variables[i], store[i], (), args, slot_values)
+                _store(variables[i], store[i], args, slot_values)
         if self._single_output:
             return Tensor._wrap(outs[0])
         results = []
@@ -384,21 +389,20 @@ def _as_value(x: Any) -> Any:
     return x
 
 
-def _store(var: Any, value: Any, fresh: Any, args: list[Any], slots: list[Any]) -> None:
+def _store(var: Any, value: Any, args: list[Any], slots: list[Any]) -> None:
     """Write a computed value into a Variable, read-only (values never change in place).
 
     A value that may share memory with an argument (``w.assign(x)`` returns ``x``'s array)
-    is copied, as eager ``assign`` copies; arrays the compiled code filled (``fresh``:
-    the recycled buffers) are not checked."""
+    is copied, as eager ``assign`` copies.  (Arrays the compiled code filled, its recycled
+    buffers, are stored by the caller without this check.)"""
     if type(value) is np.ndarray:
         if value.ndim == 0:
             value = value[()]
         else:
-            if not any(value is b for b in fresh):
-                for a in (*args, *slots):
-                    if isinstance(a, np.ndarray) and np.may_share_memory(value, a):
-                        value = value.copy()
-                        break
+            for a in (*args, *slots):
+                if isinstance(a, np.ndarray) and np.may_share_memory(value, a):
+                    value = value.copy()
+                    break
             value.flags.writeable = False
     var._value = value
 

@@ -84,15 +84,14 @@ class Compiled:
         self.source = gen.source
         self.dispatcher = dispatcher
         self._consts = tuple(gen.const_arrays)
-        # numba returns Python numbers for scalars: the numpy type to convert back to
-        self._out_scalar = [v.dtype.type if v.shape == () else None for v in prog.outputs]
-        self._slot_scalar = [
-            prog.slots[i].dtype.type if prog.slots[i].shape == () else None
-            for i in gen.returned_slots
-        ]
+        # numba returns Python numbers for scalars: (position in its result tuple, numpy
+        # type to convert back to) of each scalar output and assigned slot
+        returned = [*prog.outputs, *(prog.slots[i] for i in gen.returned_slots)]
+        self._scalar_results = [(k, v.dtype.type) for k, v in enumerate(returned) if v.shape == ()]
         self._n = gen.n_outputs
-        self._n_ret = gen.n_outputs + len(gen.returned_slots)
+        self._n_ret = len(returned)
         self._pool: list[list[np.ndarray]] = [[] for _ in gen.buffers]
+        self._pools = list(zip(self._pool, gen.buffers, strict=True))
         self._lock = threading.Lock()
 
     def _take_buffers(self) -> list[np.ndarray]:
@@ -100,11 +99,11 @@ class Compiled:
         any more (the pool's reference, getrefcount's argument and the loop variable:
         refcount 3), else a new one.  Recycling skips the page faults of fresh memory."""
         out = []
+        getrefcount = sys.getrefcount
         with self._lock:
-            for k, (shape, dtype) in enumerate(self.gen.buffers):
-                pool = self._pool[k]
+            for pool, (shape, dtype) in self._pools:
                 for arr in pool:
-                    if sys.getrefcount(arr) == 3:
+                    if getrefcount(arr) == 3:
                         arr.flags.writeable = True
                         break
                 else:
@@ -126,15 +125,11 @@ class Compiled:
         else:
             bufs = []
             res = self.dispatcher(*args, *slots, *self._consts, *extra)
+        results = list(res[: self._n_ret])
+        for k, scalar in self._scalar_results:
+            results[k] = scalar(results[k])
         n = self._n
-        outs = [
-            v if scalar is None else scalar(v)
-            for v, scalar in zip(res[:n], self._out_scalar)  # noqa: B905
-        ]
-        assigned = [
-            v if scalar is None else scalar(v)
-            for v, scalar in zip(res[n : self._n_ret], self._slot_scalar)  # noqa: B905
-        ]
+        outs, assigned = results[:n], results[n:]
         if self.gen.deferred_prints:
             self._print_deferred(res[self._n_ret :])
         return outs, assigned, bufs
