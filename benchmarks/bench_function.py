@@ -39,6 +39,7 @@ from typing import Any
 
 import numba
 import numpy as np
+from timing import paired_median_times
 
 import tapeviz as tv
 from tapeviz import kernels as K
@@ -298,8 +299,9 @@ def bench_mlp(batch: int, hidden: int, target: float, repeat: int) -> float:
     Xt, yt = tv.constant(X), tv.constant(y)
     np_params = [p.copy() for p in init]
     lr = np.float32(0.1)
-    t_tv = median_time(lambda: train_step(Xt, yt), None, repeat * 10)
-    t_np = median_time(lambda: mlp_numpy_step(np_params, X, y, lr), None, repeat * 10)
+    t_tv, t_np = paired_median_times(
+        [lambda: train_step(Xt, yt), lambda: mlp_numpy_step(np_params, X, y, lr)], repeat * 50
+    )
     # the compiled step computes what the hand-written one computes
     for p, v in zip(params, init, strict=True):
         p.assign(v)
@@ -355,9 +357,10 @@ def bench_elementwise(n: int, repeat: int) -> float:
     xt = tv.constant(x)
     gw, gb = np.empty_like(x), np.empty_like(x)
     reps = max(3, repeat // (2 if n > 1_000_000 else 1))
-    t_tv = median_time(lambda: grad(xt), None, reps)
-    t_njit = median_time(lambda: fused_njit(x, w0, b0, gw, gb), None, reps)
-    t_np = median_time(lambda: numpy_grad(x, w0, b0), None, reps)
+    t_tv, t_njit, t_np = paired_median_times(
+        [lambda: grad(xt), lambda: fused_njit(x, w0, b0, gw, gb), lambda: numpy_grad(x, w0, b0)],
+        reps,
+    )
     loss, g1, g2 = grad(xt)
     ref_loss, ref_gw, ref_gb = numpy_grad(x, w0, b0)
     assert np.allclose(g1.numpy(), ref_gw, rtol=1e-4, atol=1e-6)

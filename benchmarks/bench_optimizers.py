@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from timing import paired_median_times
 
 import tapeviz as tf
 from tapeviz.keras import optimizers as K
@@ -36,20 +37,6 @@ def median_time(fn: Callable[[], Any], repeats: int, number: int = 1) -> float:
             fn()
         samples.append((time.perf_counter() - t0) / number)
     return statistics.median(samples)
-
-
-def paired_median_times(fns: list[Callable[[], Any]], repeats: int) -> list[float]:
-    """Median seconds per call of each function, the calls interleaved (A B C A B C ...)
-    so that a busy machine slows them alike."""
-    for fn in fns:
-        fn()  # warm up
-    samples: list[list[float]] = [[] for _ in fns]
-    for _ in range(repeats):
-        for i, fn in enumerate(fns):
-            t0 = time.perf_counter()
-            fn()
-            samples[i].append(time.perf_counter() - t0)
-    return [statistics.median(s) for s in samples]
 
 
 # -- 1. one step ---------------------------------------------------------------------------------
