@@ -333,8 +333,10 @@ class ConcreteFunction:
         if compiled is not None:
             outs, assigned, fresh = compiled(args, slot_values, seed)
             fresh_ids = {id(b) for b in fresh}
-            for i, value in zip(self._assigned, assigned):  # noqa: B905 (same length)
-                if id(value) in fresh_ids:  # a recycled buffer the compiled code filled
+            for i, value, own in zip(self._assigned, assigned, compiled.gen.own_arrays):  # noqa: B905
+                # an array the compiled code allocated, or a recycled buffer it filled:
+                # it shares memory with nothing
+                if own or id(value) in fresh_ids:
                     value.flags.writeable = False
                     variables[i]._value = value
                 else:

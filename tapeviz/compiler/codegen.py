@@ -45,7 +45,7 @@ from .ir import Const, Eqn, Program, Slot, Var
 
 __all__ = ["generate", "Generated", "LOWER", "CODEGEN_VERSION"]
 
-CODEGEN_VERSION = "5"
+CODEGEN_VERSION = "6"
 
 
 @dataclass
@@ -58,6 +58,8 @@ class Generated:
     fn: str  # function name
     const_arrays: list[np.ndarray]
     returned_slots: list[int]
+    # per returned slot: its value is an array the function allocated (shares no memory)
+    own_arrays: list[bool]
     n_outputs: int
     deferred_prints: list[tuple[dict[str, Any], int]] = field(default_factory=list)
     immediate_prints: list[dict[str, Any]] = field(default_factory=list)
@@ -112,6 +114,9 @@ class Gen:
         self.returned: set[int] = set()
         self.top_level = True
         self.buffers: list[Var] = []
+        # values whose array this function allocated and nobody else holds (matmul
+        # results, arrays of fused loops): a fused loop may write its result into one
+        self.fresh: set[int] = set()
 
     def emit(self, line: str) -> None:
         self.lines.append("    " * self.depth + line)
@@ -607,6 +612,7 @@ def _matmul(g: Gen, e: Eqn) -> None:
     kernel = {np.dtype(np.float32): "K.matmul_f32", np.dtype(np.float64): "K.matmul_f64"}.get(
         o.dtype, "K.matmul_loops"
     )
+    g.fresh.add(o.id)  # a new array either way
     if len(a.shape) == 2 and len(b.shape) == 2:
         g.emit(f"{o.name} = {kernel}({g.a(a)}, {g.a(b)}, {ta}, {tb})")
         return
@@ -729,10 +735,14 @@ def generate(prog: Program, name: str) -> Generated:
     g.returned = _returned_at_top_level(prog)
 
     # iterative walk with explicit (plan, index) frames, so nesting needs no recursion
-    stack: list[list[Any]] = [[fusion.plan(prog.eqns), 0]]
+    # frames: the block's plan, the position in it, the values the block defines
+    stack: list[list[Any]] = [[fusion.plan(prog.eqns), 0, _defined(prog.eqns)]]
+    # slot -> its final value is an array this function allocated (assigned at top level,
+    # never inside a loop): the caller stores it without looking for shared memory
+    own: dict[int, bool] = {}
     while stack:
         frame = stack[-1]
-        items, pos = frame
+        items, pos, _ = frame
         if pos >= len(items):
             stack.pop()
             if stack:
@@ -748,7 +758,16 @@ def generate(prog: Program, name: str) -> Generated:
                 if any(c is None or id(c) not in members for c in consumers.get(m.outs[0].id, ()))
             }
             g.top_level = len(stack) == 1
-            fusion.emit_group(g, item, stored)
+            reusable = {
+                a.id
+                for m in item.members
+                for a in m.ins
+                if isinstance(a, Var)
+                and a.id in g.fresh
+                and a.id in frame[2]
+                and all(c is not None and id(c) in members for c in consumers.get(a.id, ()))
+            }
+            fusion.emit_group(g, item, stored, reusable)
             continue
         e: Eqn = item
         p = e.prim
@@ -756,10 +775,17 @@ def generate(prog: Program, name: str) -> Generated:
             g.emit(f"{e.outs[0].name} = v{e.ins[0].index}")
         elif p == "assign":
             g.emit(f"v{e.ins[0].index} = {g.a(e.ins[1])}")
+            value = e.ins[1]
+            own[e.ins[0].index] = (
+                len(stack) == 1
+                and isinstance(value, Var)
+                and value.id in g.fresh
+                and value.shape != ()
+            ) and own.get(e.ins[0].index, True)
         elif p == "loop":
             _loop_head(g, e)
             g.depth += 1
-            stack.append([fusion.plan(e.body or []), 0])
+            stack.append([fusion.plan(e.body or []), 0, _defined(e.body or [])])
         elif p == "print":
             names = [g.a(x) for x in e.ins]
             if prints_in_loops:
@@ -802,12 +828,18 @@ def generate(prog: Program, name: str) -> Generated:
         fn=fn,
         const_arrays=g.const_arrays,
         returned_slots=assigned,
+        own_arrays=[own.get(i, False) for i in assigned],
         n_outputs=len(prog.outputs),
         deferred_prints=deferred,
         immediate_prints=immediate,
         buffers=[(v.shape, v.dtype) for v in g.buffers],
         random_seed=random_seed,
     )
+
+
+def _defined(block: list[Eqn]) -> set[int]:
+    """The values a block defines itself (not those of its loop bodies)."""
+    return {o.id for e in block for o in e.outs if e.prim != "loop"}
 
 
 def _loop_head(g: Gen, e: Eqn) -> None:

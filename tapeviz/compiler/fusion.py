@@ -276,8 +276,46 @@ def pairwise_schedule(n: int) -> tuple[list[int], list[int]]:
     return leaves, merges
 
 
-def emit_group(g: Any, group: Group, stored: set[int]) -> None:
-    """Write the loop nest of ``group``; ``stored``: ids of member values needed as arrays."""
+def _in_place(group: Group, stored: set[int], reusable: set[int]) -> dict[int, Any]:
+    """Stored members that may be written into the array of an input of the group: one
+    of the group's shape and dtype that only this group reads (``reusable``) and whose
+    last reader in the loop body is that member or an earlier one (so each element is
+    read, then overwritten, in the same iteration)."""
+    last_reader: dict[int, int] = {}
+    for k, e in enumerate(group.members):
+        for a in e.ins:
+            if isinstance(a, Var):
+                last_reader[a.id] = k
+    taken: set[int] = set()
+    out: dict[int, Any] = {}
+    for k, e in enumerate(group.members):
+        o = e.outs[0]
+        if id(e) in group.reductions or o.id not in stored:
+            continue
+        for m in group.members[: k + 1]:
+            a = next(
+                (
+                    a
+                    for a in m.ins
+                    if isinstance(a, Var)
+                    and a.id in reusable
+                    and a.id not in taken
+                    and a.shape == o.shape == group.shape
+                    and a.dtype == o.dtype
+                    and last_reader[a.id] <= k
+                ),
+                None,
+            )
+            if a is not None:
+                out[o.id] = a
+                taken.add(a.id)
+                break
+    return out
+
+
+def emit_group(g: Any, group: Group, stored: set[int], reusable: set[int] | None = None) -> None:
+    """Write the loop nest of ``group``; ``stored``: ids of member values needed as arrays;
+    ``reusable``: inputs whose arrays a stored member may overwrite (see :func:`_in_place`)."""
     from .codegen import np_dtype
 
     shape = group.shape
@@ -306,6 +344,7 @@ def emit_group(g: Any, group: Group, stored: set[int]) -> None:
         return element(a)
 
     # arrays: stored members, accumulators of fused sums
+    in_place = _in_place(group, stored, reusable or set())
     for e in group.members:
         o = e.outs[0]
         kind = group.reductions.get(id(e))
@@ -313,11 +352,17 @@ def emit_group(g: Any, group: Group, stored: set[int]) -> None:
             k = len(e.ins[0].shape) - len(_kept(e))
             g.emit(f"{o.name} = np.zeros({_shape(shape[k:])}, {np_dtype(o.dtype)})")
         elif kind is None and o.id in stored:
-            buf = g.buffer_for(o)
-            if buf is not None:  # an array the caller recycles (see jit.Compiled)
+            # an array this function allocated and no longer needs, else (a returned
+            # value) one the caller recycles (see jit.Compiled), else a new one
+            buf = None if o.id in in_place else g.buffer_for(o)
+            if o.id in in_place:
+                g.emit(f"{o.name} = {g.a(in_place[o.id])}  # its array, overwritten")
+                g.fresh.add(o.id)
+            elif buf is not None:
                 g.emit(f"{o.name} = {buf}")
             else:
                 g.emit(f"{o.name} = np.empty({_shape(o.shape)}, {np_dtype(o.dtype)})")
+                g.fresh.add(o.id)
     out_view: dict[int, str] = {}
     for e in group.members:
         o = e.outs[0]

@@ -326,3 +326,64 @@ def test_variable_updates_recycle_old_values() -> None:
     assert np.array_equal(first, np.ones(50_000, np.float32))  # copies are never touched
     assert not old.flags.writeable or old is not w._value
     np.testing.assert_allclose(w.numpy(), 1.9375)
+
+
+def test_fused_loops_overwrite_only_arrays_nobody_reads_later() -> None:
+    rng = np.random.default_rng(3)
+    a = tv.constant(rng.standard_normal((6, 5)).astype(np.float32))
+    b = tv.constant(rng.standard_normal((5, 4)).astype(np.float32))
+    c = tv.constant(rng.standard_normal((4,)).astype(np.float32))
+    w = tv.constant(rng.standard_normal((4, 3)).astype(np.float32))
+    total = tv.Variable(0.0)
+
+    def body(a: tv.Tensor, b: tv.Tensor, c: tv.Tensor) -> Any:
+        m = a @ b  # a new array: a fused loop may write into it
+        o = m + c  # stored: cannot take m's array, which p reads after it
+        p = o * m  # m's last reader: takes m's array
+        n = a @ (b + 1.0) * 2.0  # takes its matmul's array
+        q = tv.nn.relu(n)  # n is read again below: q gets its own array
+        total.assign(0.0)
+        for _ in tv.range(3):  # n is defined outside the loop: never overwritten in it
+            total.assign_add(tv.reduce_sum(tv.nn.relu(n - 1.0) @ w))
+        return o @ w, p @ w, q @ w, n @ w, total * 1.0
+
+    f = tv.function(body)
+    src = f.get_concrete_function(a, b, c).python_source
+    assert src.count("overwritten") == 2
+    for got, want in zip(f(a, b, c), body(a, b, c), strict=True):
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def test_variable_update_takes_the_gradient_array_and_shares_nothing() -> None:
+    """``w.assign_sub(lr * (x.T @ d))``: the update loop writes into the matmul's array (no
+    recycled buffer needed) and the Variable's new value is read-only and independent of
+    the caller's arrays and of the values it held before (which never change)."""
+    rng = np.random.default_rng(4)
+    x_np = rng.standard_normal((8, 6)).astype(np.float32)
+    d_np = rng.standard_normal((8, 5)).astype(np.float32)
+    w0 = rng.standard_normal((6, 5)).astype(np.float32)
+    w, w_eager = tv.Variable(w0), tv.Variable(w0)
+    lr = np.float32(0.1)
+
+    def step(x: Any, d: Any, w: tv.Variable) -> tv.Tensor:
+        w.assign_sub(lr * tv.matmul(x, d, transpose_a=True))
+        return tv.reduce_sum(w * 1.0)
+
+    f = tv.function(lambda x, d: step(x, d, w))
+    src = f.get_concrete_function(x_np, d_np).python_source
+    assert "overwritten" in src and "b0" not in src  # no recycled buffer for w
+    held = []  # the Variable's own arrays, as a caller holding tensors of them would
+    expect = w0.copy()
+    for _ in range(4):
+        held.append((w._value, expect))
+        f(x_np, d_np)
+        step(tv.constant(x_np), tv.constant(d_np), w_eager)
+        expect = expect - lr * (x_np.T @ d_np)
+        value = w._value
+        assert np.array_equal(value, w_eager.numpy())  # bit for bit
+        np.testing.assert_array_equal(value, expect)
+        assert not value.flags.writeable
+        assert not any(np.may_share_memory(value, a) for a in (x_np, d_np))
+        assert not any(np.may_share_memory(value, old) for old, _ in held)
+    for old, want in held:
+        np.testing.assert_array_equal(old, want)
