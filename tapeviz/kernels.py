@@ -60,6 +60,8 @@ __all__ = [
     "ref_xent_rows",
     "sparse_xent_rows",
     "ref_sparse_xent_rows",
+    "sparse_xent_softmax_rows",
+    "xent_softmax_rows",
     "matmul_f32",
     "matmul_f64",
     "matmul_loops",
@@ -533,6 +535,42 @@ def ref_sparse_xent_rows(labels: np.ndarray, logits: np.ndarray) -> np.ndarray:
     lse = np.log(np.sum(np.exp(shifted), axis=-1))
     picked = np.take_along_axis(shifted, labels[:, None].astype(np.intp), axis=-1)
     return lse - picked[:, 0]
+
+
+@jit
+def sparse_xent_softmax_rows(labels: Any, logits: Any) -> Any:
+    """:func:`sparse_xent_rows` and :func:`softmax_rows` of the same logits from one set of
+    exponentials and row sums (a classifier's loss and, for its gradient, the softmax):
+    each result is bit for bit the one of its own kernel."""
+    n, k = logits.shape
+    shifted, e = _shifted_exp(logits)
+    flat_e = e.reshape(n * k)
+    out = np.empty(n, logits.dtype)
+    for i in range(n):
+        s = pairwise_sum(flat_e, i * k, k)
+        out[i] = np.log(s) - shifted[i, labels[i]]
+        for j in range(k):
+            e[i, j] = e[i, j] / s
+    return out, e
+
+
+@jit
+def xent_softmax_rows(labels: Any, logits: Any) -> Any:
+    """:func:`xent_rows` and :func:`softmax_rows` of the same logits, as
+    :func:`sparse_xent_softmax_rows`."""
+    n, k = logits.shape
+    shifted, e = _shifted_exp(logits)
+    flat_e = e.reshape(n * k)
+    out = np.empty(n, logits.dtype)
+    t = np.empty(k, logits.dtype)
+    for i in range(n):
+        s = pairwise_sum(flat_e, i * k, k)
+        lse = np.log(s)
+        for j in range(k):
+            t[j] = labels[i, j] * (lse - shifted[i, j])
+            e[i, j] = e[i, j] / s
+        out[i] = pairwise_sum(t, 0, k)
+    return out, e
 
 
 # --- matrix product: numpy's choice of BLAS routine, so results are numpy's bits -------------

@@ -45,7 +45,7 @@ from .ir import Const, Eqn, Program, Slot, Var
 
 __all__ = ["generate", "Generated", "LOWER", "CODEGEN_VERSION"]
 
-CODEGEN_VERSION = "6"
+CODEGEN_VERSION = "7"
 
 
 @dataclass
@@ -114,6 +114,10 @@ class Gen:
         self.returned: set[int] = set()
         self.top_level = True
         self.buffers: list[Var] = []
+        # cross-entropy equations whose logits' softmax the same block computes later: one
+        # kernel gives both; logits id -> the name of that softmax array once written
+        self.paired_xent: set[int] = set()
+        self.softmax_of: dict[int, str] = {}
         # values whose array this function allocated and nobody else holds (matmul
         # results, arrays of fused loops): a fused loop may write its result into one
         self.fresh: set[int] = set()
@@ -572,14 +576,25 @@ def _rows(g: Gen, atom: Any) -> str:
 @lowers("softmax", "log_softmax")
 def _softmax(g: Gen, e: Eqn) -> None:
     o = _out(e)
+    x = e.ins[0]
+    if e.prim == "softmax" and isinstance(x, Var) and x.id in g.softmax_of:
+        g.emit(f"{o.name} = {g.softmax_of[x.id]}.reshape({_shape_text(o.shape)})")
+        return
     kernel = "softmax_rows" if e.prim == "softmax" else "log_softmax_rows"
-    g.emit(f"{o.name} = K.{kernel}({_rows(g, e.ins[0])}).reshape({_shape_text(o.shape)})")
+    g.emit(f"{o.name} = K.{kernel}({_rows(g, x)}).reshape({_shape_text(o.shape)})")
 
 
-@lowers("softmax_cross_entropy_with_logits")
-def _xent(g: Gen, e: Eqn) -> None:
-    o = _out(e)
-    res = f"K.xent_rows({_rows(g, e.ins[0])}, {_rows(g, e.ins[1])})"
+def _xent_rows(g: Gen, e: Eqn, kernel: str, labels: str) -> None:
+    """Emit a cross-entropy kernel over rows; paired with a later softmax of the same
+    logits (the gradient's), the kernel that returns both."""
+    o, logits = _out(e), e.ins[1]
+    args = f"{labels}, {_rows(g, logits)}"
+    res = f"K.{kernel}_rows({args})"
+    if id(e) in g.paired_xent:
+        rows, sm = g.tmp(), g.tmp()
+        g.emit(f"{rows}, {sm} = K.{kernel}_softmax_rows({args})")
+        g.softmax_of[logits.id] = sm
+        res = rows
     g.emit(
         f"{o.name} = {res}[0]"
         if o.shape == ()
@@ -587,21 +602,34 @@ def _xent(g: Gen, e: Eqn) -> None:
     )
 
 
+def _pair_xent_with_softmax(g: Gen, block: list[Eqn]) -> None:
+    """Mark the cross-entropy equations of ``block`` followed in it by a softmax of the
+    same logits (see :attr:`Gen.paired_xent`)."""
+    xents: dict[int, Eqn] = {}
+    for e in block:
+        if e.prim in _XENT and isinstance(e.ins[1], Var):
+            xents.setdefault(e.ins[1].id, e)
+        elif e.prim == "softmax" and isinstance(e.ins[0], Var) and e.ins[0].id in xents:
+            g.paired_xent.add(id(xents[e.ins[0].id]))
+
+
+_XENT = ("softmax_cross_entropy_with_logits", "sparse_softmax_cross_entropy_with_logits")
+
+
+@lowers("softmax_cross_entropy_with_logits")
+def _xent(g: Gen, e: Eqn) -> None:
+    _xent_rows(g, e, "xent", _rows(g, e.ins[0]))
+
+
 @lowers("sparse_softmax_cross_entropy_with_logits")
 def _sparse_xent(g: Gen, e: Eqn) -> None:
-    o = _out(e)
     labels = e.ins[0]
     lab = (
         f"np.array([{g.a(labels)}])"
         if labels.shape == ()
         else f"{g.contiguous(labels)}.reshape(-1)"
     )
-    res = f"K.sparse_xent_rows({lab}, {_rows(g, e.ins[1])})"
-    g.emit(
-        f"{o.name} = {res}[0]"
-        if o.shape == ()
-        else f"{o.name} = {res}.reshape({_shape_text(o.shape)})"
-    )
+    _xent_rows(g, e, "sparse_xent", lab)
 
 
 @lowers("matmul")
@@ -733,6 +761,8 @@ def generate(prog: Program, name: str) -> Generated:
 
     consumers = _consumers(prog)
     g.returned = _returned_at_top_level(prog)
+    for block in [prog.eqns, *(loop.body or [] for loop in _loops(prog.eqns))]:
+        _pair_xent_with_softmax(g, block)
 
     # iterative walk with explicit (plan, index) frames, so nesting needs no recursion
     # frames: the block's plan, the position in it, the values the block defines

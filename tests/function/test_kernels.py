@@ -387,3 +387,53 @@ def test_variable_update_takes_the_gradient_array_and_shares_nothing() -> None:
         assert not any(np.may_share_memory(value, old) for old, _ in held)
     for old, want in held:
         np.testing.assert_array_equal(old, want)
+
+
+def test_cross_entropy_and_softmax_from_one_kernel_are_bit_equal() -> None:
+    rng = np.random.default_rng(8)
+    logits = (rng.standard_normal((37, 11)) * 6).astype(np.float32)
+    labels = rng.integers(0, 11, 37).astype(np.int32)
+    probs = rng.uniform(0, 1, (37, 11)).astype(np.float32)
+    loss, sm = K.sparse_xent_softmax_rows(labels, logits)
+    assert np.array_equal(loss, K.sparse_xent_rows(labels, logits))
+    assert np.array_equal(sm, K.softmax_rows(logits))
+    loss, sm = K.xent_softmax_rows(probs, logits)
+    assert np.array_equal(loss, K.xent_rows(probs, logits))
+    assert np.array_equal(sm, K.softmax_rows(logits))
+
+
+@pytest.mark.parametrize("sparse", [True, False])
+def test_a_training_step_computes_the_softmax_once(sparse: bool) -> None:
+    """The loss's cross-entropy and its gradient's softmax of the same logits come from one
+    kernel, at the top level and inside a tv.range loop; numbers equal the unpaired ones."""
+    rng = np.random.default_rng(9)
+    x = tv.constant(rng.standard_normal((16, 4)).astype(np.float32))
+    labels = rng.integers(0, 3, 16).astype(np.int32)
+    y = tv.constant(labels if sparse else np.eye(3, dtype=np.float32)[labels])
+    w0 = (rng.standard_normal((4, 3)) * 0.5).astype(np.float32)
+    xent = (
+        tv.nn.sparse_softmax_cross_entropy_with_logits
+        if sparse
+        else tv.nn.softmax_cross_entropy_with_logits
+    )
+
+    def run(w: tv.Variable, looped: bool) -> tv.Tensor:
+        loss = tv.constant(0.0)
+        for _ in tv.range(3) if looped else range(3):
+            with tv.GradientTape() as tape:
+                loss = tv.reduce_mean(xent(labels=y, logits=x @ w))
+            w.assign_sub(0.5 * tape.gradient(loss, w))
+        return loss
+
+    for looped in (False, True):
+        w_eager, w_comp = tv.Variable(w0), tv.Variable(w0)
+        f = tv.function(lambda: run(w_comp, looped))  # noqa: B023 (called in this iteration)
+        src = f.get_concrete_function().python_source
+        kernel = "K.sparse_xent_softmax_rows(" if sparse else "K.xent_softmax_rows("
+        assert src.count(kernel) == 1
+        # unrolled, the first two losses are dead code: their steps only need the softmax
+        assert src.count("K.softmax_rows(") == (0 if looped else 2)
+        got = f()
+        want = run(w_eager, False)
+        assert abs(float(got) - float(want)) <= 4 * np.spacing(np.float32(want))
+        np.testing.assert_allclose(w_comp.numpy(), w_eager.numpy(), rtol=1e-6, atol=1e-7)
