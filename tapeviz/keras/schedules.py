@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _state
 from ..tensor import Tensor, convert_to_tensor
 from . import _f32
 
@@ -111,6 +112,13 @@ class LearningRateSchedule:
                 f"Learning rate schedule '{type(self).__name__}' must override "
                 "`__call__(self, step)`."
             )
+        if _state.local.tracer is not None:
+            # inside tv.function: the rate is computed by ops, at run time
+            from ..compiler.optimizers import TracedScalars
+
+            k: Any = TracedScalars(None)
+            out: Tensor = self._value_at(k.cast(convert_to_tensor(step), self._step_dtype()), k)
+            return out
         return Tensor._wrap(self._value_at(_scalar(step, self._step_dtype())))
 
     def _step_dtype(self) -> Any:

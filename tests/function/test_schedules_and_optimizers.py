@@ -157,3 +157,23 @@ def test_indexing_with_a_loop_index_is_a_clear_error() -> None:
 
     with pytest.raises(TypeError, match="tv.one_hot"):
         f(tv.constant([1.0, 2.0, 3.0]))
+
+
+@pytest.mark.parametrize("name", [n for n in OPTIMIZERS if "Decay" in n])
+def test_a_schedule_called_inside_a_function_is_computed_at_run_time(name: str) -> None:
+    """``lr = schedule(step)`` in traced code (to print or use the rate) gives the eager
+    rate for each step the compiled function is called with, as in TensorFlow."""
+    schedule = OPTIMIZERS[name]().learning_rate
+
+    @tv.function
+    def rate(step: tv.Tensor) -> tv.Tensor:
+        return schedule(step)
+
+    for step in range(10):
+        got = rate(tv.constant(float(step))).numpy()
+        want = schedule(step).numpy()
+        if JIT_DISABLED and "Cosine" in name:
+            np.testing.assert_allclose(got, want, rtol=1e-6)
+        else:
+            assert got == want, (step, got, want)
+    assert rate.experimental_get_tracing_count() == 1
