@@ -260,9 +260,14 @@ _WIDE_FLOATS = frozenset({np.float32, np.float64})  # (float16 tops out at 65504
 
 
 def _pow_fwd(x: Any, y: Any) -> Any:
+    # numpy scalars take numpy's scalar power (C's powf/pow, TensorFlow's) for every y: its
+    # ufunc, which arrays need, can differ in the last bit (0.9f ** 4: 0.6561 vs the nearer
+    # 0.6560999), and x ** 2 and x ** 4 would round by different rules
     if _pow_safe(x, y):
         return x**y
     with _quiet():
+        if type(x) in _WIDE_FLOATS and type(x) is type(y):
+            return x**y
         return np.power(x, y)
 
 

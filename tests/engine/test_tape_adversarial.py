@@ -856,6 +856,20 @@ def test_positive_scalar_pow_gradient_matches_the_rule() -> None:
     assert g.numpy() == want and g.dtype == tv.float32
 
 
+def test_scalar_pow_rounds_as_tensorflow_for_every_exponent(no_warnings: None) -> None:
+    # float32 scalars take C's powf for every exponent (numpy's power ufunc rounds 0.9**4
+    # to 0.6561; TensorFlow 2.x gives the nearer 0.6560999): values recorded from
+    # tf.pow(tf.constant(b), e) on CPU
+    for base, exponent, tf_value in [(0.9, 4.0, 0.6560999), (0.999, 9.0, 0.99103606)]:
+        got = tv.constant(base) ** exponent
+        assert got.numpy() == np.float32(tf_value), (base, exponent, got.numpy())
+        assert tv.pow(tv.constant(base), exponent).numpy() == np.float32(tf_value)
+    # and the edge cases stay numpy's/TensorFlow's, without warnings
+    assert float(tv.constant(0.0) ** -1.0) == np.inf
+    assert np.isnan(float(tv.constant(-2.0) ** 0.5))
+    assert float(tv.constant(1e30) ** 3.0) == np.inf
+
+
 def test_pow_gradient_overflow_is_silent(no_warnings: None) -> None:
     x = tv.Variable(1e-20)
     with tv.GradientTape() as tape:
