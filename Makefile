@@ -27,7 +27,7 @@ PYTEST_ARGS ?=
 # Extra arguments for jupyter lab, e.g. make lab LAB_ARGS='--no-browser --port 8899'
 LAB_ARGS ?=
 
-.PHONY: help system venv lab test lint typecheck pytest bench fmt clean
+.PHONY: help system venv lab test lint typecheck pytest pytest-interpreter bench fmt clean
 
 help:
 	@echo "make lab    - set up (system packages + .venv) and start JupyterLab on the notebooks"
@@ -71,7 +71,7 @@ lab: system venv
 	if [ -f $(START_NB) ]; then target=$(START_NB); else target=notebooks/; fi; \
 	set -x; $(BIN)/jupyter lab $$root $(LAB_ARGS) $$target
 
-test: system venv lint typecheck pytest
+test: system venv lint typecheck pytest pytest-interpreter
 
 lint: venv
 	$(BIN)/ruff check $(LINT_PATHS)
@@ -84,6 +84,11 @@ typecheck: venv
 # pytest exits 5 when it collected no test, and make fails on it: that is intended.
 pytest: venv
 	$(BIN)/python -m pytest tests $(NOTEBOOKS) $(NBVAL_OPTS) $(PYTEST_ARGS)
+
+# tv.function's numpy interpreter (machines without numba, debugging): the compiled-vs-eager
+# tests again with NUMBA_DISABLE_JIT=1, where every traced function runs on the interpreter.
+pytest-interpreter: venv
+	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q tests/function
 
 bench: venv
 	@if [ -z "$(BENCHMARKS)" ]; then echo "bench: no benchmarks/*.py yet"; fi
