@@ -210,8 +210,16 @@ def bench_first_call(repeat: int) -> tuple[float, float]:
     print("2. first call of the Adam function in a new process")
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "TAPEVIZ_CACHE_DIR": cache}
+        # Python's default: modules are loaded from their bytecode cache (.pyc), as on a
+        # user's machine or Binder; a sandbox's PYTHONDONTWRITEBYTECODE=1 would add the
+        # compilation of tapeviz's sources to every new process (~20 ms), shown below
+        no_pyc = env.get("PYTHONDONTWRITEBYTECODE")
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         cold = _python(FIRST_CALL, env, REPO)  # empty cache: trace, generate, compile
         warm = [_python(FIRST_CALL, env, REPO) for _ in range(repeat)]  # cached code
+        sources = (
+            [_python(FIRST_CALL, {**env, "PYTHONDONTWRITEBYTECODE": "1"}, REPO)] if no_pyc else []
+        )
         with open(os.path.join(cache, "tiny_cached.py"), "w") as fh:
             fh.write(TINY_CACHED)
         env["PYTHONPATH"] = cache
@@ -230,6 +238,13 @@ def bench_first_call(repeat: int) -> tuple[float, float]:
         "target <= 0.2 s",
     )
     row("first call, cached code (excl. import numba)", "trace+load", t_warm_call)
+    if sources:
+        row(
+            "  the same without .pyc files (this shell)",
+            "PYTHONDONTWRITEBYTECODE=1",
+            sources[0][1] + sources[0][2],
+            "incl. import numba",
+        )
     row("import numba alone (same processes)", "for context", t_numba)
     row(
         "any cached @njit(cache=True) function",

@@ -675,10 +675,19 @@ def test_code_loaded_from_the_cache_runs_and_later_compilations_still_work(
             return tv.reduce_max(v * k) - k
         k = float(os.getpid() % 1000) + 0.5
         print(float(g(x, k)) == k)
+        from tapeviz.compiler import numba_cache
+        print("nrt", numba_cache.NRT_SOURCE)
         """
     env = {"TAPEVIZ_CACHE_DIR": str(tmp_path)}
     first = _run(code, env).splitlines()
     second = _run(code, env).splitlines()
+    # the memory manager's machine code: compiled and cached, then linked from the cache
+    assert (first.pop(), second.pop()) == ("nrt compiled", "nrt cache")
+    (nrt_file,) = [p for p in os.listdir(tmp_path) if p.startswith("nrt-")]
+    with open(os.path.join(tmp_path, nrt_file), "wb") as fh:
+        fh.write(b"not a pickle")  # a damaged cache file is compiled again
+    third = _run(code, env).splitlines()
+    assert third.pop() == "nrt compiled" and third == second
     assert second[0] == first[0]  # same numbers from compiled and from cached code
     w, x = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32), np.array([[1, -1], [0.5, 2]], np.float32)
     for _ in range(2):
