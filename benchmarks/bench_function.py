@@ -326,7 +326,7 @@ def bench_mlp(batch: int, hidden: int, target: float, repeat: int) -> float:
     assert abs(l_tv - l_np) < 1e-5 * max(1.0, abs(l_np)), (l_tv, l_np)
     ratio = t_tv / t_np
     name = f"MLP step 784-{hidden}-10, batch {batch}"
-    row(name + ", @tv.function", "compiled", t_tv, f"{ratio:.2f}x numpy (target <= {target}x)")
+    row(name + ", @tv.function", "compiled", t_tv, f"{ratio:.3f}x numpy (target <= {target}x)")
     row(name + ", hand-written numpy", "baseline", t_np)
     return ratio
 
