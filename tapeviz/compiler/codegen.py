@@ -45,7 +45,9 @@ from .ir import Const, Eqn, Program, Slot, Var
 
 __all__ = ["generate", "Generated", "LOWER", "CODEGEN_VERSION"]
 
-CODEGEN_VERSION = "7"
+CODEGEN_VERSION = "8"
+# returned arrays smaller than this are allocated by the compiled code, not recycled
+SMALL_ARRAY_BYTES = 1 << 16
 
 
 @dataclass
@@ -158,7 +160,12 @@ class Gen:
         return name
 
     def buffer_for(self, v: Var) -> str | None:
+        """A recycled array for a returned value (``b3``), or None: values inside loops,
+        scalars, and small arrays (malloc serves those without page faults, and passing
+        and checking a buffer costs more than allocating one)."""
         if not self.top_level or v.id not in self.returned or v.shape == ():
+            return None
+        if int(np.prod(v.shape, dtype=np.int64)) * v.dtype.itemsize < SMALL_ARRAY_BYTES:
             return None
         self.buffers.append(v)
         return f"b{len(self.buffers) - 1}"

@@ -324,6 +324,16 @@ def test_variable_updates_recycle_old_values() -> None:
     for _ in range(4):
         step()
     assert np.array_equal(first, np.ones(50_000, np.float32))  # copies are never touched
+    # a large value goes into a recycled buffer, a small one is allocated by the function
+    assert "b0" in step.get_concrete_function().python_source
+    small = tv.Variable(np.ones(8, np.float32))
+    half = tv.function(lambda: small.assign(small * 0.5))
+    assert "b0" not in half.get_concrete_function().python_source
+    held = small._value
+    half()
+    half()
+    assert np.array_equal(held, np.ones(8, np.float32)) and small.numpy()[0] == 0.25
+    assert not small._value.flags.writeable
     assert not old.flags.writeable or old is not w._value
     np.testing.assert_allclose(w.numpy(), 1.9375)
 
