@@ -10,7 +10,9 @@ Rows (targets from issue 4, on a 2-core machine):
 2. the first call of that function (trace + code generation + numba compilation) in a new
    process with an empty cache — target <= 1 s; and in a new process whose cache holds
    the machine code — target <= 0.2 s (both include importing numba; the table also shows
-   the time without it, and what any cached numba function costs in a new process);
+   the time without it, and what any cached numba function costs in a new process; new
+   processes run with Python's bytecode cache, as by default, even if this shell sets
+   PYTHONDONTWRITEBYTECODE);
 3. an MLP training step (784-256-10 at batch 256, 784-64-10 at batch 32; relu, softmax
    cross-entropy, SGD; float32) against hand-written numpy forward/backward — targets
    <= 0.9x and <= 1.0x;
