@@ -79,12 +79,35 @@ def _require_float(opname: str, x: Tensor) -> None:
         )
 
 
+# ops TensorFlow has no bool kernel for (AddV2, Sub, Pow, Maximum, Less, Neg, Sum, ...):
+# bool tensors are an error there, not arithmetic on 0 and 1 (multiply, the logical ops and
+# (in)equality do take bools)
+NO_BOOL = frozenset(
+    {"add", "subtract", "divide", "pow", "maximum", "minimum", "floordiv", "mod"}
+    | {"greater", "greater_equal", "less", "less_equal", "negative", "abs", "square", "sign"}
+)
+
+
+def reject_bool(opname: str) -> None:
+    raise TypeError(
+        f"{opname} does not take bool tensors (TensorFlow has no bool kernel for it); "
+        "cast them first, e.g. tv.cast(mask, tv.int32), or use tv.logical_and / "
+        "tv.logical_or / tv.logical_not for logic"
+    )
+
+
 def _unary(op: Op, *, float_only: bool = True) -> Callable[..., Tensor]:
+    no_bool = op.name in NO_BOOL
+
     def fn(x: Any, name: str | None = None) -> Tensor:
         if not isinstance(x, Tensor):
             x = convert_to_tensor(x)
-        if float_only and x._value.dtype.kind != "f":
-            _require_float(op.name, x)
+        kind = x._value.dtype.kind
+        if kind != "f":
+            if float_only:
+                _require_float(op.name, x)
+            elif kind == "b" and no_bool:
+                reject_bool(op.name)
         return apply(op, (x,), _NO_ATTRS, name)
 
     fn.__name__ = op.name
@@ -96,6 +119,7 @@ def _binary(op: Op) -> Callable[..., Tensor]:
     opname = op.name
     forward = op.forward
     differentiable = op.vjp is not None  # comparisons are never recorded
+    no_bool = opname in NO_BOOL  # (bool scalars never take the fast path below)
 
     def fn(x: Any, y: Any, name: str | None = None) -> Tensor:
         if isinstance(x, Tensor):
@@ -108,6 +132,8 @@ def _binary(op: Op) -> Callable[..., Tensor]:
                     if xv.dtype is not yv.dtype:
                         x, y = binary_args(x, y, opname)  # raises unless dtypes are equal
                         yv = y._value
+                    if no_bool and xv.dtype.kind == "b":
+                        reject_bool(opname)
                     if xv.shape != yv.shape:
                         _check_broadcast(opname, x, y)
             elif (type(y) is float or type(y) is int) and (
@@ -120,6 +146,8 @@ def _binary(op: Op) -> Callable[..., Tensor]:
             else:
                 x, y = binary_args(x, y, opname)
                 xv, yv = x._value, y._value
+                if no_bool and xv.dtype.kind == "b":
+                    reject_bool(opname)
                 if xv.shape != yv.shape:
                     _check_broadcast(opname, x, y)
         elif (type(x) is float or type(x) is int) and isinstance(y, Tensor):
@@ -134,11 +162,15 @@ def _binary(op: Op) -> Callable[..., Tensor]:
             else:
                 x, y = binary_args(x, y, opname)
                 xv = x._value
+                if no_bool and xv.dtype.kind == "b":
+                    reject_bool(opname)
                 if xv.shape != yv.shape:
                     _check_broadcast(opname, x, y)
         else:
             x, y = binary_args(x, y, opname)
             xv, yv = x._value, y._value
+            if no_bool and xv.dtype.kind == "b":
+                reject_bool(opname)
             if xv.shape != yv.shape:
                 _check_broadcast(opname, x, y)
         # what tapeviz.ops._registry.apply does, unrolled for two inputs (the arithmetic
@@ -174,8 +206,8 @@ def _binary(op: Op) -> Callable[..., Tensor]:
 
 _NO_ATTRS: dict[str, Any] = {}
 _FLOAT_SCALARS = frozenset({np.float16, np.float32, np.float64})
-_SCALAR_TYPES = frozenset(
-    {np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32}
+_SCALAR_TYPES = frozenset(  # (no np.bool_: see NO_BOOL)
+    {np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32}
     | {np.uint64}
     | _FLOAT_SCALARS
 )
@@ -366,6 +398,8 @@ def divide(x: Any, y: Any, name: str | None = None) -> Tensor:
     <tv.Tensor: shape=(), dtype=float64, numpy=0.5>
     """
     xt, yt = binary_args(x, y, "divide")
+    if xt._value.dtype.kind == "b":
+        reject_bool("divide")
     if not xt.dtype.is_floating:
         target = dtypes.float32 if xt.dtype.np.itemsize <= 2 else dtypes.float64
         xt, yt = cast(xt, target), cast(yt, target)
@@ -377,7 +411,10 @@ truediv = divide
 
 def negative(x: Any, name: str | None = None) -> Tensor:
     """Elementwise -x."""
-    return apply(neg_op, (convert_to_tensor(x),), {}, name=name)
+    x = convert_to_tensor(x)
+    if x._value.dtype.kind == "b":
+        reject_bool("negative")
+    return apply(neg_op, (x,), {}, name=name)
 
 
 neg_op = register(

@@ -170,6 +170,12 @@ def _reduction(op: Op) -> Any:
         input_tensor: Any, axis: Any = None, keepdims: bool = False, name: str | None = None
     ) -> Tensor:
         x = convert_to_tensor(input_tensor)
+        if x._value.dtype.kind == "b":  # TensorFlow: no bool kernel (tv.reduce_any/all)
+            raise TypeError(
+                f"{op.name} does not take bool tensors (TensorFlow has no bool kernel for "
+                f"it); cast first, e.g. tv.{op.name}(tv.cast(mask, tv.int32)) to count, or use "
+                "tv.reduce_any / tv.reduce_all"
+            )
         ax = _axes(axis, x.ndim, op.name)
         if op.name in ("reduce_max", "reduce_min") and x._value.size == 0:
             raise ValueError(f"{op.name} of an empty tensor has no value")

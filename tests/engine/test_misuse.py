@@ -254,3 +254,57 @@ def test_tensors_are_unhashable_and_ambiguous_in_if() -> None:
         bool(t)
     assert {t.ref(): 1}[t.ref()] == 1
     assert bool(tv.constant(1.0) > 0)
+
+
+# --- bool tensors: TensorFlow has no arithmetic kernels for them --------------------------------
+_A, _B = [True, False], [True, True]
+# what TensorFlow 2.21 does with bool tensors [True, False] and [True, True] (recorded on CPU):
+# None = InvalidArgumentError (no bool kernel), else the bool result
+_BOOL_CASES = {
+    "add": (lambda a, b: a + b, None),
+    "subtract": (lambda a, b: a - b, None),
+    "divide": (lambda a, b: a / b, None),
+    "floordiv": (lambda a, b: a // b, None),
+    "mod": (lambda a, b: a % b, None),
+    "pow": (lambda a, b: a**b, None),
+    "maximum": (lambda a, b: tv.maximum(a, b), None),
+    "minimum": (lambda a, b: tv.minimum(a, b), None),
+    "less": (lambda a, b: a < b, None),
+    "greater_equal": (lambda a, b: a >= b, None),
+    "negative": (lambda a, b: -a, None),
+    "abs": (lambda a, b: tv.abs(a), None),
+    "square": (lambda a, b: tv.square(a), None),
+    "sign": (lambda a, b: tv.sign(a), None),
+    "reduce_sum": (lambda a, b: tv.reduce_sum(a), None),
+    "reduce_mean": (lambda a, b: tv.reduce_mean(a), None),
+    "reduce_max": (lambda a, b: tv.reduce_max(a), None),
+    "add a Python bool": (lambda a, b: a + True, None),
+    "add scalars": (lambda a, b: a[0] + b[0], None),
+    "multiply": (lambda a, b: a * b, [True, False]),
+    "multiply scalars": (lambda a, b: a[0] * b[1], True),
+    "logical_and": (lambda a, b: a & b, [True, False]),
+    "equal": (lambda a, b: tv.equal(a, b), [True, False]),
+    "not_equal": (lambda a, b: a != b, [False, True]),
+}
+
+
+@pytest.mark.parametrize("case", list(_BOOL_CASES))
+def test_bool_tensors_take_only_the_ops_tensorflow_has_bool_kernels_for(case: str) -> None:
+    fn, tf_result = _BOOL_CASES[case]
+    a, b = tv.constant(_A), tv.constant(_B)
+    if tf_result is None:
+        # a clear error that says what to do, never 0/1 arithmetic or numpy's message
+        with pytest.raises(TypeError, match=r"does not take bool tensors.*tv\.cast"):
+            fn(a, b)
+    else:
+        out = fn(a, b)
+        assert out.dtype == tv.bool
+        assert np.array_equal(out.numpy(), tf_result)
+
+
+def test_numbers_with_python_bools_still_add_as_in_tensorflow() -> None:
+    # TensorFlow converts True to the tensor's dtype: int32 1 + True = 2, 1.5 + True = 2.5
+    assert int(tv.constant(1) + True) == 2
+    assert float(tv.constant(1.5) + True) == 2.5
+    mask = tv.constant([True, False, True])
+    assert int(tv.reduce_sum(tv.cast(mask, tv.int32))) == 2  # the way to count a mask
