@@ -635,9 +635,25 @@ def _gemv(use32: bool, mat: Any, s_m: int, s_n: int, x: Any, inc_x: int, out: An
 
 
 @jit
+def _keep_alive(a: Any, b: Any) -> None:
+    """Nothing; called after a BLAS call, it keeps ``a`` and ``b`` alive until then.
+    ``x.ctypes.data`` is a bare address: numba frees an array after its last use in the
+    code, and a contiguous copy's last use would otherwise be the taking of its address,
+    before BLAS reads it (a transposed float64 operand was read from freed memory)."""
+
+
+@jit
 def _blas_matmul(a: Any, b: Any, ta: bool, tb: bool) -> Any:
     ac = np.ascontiguousarray(a)
     bc = np.ascontiguousarray(b)
+    out = _blas_product(ac, bc, ta, tb)
+    _keep_alive(ac, bc)
+    return out
+
+
+@jit
+def _blas_product(ac: Any, bc: Any, ta: bool, tb: bool) -> Any:
+    """``op(ac) @ op(bc)`` of C-contiguous arrays by the BLAS routine numpy would call."""
     dm = ac.shape[1] if ta else ac.shape[0]
     dn = ac.shape[0] if ta else ac.shape[1]
     dp = bc.shape[0] if tb else bc.shape[1]
