@@ -286,6 +286,10 @@ class ConcreteFunction:
         self._out_leaves = out_leaves  # ("out", k) or ("py", value)
         self._tensor_positions = tensor_positions
         self._assigned = sorted({e.ins[0].index for e in _walk_eqns(program) if e.prim == "assign"})
+        # an array output may be (a view of) a Variable's new array: see _call_leaves
+        self._outputs_may_share = any(o.shape != () for o in program.outputs) and any(
+            program.slots[i].shape != () for i in self._assigned
+        )
         self._single_output = out_spec == 0 and out_leaves == [("out", 0)]
         self.input_names: list[str] = []
         self._compiled: Any = None
@@ -341,6 +345,8 @@ class ConcreteFunction:
                     variables[i]._value = value
                 else:
                     _store(variables[i], value, args, slot_values)
+            if self._outputs_may_share:
+                _protect_shared_outputs(outs, [variables[i]._value for i in self._assigned])
         else:
             outs, store = interp.run(self.program, args, slot_values, seed)
             for i in self._assigned:
@@ -389,6 +395,18 @@ def _as_value(x: Any) -> Any:
     if isinstance(x, np.ndarray):
         return x[()] if x.ndim == 0 else x
     return x
+
+
+def _protect_shared_outputs(outs: list[Any], values: list[Any]) -> None:
+    """Make an output array read-only if it shares memory with a Variable's new value
+    (``v.assign(y); return y``: numba hands back two array objects over one buffer), so
+    that writing into the returned tensor cannot change the Variable."""
+    for out in outs:
+        if type(out) is np.ndarray and out.flags.writeable:
+            for value in values:
+                if type(value) is np.ndarray and np.may_share_memory(out, value):
+                    out.flags.writeable = False
+                    break
 
 
 def _store(var: Any, value: Any, args: list[Any], slots: list[Any]) -> None:
