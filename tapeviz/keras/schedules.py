@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .. import _state
-from ..tensor import Tensor, convert_to_tensor
+from ..tensor import Tensor, Variable, convert_to_tensor
 from . import _f32
 
 __all__ = [
@@ -44,6 +44,16 @@ def _float_dtype(value: Any) -> Any:
     if isinstance(value, np.ndarray | np.generic) and value.dtype.kind == "f":
         return value.dtype.type
     return np.float32
+
+
+def _symbolic(step: Any) -> bool:
+    """Whether a step seen while tracing has its value only at run time (a Variable —
+    whose value changes between calls — or a tensor computed from the arguments)."""
+    from ..compiler.tracer import Placeholder
+
+    return isinstance(step, Variable) or (
+        isinstance(step, Tensor) and type(step._value) is Placeholder
+    )
 
 
 def _scalar(value: Any, dtype: Any) -> Any:
@@ -112,8 +122,9 @@ class LearningRateSchedule:
                 f"Learning rate schedule '{type(self).__name__}' must override "
                 "`__call__(self, step)`."
             )
-        if _state.local.tracer is not None:
-            # inside tv.function: the rate is computed by ops, at run time
+        if _state.local.tracer is not None and _symbolic(step):
+            # inside tv.function: the rate is computed by ops, at run time (a number or a
+            # constant step is computed now, by the eager formula: bit for bit eager's)
             from ..compiler.optimizers import TracedScalars
 
             k: Any = TracedScalars(None)
