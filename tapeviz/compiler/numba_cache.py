@@ -117,11 +117,15 @@ def _nrt_from_cache(ctx: Any) -> str:
     try:
         with open(path, "rb") as fh:
             cached = pickle.load(fh)
-    except (OSError, pickle.UnpicklingError, EOFError):
+    except Exception:  # noqa: BLE001 - missing or damaged: compiled again below
         cached = None
-    if cached is not None and cached[0] == key:
-        library, source = codegen.unserialize_library(cached[1]), "cache"
-    else:
+    library = None
+    if isinstance(cached, tuple) and len(cached) == 2 and cached[0] == key:
+        try:
+            library, source = codegen.unserialize_library(cached[1]), "cache"
+        except Exception:  # noqa: BLE001 - a damaged file: compiled again below
+            library = None
+    if library is None:
         module, library = nrtdynmod.create_nrt_module(ctx)
         library.enable_object_caching()
         library.add_ir_module(module)
