@@ -644,6 +644,21 @@ def _keep_alive(a: Any, b: Any) -> None:
 
 @jit
 def _blas_matmul(a: Any, b: Any, ta: bool, tb: bool) -> Any:
+    # numpy hands an F-contiguous operand (a transposed view) to BLAS as the transpose of
+    # its C-contiguous buffer, not as a copy: so do we (a copy can round differently)
+    fa = a.flags.f_contiguous and not a.flags.c_contiguous
+    fb = b.flags.f_contiguous and not b.flags.c_contiguous
+    if fa and fb:
+        return _blas_c(a.T, b.T, not ta, not tb)
+    if fa:
+        return _blas_c(a.T, b, not ta, tb)
+    if fb:
+        return _blas_c(a, b.T, ta, not tb)
+    return _blas_c(a, b, ta, tb)
+
+
+@jit
+def _blas_c(a: Any, b: Any, ta: bool, tb: bool) -> Any:
     ac = np.ascontiguousarray(a)
     bc = np.ascontiguousarray(b)
     out = _blas_product(ac, bc, ta, tb)

@@ -160,6 +160,28 @@ def test_matmul_calls_the_blas_routine_numpy_calls(dtype: Any, mkn: tuple[int, i
     assert np.array_equal(fn(a, a, False, True), K.ref_matmul2d(a, a, False, True))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "mkn", [(90, 200, 1), (1, 200, 90), (90, 200, 7), (1, 50, 1), (64, 300, 64)]
+)
+def test_matmul_of_transposed_views_hands_blas_the_buffer_as_numpy_does(
+    dtype: Any, mkn: tuple[int, int, int]
+) -> None:
+    """An F-contiguous operand (``x.T`` of a C array) goes to BLAS as its buffer with the
+    transpose flag, as numpy does; a contiguous copy rounded differently (x.T @ column:
+    1 ulp) and — freed before BLAS read it — gave wrong numbers in some processes."""
+    m, k, n = mkn
+    rng = np.random.default_rng(6)
+    fn = K.matmul_f32 if dtype == np.float32 else K.matmul_f64
+    a_c = rng.standard_normal((m, k)).astype(dtype)
+    b_c = rng.standard_normal((k, n)).astype(dtype)
+    a_f = np.asfortranarray(a_c) if m > 1 and k > 1 else a_c.T.copy().T
+    b_f = np.asfortranarray(b_c) if k > 1 and n > 1 else b_c.T.copy().T
+    for a in (a_c, a_f):
+        for b in (b_c, b_f):
+            assert np.array_equal(fn(a, b, False, False), a @ b), (a.flags.f_contiguous,)
+
+
 def test_integer_matmul_loops() -> None:
     a = np.arange(12, dtype=np.int32).reshape(3, 4)
     b = np.arange(8, dtype=np.int32).reshape(4, 2)
