@@ -545,9 +545,20 @@ def ref_xent_rows(labels: np.ndarray, logits: np.ndarray) -> np.ndarray:
 
 
 @jit
+def _check_labels(labels: Any, k: int) -> None:
+    for i in range(labels.shape[0]):
+        if labels[i] < 0 or labels[i] >= k:
+            raise ValueError(
+                "sparse_softmax_cross_entropy_with_logits: labels must be in "
+                "[0, number of classes) (a label outside it has no logit to pick)"
+            )
+
+
+@jit
 def sparse_xent_rows(labels: Any, logits: Any) -> Any:
     """``log(sum(exp(shifted))) - shifted[label]`` per row."""
     n, k = logits.shape
+    _check_labels(labels, k)
     shifted, e = _shifted_exp(logits)
     sums = _row_sums(e)
     out = np.empty(n, logits.dtype)
@@ -570,6 +581,7 @@ def sparse_xent_softmax_rows(labels: Any, logits: Any) -> Any:
     exponentials and row sums (a classifier's loss and, for its gradient, the softmax):
     each result is bit for bit the one of its own kernel."""
     n, k = logits.shape
+    _check_labels(labels, k)
     shifted, e = _shifted_exp(logits)
     sums = _row_sums(e)
     out = np.empty(n, logits.dtype)

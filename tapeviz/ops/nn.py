@@ -169,7 +169,19 @@ def softmax_cross_entropy_with_logits(
     return apply(xent_op, (y, z), {}, name=name)
 
 
+def _check_labels(labels: Any, n: int) -> None:
+    """Class indices in [0, n), as TensorFlow requires (in eager code, in the numpy
+    interpreter of tv.function, and — by the kernels — in compiled code)."""
+    lv = np.asarray(labels)
+    if lv.size and (lv.min() < 0 or lv.max() >= n):
+        raise ValueError(
+            f"sparse_softmax_cross_entropy_with_logits: labels must be in [0, {n}), got "
+            f"values from {int(lv.min())} to {int(lv.max())}"
+        )
+
+
 def _sparse_xent_fwd(labels: Any, logits: Any) -> Any:
+    _check_labels(labels, logits.shape[-1])
     shifted = logits - np.max(logits, axis=-1, keepdims=True)
     with _quiet():
         lse = np.log(np.sum(np.exp(shifted), axis=-1))
@@ -220,14 +232,7 @@ def sparse_softmax_cross_entropy_with_logits(
             f"sparse_softmax_cross_entropy_with_logits: labels {y.shape} must have the shape "
             f"of logits {z.shape} without its last axis"
         )
-    n = z._value.shape[-1]
-    lv = np.asarray(y._value)
-    if lv.size and (lv.min() < 0 or lv.max() >= n):
-        raise ValueError(
-            f"sparse_softmax_cross_entropy_with_logits: labels must be in [0, {n}), got "
-            f"values from {int(lv.min())} to {int(lv.max())}"
-        )
-    return apply(sparse_xent_op, (y, z), {}, name=name)
+    return apply(sparse_xent_op, (y, z), {}, name=name)  # (its forward checks the labels)
 
 
 __all__ += []

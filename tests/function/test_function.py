@@ -787,3 +787,20 @@ def test_assigning_an_argument_copies_it_as_eager_assign_does() -> None:
     assert w.numpy()[0] == 0.0  # the Variable holds its own copy
     with pytest.raises(ValueError):
         w._value[1] = 5.0  # and, as every Variable value, is read-only
+
+
+@pytest.mark.parametrize("labels", [[0, 4, 1], [0, -1, 1]])
+def test_sparse_labels_outside_the_classes_are_an_error_at_run_time(labels: list[int]) -> None:
+    """Labels are run-time values inside tv.function: the compiled kernels (and the
+    interpreter) check them as eager code does, instead of reading past a row of logits."""
+    f = tv.function(
+        lambda y, z: tv.reduce_mean(
+            tv.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=z)
+        )
+    )
+    z = tv.constant(np.zeros((3, 4), np.float32))
+    assert float(f(tv.constant([0, 1, 3]), z)) == pytest.approx(np.log(4.0))
+    with pytest.raises(ValueError, match=r"labels must be in \[0, "):
+        f(tv.constant(labels), z)
+    with pytest.raises(ValueError, match=r"labels must be in \[0, 4\)"):
+        tv.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=z)
