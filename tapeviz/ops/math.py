@@ -88,11 +88,13 @@ NO_BOOL = frozenset(
 )
 
 
-def reject_bool(opname: str) -> None:
+def reject_bool(
+    opname: str,
+    hint: str = "use tv.logical_and / tv.logical_or / tv.logical_not for logic",
+) -> None:
     raise TypeError(
         f"{opname} does not take bool tensors (TensorFlow has no bool kernel for it); "
-        "cast them first, e.g. tv.cast(mask, tv.int32), or use tv.logical_and / "
-        "tv.logical_or / tv.logical_not for logic"
+        f"cast them first, e.g. tv.cast(mask, tv.int32), or {hint}"
     )
 
 
@@ -144,12 +146,7 @@ def _binary(op: Op) -> Callable[..., Tensor]:
                 yv = tx(y) if tx in _FLOAT_SCALARS else xv.dtype.type(y)
                 y = None
             else:
-                x, y = binary_args(x, y, opname)
-                xv, yv = x._value, y._value
-                if no_bool and xv.dtype.kind == "b":
-                    reject_bool(opname)
-                if xv.shape != yv.shape:
-                    _check_broadcast(opname, x, y)
+                x, y, xv, yv = _checked_pair(x, y, opname, no_bool)
         elif (type(x) is float or type(x) is int) and isinstance(y, Tensor):
             yv = y._value
             ty = type(yv)
@@ -160,19 +157,9 @@ def _binary(op: Op) -> Callable[..., Tensor]:
                 xv = yv.dtype.type(x)
                 x = None
             else:
-                x, y = binary_args(x, y, opname)
-                xv = x._value
-                if no_bool and xv.dtype.kind == "b":
-                    reject_bool(opname)
-                if xv.shape != yv.shape:
-                    _check_broadcast(opname, x, y)
+                x, y, xv, yv = _checked_pair(x, y, opname, no_bool)
         else:
-            x, y = binary_args(x, y, opname)
-            xv, yv = x._value, y._value
-            if no_bool and xv.dtype.kind == "b":
-                reject_bool(opname)
-            if xv.shape != yv.shape:
-                _check_broadcast(opname, x, y)
+            x, y, xv, yv = _checked_pair(x, y, opname, no_bool)
         # what tapeviz.ops._registry.apply does, unrolled for two inputs (the arithmetic
         # operators are most of a training loop's ops)
         local = _local
@@ -226,6 +213,19 @@ def _tensor_of(t: Tensor | None, value: Any) -> Tensor:
     c._id = _next_id()
     c._name = None
     return c
+
+
+def _checked_pair(x: Any, y: Any, opname: str, no_bool: bool) -> tuple[Any, Any, Any, Any]:
+    """Both operands as tensors of one dtype (TensorFlow's rule), checked for bools and
+    broadcasting: the binary operators' path for anything but same-typed tensors and
+    Python numbers with float tensors.  Returns the tensors and their values."""
+    x, y = binary_args(x, y, opname)
+    xv, yv = x._value, y._value
+    if no_bool and xv.dtype.kind == "b":
+        reject_bool(opname)
+    if xv.shape != yv.shape:
+        _check_broadcast(opname, x, y)
+    return x, y, xv, yv
 
 
 def _check_broadcast(opname: str, x: Tensor, y: Tensor) -> None:

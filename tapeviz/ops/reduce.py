@@ -14,6 +14,7 @@ import numpy as np
 
 from ..tensor import Tensor, convert_to_tensor
 from ._registry import Op, apply, register
+from .math import reject_bool
 
 __all__ = [
     "reduce_sum",
@@ -170,12 +171,8 @@ def _reduction(op: Op) -> Any:
         input_tensor: Any, axis: Any = None, keepdims: bool = False, name: str | None = None
     ) -> Tensor:
         x = convert_to_tensor(input_tensor)
-        if x._value.dtype.kind == "b":  # TensorFlow: no bool kernel (tv.reduce_any/all)
-            raise TypeError(
-                f"{op.name} does not take bool tensors (TensorFlow has no bool kernel for "
-                f"it); cast first, e.g. tv.{op.name}(tv.cast(mask, tv.int32)) to count, or use "
-                "tv.reduce_any / tv.reduce_all"
-            )
+        if x._value.dtype.kind == "b":
+            reject_bool(op.name, "use tv.reduce_any / tv.reduce_all")
         ax = _axes(axis, x.ndim, op.name)
         if op.name in ("reduce_max", "reduce_min") and x._value.size == 0:
             raise ValueError(f"{op.name} of an empty tensor has no value")
