@@ -647,14 +647,6 @@ def _gemv(use32: bool, mat: Any, s_m: int, s_n: int, x: Any, inc_x: int, out: An
 
 
 @jit
-def _keep_alive(a: Any, b: Any) -> None:
-    """Nothing; called after a BLAS call, it keeps ``a`` and ``b`` alive until then.
-    ``x.ctypes.data`` is a bare address: numba frees an array after its last use in the
-    code, and a contiguous copy's last use would otherwise be the taking of its address,
-    before BLAS reads it (a transposed float64 operand was read from freed memory)."""
-
-
-@jit
 def _blas_matmul(a: Any, b: Any, ta: bool, tb: bool) -> Any:
     # numpy hands an F-contiguous operand (a transposed view) to BLAS as the transpose of
     # its C-contiguous buffer, not as a copy: so do we (a copy can round differently)
@@ -671,11 +663,13 @@ def _blas_matmul(a: Any, b: Any, ta: bool, tb: bool) -> Any:
 
 @jit
 def _blas_c(a: Any, b: Any, ta: bool, tb: bool) -> Any:
+    # The BLAS calls take bare addresses (x.ctypes.data), and numba frees an array after
+    # its last use: taking the address of a contiguous copy was its last use, so BLAS read
+    # freed memory (a transposed float64 operand gave wrong products).  Passed to the
+    # function that calls BLAS, the copies live until that call returns.
     ac = np.ascontiguousarray(a)
     bc = np.ascontiguousarray(b)
-    out = _blas_product(ac, bc, ta, tb)
-    _keep_alive(ac, bc)
-    return out
+    return _blas_product(ac, bc, ta, tb)
 
 
 @jit
