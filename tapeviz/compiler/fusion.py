@@ -313,6 +313,15 @@ def _in_place(group: Group, stored: set[int], reusable: set[int]) -> dict[int, A
     return out
 
 
+def _emit_total(g: Any, o: Any, value: str) -> None:
+    """Bind a full sum's result ``value`` to ``o`` (a kept-dims sum fills its shape)."""
+    g.emit(
+        f"{o.name} = {value}"
+        if o.shape == ()
+        else f"{o.name} = np.full({_shape(o.shape)}, {value})"
+    )
+
+
 def emit_group(g: Any, group: Group, stored: set[int], reusable: set[int] | None = None) -> None:
     """Write the loop nest of ``group``; ``stored``: ids of member values needed as arrays;
     ``reusable``: inputs whose arrays a stored member may overwrite (see :func:`_in_place`)."""
@@ -434,12 +443,7 @@ def emit_group(g: Any, group: Group, stored: set[int], reusable: set[int] | None
         g.depth -= 1
         for e in full_sums:
             o = e.outs[0]
-            value = f"K.block_sum(_buf{o.id}, 0, {size})"
-            g.emit(
-                f"{o.name} = {value}"
-                if o.shape == ()
-                else f"{o.name} = np.full({_shape(o.shape)}, {value})"
-            )
+            _emit_total(g, o, f"K.block_sum(_buf{o.id}, 0, {size})")
     elif streaming:
         g.depth -= 1
         for e in full_sums:  # the leaf's sum, then numpy's merges of partial sums
@@ -455,12 +459,7 @@ def emit_group(g: Any, group: Group, stored: set[int], reusable: set[int] | None
         g.depth -= 1
         for e in full_sums:
             o = e.outs[0]
-            value = f"_acc{o.id}[0]"
-            g.emit(
-                f"{o.name} = {value}"
-                if o.shape == ()
-                else f"{o.name} = np.full({_shape(o.shape)}, {value})"
-            )
+            _emit_total(g, o, f"_acc{o.id}[0]")
     else:
         g.depth -= r
     for e in group.members:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
-import textwrap
 import warnings
 from typing import Any
 
@@ -17,7 +15,8 @@ import pytest
 import tapeviz as tv
 from tapeviz.function import OperatorNotAllowedInGraphError, RetracingWarning, SymbolicValueError
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from .processes import REPO, run_python
+
 REFERENCE = os.path.join(REPO, "tests", "data", "tf_reference.json")
 JIT_DISABLED = os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0")
 
@@ -594,21 +593,8 @@ def test_interpreter_when_jit_is_disabled(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 # --- processes: import cost and the compilation cache ---------------------------------------
-def _run(code: str, env: dict[str, str]) -> str:
-    out = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        cwd=REPO,
-        timeout=600,
-    )
-    assert out.returncode == 0, out.stderr
-    return out.stdout
-
-
 def test_import_does_not_load_numba() -> None:
-    out = _run(
+    out = run_python(
         """
         import sys, tapeviz as tv
         tv.function, tv.print
@@ -634,8 +620,8 @@ def test_compiled_code_is_cached_across_processes(tmp_path: Any) -> None:
         print(sum(d.stats.cache_hits.values()), sum(d.stats.cache_misses.values()))
         """
     env = {"TAPEVIZ_CACHE_DIR": str(tmp_path)}
-    first = _run(code, env).split()
-    second = _run(code, env).split()
+    first = run_python(code, env).split()
+    second = run_python(code, env).split()
     assert first[0] == second[0] == "45.0"
     assert first[1:] == ["0", "1"]  # compiled
     assert second[1:] == ["1", "0"]  # loaded from the cache
@@ -679,14 +665,14 @@ def test_code_loaded_from_the_cache_runs_and_later_compilations_still_work(
         print("nrt", numba_cache.NRT_SOURCE)
         """
     env = {"TAPEVIZ_CACHE_DIR": str(tmp_path)}
-    first = _run(code, env).splitlines()
-    second = _run(code, env).splitlines()
+    first = run_python(code, env).splitlines()
+    second = run_python(code, env).splitlines()
     # the memory manager's machine code: compiled and cached, then linked from the cache
     assert (first.pop(), second.pop()) == ("nrt compiled", "nrt cache")
     (nrt_file,) = [p for p in os.listdir(tmp_path) if p.startswith("nrt-")]
     with open(os.path.join(tmp_path, nrt_file), "wb") as fh:
         fh.write(b"not a pickle")  # a damaged cache file is compiled again
-    third = _run(code, env).splitlines()
+    third = run_python(code, env).splitlines()
     assert third.pop() == "nrt compiled" and third == second
     assert second[0] == first[0]  # same numbers from compiled and from cached code
     w, x = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32), np.array([[1, -1], [0.5, 2]], np.float32)

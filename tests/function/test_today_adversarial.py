@@ -17,10 +17,7 @@ from __future__ import annotations
 
 import os
 import pickle
-import subprocess
-import sys
 import tempfile
-import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -30,8 +27,9 @@ import pytest
 import tapeviz as tv
 from tapeviz import kernels as K
 
+from .processes import run_python
+
 JIT_DISABLED = os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0")
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 S = tv.keras.optimizers.schedules
 
 
@@ -462,16 +460,7 @@ NRT_CODE = """
 
 
 def _nrt_run(cache: str) -> tuple[str, str]:
-    out = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(NRT_CODE)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "TAPEVIZ_CACHE_DIR": cache},
-        cwd=REPO,
-        timeout=600,
-    )
-    assert out.returncode == 0, out.stderr
-    value, source = out.stdout.split()
+    value, source = run_python(NRT_CODE, {"TAPEVIZ_CACHE_DIR": cache}).split()
     assert value == "15.0"
     return value, source
 
@@ -543,13 +532,4 @@ def test_float64_product_of_a_transposed_view_from_the_cache() -> None:
     process or loaded from the cache by the next one."""
     with tempfile.TemporaryDirectory() as cache:
         for _ in range(2):
-            out = subprocess.run(
-                [sys.executable, "-c", textwrap.dedent(MATMUL_CODE)],
-                capture_output=True,
-                text=True,
-                env={**os.environ, "TAPEVIZ_CACHE_DIR": cache},
-                cwd=REPO,
-                timeout=600,
-            )
-            assert out.returncode == 0, out.stderr
-            assert float(out.stdout) == 0.0
+            assert float(run_python(MATMUL_CODE, {"TAPEVIZ_CACHE_DIR": cache})) == 0.0
