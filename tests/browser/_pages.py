@@ -21,9 +21,10 @@ stored in the committed notebook.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,33 @@ class Console:
 def attr(loc: Locator, name: str) -> str:
     value = loc.get_attribute(name)
     return "" if value is None else value
+
+
+@contextlib.contextmanager
+def watched_page(
+    context: Any,
+    name: str,
+    artifacts: Path,
+    failed: Callable[[], bool],
+    *,
+    timeout_ms: int,
+    local: tuple[str, ...],
+    outside: list[str],
+) -> Iterator[tuple[Page, Console]]:
+    """A new page of ``context`` whose console is collected and whose requests to URLs
+    not starting with ``local`` are appended to ``outside``; afterwards a screenshot if the
+    test failed, the console log in ``artifacts``, and the context closed."""
+    page = context.new_page()
+    page.set_default_timeout(timeout_ms)
+    page.on("request", lambda r: None if r.url.startswith(local) else outside.append(r.url))
+    console = Console(page)
+    try:
+        yield page, console
+        if failed():
+            page.screenshot(path=str(artifacts / f"{name}--failed.png"))
+    finally:
+        console.save(artifacts / f"{name}--console.log")
+        context.close()
 
 
 def wait_attr(page: Page, loc: Locator, name: str, value: str, timeout: int = TIMEOUT_MS) -> None:

@@ -21,7 +21,7 @@ require_playwright()  # skip here, fail under CI, when playwright is missing
 
 from playwright.sync_api import Page, Route  # noqa: E402
 
-from ._pages import Console, check_player, check_race  # noqa: E402
+from ._pages import check_player, check_race, watched_page  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
@@ -42,18 +42,17 @@ def offline_page(browser: Any, artifacts: Path, request: pytest.FixtureRequest) 
             route.abort("internetdisconnected")
 
     context.route("**/*", refuse)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    page.on("request", lambda r: None if r.url.startswith(LOCAL) else attempted.append(r.url))
-    console = Console(page)
     name = request.node.name.replace("test_", "", 1)
-    try:
+    with watched_page(
+        context,
+        name,
+        artifacts,
+        lambda: failed(request),
+        timeout_ms=10_000,
+        local=LOCAL,
+        outside=attempted,
+    ) as (page, console):
         yield page
-        if failed(request):
-            page.screenshot(path=str(artifacts / f"{name}--failed.png"))
-    finally:
-        console.save(artifacts / f"{name}--console.log")
-        context.close()
     assert not console.errors, "console errors on the saved page:\n" + "\n".join(console.errors)
     assert not attempted, f"the saved page tried to use the network: {sorted(set(attempted))}"
 

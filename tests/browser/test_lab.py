@@ -33,13 +33,13 @@ from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 from playwright.sync_api import Locator, Page  # noqa: E402
 
 from ._pages import (  # noqa: E402
-    Console,
     check_player,
     check_player_steps,
     check_race,
     same_numbers,
     scroll_to,
     wait_attr,
+    watched_page,
 )
 
 pytestmark = pytest.mark.browser
@@ -53,20 +53,19 @@ RACE_NOTEBOOK = "07_optimizer_race.ipynb"
 def page(browser: Any, lab: Lab, artifacts: Path, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A fresh browser context on the lab; checks its console and requests afterwards."""
     context = browser.new_context(viewport=VIEWPORT)
-    pg = context.new_page()
-    pg.set_default_timeout(15_000)
     outside: list[str] = []
     local = (lab.url, lab.url.replace("http:", "ws:"), "blob:", "data:")
-    pg.on("request", lambda r: None if r.url.startswith(local) else outside.append(r.url))
-    console = Console(pg)
     name = request.node.name.replace("test_", "", 1)
-    try:
+    with watched_page(
+        context,
+        name,
+        artifacts,
+        lambda: failed(request),
+        timeout_ms=15_000,
+        local=local,
+        outside=outside,
+    ) as (pg, console):
         yield pg
-        if failed(request):
-            pg.screenshot(path=str(artifacts / f"{name}--failed.png"))
-    finally:
-        console.save(artifacts / f"{name}--console.log")
-        context.close()
     ours = console.ours()
     assert not ours, "console errors of the tapeviz front end:\n" + "\n".join(ours)
     assert not outside, f"JupyterLab made requests outside 127.0.0.1: {outside}"
