@@ -17,6 +17,18 @@ A :class:`Record` holds
 Node ids are small integers local to the record (0, 1, 2, ... in forward order), so the same
 program gives the same record every time it runs.
 
+Every node has a ``label``: the name the formulas and pictures use for it.  It is the name
+the user gave (``tv.Variable(..., name="w")``, ``tv.constant(..., name="X")``, an op's
+``name=``), else the Python name the user's code bound the tensor to when the record was
+made (``w = tv.Variable(...)`` gives ``"w"``; the tape keeps ids, not tensors, so the
+tensor is found by its id in the caller's local and global variables), else a short
+symbol: ``t7`` for the output of op node 7, the value of a scalar constant (``"2"``),
+``c5`` for other constants.  A name several nodes share gets ``#id`` (``"Variable#3"``).
+
+A record is built lazily: ``nodes`` and ``sweep`` are read-only sequences whose items are
+made when first read (then kept), so that ``tape.record()`` of a million-op tape is quick
+and small; reading every item costs what a tuple of them would.
+
 Example
 -------
 >>> import tapeviz as tv
@@ -25,8 +37,8 @@ Example
 ...     y = tv.square(x)
 >>> _ = tape.gradient(y, x)
 >>> rec = tape.record()
->>> [(n.id, n.kind, n.op, n.name) for n in rec.nodes]
-[(0, 'variable', None, 'x:0'), (1, 'op', 'square', None)]
+>>> [(n.id, n.kind, n.op, n.name, n.label) for n in rec.nodes]
+[(0, 'variable', None, 'x:0', 'x'), (1, 'op', 'square', None, 'y')]
 >>> rec.sweep[0].formula
 '∂L/∂x += ∂L/∂y · 2·x = 1 · 2·3 = 6'
 """
@@ -34,22 +46,110 @@ Example
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 import numpy as np
 
-__all__ = ["Node", "SweepStep", "Record", "format_value"]
+__all__ = ["Node", "SweepStep", "Record", "FrozenSequence", "format_value", "short_type"]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+T = TypeVar("T")
 
 
 def _frozen_array(value: Any) -> np.ndarray:
     arr = np.array(value, copy=True)
     arr.flags.writeable = False
     return arr
+
+
+class FrozenSequence(Sequence[T], Generic[T]):
+    """A read-only sequence whose items are made on first access, then kept.
+
+    It behaves like a tuple: indexing (a slice gives a tuple), ``len``, iteration, ``in``,
+    equality with any sequence of equal items, hashing.  ``tape.record()`` gives its nodes
+    and sweep steps this way, so that a record of a million ops costs only what is read.
+    """
+
+    __slots__ = ("_items", "_make", "_n")
+
+    def __init__(self, n: int, make: Callable[[int], T]) -> None:
+        self._n = n
+        self._make = make
+        self._items: list[T | None] = [None] * n
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[T, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> T | tuple[T, ...]:
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(*index.indices(self._n)))
+        i = operator.index(index)
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError(f"index {index} out of range for {self._n} items")
+        item = self._items[i]
+        if item is None:
+            item = self._make(i)
+            self._items[i] = item
+        return item
+
+    def __iter__(self) -> Iterator[T]:
+        items, make = self._items, self._make
+        for i in range(self._n):
+            item = items[i]
+            if item is None:
+                item = items[i] = make(i)
+            yield item
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
+            return NotImplemented
+        return len(other) == self._n and all(a == b for a, b in zip(self, other, strict=True))
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (tuple, (tuple(self),))
+
+
+def short_type(dtype: str, shape: Sequence[int]) -> str:
+    """A value's type in the compact notation of compilers: ``f32[2,1]``, ``i32[]``.
+
+    >>> short_type("float32", (2, 1)), short_type("int64", ()), short_type("bool", (3,))
+    ('f32[2,1]', 'i64[]', 'bool[3]')
+    """
+    kind = {"float": "f", "int": "i", "uint": "u", "complex": "c"}
+    for prefix, letter in kind.items():
+        if dtype.startswith(prefix) and dtype[len(prefix) :].isdigit():
+            dtype = letter + dtype[len(prefix) :]
+            break
+    return f"{dtype}[{','.join(str(d) for d in shape)}]"
+
+
+def default_label(node: Node) -> str:
+    """The label of a node nobody named: its TF name, ``t{id}``, a scalar's value, ``c{id}``."""
+    if node.name:
+        return node.name.split(":")[0]
+    if node.kind == "op":
+        return f"t{node.id}"
+    if node.value.ndim == 0 and not node.symbolic:
+        return format_value(node.value)
+    return f"c{node.id}"
 
 
 @dataclass(frozen=True)
@@ -68,9 +168,11 @@ class Node:
         Ids of the op's inputs (empty for variables and constants).
     shape, dtype : the value's shape (tuple) and dtype name (``"float32"``).
     value : numpy.ndarray
-        The value at the time it was recorded (read-only).
+        The value at the time it was recorded (read-only).  When ``symbolic`` is true the
+        value is not known yet and this is a placeholder (NaN, or 0 for integers).
     name : str or None
-        TensorFlow-style name of a Variable (``"w:0"``); ``None`` otherwise.
+        TensorFlow-style name: a Variable's (``"w:0"``), a tensor's or op's ``name=``;
+        ``None`` otherwise.
     watched : bool
         True for sources the tape watched (trainable variables it saw read, tensors passed to
         ``tape.watch``).
@@ -82,7 +184,15 @@ class Node:
         ``tv.name_scope`` path active when the value was recorded ("" for none).
     group : str or None
         Set on ops that were recorded while *another* tape ran its reverse sweep (the graph
-        of a gradient); the text names that sweep, e.g. ``"gradient of tape 1"``.
+        of a gradient): a key naming that sweep, e.g. ``"gradient of tape 1"``;
+        :attr:`Record.groups` gives its title for people (``"gradient ∂y/∂x (tape t1)"``).
+    label : str
+        What formulas and pictures call the value: the user's name for it (``"w"``,
+        ``"X"``, ``"L"``) or a short symbol (``"t7"``, ``"2"``, ``"c5"``); see the module
+        docstring.  Given ``""``, the name without ``:0`` or a symbol is used.
+    symbolic : bool
+        True in a traced program (``tv.function``): the value is only known at run time;
+        pictures show its type, ``f32[2,1]``.
     """
 
     id: int
@@ -98,14 +208,17 @@ class Node:
     attrs: Mapping[str, Any] = field(default_factory=lambda: _EMPTY, compare=False)
     scope: str = ""
     group: str | None = None
+    label: str = ""
+    symbolic: bool = False
 
-    def label(self) -> str:
-        """A short human name: the variable's name, ``op#id``, or ``const#id``."""
-        if self.name:
-            return self.name.split(":")[0]
-        if self.kind == "op":
-            return f"{self.op}#{self.id}"
-        return f"const#{self.id}"
+    def __post_init__(self) -> None:
+        if not self.label:
+            object.__setattr__(self, "label", default_label(self))
+
+    @property
+    def type_text(self) -> str:
+        """The value's type in compact notation, ``f32[2,1]`` (see :func:`short_type`)."""
+        return short_type(self.dtype, self.shape)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -117,11 +230,13 @@ class Node:
             "dtype": self.dtype,
             "value": _jsonable(self.value),
             "name": self.name,
+            "label": self.label,
             "watched": self.watched,
             "symbol": self.symbol,
             "attrs": {k: _jsonable(v) for k, v in self.attrs.items()},
             "scope": self.scope,
             "group": self.group,
+            "symbolic": self.symbolic,
         }
 
 
@@ -140,7 +255,7 @@ class SweepStep:
         Contributions to one input from several steps are summed (fan-out).
     formula : str
         The VJP rule with the numbers filled in, one clause per input, e.g.
-        ``"∂L/∂w += Xᵀ · ∂L/∂z = [[70],[100]]"``.
+        ``"∂L/∂w += Xᵀ · ∂L/∂t2 = [[1,3],[2,4]] · [[10],[20]] = [[70],[100]]"``.
     """
 
     node: int
@@ -163,9 +278,10 @@ class Record:
 
     Attributes
     ----------
-    nodes : tuple of Node
-        In forward order; ``nodes[i].id == i``.
-    sweep : tuple of SweepStep
+    nodes : sequence of Node
+        In forward order; ``nodes[i].id == i``.  A tuple, or (from ``tape.record()``) a
+        :class:`FrozenSequence` that makes each node when it is first read.
+    sweep : sequence of SweepStep
         Steps of the most recent reverse sweep (empty before ``gradient`` was called).
     targets, sources : tuple of int
         Node ids of the most recent sweep's targets and sources (sources the tape never
@@ -175,10 +291,13 @@ class Record:
         ``tape.gradient`` returned.
     tape_id : int
         Number of the tape (tapes are numbered 1, 2, ... in creation order).
+    groups : mapping str -> str
+        For each :attr:`Node.group` key, a title that says which gradient those ops
+        computed, in the user's names: ``"gradient ∂y/∂x (tape t1)"``.
     """
 
-    nodes: tuple[Node, ...]
-    sweep: tuple[SweepStep, ...] = ()
+    nodes: Sequence[Node]
+    sweep: Sequence[SweepStep] = ()
     targets: tuple[int, ...] = ()
     sources: tuple[int, ...] = ()
     gradients: Mapping[int, np.ndarray] = field(
@@ -186,26 +305,40 @@ class Record:
     )
     tape_id: int = 0
     # Engine id of the tensor behind each node (index = node id); used by node_of().
-    tensor_ids: tuple[int, ...] = field(default=(), compare=False, repr=False)
+    tensor_ids: Sequence[int] = field(default=(), compare=False, repr=False)
+    groups: Mapping[str, str] = field(default_factory=lambda: _EMPTY, compare=False)
 
     def node_of(self, tensor: Any) -> Node | None:
         """The node that holds ``tensor`` (a tv.Tensor or Variable), or None if not on it."""
         tid = getattr(tensor, "_id", None)
-        for nid, t in enumerate(self.tensor_ids):
-            if t == tid:
-                return self.nodes[nid]
-        return None
+        if tid is None:
+            return None
+        try:
+            return self.nodes[self.tensor_ids.index(tid)]
+        except ValueError:
+            return None
 
     def node(self, node_id: int) -> Node:
         """The node with this id."""
         return self.nodes[node_id]
 
     def find(self, name: str) -> Node:
-        """The first node whose variable name is ``name`` (``"w"`` or ``"w:0"``)."""
+        """The first node with this name or label (``"w"``, ``"w:0"``, ``"L"``)."""
         for n in self.nodes:
             if n.name is not None and (n.name == name or n.name.split(":")[0] == name):
                 return n
-        raise KeyError(f"no variable named {name!r} on this tape")
+        for n in self.nodes:
+            if n.label == name:
+                return n
+        raise KeyError(f"no node named {name!r} on this tape")
+
+    @property
+    def sweep_nodes(self) -> tuple[int, ...]:
+        """The op node of each sweep step, in sweep order (without making the steps)."""
+        order = getattr(self.sweep, "node_ids", None)
+        if order is not None:
+            return tuple(order)
+        return tuple(s.node for s in self.sweep)
 
     @property
     def edges(self) -> tuple[tuple[int, int, int], ...]:
@@ -220,6 +353,7 @@ class Record:
             "targets": list(self.targets),
             "sources": list(self.sources),
             "gradients": {str(k): _jsonable(v) for k, v in self.gradients.items()},
+            "groups": dict(self.groups),
         }
 
     def to_json(self, **kwargs: Any) -> str:
@@ -245,6 +379,8 @@ class Record:
                 attrs=MappingProxyType(dict(n["attrs"])),
                 scope=n["scope"],
                 group=n["group"],
+                label=n.get("label", ""),
+                symbolic=n.get("symbolic", False),
             )
             for n in d["nodes"]
         )
@@ -274,6 +410,7 @@ class Record:
             sources=tuple(d["sources"]),
             gradients=MappingProxyType(grads),
             tape_id=d["tape_id"],
+            groups=MappingProxyType(dict(d.get("groups", {}))),
         )
 
 

@@ -10,10 +10,13 @@ Nodes, in program order:
 * ``"op"`` — one per equation: registry ops (``op`` is the registry name), and three
   program-only kinds: ``"assign"`` (symbol ``←``; named like its Variable), ``"print"``.
 
-A trace has no values yet: op nodes and arguments hold NaN (integers: 0).  Ops inside a
+A trace has no values yet: op nodes, arguments and loop indices are ``symbolic`` (their
+``value`` is a NaN placeholder, 0 for integers), and pictures show their type, ``f32[2,1]``,
+"known at run time".  Ops inside a
 ``for ... in tv.range(...)`` loop carry the loop in their ``scope``
 (``"for t1 in tv.range(0, 1000, 1)"``); the ops of a reverse sweep keep their ``group``
-(``"gradient of tape 3"``).
+(``"gradient of tape 3"``), and the record's ``groups`` title them "gradient (tape.gradient
+inside the function)".
 """
 
 from __future__ import annotations
@@ -71,11 +74,13 @@ def program_record(
             value=_unknown(v.shape, v.dtype),
             name=name,
             attrs=MappingProxyType({"role": "argument"}),
+            symbolic=True,
         )
 
     def slot_node(slot: Any) -> int:
         nid = var_node.get(slot.index)
         if nid is None:
+            known = variable_values is not None
             value = (
                 _frozen(variable_values[slot.index])
                 if variable_values is not None
@@ -90,6 +95,7 @@ def program_record(
                 value=value,
                 name=slot.name,
                 watched=False,
+                symbolic=not known,
             )
             var_node[slot.index] = nid
             current.setdefault(slot.index, nid)
@@ -141,6 +147,7 @@ def program_record(
                 value=_unknown(slot.shape, slot.dtype),
                 name=slot.name,
                 symbol="←",
+                symbolic=True,
                 scope=scope,
                 group=e.group,
             )
@@ -154,6 +161,7 @@ def program_record(
                 dtype="bool",
                 value=_unknown((), np.dtype(bool)),
                 symbol="print",
+                symbolic=True,
                 scope=scope,
                 group=e.group,
             )
@@ -169,6 +177,7 @@ def program_record(
                 dtype=idx.dtype.name,
                 value=_unknown((), idx.dtype),
                 name=idx.name,
+                symbolic=True,
                 attrs=MappingProxyType({"role": "loop index", "loop": text}),
                 scope="/".join(s for s in (scope, text) if s),
             )
@@ -189,8 +198,10 @@ def program_record(
                 dtype=out.dtype.name,
                 value=_unknown(out.shape, out.dtype),
                 symbol=op.symbol if op is not None else e.prim,
+                symbolic=True,
                 attrs=MappingProxyType(sanitize_attrs(e.attrs)),
                 scope=scope,
                 group=e.group,
             )
-    return Record(nodes=tuple(nodes), tape_id=0)
+    groups = {n.group: "gradient (tape.gradient inside the function)" for n in nodes if n.group}
+    return Record(nodes=tuple(nodes), tape_id=0, groups=MappingProxyType(groups))

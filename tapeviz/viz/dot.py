@@ -118,6 +118,7 @@ from . import theme
 __all__ = [
     "GraphvizNotFoundError",
     "TapeGraph",
+    "fit_width",
     "graph",
     "legend",
     "node_labels",
@@ -168,49 +169,63 @@ def dot_quote(*lines: Any) -> str:
     """A double-quoted DOT string (for tooltips) that shows ``lines`` literally, one a line.
 
     Graphviz unescapes tooltips twice (each time ``\\\\`` becomes ``\\``, and ``\\N``
-    the node's name), so a backslash is written as four.
+    the node's name), so a backslash is written as four, and ``&`` as ``&amp;`` (graphviz
+    reads character entities in tooltips).  ``dot`` reads at most 16 384
+    bytes in one quoted string, so long text is written as several joined by ``+``.
+
+    >>> print(dot_quote("a", 'say "hi"'))
+    "a\\nsay \\"hi\\""
+    >>> dot_quote("x" * 5000).count(" + ")
+    2
     """
-    out = []
-    for line in lines:
-        s = _visible(str(line))
-        out.append(s.replace("\\", "\\" * 4).replace('"', '\\"'))
-    return '"' + "\\n".join(out) + '"'
+    text = "\n".join(_visible(str(line)) for line in lines)
+    parts = []
+    for k in range(0, max(len(text), 1), _QUOTE_CHUNK):
+        chunk = text[k : k + _QUOTE_CHUNK]
+        chunk = chunk.replace("\\", "\\" * 4).replace('"', '\\"').replace("\n", "\\n")
+        chunk = chunk.replace("&", "&amp;")  # graphviz reads entities in tooltips
+        parts.append(f'"{chunk}"')
+    return " + ".join(parts)
+
+
+# characters per quoted piece: 2 000 of them, escaped, stay under dot's 16 384 bytes
+_QUOTE_CHUNK = 2000
+
+
+def short_label(text: str, limit: int = 24) -> str:
+    """``text`` cut to ``limit`` characters for a node, keeping its start and end.
+
+    >>> short_label("learning_rate_of_the_second_layer_kernel")
+    'learning_rate_of_…kernel'
+    """
+    if len(text) <= limit:
+        return text
+    tail = max(1, limit // 4)
+    return text[: limit - tail - 1] + "…" + text[-tail:]
 
 
 # --- labels -------------------------------------------------------------------------------
 
 
 def node_labels(record: Record) -> dict[int, str]:
-    """The short name of every node, as the sweep's formulas write it.
+    """The label of every node, as the sweep's formulas write it (:attr:`Node.label`).
 
-    A variable's or named tensor's name without ``:0`` (``"w"``), ``t{id}`` for an op's
-    output, the value of a scalar constant (``"2"``), ``c{id}`` for other constants; a name
-    used by several nodes gets ``#id`` (``"Variable#3"``).
+    The name the user gave or the code bound the tensor to (``"w"``), else ``t{id}`` for an
+    op's output, the value of a scalar constant (``"2"``), ``c{id}`` for other constants.
 
     >>> import tapeviz as tv
     >>> x = tv.Variable(3.0, name="x")
     >>> with tv.GradientTape() as tape:
     ...     y = x * 2.0
     >>> node_labels(tape.record())
-    {0: 'x', 1: '2', 2: 't2'}
+    {0: 'x', 1: '2', 2: 'y'}
     """
-    labels: dict[int, str] = {}
-    counts: dict[str, int] = {}
-    for n in record.nodes:
-        if n.name:
-            text = n.name.split(":")[0]
-        elif n.kind == "op":
-            text = f"t{n.id}"
-        elif n.value.ndim == 0:
-            text = format_value(n.value)
-        else:
-            text = f"c{n.id}"
-        labels[n.id] = text
-        counts[text] = counts.get(text, 0) + 1
-    for n in record.nodes:
-        if counts[labels[n.id]] > 1 and n.kind != "constant":
-            labels[n.id] = f"{labels[n.id]}#{n.id}"
-    return labels
+    return {n.id: n.label for n in record.nodes}
+
+
+def _is_symbol(node: Node, label: str) -> bool:
+    """Whether a label is a short symbol (``t7``, ``c5``), drawn muted, not a user's name."""
+    return label in (f"t{node.id}", f"c{node.id}")
 
 
 def value_box_id(node: Node, id_prefix: str = "") -> str:
@@ -329,8 +344,33 @@ class TapeGraph(graphviz.Digraph):
         except graphviz.ExecutableNotFound:
             return {"text/plain": str(GraphvizNotFoundError(self.source))}
 
+    #: The widest the picture is shown in Jupyter, in CSS pixels (None: natural size).
+    max_width: float | None = 968
+
     def _repr_image_svg_xml(self) -> str:
-        return to_svg(self)
+        return fit_width(to_svg(self), self.max_width)
+
+
+_SVG_SIZE = re.compile(r'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"')
+
+
+def fit_width(svg: str, max_width: float | None) -> str:
+    """The SVG scaled down (its ``width``/``height``; the drawing keeps its ``viewBox``)
+    so that it is at most ``max_width`` CSS pixels wide.
+
+    >>> fit_width('<svg width="1500pt" height="300pt" viewBox="0 0 1500 300">', 1000)
+    '<svg width="750pt" height="150pt" viewBox="0 0 1500 300">'
+    """
+    m = _SVG_SIZE.search(svg)
+    if max_width is None or m is None:
+        return svg
+    width, height = float(m.group(1)), float(m.group(2))
+    limit = max_width * 0.75  # 1 CSS pixel is 0.75 pt
+    if width <= limit:
+        return svg
+    k = limit / width
+    size = f'<svg width="{width * k:.0f}pt" height="{height * k:.0f}pt"'
+    return svg[: m.start()] + size + svg[m.end() :]
 
 
 # --- from objects to a record --------------------------------------------------------------
@@ -444,12 +484,15 @@ def _focus(
     return full, context
 
 
-def _find_loops(rec: Record, drawn: set[int], min_repeats: int) -> list[tuple[int, int, int]]:
+def _find_loops(
+    rec: Record, drawn: set[int], min_repeats: int, strict: bool = True
+) -> list[tuple[int, int, int]]:
     """Repeated loop bodies as ``(start, length, repeats)`` over the forward order.
 
     A body is a sequence of ``length`` consecutive nodes (at least one op) that repeats
     ``repeats >= min_repeats`` times in a row: same kinds, ops, attributes, shapes, dtypes,
-    scopes and groups, and the same wiring among the nodes of one iteration.
+    scopes and groups (``strict=False``: whatever their scopes and groups), and the same
+    wiring among the nodes of one iteration.
     """
     order = [node for node in rec.nodes if node.id in drawn]
     ids: dict[tuple[Any, ...], int] = {}
@@ -461,8 +504,8 @@ def _find_loops(rec: Record, drawn: set[int], min_repeats: int) -> list[tuple[in
             tuple(sorted((k, repr(v)) for k, v in node.attrs.items())),
             node.shape,
             node.dtype,
-            node.scope,
-            node.group,
+            node.scope if strict else "",
+            node.group if strict else None,
             len(node.inputs),
         )
         tokens.append(ids.setdefault(sig, len(ids)))
@@ -521,12 +564,13 @@ class _Region:
     """Nodes drawn as one box: a collapsed scope, or the repeats of a loop body."""
 
     svg_id: str
-    kind: str  # "scope" | "loop"
+    kind: str  # "scope" | "loop" | "hidden" (nodes left out to stay within max_nodes)
     title: str
     subtitle: str
     members: list[int]
     where: _ClusterKey  # the cluster the box sits in
     exported: list[int] = field(default_factory=list)  # members used outside the box
+    tip: list[str] = field(default_factory=list)  # more lines for its tooltip
 
 
 @dataclass
@@ -542,6 +586,7 @@ class _Plan:
     # input edges (value, op) drawn from a small reference box instead of a long edge
     refs: dict[tuple[int, int], str] = field(default_factory=dict)
     large: bool = False  # more than _LARGE ops drawn: edge labels as xlabels
+    note: str = ""  # what was folded or left out to stay within max_nodes
 
 
 #: Drawings of more than this many ops are "large": graphviz's ``dot`` then gets edge labels
@@ -625,9 +670,15 @@ def _collapse_entries(collapse: Any) -> list[str] | bool:
 
 
 def _symbols(rec: Record, ids: Iterable[int], limit: int = 6) -> str:
-    symbols = [rec.nodes[i].symbol or rec.nodes[i].op or "?" for i in ids]
-    symbols = [s for i, s in zip(ids, symbols, strict=False) if rec.nodes[i].kind == "op"]
-    return " ".join(symbols[:limit]) + (" …" if len(symbols) > limit else "")
+    """The symbols of the first ``limit`` ops among ``ids``: ``"× + tanh …"``."""
+    symbols: list[str] = []
+    for i in ids:
+        node = rec.nodes[i]
+        if node.kind == "op":
+            if len(symbols) == limit:
+                return " ".join(symbols) + " …"
+            symbols.append(node.symbol or node.op or "?")
+    return " ".join(symbols)
 
 
 def _collapse_scopes(
@@ -669,13 +720,18 @@ def _collapse_scopes(
 
 
 def _collapse_loops(
-    rec: Record, free: set[int], keys: Mapping[int, _ClusterKey], min_repeats: int, prefix: str
+    rec: Record,
+    free: set[int],
+    keys: Mapping[int, _ClusterKey],
+    min_repeats: int,
+    prefix: str,
+    strict: bool = True,
 ) -> list[_Region]:
     """One box per repeated loop body, for its iterations after the first."""
     order = sorted(free)
     where = {i: p for p, i in enumerate(order)}
     regions: list[_Region] = []
-    for start, length, reps in _find_loops(rec, free, min_repeats):
+    for start, length, reps in _find_loops(rec, free, min_repeats, strict):
         begin = where[start]
         first = order[begin : begin + length]
         rest = order[begin + length : begin + length * reps]
@@ -707,20 +763,46 @@ def _plan(
     focus: Any,
     tensor_node: int | None,
     collapse: Any,
-    collapse_loops: bool | int,
+    collapse_loops: bool | int | None,
     refs: bool | None,
     prefix: str,
+    max_nodes: int | None = None,
 ) -> _Plan:
     full, context, targets = _select(rec, focus, tensor_node, labels)
     keys = _place(rec, full, context)
     regions = _collapse_scopes(rec, full | context, keys, collapse, prefix)
     region_of = {i: r for r in regions for i in r.members}
-    if collapse_loops:
-        min_repeats = 3 if collapse_loops is True else max(2, int(collapse_loops))
+    n_drawn = len(full | context)
+    budget = max_nodes if max_nodes is not None else n_drawn
+
+    def boxes(loops: list[_Region]) -> int:
+        """How many boxes the drawing has with these loops folded."""
+        return n_drawn - sum(len(r.members) for r in regions + loops) + len(regions + loops)
+
+    notes: list[str] = []
+    if collapse_loops or (collapse_loops is None and n_drawn > budget):
+        # by hand: loops of the same scopes; to fit the budget, also loops across scopes
+        min_repeats = 3 if collapse_loops in (None, True) else max(2, int(collapse_loops))
         free = {i for i in full if i not in region_of}
         loops = _collapse_loops(rec, free, keys, min_repeats, prefix)
+        if collapse_loops is None and boxes(loops) > budget:
+            across = _collapse_loops(rec, free, keys, min_repeats, prefix, strict=False)
+            if boxes(across) < boxes(loops):
+                loops = across
         regions += loops
         region_of.update({i: r for r in loops for i in r.members})
+        if loops and collapse_loops is None:
+            n = sum(len(r.members) for r in loops)
+            notes.append(
+                f"{n:,} nodes of repeated loop iterations are folded into ⟳ boxes".replace(",", " ")
+            )
+    if boxes([]) > budget:
+        hidden = _hide_earliest(rec, full | context, regions, region_of, targets, budget, prefix)
+        if hidden is not None:
+            regions = [r for r in regions if r.members[0] not in hidden.members]
+            regions.append(hidden)
+            region_of = {i: r for r in regions for i in r.members}
+            notes.append(f"{hidden.title.lstrip('⋯ ')}")
     # what leaves each box: members used by drawn ops outside it, and targets
     for i in sorted(full):
         if rec.nodes[i].kind != "op":
@@ -736,11 +818,70 @@ def _plan(
     for r in regions:
         r.exported.sort()
     plan = _Plan(full, context, targets, keys, regions, region_of)
+    if notes:
+        plan.note = (
+            f"{n_drawn:,} nodes, drawn in short: ".replace(",", " ")
+            + "; ".join(notes)
+            + f". graph(..., max_nodes=None) draws every node (slow for {n_drawn:,})".replace(
+                ",", " "
+            )
+        )
     n_ops = sum(1 for i in full if rec.nodes[i].kind == "op" and i not in region_of)
     plan.large = n_ops > _LARGE
     if refs or (refs is None and plan.large):
         plan.refs = _far_inputs(rec, plan, prefix)
     return plan
+
+
+def _hide_earliest(
+    rec: Record,
+    drawn: set[int],
+    regions: list[_Region],
+    region_of: Mapping[int, _Region],
+    targets: set[int],
+    budget: int,
+    prefix: str,
+) -> _Region | None:
+    """One box for the earliest nodes, so that what is drawn keeps within ``budget`` boxes.
+
+    Drawing goes back from the targets (where the sweep starts): the latest nodes and boxes
+    are kept, with the sources their ops read; the rest is left out, as one box.
+    """
+    nodes = rec.nodes
+    # the units of the drawing, latest first: single nodes, and boxes standing for several
+    units: list[tuple[int, list[int]]] = [
+        (max(r.members), r.members) for r in regions if r.kind != "hidden"
+    ]
+    units += [(i, [i]) for i in drawn if i not in region_of and nodes[i].kind == "op"]
+    units.sort(reverse=True)
+    kept: set[int] = set(targets)
+    count = len(kept)
+    for _, members in units:
+        needed = [
+            j
+            for i in members
+            for j in nodes[i].inputs
+            if nodes[j].kind != "op" and j not in kept and j in drawn and j not in region_of
+        ]
+        extra = 1 + len(set(needed))
+        if count + extra > budget - 1:  # one box is left for what is hidden
+            break
+        kept.update(members)
+        kept.update(needed)
+        count += extra
+    hidden = sorted(i for i in drawn if i not in kept)
+    if not hidden:
+        return None
+    n_ops = sum(1 for i in hidden if nodes[i].kind == "op")
+    return _Region(
+        svg_id=f"{prefix}hidden",
+        kind="hidden",
+        title=f"⋯ {len(hidden):,} earlier nodes not drawn".replace(",", " "),
+        subtitle=f"{n_ops} ops: {_symbols(rec, hidden)}",
+        members=hidden,
+        where=(),
+        tip=["graph(..., max_nodes=None) draws them (slowly)"],
+    )
 
 
 def _far_inputs(rec: Record, plan: _Plan, prefix: str) -> dict[tuple[int, int], str]:
@@ -813,12 +954,15 @@ class _Writer:
         self.grads = grads
         self.shapes = shapes
         self.p = prefix
-        self.steps: dict[int, int] = {}
-        self.formulas: dict[int, str] = {}
+        self.steps: dict[int, int] = {}  # op node -> its (first) step in the sweep, from 1
         if sweep_order:
-            for k, step in enumerate(rec.sweep, start=1):
-                self.steps.setdefault(step.node, k)
-                self.formulas.setdefault(step.node, step.formula)
+            # the order alone: a step (its formula) is made only for the ops drawn
+            for k, node_id in enumerate(rec.sweep_nodes, start=1):
+                self.steps.setdefault(node_id, k)
+
+    def formula(self, node_id: int) -> str:
+        """The formula of the (first) sweep step of an op node."""
+        return self.rec.sweep[self.steps[node_id] - 1].formula
 
     # -- value boxes ---------------------------------------------------------------------
     def role(self, node: Node) -> theme.Style:
@@ -856,7 +1000,16 @@ class _Writer:
             return []
         rows = []
         cells = []
-        if self.values:
+        if self.values and node.symbolic:
+            # a traced program: the value exists only when the compiled function runs
+            lines = [node.type_text]
+            text = (
+                _lines_html(lines, style.text)
+                + '<BR ALIGN="LEFT"/>'
+                + _font("<I>known at run time</I>", size=theme.SMALL_FONT_SIZE, colour=theme.MUTED)
+            )
+            cells.append(("type", theme.MUTED, "value", text, [*lines, ""]))
+        elif self.values:
             caption = "value" if node.dtype == "float32" else node.dtype
             lines = value_lines(node.value)
             cells.append((caption, theme.MUTED, "value", _lines_html(lines, style.text), lines))
@@ -879,10 +1032,17 @@ class _Writer:
         box_id = value_box_id(node, self.p)
         rows = []
         # an unnamed scalar constant is its value: no name row
-        if not (self.values and node.kind == "constant" and not node.name and not node.shape):
-            muted = node.name is None
+        if not (
+            self.values
+            and node.kind == "constant"
+            and not node.name
+            and not node.shape
+            and not node.symbolic
+            and self.labels[node.id] == format_value(node.value)
+        ):
+            muted = _is_symbol(node, self.labels[node.id])
             title = _font(
-                html_escape(self.labels[node.id]),
+                html_escape(short_label(self.labels[node.id])),
                 colour=theme.MUTED if muted else style.text,
                 bold=not muted,
             )
@@ -897,9 +1057,28 @@ class _Writer:
         attrs = [
             ("id", f'"{box_id}"'),
             ("class", f'"{self.value_classes(node)}"'),
+            ("tooltip", dot_quote(*self.value_tip(node))),
             ("label", label),
         ]
         return f"{box_id} [{_attrs(attrs)}]"
+
+    def value_tip(self, node: Node) -> list[str]:
+        """What hovering a value box says: its whole name, what it is, its numbers."""
+        label = self.labels[node.id]
+        kind = {"variable": "variable", "constant": "watched constant" if node.watched else
+                "constant"}.get(node.kind, f"output of {node.op}")  # fmt: skip
+        what = [kind]
+        if node.name and node.name.split(":")[0] != label:
+            what.append(f"named {node.name}")
+        what.append(f"{node.dtype}, shape {_shape_text(node.shape) or '()'}")
+        tip = [f"{label}: {', '.join(what)}"]
+        if node.symbolic:
+            tip.append(f"value {node.type_text}: known at run time")
+        elif self.values:
+            tip.append(f"value = {format_value(node.value)}")
+        if self.grads and node.id in self.rec.gradients:
+            tip.append(f"∂L/∂{label} = {format_value(self.rec.gradients[node.id])}")
+        return tip
 
     # -- op circles ----------------------------------------------------------------------
     def op_node(self, node: Node) -> str:
@@ -920,11 +1099,11 @@ class _Writer:
             + "".join(rows)
             + "</TABLE>>"
         )
-        tip = [node.op or "op"]
-        if node.attrs:
-            tip[0] += "(" + ", ".join(f"{k}={v!r}" for k, v in node.attrs.items()) + ")"
+        args = [self.labels[i] for i in node.inputs]
+        args += [f"{k}={v!r}" for k, v in node.attrs.items()]
+        tip = [f"{self.labels[node.id]} = {node.op or 'op'}({', '.join(args)})"]
         if step is not None:
-            tip.append(f"reverse sweep, step {step}: {self.formulas[node.id]}")
+            tip.append(f"reverse sweep, step {step}: {self.formula(node.id)}")
         attrs = [
             ("id", f'"{op_id}"'),
             ("class", f'"{theme.CLASS["node"]} {theme.CLASS["op"]}"'),
@@ -948,7 +1127,7 @@ class _Writer:
         """A small box that stands for ``node``'s value box next to a far-away op."""
         style = self.role(node)
         box_id = value_box_id(node, self.p)
-        title = _font("↪ " + html_escape(self.labels[node.id]), colour=style.text)
+        title = _font("↪ " + html_escape(short_label(self.labels[node.id])), colour=style.text)
         attrs = [
             ("id", f'"{ref_id}"'),
             ("class", f'"{theme.CLASS["node"]} {theme.CLASS["ref"]} tv-ref-{box_id}"'),
@@ -965,12 +1144,14 @@ class _Writer:
 
     # -- collapsed boxes -----------------------------------------------------------------
     def region_box(self, region: _Region) -> str:
-        style = theme.COLLAPSED if region.kind == "scope" else theme.LOOP
-        kind = "collapsed" if region.kind == "scope" else "loop"
+        style = theme.LOOP if region.kind == "loop" else theme.COLLAPSED
+        kind = "loop" if region.kind == "loop" else "collapsed"
         css = f"{theme.CLASS['node']} {theme.CLASS[kind]}"
-        title = _font(html_escape(region.title), bold=True)
+        title = _font(html_escape(short_label(region.title, 48)), bold=True)
         subtitle = _font(
-            html_escape(region.subtitle), size=theme.SMALL_FONT_SIZE, colour=theme.MUTED
+            html_escape(short_label(region.subtitle, 64)),
+            size=theme.SMALL_FONT_SIZE,
+            colour=theme.MUTED,
         )
         rows = [
             f'<TR><TD COLSPAN="2">{title}</TD></TR>',
@@ -992,6 +1173,7 @@ class _Writer:
             ("color", f'"{style.stroke}"'),
             ("penwidth", f"{style.penwidth}"),
             ("margin", '"0.12,0.06"'),
+            ("tooltip", dot_quote(region.title, region.subtitle, *region.tip)),
             ("label", label),
         ]
         return f"{region.svg_id} [{_attrs(attrs)}]"
@@ -999,9 +1181,11 @@ class _Writer:
     # -- clusters and nodes ----------------------------------------------------------------
     def cluster_attrs(self, key: _ClusterKey, number: int) -> str:
         kind, text = key[-1]
+        if kind == "group":
+            text = self.rec.groups.get(text, text)
         style = theme.GROUP if kind == "group" else theme.SCOPE
         css = f"{theme.CLASS['cluster']} {theme.CLASS[kind]}"
-        caption = _font(html_escape(text), colour=style.text, bold=True)
+        caption = _font(html_escape(short_label(text, 80)), colour=style.text, bold=True)
         if kind == "group":
             note = "ops recorded while that tape ran its reverse sweep"
             caption = (
@@ -1016,6 +1200,7 @@ class _Writer:
             ("class", f'"{css}"'),
             ("label", f"<{caption}>"),
             ("labeljust", "l"),
+            ("tooltip", dot_quote(text if kind == "group" else f"name scope {text}")),
             ("style", '"filled,rounded,dashed"' if kind == "group" else '"filled,rounded"'),
             ("fillcolor", f'"{style.fill}"'),
             ("color", f'"{style.stroke}"'),
@@ -1100,13 +1285,25 @@ class _Writer:
                 if tail == head or (tail, head) in seen:
                     continue
                 seen.add((tail, head))
-                attrs = [("id", f'"{p}e{j}-{i}-{pos}"'), ("class", edge_css)]
+                tip = f"{self.labels[j]} → {node.op} ({self.labels[i]}), input {pos + 1}"
+                if nodes[j].shape:
+                    tip += f", shape {_shape_text(nodes[j].shape)}"
+                attrs = [
+                    ("id", f'"{p}e{j}-{i}-{pos}"'),
+                    ("class", edge_css),
+                    ("tooltip", dot_quote(tip)),
+                ]
                 text = _shape_text(nodes[j].shape) if self.shapes else ""
                 if text:
                     attrs.append(("xlabel" if plan.large else "label", f'"{text}"'))
                 out.append(f"{tail} -> {head} [{_attrs(attrs)}]")
             if region is None:
-                attrs = [("id", f'"{p}o{i}"'), ("class", out_css), ("weight", "4")]
+                attrs = [
+                    ("id", f'"{p}o{i}"'),
+                    ("class", out_css),
+                    ("weight", "4"),
+                    ("tooltip", dot_quote(f"{node.op} gives {self.labels[i]}")),
+                ]
                 out.append(f"{head} -> {value_box_id(node, p)} [{_attrs(attrs)}]")
         return ["\t" + line for line in out]
 
@@ -1119,14 +1316,16 @@ def graph(
     grads: bool = True,
     shapes: bool = True,
     sweep_order: bool = True,
-    rankdir: str = "LR",
+    rankdir: str | None = None,
     legend: bool = False,
     focus: tuple[Any, Any] | None = None,
     collapse: str | Iterable[str] | bool | None = None,
-    collapse_loops: bool | int = False,
+    collapse_loops: bool | int | None = None,
     refs: bool | None = None,
     title: str | None = None,
     id_prefix: str = "",
+    max_nodes: int | None = 300,
+    max_width: float | None = 968,
 ) -> TapeGraph:
     """Draw what a tape recorded as a :class:`graphviz.Digraph` (inline in Jupyter).
 
@@ -1144,8 +1343,9 @@ def graph(
         ``xlabel``), which keeps large layouts several times faster.
     sweep_order : bool
         Number the ops in the order the last reverse sweep visited them.
-    rankdir : {"LR", "TB", "RL", "BT"}
-        Direction of the data flow.
+    rankdir : {"LR", "TB", "RL", "BT"}, optional
+        Direction of the data flow.  ``None`` (default): left to right (``"LR"``) when that
+        fits ``max_width``, else top to bottom (``"TB"``) if that is narrower.
     legend : bool
         Add the key of colours and shapes (also on its own: :func:`legend`).
     focus : (target, sources), optional
@@ -1155,9 +1355,10 @@ def graph(
     collapse : str, list of str, or True
         ``tv.name_scope`` paths (or group labels) to draw as one box each; ``True``: every
         top-level scope.
-    collapse_loops : bool or int
+    collapse_loops : bool or int, optional
         Draw the iterations of a repeated loop body after the first as one box (an int
-        sets the minimum number of repeats; ``True`` means 3).
+        sets the minimum number of repeats; ``True`` means 3).  ``None`` (default): only
+        when the graph has more than ``max_nodes`` nodes; ``False``: never.
     refs : bool, optional
         Draw an input that was computed long before the op using it (e.g. a weight used
         at every step of a loop) as a small dashed reference box ``↪ w`` next to the op,
@@ -1167,6 +1368,15 @@ def graph(
         A caption above the graph.
     id_prefix : str
         Prefix for every SVG id (letters, digits, ``-`` and ``_``).
+    max_nodes : int or None
+        The most boxes a drawing has (300): beyond it, repeated loop bodies are folded
+        (also across scopes), then the earliest nodes are left out as one box, and the
+        picture says so.  ``None`` draws every node (``dot`` may take minutes for
+        thousands).
+    max_width : float or None
+        The widest the picture is shown in Jupyter, in CSS pixels (968: JupyterLab's output
+        area in a 1280-pixel window with the file browser open); a wider layout is scaled
+        down to it.  ``None``: natural size.  :func:`to_svg` always gives natural size.
 
     Returns
     -------
@@ -1184,8 +1394,12 @@ def graph(
     >>> g.source.count(" -> ")  # x -> (x²) -> t1
     2
     """
-    if rankdir not in ("LR", "RL", "TB", "BT"):
+    if rankdir is not None and rankdir not in ("LR", "RL", "TB", "BT"):
         raise ValueError(f'graph: rankdir must be "LR", "RL", "TB" or "BT", got {rankdir!r}')
+    if max_nodes is not None and (not isinstance(max_nodes, int) or max_nodes < 10):
+        raise ValueError(
+            f"graph: max_nodes must be an int of at least 10, or None; got {max_nodes!r}"
+        )
     if not re.fullmatch(r"[A-Za-z0-9_-]*", id_prefix):
         raise ValueError(f"graph: id_prefix may hold letters, digits, - and _: {id_prefix!r}")
     rec, tensor_node = _as_record(obj, tape)
@@ -1199,6 +1413,7 @@ def graph(
         collapse_loops=collapse_loops,
         refs=refs,
         prefix=id_prefix,
+        max_nodes=max_nodes,
     )
     writer = _Writer(
         rec,
@@ -1211,6 +1426,8 @@ def graph(
         prefix=id_prefix,
     )
     font = theme.FONT
+    if rankdir is None:
+        rankdir = _orientation(writer, max_width)
     graph_attrs = [
         ("id", f'"{id_prefix}graph"'),
         ("class", '"tv-graph"'),
@@ -1223,8 +1440,15 @@ def graph(
         ("ranksep", "0.3"),
         ("pad", "0.15"),
     ]
+    caption = []
     if title:
-        graph_attrs += [("label", f"<<B>{html_escape(title)}</B>>"), ("labelloc", "t")]
+        caption.append(f"<B>{html_escape(short_label(title, 200))}</B>")
+    if plan.note:
+        caption.append(
+            _font(html_escape(plan.note), size=theme.SMALL_FONT_SIZE, colour=theme.MUTED)
+        )
+    if caption:
+        graph_attrs += [("label", f"<{'<BR/>'.join(caption)}>"), ("labelloc", "t")]
     lines = [
         f"\tgraph [{_attrs(graph_attrs)}]",
         f'\tnode [shape=plain fontname="{font}" fontsize={theme.FONT_SIZE} '
@@ -1246,7 +1470,79 @@ def graph(
         }
         lines.append("\t" + _legend_node(id_prefix, present))
         lines.append(f"\t{{rank=sink; {id_prefix}legend}}")
-    return TapeGraph(name="tape", body=[line + "\n" for line in lines])
+    out = TapeGraph(name="tape", body=[line + "\n" for line in lines])
+    out.max_width = max_width
+    return out
+
+
+def _orientation(writer: _Writer, max_width: float | None) -> str:
+    """``"LR"`` if the drawing laid out left to right fits ``max_width`` (CSS pixels), else
+    ``"TB"`` when top to bottom is narrower: an estimate from the boxes' text, before
+    ``dot`` runs (a long chain is wide from left to right, and tall but narrow the other
+    way)."""
+    if max_width is None:
+        return "LR"
+    lr, tb = _layout_widths(writer)
+    limit = max_width * 0.75  # in points
+    return "LR" if lr <= limit or tb >= lr else "TB"
+
+
+#: Rough sizes for :func:`_orientation`, in points: a character of the 14 pt fonts, the
+#: padding of a box, the gaps between ranks and between the boxes of a rank.
+_CHAR, _PAD, _RANKSEP, _NODESEP = 8.4, 14.0, 21.6, 18.0
+
+
+def _layout_widths(writer: _Writer) -> tuple[float, float]:
+    """Estimated widths (points) of the drawing laid out left to right and top to bottom."""
+    plan, nodes, labels = writer.plan, writer.rec.nodes, writer.labels
+    width: dict[Any, float] = {}
+    rank: dict[Any, int] = {}
+
+    def box_of(i: int) -> Any:
+        r = plan.region_of.get(i)
+        return ("r", r.svg_id) if r is not None else ("v", i)
+
+    def value_width(node: Node) -> float:
+        lines = [short_label(labels[node.id])]
+        if writer.values:
+            shown = [node.type_text] if node.symbolic else value_lines(node.value)
+            lines += ["value " + line for line in shown]
+        if writer.grads and node.id in writer.rec.gradients:
+            lines += ["grad " + line for line in value_lines(writer.rec.gradients[node.id])]
+        return max(len(line) for line in lines) * _CHAR + _PAD
+
+    labelled_gaps: set[int] = set()
+    for i in sorted(plan.full | plan.context):
+        node = nodes[i]
+        box = box_of(i)
+        if box[0] == "r":
+            region = plan.region_of[i]
+            width[box] = max(len(region.title), len(region.subtitle) * 0.75) * _CHAR + _PAD
+        else:
+            width[box] = value_width(node)
+        if node.kind != "op" or i not in plan.full:
+            rank.setdefault(box, 0)
+            continue
+        tails = [box_of(j) for j in node.inputs if box_of(j) != box]
+        start = max((rank.get(t, 0) for t in tails), default=-1) + 1
+        if writer.shapes and any(nodes[j].shape for j in node.inputs) and not plan.large:
+            labelled_gaps.add(start)
+        if box[0] == "r":
+            rank[box] = max(rank.get(box, 0), start)
+        else:
+            width[("o", i)] = 40.0
+            rank[("o", i)] = start
+            rank[box] = start + 1
+    if not rank:
+        return 0.0, 0.0
+    by_rank: dict[int, list[float]] = {}
+    for key, r in rank.items():
+        by_rank.setdefault(r, []).append(width.get(key, 40.0))
+    n_ranks = max(by_rank) + 1
+    lr = sum(max(ws) for ws in by_rank.values()) + _RANKSEP * n_ranks
+    lr += 40.0 * len(labelled_gaps)  # edge labels take a rank of their own
+    tb = max(sum(ws) + _NODESEP * (len(ws) - 1) for ws in by_rank.values())
+    return lr, tb
 
 
 # --- legend --------------------------------------------------------------------------------
@@ -1366,6 +1662,19 @@ def _unlink_cells(svg: str) -> str:
     return _CELL_LINK.sub(fix, svg)
 
 
+_TITLE = re.compile(r'<title>[^<]*</title>\n(<g id="a_[^"]*"><a xlink:title="([^"]*)">)?')
+
+
+def _human_titles(svg: str) -> str:
+    """Each element's ``<title>`` (what a browser shows on hover) made its tooltip text
+    instead of graphviz's node name (``n2``); a title without a tooltip is dropped."""
+
+    def fix(m: re.Match[str]) -> str:
+        return "" if m.group(1) is None else f"<title>{m.group(2)}</title>\n{m.group(1)}"
+
+    return _TITLE.sub(fix, svg)
+
+
 def to_svg(obj: Any, **kwargs: Any) -> str:
     """Lay a graph out with Graphviz's ``dot`` and return the SVG text.
 
@@ -1391,4 +1700,4 @@ def to_svg(obj: Any, **kwargs: Any) -> str:
         svg = g.pipe(format="svg", encoding="utf-8")
     except graphviz.ExecutableNotFound:
         raise GraphvizNotFoundError(g.source) from None
-    return _unlink_cells(svg)
+    return _human_titles(_unlink_cells(svg))

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import tapeviz as tv
-from tapeviz.graph import Node, Record, SweepStep, format_value
+from tapeviz.graph import FrozenSequence, Node, Record, SweepStep, format_value
 
 
 @pytest.fixture
@@ -94,11 +94,14 @@ def test_the_sweep_step_by_step(linear_regression: tuple[Record, tv.Tensor, tv.T
     assert rec.gradients[1].tolist() == gw.numpy().tolist() == [[70], [100]]
     assert rec.gradients[3].tolist() == gb.numpy().tolist() == 30
     assert all(s.adjoint.dtype == np.float32 for s in rec.sweep)
-    formulas = [s.formula for s in rec.sweep]
-    assert formulas[1] == "∂L/∂t6 += ∂L/∂t7 · 2·t6 = [[10],[20]]"
-    assert formulas[4] == "∂L/∂w += Xᵀ · ∂L/∂t2 = [[70],[100]]"
-    assert formulas[3].startswith("∂L/∂t2 += ∂L/∂t4 = [[10],[20]]; ∂L/∂b += ")
-    assert formulas[3].endswith("= 30")
+    # each step in the names of the code (the fixture bound L), then with its numbers
+    assert [s.formula for s in rec.sweep] == [
+        "∂L/∂t7 += ∂L/∂L copied over the summed axes = [[1],[1]]",
+        "∂L/∂t6 += ∂L/∂t7 · 2·t6 = [[1],[1]] · 2·[[5],[10]] = [[10],[20]]",
+        "∂L/∂t4 += ∂L/∂t6 = [[10],[20]]",
+        "∂L/∂t2 += ∂L/∂t4 = [[10],[20]]; ∂L/∂b += Σ(∂L/∂t4) = Σ([[10],[20]]) = 30",
+        "∂L/∂w += Xᵀ · ∂L/∂t2 = [[1,3],[2,4]] · [[10],[20]] = [[70],[100]]",
+    ]
 
 
 def test_scalar_formulas_show_the_numbers() -> None:
@@ -106,7 +109,7 @@ def test_scalar_formulas_show_the_numbers() -> None:
     with tv.GradientTape() as tape:
         y = tv.square(x)
     tape.gradient(y, x)
-    assert tape.record().sweep[0].formula == "∂L/∂x += ∂L/∂t1 · 2·x = 1 · 2·3 = 6"
+    assert tape.record().sweep[0].formula == "∂L/∂x += ∂L/∂y · 2·x = 1 · 2·3 = 6"
 
 
 def test_record_before_gradient_has_no_sweep() -> None:
@@ -156,7 +159,11 @@ def test_the_record_is_frozen(linear_regression: tuple[Record, tv.Tensor, tv.Ten
         rec.gradients[99] = np.zeros(1)  # type: ignore[index]
     with pytest.raises(TypeError):
         node.attrs["x"] = 1  # type: ignore[index]
-    assert isinstance(rec.nodes, tuple) and isinstance(rec.sweep, tuple)
+    # sequences made on demand, read-only like tuples
+    assert isinstance(rec.nodes, FrozenSequence) and isinstance(rec.sweep, FrozenSequence)
+    assert not hasattr(rec.nodes, "__setitem__") and not hasattr(rec.nodes, "append")
+    assert rec.nodes == tuple(rec.nodes) and rec.nodes[1:3] == (rec.nodes[1], rec.nodes[2])
+    assert rec.nodes[-1] is rec.nodes[len(rec.nodes) - 1]  # made once, then kept
 
 
 def test_the_record_does_not_change_when_variables_do() -> None:

@@ -63,11 +63,11 @@ def test_doc000_square() -> None:
         y = tf.square(x)
     y_grad = tape.gradient(y, x)
     frames = check_frames(tape, {"x": x}, {"x": y_grad.numpy()})
-    assert [(f.phase, f.formula) for f in frames] == [
-        ("forward", "t1 = x² = 9"),
-        ("backward", "∂L/∂x += ∂L/∂t1 · 2·x = 1 · 2·3 = 6"),
+    assert [(f.phase, f.formula) for f in frames] == [  # y: the name the code bound
+        ("forward", "y = x² = 9"),
+        ("backward", "∂L/∂x += ∂L/∂y · 2·x = 1 · 2·3 = 6"),
     ]
-    assert frames[-1].accumulation == {1: "∂L/∂t1 = 1 (seed)", 0: "∂L/∂x = 6"}
+    assert frames[-1].accumulation == {1: "∂L/∂y = 1 (seed)", 0: "∂L/∂x = 6"}
 
 
 def test_doc000_linear_regression() -> None:
@@ -81,8 +81,8 @@ def test_doc000_linear_regression() -> None:
     frames = check_frames(tape, {"w": w, "b": b}, {"w": w_grad.numpy(), "b": b_grad.numpy()})
     assert len(frames) == 10
     assert frames[0].formula == "t2 = X @ w = [[5],[11]]"
-    assert frames[4].formula == "t8 = reduce_sum(t7) = 125"
-    assert frames[-1].formula == "∂L/∂w += Xᵀ · ∂L/∂t2 = [[70],[100]]"
+    assert frames[4].formula == "L = reduce_sum(t7) = 125"
+    assert frames[-1].formula == "∂L/∂w += Xᵀ · ∂L/∂t2 = [[1,3],[2,4]] · [[10],[20]] = [[70],[100]]"
     np.testing.assert_array_equal(frames[-1].adjoints[1], [[70.0], [100.0]])
     assert frames[-1].adjoints[3] == 30.0
     # the reverse step through matmul highlights the edge from w only (X is a constant)
@@ -345,7 +345,10 @@ def test_mimebundle_has_widget_and_static_fallback(linreg_player: SweepPlayer) -
     assert "application/vnd.jupyter.widget-view+json" in data
     assert data["text/plain"].startswith("<tv.viz.SweepPlayer")
     html = data["text/html"]
-    assert "<svg" in html and "∂L/∂w += Xᵀ · ∂L/∂t2 = [[70],[100]]" in html
+    assert (
+        "<svg" in html
+        and "∂L/∂w += Xᵀ · ∂L/∂t2 = [[1,3],[2,4]] · [[10],[20]] = [[70],[100]]" in html
+    )
     assert 'data-current-node="2"' in html
     assert "[[70],[100]]" in html  # the adjoint table of the last frame
 
@@ -408,7 +411,10 @@ def test_saved_page_plays_in_chromium(linreg_player: SweepPlayer, tmp_path: Path
         assert root.get_attribute("data-phase") == "backward"
         assert root.get_attribute("data-current-node") == "2"
         assert "∂L/∂w = [[70],[100]]" in (root.get_attribute("data-adjoints") or "")
-        assert page.locator(".tv-formula").inner_text() == "∂L/∂w += Xᵀ · ∂L/∂t2 = [[70],[100]]"
+        assert (
+            page.locator(".tv-formula").inner_text()
+            == "∂L/∂w += Xᵀ · ∂L/∂t2 = [[1,3],[2,4]] · [[10],[20]] = [[70],[100]]"
+        )
         # keyboard: focus the widget, Home, then Space plays
         root.focus()
         page.keyboard.press("Home")
@@ -449,7 +455,7 @@ def test_wide_graph_fits_and_nodes_are_found_by_id(tmp_path: Path) -> None:
         for _ in range(6):
             y = tf.sin(y) * 2.0 + x
     tape.gradient(y, x)
-    player = SweepPlayer(tape)
+    player = SweepPlayer(tape, rankdir="LR")  # a chain laid out left to right: wide
     state = {
         "index": 0,
         "fps": 30.0,
