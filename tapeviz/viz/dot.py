@@ -105,6 +105,7 @@ Example
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -781,11 +782,11 @@ def _plan(
 
     notes: list[str] = []
     if collapse_loops or (collapse_loops is None and n_drawn > budget):
-        # by hand: loops of the same scopes; to fit the budget, also loops across scopes
+        # asked for: loops within one scope; to fit the budget, also loops across scopes
         min_repeats = 3 if collapse_loops in (None, True) else max(2, int(collapse_loops))
         free = {i for i in full if i not in region_of}
         loops = _collapse_loops(rec, free, keys, min_repeats, prefix)
-        if collapse_loops is None and boxes(loops) > budget:
+        if collapse_loops is None:  # to fit: the fewest boxes, keeping scopes if as few
             across = _collapse_loops(rec, free, keys, min_repeats, prefix, strict=False)
             if boxes(across) < boxes(loops):
                 loops = across
@@ -793,16 +794,15 @@ def _plan(
         region_of.update({i: r for r in loops for i in r.members})
         if loops and collapse_loops is None:
             n = sum(len(r.members) for r in loops)
-            notes.append(
-                f"{n:,} nodes of repeated loop iterations are folded into ⟳ boxes".replace(",", " ")
-            )
+            notes.append(f"{_count(n)} nodes of repeated loop iterations folded into ⟳ boxes")
     if boxes([]) > budget:
         hidden = _hide_earliest(rec, full | context, regions, region_of, targets, budget, prefix)
         if hidden is not None:
-            regions = [r for r in regions if r.members[0] not in hidden.members]
+            gone = set(hidden.members)
+            regions = [r for r in regions if r.members[0] not in gone]
             regions.append(hidden)
             region_of = {i: r for r in regions for i in r.members}
-            notes.append(f"{hidden.title.lstrip('⋯ ')}")
+            notes.append(f"the {_count(len(gone))} earliest nodes left out (the ⋯ box)")
     # what leaves each box: members used by drawn ops outside it, and targets
     for i in sorted(full):
         if rec.nodes[i].kind != "op":
@@ -820,17 +820,19 @@ def _plan(
     plan = _Plan(full, context, targets, keys, regions, region_of)
     if notes:
         plan.note = (
-            f"{n_drawn:,} nodes, drawn in short: ".replace(",", " ")
-            + "; ".join(notes)
-            + f". graph(..., max_nodes=None) draws every node (slow for {n_drawn:,})".replace(
-                ",", " "
-            )
+            f"Drawn in short ({_count(n_drawn)} nodes): {'; '.join(notes)}. "
+            "tv.viz.graph(..., max_nodes=None) draws every node, slowly."
         )
     n_ops = sum(1 for i in full if rec.nodes[i].kind == "op" and i not in region_of)
     plan.large = n_ops > _LARGE
     if refs or (refs is None and plan.large):
         plan.refs = _far_inputs(rec, plan, prefix)
     return plan
+
+
+def _count(n: int) -> str:
+    """``12 345``: a count with its thousands apart."""
+    return f"{n:,}".replace(",", " ")
 
 
 def _hide_earliest(
@@ -876,11 +878,11 @@ def _hide_earliest(
     return _Region(
         svg_id=f"{prefix}hidden",
         kind="hidden",
-        title=f"⋯ {len(hidden):,} earlier nodes not drawn".replace(",", " "),
+        title=f"⋯ {_count(len(hidden))} earlier nodes not drawn",
         subtitle=f"{n_ops} ops: {_symbols(rec, hidden)}",
         members=hidden,
         where=(),
-        tip=["graph(..., max_nodes=None) draws them (slowly)"],
+        tip=["tv.viz.graph(..., max_nodes=None) draws them, slowly"],
     )
 
 
@@ -893,15 +895,23 @@ def _far_inputs(rec: Record, plan: _Plan, prefix: str) -> dict[tuple[int, int], 
     """
     out: dict[tuple[int, int], str] = {}
     for i in sorted(plan.full):
-        if rec.nodes[i].kind != "op" or i in plan.region_of:
+        if rec.nodes[i].kind != "op":
             continue
+        region = plan.region_of.get(i)
+        # an op folded into a box: one reference per value and box, beside the box
+        head, first = (region.svg_id, region.members[0]) if region else (str(i), i)
         for j in rec.nodes[i].inputs:
-            if j not in plan.region_of and i - j > _REF_DISTANCE:
-                out.setdefault((j, i), f"{prefix}r{j}-{i}")
+            if j not in plan.region_of and first - j > _REF_DISTANCE:
+                out.setdefault((j, i), f"{prefix}r{j}-{head}")
     return out
 
 
 # --- DOT text ---------------------------------------------------------------------------------
+
+
+def _name(node_id: str) -> str:
+    """A node's name in DOT: quoted unless a plain identifier (``r3-9`` would read as two)."""
+    return node_id if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", node_id) else f'"{node_id}"'
 
 
 def _attrs(items: Sequence[tuple[str, str]]) -> str:
@@ -1060,7 +1070,7 @@ class _Writer:
             ("tooltip", dot_quote(*self.value_tip(node))),
             ("label", label),
         ]
-        return f"{box_id} [{_attrs(attrs)}]"
+        return f"{_name(box_id)} [{_attrs(attrs)}]"
 
     def value_tip(self, node: Node) -> list[str]:
         """What hovering a value box says: its whole name, what it is, its numbers."""
@@ -1120,7 +1130,7 @@ class _Writer:
             ("tooltip", dot_quote(*tip)),
             ("label", label),
         ]
-        return f"{op_id} [{_attrs(attrs)}]"
+        return f"{_name(op_id)} [{_attrs(attrs)}]"
 
     # -- references to far-away values -----------------------------------------------------
     def ref_box(self, ref_id: str, node: Node) -> str:
@@ -1140,7 +1150,7 @@ class _Writer:
             ("tooltip", dot_quote(f"the value {self.labels[node.id]} (drawn once, elsewhere)")),
             ("label", f"<{title}>"),
         ]
-        return f"{ref_id} [{_attrs(attrs)}]"
+        return f"{_name(ref_id)} [{_attrs(attrs)}]"
 
     # -- collapsed boxes -----------------------------------------------------------------
     def region_box(self, region: _Region) -> str:
@@ -1176,7 +1186,7 @@ class _Writer:
             ("tooltip", dot_quote(region.title, region.subtitle, *region.tip)),
             ("label", label),
         ]
-        return f"{region.svg_id} [{_attrs(attrs)}]"
+        return f"{_name(region.svg_id)} [{_attrs(attrs)}]"
 
     # -- clusters and nodes ----------------------------------------------------------------
     def cluster_attrs(self, key: _ClusterKey, number: int) -> str:
@@ -1230,8 +1240,16 @@ class _Writer:
             add(plan.keys[i], i, self.value_box(nodes[i]))
         for region in plan.regions:
             add(region.where, min(region.members), self.region_box(region))
+        made: set[str] = set()
         for (j, i), ref_id in plan.refs.items():
-            add(plan.keys[i], i, self.ref_box(ref_id, nodes[j]))
+            if ref_id not in made:
+                made.add(ref_id)
+                region = plan.region_of.get(i)
+                where = region.where if region is not None else plan.keys[i]
+                head = region.svg_id if region is not None else f"{self.p}n{i}"
+                add(where, i, self.ref_box(ref_id, nodes[j]))
+                # beside the op it feeds: a chain drawn with references stays straight
+                add(where, i, f"{{rank=same; {_name(ref_id)}; {_name(head)}}}")
         # children in order of their first node, clusters numbered in that order
         first = {k: min(o for o, _ in v) if v else 1 << 60 for k, v in lines.items()}
         for k in sorted(lines, key=lambda k: (len(k), first[k], k)):
@@ -1293,10 +1311,12 @@ class _Writer:
                     ("class", edge_css),
                     ("tooltip", dot_quote(tip)),
                 ]
+                if nodes[j].kind == "op" and (j, i) not in plan.refs:
+                    attrs.append(("weight", "2"))  # a chain of ops drawn straight
                 text = _shape_text(nodes[j].shape) if self.shapes else ""
                 if text:
                     attrs.append(("xlabel" if plan.large else "label", f'"{text}"'))
-                out.append(f"{tail} -> {head} [{_attrs(attrs)}]")
+                out.append(f"{_name(tail)} -> {_name(head)} [{_attrs(attrs)}]")
             if region is None:
                 attrs = [
                     ("id", f'"{p}o{i}"'),
@@ -1304,7 +1324,7 @@ class _Writer:
                     ("weight", "4"),
                     ("tooltip", dot_quote(f"{node.op} gives {self.labels[i]}")),
                 ]
-                out.append(f"{head} -> {value_box_id(node, p)} [{_attrs(attrs)}]")
+                out.append(f"{_name(head)} -> {_name(value_box_id(node, p))} [{_attrs(attrs)}]")
         return ["\t" + line for line in out]
 
 
@@ -1444,9 +1464,8 @@ def graph(
     if title:
         caption.append(f"<B>{html_escape(short_label(title, 200))}</B>")
     if plan.note:
-        caption.append(
-            _font(html_escape(plan.note), size=theme.SMALL_FONT_SIZE, colour=theme.MUTED)
-        )
+        note = "<BR/>".join(html_escape(line) for line in textwrap.wrap(plan.note, 72))
+        caption.append(_font(note, size=theme.FONT_SIZE - 2, colour=theme.MUTED))
     if caption:
         graph_attrs += [("label", f"<{'<BR/>'.join(caption)}>"), ("labelloc", "t")]
     lines = [
@@ -1469,7 +1488,7 @@ def graph(
             "ref": bool(plan.refs),
         }
         lines.append("\t" + _legend_node(id_prefix, present))
-        lines.append(f"\t{{rank=sink; {id_prefix}legend}}")
+        lines.append(f"\t{{rank=sink; {_name(id_prefix + 'legend')}}}")
     out = TapeGraph(name="tape", body=[line + "\n" for line in lines])
     out.max_width = max_width
     return out
@@ -1620,7 +1639,7 @@ def _legend_node(id_prefix: str, present: Mapping[str, bool] | None = None) -> s
         ("shape", "plain"),
         ("label", label),
     ]
-    return f"{id_prefix}legend [{_attrs(attrs)}]"
+    return f"{_name(id_prefix + 'legend')} [{_attrs(attrs)}]"
 
 
 def legend(*, id_prefix: str = "") -> TapeGraph:
