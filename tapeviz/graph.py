@@ -185,7 +185,7 @@ class Node:
     group : str or None
         Set on ops that were recorded while *another* tape ran its reverse sweep (the graph
         of a gradient): a key naming that sweep, e.g. ``"gradient of tape 1"``;
-        :attr:`Record.groups` gives its title for people (``"gradient ∂y/∂x (tape t1)"``).
+        :attr:`Record.groups` gives its title for people (``"gradient ∂y/∂x by t1"``).
     label : str
         What formulas and pictures call the value: the user's name for it (``"w"``,
         ``"X"``, ``"L"``) or a short symbol (``"t7"``, ``"2"``, ``"c5"``); see the module
@@ -293,7 +293,7 @@ class Record:
         Number of the tape (tapes are numbered 1, 2, ... in creation order).
     groups : mapping str -> str
         For each :attr:`Node.group` key, a title that says which gradient those ops
-        computed, in the user's names: ``"gradient ∂y/∂x (tape t1)"``.
+        computed, in the user's names: ``"gradient ∂y/∂x by t1"``.
     """
 
     nodes: Sequence[Node]

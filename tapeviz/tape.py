@@ -1185,7 +1185,7 @@ class _RecordView:
                     tape_name = self.tape_names.get(inner._id, tape_name)
             title = "gradient " + ", ".join(parts) if parts else "gradient"
             if tape_name is not None:
-                title += f" (tape {tape_name})"
+                title += f" by {tape_name}"
             elif not parts:
                 title = group
             titles[group] = title

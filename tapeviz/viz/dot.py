@@ -104,6 +104,7 @@ Example
 
 from __future__ import annotations
 
+import html
 import re
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
@@ -235,23 +236,38 @@ def value_box_id(node: Node, id_prefix: str = "") -> str:
 
 
 _MAX_ITEMS = 12
+_LINE = 36  # characters on a line of a long vector
 
 
 def value_lines(value: Any) -> list[str]:
     """A value as the lines of text its box shows.
 
-    Scalars and vectors of up to 12 entries in full, matrices of up to 12 entries one row a
-    line (columns aligned with no-break spaces, which SVG viewers do not collapse), bigger
-    arrays as their shape and dtype and first entries.
+    Scalars and vectors of up to 12 entries in full (a long vector over several lines of
+    about 36 characters), matrices of up to 12 entries one row a line (columns aligned with
+    no-break spaces, which SVG viewers do not collapse), bigger arrays as their shape and
+    dtype and first entries.
 
     >>> value_lines(6.0)
     ['6']
     >>> [line.replace("\\u00a0", " ") for line in value_lines(np.array([[70.0], [100.0]]))]
     ['[[ 70],', ' [100]]']
+    >>> value_lines(np.array([0.125, -0.0625, 3.25, 1e-05, 0.333333, 7.0, 0.5, 0.25]))
+    ['[0.125,-0.0625,3.25,1e-05,0.333333,7,', '\xa00.5,0.25]']
     """
     arr = np.asarray(value)
-    if arr.ndim == 0 or (arr.ndim == 1 and arr.size <= _MAX_ITEMS):
+    if arr.ndim == 0:
         return [format_value(arr)]
+    if arr.ndim == 1 and arr.size <= _MAX_ITEMS:
+        text = format_value(arr)
+        if len(text) <= _LINE:
+            return [text]
+        lines: list[str] = []
+        for item in _items(arr):
+            if lines and len(lines[-1]) + len(item) + 1 <= _LINE:
+                lines[-1] += "," + item
+            else:
+                lines.append(("[" if not lines else "\u00a0") + item)
+        return [line + ("," if k < len(lines) - 1 else "]") for k, line in enumerate(lines)]
     if arr.ndim == 2 and arr.size <= _MAX_ITEMS and arr.shape[0] > 0 and arr.shape[1] > 0:
         flat = _items(arr)
         n_cols = arr.shape[1]
@@ -352,15 +368,18 @@ class TapeGraph(graphviz.Digraph):
         return fit_width(to_svg(self), self.max_width)
 
 
-_SVG_SIZE = re.compile(r'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"')
+_SVG_SIZE = re.compile(r'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"(\s+)viewBox="([^"]+)"')
 
 
 def fit_width(svg: str, max_width: float | None) -> str:
-    """The SVG scaled down (its ``width``/``height``; the drawing keeps its ``viewBox``)
+    """The SVG scaled down (its ``width`` and ``height``; the drawing keeps its ``viewBox``)
     so that it is at most ``max_width`` CSS pixels wide.
 
-    >>> fit_width('<svg width="1500pt" height="300pt" viewBox="0 0 1500 300">', 1000)
-    '<svg width="750pt" height="150pt" viewBox="0 0 1500 300">'
+    Scaled below 75 % (text under 14 px), it gets a line below that says so and how to see
+    it full size.
+
+    >>> fit_width('<svg width="1000pt" height="300pt"\\n viewBox="0 0 1000 300"></svg>', 1200)
+    '<svg width="900pt" height="270pt"\\n viewBox="0 0 1000 300"></svg>'
     """
     m = _SVG_SIZE.search(svg)
     if max_width is None or m is None:
@@ -370,8 +389,24 @@ def fit_width(svg: str, max_width: float | None) -> str:
     if width <= limit:
         return svg
     k = limit / width
-    size = f'<svg width="{width * k:.0f}pt" height="{height * k:.0f}pt"'
-    return svg[: m.start()] + size + svg[m.end() :]
+    x0, y0, vw, vh = (float(v) for v in m.group(4).split())
+    if k >= 0.75:
+        size = f'<svg width="{width * k:.0f}pt" height="{height * k:.0f}pt"'
+        return svg[: m.start()] + size + svg[m.start(3) :]
+    # one more line below the drawing, in user units that show as 11 pt text
+    line = 20 / k
+    note = (
+        f'<text x="{x0 + 4 / k:.1f}" y="{y0 + vh + 14 / k:.1f}" '
+        f'font-family="{html.escape(theme.FONT)}" font-size="{11 / k:.1f}" '
+        f'fill="{theme.MUTED}">Scaled to {round(k * 100)} % to fit the page: open the image '
+        "in a new tab to zoom, or draw it with tv.viz.graph(..., max_width=None)</text>\n"
+    )
+    head = (
+        f'<svg width="{width * k:.0f}pt" height="{(height + line) * k:.0f}pt"{m.group(3)}'
+        f'viewBox="{x0:g} {y0:g} {vw:g} {vh + line:g}"'
+    )
+    end = svg.rindex("</svg>")
+    return svg[: m.start()] + head + svg[m.end() : end] + note + svg[end:]
 
 
 # --- from objects to a record --------------------------------------------------------------
@@ -1232,21 +1267,33 @@ class _Writer:
                 k = k[:-1]
             lines[key].append((order, line))
 
+        users: dict[int, list[int]] = {}  # source -> the drawn ops it feeds
+        for i in sorted(plan.full):
+            if nodes[i].kind == "op" and i not in plan.region_of:
+                for j in nodes[i].inputs:
+                    if nodes[j].kind != "op":
+                        users.setdefault(j, []).append(i)
         for i in sorted(plan.full | plan.context):
             if i in plan.region_of:
                 continue
             if nodes[i].kind == "op" and i in plan.full:
                 add(plan.keys[i], i, self.op_node(nodes[i]))
             add(plan.keys[i], i, self.value_box(nodes[i]))
+            readers = users.get(i, [])
+            if plan.keys[i] and len(readers) == 1 and plan.keys[readers[0]] == plan.keys[i]:
+                # a layer's weight beside the op that reads it: the layer's box then starts
+                # at that op, below the layer before (not beside it, as a staircase)
+                box, op = value_box_id(nodes[i], self.p), f"{self.p}n{readers[0]}"
+                add(plan.keys[i], i, f"{{rank=same; {_name(box)}; {_name(op)}}}")
         for region in plan.regions:
             add(region.where, min(region.members), self.region_box(region))
         made: set[str] = set()
         for (j, i), ref_id in plan.refs.items():
             if ref_id not in made:
                 made.add(ref_id)
-                region = plan.region_of.get(i)
-                where = region.where if region is not None else plan.keys[i]
-                head = region.svg_id if region is not None else f"{self.p}n{i}"
+                box = plan.region_of.get(i)
+                where = box.where if box is not None else plan.keys[i]
+                head = box.svg_id if box is not None else f"{self.p}n{i}"
                 add(where, i, self.ref_box(ref_id, nodes[j]))
                 # beside the op it feeds: a chain drawn with references stays straight
                 add(where, i, f"{{rank=same; {_name(ref_id)}; {_name(head)}}}")

@@ -136,7 +136,7 @@ def test_second_order_groups_are_titled_by_what_they_differentiate() -> None:
     rec = outer.record()
     keys = {n.group for n in rec.nodes if n.group}
     assert keys == {f"gradient of tape {inner.record().tape_id}"}
-    assert dict(rec.groups) == {keys.pop(): "gradient ∂y/∂x (tape inner)"}
+    assert dict(rec.groups) == {keys.pop(): "gradient ∂y/∂x by inner"}
     assert rec.find("dy_dx").group is not None  # the inner sweep's result, named
     back = Record.from_json(rec.to_json())
     assert dict(back.groups) == dict(rec.groups)

@@ -284,7 +284,7 @@ def test_nested_tapes_group_the_graph_of_the_gradient() -> None:
     rec = out_tape.record()
     src = graph(out_tape).source
     # the box says which gradient, in the names of the code (z was not kept: t6)
-    group = "∇ gradient ∂t6/∂(Variable#0, Variable#3) (tape inner_tape)"
+    group = "∇ gradient ∂t6/∂(Variable#0, Variable#3) by inner_tape"
     assert rec.groups == {f"gradient of tape {inner_tape.record().tape_id}": group[2:]}
     clusters = clusters_of(src)
     assert list(clusters) == [group]
