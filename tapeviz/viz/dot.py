@@ -1291,9 +1291,9 @@ class _Writer:
         for (j, i), ref_id in plan.refs.items():
             if ref_id not in made:
                 made.add(ref_id)
-                box = plan.region_of.get(i)
-                where = box.where if box is not None else plan.keys[i]
-                head = box.svg_id if box is not None else f"{self.p}n{i}"
+                folded = plan.region_of.get(i)
+                where = folded.where if folded is not None else plan.keys[i]
+                head = folded.svg_id if folded is not None else f"{self.p}n{i}"
                 add(where, i, self.ref_box(ref_id, nodes[j]))
                 # beside the op it feeds: a chain drawn with references stays straight
                 add(where, i, f"{{rank=same; {_name(ref_id)}; {_name(head)}}}")
