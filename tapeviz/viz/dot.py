@@ -783,7 +783,7 @@ def _collapse_loops(
             _Region(
                 svg_id=f"{prefix}loop{len(regions)}",
                 kind="loop",
-                title=f"⟳ {more} more iteration{'' if more == 1 else 's'}",
+                title=f"⟳ {_count(more)} more iteration{'' if more == 1 else 's'}",
                 subtitle=f"each: {_symbols(rec, first)}",
                 members=rest,
                 where=common,
@@ -809,14 +809,18 @@ def _plan(
     regions = _collapse_scopes(rec, full | context, keys, collapse, prefix)
     region_of = {i: r for r in regions for i in r.members}
     n_drawn = len(full | context)
-    budget = max_nodes if max_nodes is not None else n_drawn
+    # boxes of the drawing: an op drawn in full is two (its circle and its value)
+    weight = {i: 2 if i in full and rec.nodes[i].kind == "op" else 1 for i in full | context}
+    n_boxes = sum(weight.values())
+    budget = max_nodes if max_nodes is not None else n_boxes
 
     def boxes(loops: list[_Region]) -> int:
         """How many boxes the drawing has with these loops folded."""
-        return n_drawn - sum(len(r.members) for r in regions + loops) + len(regions + loops)
+        folded = regions + loops
+        return n_boxes - sum(weight[i] for r in folded for i in r.members) + len(folded)
 
     notes: list[str] = []
-    if collapse_loops or (collapse_loops is None and n_drawn > budget):
+    if collapse_loops or (collapse_loops is None and n_boxes > budget):
         # asked for: loops within one scope; to fit the budget, also loops across scopes
         min_repeats = 3 if collapse_loops in (None, True) else max(2, int(collapse_loops))
         free = {i for i in full if i not in region_of}
@@ -831,7 +835,7 @@ def _plan(
             n = sum(len(r.members) for r in loops)
             notes.append(f"{_count(n)} nodes of repeated loop iterations folded into ⟳ boxes")
     if boxes([]) > budget:
-        hidden = _hide_earliest(rec, full | context, regions, region_of, targets, budget, prefix)
+        hidden = _hide_earliest(rec, weight, regions, region_of, targets, budget, prefix)
         if hidden is not None:
             gone = set(hidden.members)
             regions = [r for r in regions if r.members[0] not in gone]
@@ -872,7 +876,7 @@ def _count(n: int) -> str:
 
 def _hide_earliest(
     rec: Record,
-    drawn: set[int],
+    weight: Mapping[int, int],
     regions: list[_Region],
     region_of: Mapping[int, _Region],
     targets: set[int],
@@ -881,30 +885,34 @@ def _hide_earliest(
 ) -> _Region | None:
     """One box for the earliest nodes, so that what is drawn keeps within ``budget`` boxes.
 
-    Drawing goes back from the targets (where the sweep starts): the latest nodes and boxes
-    are kept, with the sources their ops read; the rest is left out, as one box.
+    ``weight`` gives the boxes of each drawn node.  Drawing goes back from the targets
+    (where the sweep starts): the latest nodes and boxes are kept, with the sources their
+    ops read; the rest is left out, as one box.
     """
     nodes = rec.nodes
+    drawn = weight.keys()
     # the units of the drawing, latest first: single nodes, and boxes standing for several
-    units: list[tuple[int, list[int]]] = [
-        (max(r.members), r.members) for r in regions if r.kind != "hidden"
+    units: list[tuple[int, list[int], int]] = [
+        (max(r.members), r.members, 1) for r in regions if r.kind != "hidden"
     ]
-    units += [(i, [i]) for i in drawn if i not in region_of and nodes[i].kind == "op"]
-    units.sort(reverse=True)
+    units += [(i, [i], weight[i]) for i in drawn if i not in region_of and nodes[i].kind == "op"]
+    units.sort(key=lambda u: u[0], reverse=True)
     kept: set[int] = set(targets)
-    count = len(kept)
-    for _, members in units:
-        needed = [
+    count = sum(weight[t] for t in targets if t in weight)
+    for _, members, size in units:
+        read = {
             j
             for i in members
             for j in nodes[i].inputs
-            if nodes[j].kind != "op" and j not in kept and j in drawn and j not in region_of
-        ]
-        extra = 1 + len(set(needed))
+            if nodes[j].kind != "op" and j in drawn and j not in region_of
+        }
+        # a source read from far away is also a small reference box (see _far_inputs)
+        far = sum(1 for j in read if members[0] - j > _REF_DISTANCE)
+        extra = size + far + len(read - kept) - sum(weight[i] for i in members if i in kept)
         if count + extra > budget - 1:  # one box is left for what is hidden
             break
         kept.update(members)
-        kept.update(needed)
+        kept.update(read)
         count += extra
     hidden = sorted(i for i in drawn if i not in kept)
     if not hidden:

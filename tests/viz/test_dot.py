@@ -24,7 +24,15 @@ import pytest
 import tapeviz as tv
 from tapeviz.graph import Record
 from tapeviz.viz import GraphvizNotFoundError, TapeGraph, graph, legend, node_labels, theme, to_svg
-from tapeviz.viz.dot import _visible, dot_quote, html_escape, short_label, value_box_id, value_lines
+from tapeviz.viz.dot import (
+    _visible,
+    dot_quote,
+    fit_width,
+    html_escape,
+    short_label,
+    value_box_id,
+    value_lines,
+)
 
 GOLDEN = Path(__file__).parent / "golden"
 HAVE_DOT = shutil.which("dot") is not None
@@ -709,3 +717,167 @@ def test_viz_reads_only_the_public_record() -> None:
                 and node.value.id in ("tapeviz", "tv")
             ):
                 assert not node.attr.startswith("_"), f"{name} uses tapeviz.{node.attr}"
+
+
+# --- big tapes, long names, traced programs, the width of the page (issues 14 and 17) -----------
+
+
+def statements(src: str) -> list[str]:
+    """The names of the boxes of a drawing (node statements), without the graph's own."""
+    names = re.findall(r'^\t+("?[\w-]+"?) \[id=', src, re.M)
+    return [n.strip('"') for n in names if n != "graph"]
+
+
+def caption(src: str) -> str:
+    """The text above a drawing (title and note), its lines joined."""
+    m = re.search(r"\tgraph \[[^\n]* label=<(.*)> labelloc=t\]", src)
+    return "" if m is None else " ".join(re.sub(r"<[^>]+>", " ", m.group(1)).split())
+
+
+def chain_tape(steps: int, scope_every: int = 50) -> tv.GradientTape:
+    """benchmarks/bench_dot.py's training-loop-like chain: 4 ops a step, a scope per 50."""
+    w = tv.Variable([[0.5, -0.25], [0.1, 0.2], [0.3, 0.4]], name="w")
+    b = tv.Variable([0.1, -0.1], name="b")
+    c = tv.constant(0.5, name="c")
+    y = tv.constant([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], name="x")
+    with tv.GradientTape() as tape:
+        for i in range(steps):
+            with tv.name_scope(f"block{i // scope_every}"):
+                y = tv.tanh(y * w + b) - c / 2.0
+        loss = tv.reduce_sum(y)
+    tape.gradient(loss, [w, b])
+    return tape
+
+
+def test_a_big_tape_is_folded_within_the_node_budget() -> None:
+    tape = chain_tape(1250)  # 5 001 ops, 6 254 nodes, 25 scopes
+    rec = tape.record()
+    src = graph(tape).source
+    boxes = statements(src)
+    assert len(boxes) <= 300 < len(rec.nodes)
+    # one loop across the scopes: its first iteration, a box for the 1 248 others, the last
+    assert boxes.count("loop0") == 1 and "loop1" not in boxes
+    assert "⟳ 1 248 more iterations" in src and "each: + tanh − ×" in src
+    assert caption(src) == (
+        "Drawn in short (6 254 nodes): 6 240 nodes of repeated loop iterations folded into ⟳ "
+        "boxes. tv.viz.graph(..., max_nodes=None) draws every node, slowly."
+    )
+    # the target, where the sweep starts, and its step number 1 are drawn
+    target = rec.targets[0]
+    assert f"v{target}" in boxes and re.search(rf'n{target} \[.*ID="n{target}-step".*<B>1</B>', src)
+    # asked for: every node; asked not to fold: the earliest nodes are left out instead
+    assert len(statements(graph(tape, max_nodes=None).source)) > 11_000
+    unfolded = graph(tape, collapse_loops=False).source
+    assert "loop0" not in unfolded and "earlier nodes not drawn" in unfolded
+    assert len(statements(unfolded)) <= 300
+    with pytest.raises(ValueError, match="max_nodes"):
+        graph(tape, max_nodes=3)
+
+
+def test_without_repeats_the_earliest_nodes_are_left_out() -> None:
+    rng = np.random.default_rng(0)
+    x = tv.Variable(0.5, name="x")
+    with tv.GradientTape() as tape:
+        y = x
+        for r in rng.random(1500):  # few repeats: folding loops is not enough
+            y = tv.sin(y) if r < 0.3 else (y * x if r < 0.6 else tv.tanh(y) + 0.1)
+    tape.gradient(y, x)
+    rec = tape.record()
+    assert 250 < len(statements(graph(tape).source)) <= 300
+    src = graph(tape, collapse_loops=False).source
+    boxes = statements(src)
+    assert 250 < len(boxes) <= 300
+    hidden = re.search(r"⋯ (\d[\d ]*) earlier nodes not drawn", src)
+    assert hidden is not None
+    shown = {int(b[1:]) for b in boxes if re.fullmatch(r"[nv]\d+", b)}
+    n_hidden = int(hidden.group(1).replace(" ", ""))
+    assert n_hidden + len(shown) == len(rec.nodes)  # every node drawn or counted as left out
+    assert max(shown) == len(rec.nodes) - 1 and 0 in shown  # the target and the source x
+    assert min(i for i in shown if i) > n_hidden - 5  # what is left out is the earliest
+    total, left_out = (f"{n:,}".replace(",", " ") for n in (len(rec.nodes), n_hidden))
+    assert 'id="hidden"' in src and caption(src) == (
+        f"Drawn in short ({total} nodes): the {left_out} earliest nodes left out (the ⋯ box). "
+        "tv.viz.graph(..., max_nodes=None) draws every node, slowly."
+    )
+
+
+@needs_dot
+def test_drawing_5000_ops_takes_seconds_not_minutes() -> None:
+    """17.4: the default drawing lays out (benchmarks/bench_dot.py measures how fast)."""
+    svg = to_svg(chain_tape(1250))
+    root = ET.fromstring(svg)
+    assert len([g for g in root.iter(f"{SVG_NS}g") if "node" in (g.get("class") or "")]) < 300
+
+
+@needs_dot
+@pytest.mark.parametrize("length", [4_500, 40_000])
+def test_names_of_any_length_are_drawn(length: int) -> None:
+    name = "w" * (length - 3) + "end"
+    v = tv.Variable(2.0, name=name)
+    with tv.GradientTape() as tape:
+        y = v * v
+    tape.gradient(y, v)
+    svg = to_svg(tape)
+    root = ET.fromstring(svg)
+    texts = ["".join(t.itertext()) for t in root.iter(f"{SVG_NS}text")]
+    assert short_label(name) in texts and len(short_label(name)) == 24  # the box: shortened
+    titles = [a.get("{http://www.w3.org/1999/xlink}title") or "" for a in root.iter(f"{SVG_NS}a")]
+    assert any(t.startswith(f"{name}: variable") for t in titles)  # the tooltip: whole
+    assert any(f"∂L/∂{name} += " in t for t in titles)
+    # in a scope, a group and a title too
+    with tv.GradientTape() as outer:
+        with tv.GradientTape() as inner, tv.name_scope("s" * length):
+            z = v * v
+        g = inner.gradient(z, v)
+    outer.gradient(g, v)
+    assert to_svg(outer, title=name).count("<svg") == 1
+    assert to_svg(outer, collapse=True).count("<svg") == 1
+
+
+@needs_dot
+def test_traced_values_are_shown_as_types_known_at_run_time() -> None:
+    @tv.function
+    def f(x: tv.Tensor) -> tv.Tensor:
+        h = tv.matmul(tv.ones([2, 2]), x)
+        return tv.reduce_sum(h * h)
+
+    concrete = f.get_concrete_function(tv.constant([[1.0], [2.0]]))
+    rec = concrete.record()
+    args = [n for n in rec.nodes if n.attrs.get("role") == "argument"]
+    assert [(n.label, n.symbolic, n.type_text) for n in args] == [("x", True, "f32[2,1]")]
+    assert all(n.symbolic for n in rec.nodes if n.kind == "op")
+    assert not any(n.symbolic for n in rec.nodes if n.kind == "constant" and not n.attrs)
+    svg = to_svg(rec)
+    texts = ["".join(t.itertext()) for t in ET.fromstring(svg).iter(f"{SVG_NS}text")]
+    assert "nan" not in texts and "f32[2,1]" in texts and "f32[]" in texts
+    assert texts.count("known at run time") == len(args) + sum(n.kind == "op" for n in rec.nodes)
+    assert "[[1,1]," in "".join(texts).replace("\u00a0", "")  # a constant keeps its value
+
+
+def test_long_graphs_are_laid_out_top_to_bottom() -> None:
+    assert "rankdir=LR" in graph(square_tape()).source  # fits from left to right
+    tape = linear_regression_tape()  # 5 ops: 1 600 px from left to right
+    assert "rankdir=TB" in graph(tape).source
+    assert "rankdir=LR" in graph(tape, rankdir="LR").source
+    assert "rankdir=LR" in graph(tape, max_width=None).source
+    assert "rankdir=LR" in graph(tape, max_width=3000).source
+
+
+@needs_dot
+def test_shown_in_jupyter_never_wider_than_the_page() -> None:
+    wide = graph(linear_regression_tape(), rankdir="LR")
+    natural = to_svg(wide)
+    width = float(re.search(r'<svg width="([\d.]+)pt"', natural).group(1))  # type: ignore[union-attr]
+    assert width * 4 / 3 > 1200  # wider than JupyterLab's output area
+    shown = wide._repr_image_svg_xml()
+    w, h = (
+        float(v) for v in re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', shown).groups()
+    )  # type: ignore[union-attr]
+    assert w * 4 / 3 == pytest.approx(968, abs=1)
+    assert "Scaled to" in shown and "max_width=None" in shown  # under 75 %: says so
+    ET.fromstring(shown)  # still well-formed
+    wide.max_width = None
+    assert wide._repr_image_svg_xml() == natural
+    small = graph(square_tape())
+    assert small._repr_image_svg_xml() == to_svg(small)
+    assert fit_width(natural, 1300).count("Scaled to") == 0  # 81 %: no note
