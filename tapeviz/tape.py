@@ -1288,8 +1288,6 @@ def _frozen(value: Any) -> np.ndarray:
 # --- formulas -----------------------------------------------------------------------------------
 _PLACEHOLDERS = ("x", "y", "z")
 _TRANSPOSED = re.compile(r"\{(g|out|x|y|z)\}ᵀ")
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
-_WORD = re.compile(r"(^|\s)[a-z]{2,}(\s|$)")  # "{g} copied over the summed axes"
 
 
 def _number(value: Any, bare: bool) -> str:
@@ -1371,8 +1369,6 @@ def _fill(tmpl: str, names: dict[str, str], values: dict[str, Any]) -> tuple[str
     """``tmpl`` in symbols and in numbers; ``{x}ᵀ`` (or ``{xT}``) is x transposed."""
     tmpl = _TRANSPOSED.sub(r"{\1T}", tmpl)
     sym = tmpl.format_map(_Filled(lambda name, t: name + ("ᵀ" if t else ""), names))
-    if set(_PLACEHOLDER.findall(tmpl)) <= {"g"} and _WORD.search(tmpl):
-        return sym, None  # a rule told in words about the adjoint alone: numbers add nothing
     bare = tmpl.strip() in {"{" + k + "}" for k in values}
     num = tmpl.format_map(_Filled(lambda v, t: _number(_transposed(v) if t else v, bare), values))
     return sym, num

@@ -96,7 +96,7 @@ def test_the_sweep_step_by_step(linear_regression: tuple[Record, tv.Tensor, tv.T
     assert all(s.adjoint.dtype == np.float32 for s in rec.sweep)
     # each step in the names of the code (the fixture bound L), then with its numbers
     assert [s.formula for s in rec.sweep] == [
-        "∂L/∂t7 += ∂L/∂L copied over the summed axes = [[1],[1]]",
+        "∂L/∂t7 += ∂L/∂L copied over the summed axes = 1 copied over the summed axes = [[1],[1]]",
         "∂L/∂t6 += ∂L/∂t7 · 2·t6 = [[1],[1]] · 2·[[5],[10]] = [[10],[20]]",
         "∂L/∂t4 += ∂L/∂t6 = [[10],[20]]",
         "∂L/∂t2 += ∂L/∂t4 = [[10],[20]]; ∂L/∂b += Σ(∂L/∂t4) = Σ([[10],[20]]) = 30",

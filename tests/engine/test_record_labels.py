@@ -43,7 +43,10 @@ def test_nodes_are_labelled_with_the_names_of_the_code() -> None:
     assert rec.sweep[-1].formula == (
         "∂L/∂w += Xᵀ · ∂L/∂t2 = [[1,3],[2,4]] · [[10],[20]] = [[70],[100]]"
     )
-    assert rec.sweep[0].formula == "∂L/∂t7 += ∂L/∂L copied over the summed axes = [[1],[1]]"
+    assert (
+        rec.sweep[0].formula
+        == "∂L/∂t7 += ∂L/∂L copied over the summed axes = 1 copied over the summed axes = [[1],[1]]"
+    )
     assert "∂L/∂b += Σ(∂L/∂t4) = Σ([[10],[20]]) = 30" in rec.sweep[3].formula
     del X, y, b
 
