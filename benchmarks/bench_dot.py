@@ -173,6 +173,7 @@ def big_table(sizes: list[int], draw_limit: int, timeout: float, src: str | None
                     timeout=timeout,
                     env=env,
                     check=True,
+                    cwd=Path(__file__).parent,  # not a folder with a tapeviz/ in it
                 )
                 lines = done.stdout.strip().splitlines()
                 late = ""
