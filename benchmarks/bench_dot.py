@@ -118,7 +118,13 @@ def drawing_table(sizes: list[int], repeat: int, timeout: float) -> None:
 
 
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    """This process's peak resident memory, MB: Linux's VmHWM (getrusage's ru_maxrss would
+    count the memory of the parent process this one was forked from)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+        return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024  # type: ignore[union-attr]
+    except (OSError, AttributeError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
 def measure(kind: str, n_ops: int, draw: bool) -> None:
