@@ -11,32 +11,58 @@ The picture
 In the spirit of micrograd's ``draw_dot``, every value is a box ``{ name | value | grad }``
 and every op is a small circle with its symbol between its inputs and its output::
 
-    [x | 3 | grad 6] --> (x²) --> [t1 | 9 | grad 1]
+    [x | 3 | grad 6] --> (x²) --> [y | 9 | grad 1]
 
+* each value is named by its record label (:attr:`~tapeviz.graph.Node.label`): the name
+  the user's code bound it to (``w``, ``L``), a ``name=``, or a short symbol (``t7``, drawn
+  muted); names longer than 24 characters are shortened on the box, whole in its tooltip;
+* hovering anything tells what it is, in those names: a box its kind, type, value and
+  gradient; an op what it computed (``t2 = matmul(X, w)``) and the rule it applied in the
+  sweep, with the numbers; an edge what flows along it.  No graphviz name (``n2``) shows;
+* a traced program's values (``tv.function``) are shown by their type, ``f32[2,1]``,
+  "known at run time";
 * variables, watched constants, unwatched constants, op outputs and the target of the last
   ``tape.gradient`` have the colours and borders of :mod:`tapeviz.viz.theme` (``legend=True``
   draws the key);
 * edges carry the shape of the value flowing along them (scalars: no label);
 * after a sweep, each op shows its step number in the reverse sweep (1 = first visited) and
-  each value its gradient ∂L/∂value; hovering an op shows the rule it applied, with numbers;
+  each value its gradient ∂L/∂value;
 * ops recorded from an inner tape's reverse sweep (nested tapes: the graph of a gradient)
-  sit in a labelled cluster; ``tv.name_scope`` paths (``"model/dense"``) are nested clusters.
+  sit in a cluster titled by what they computed (``gradient ∂y/∂x by tape2``, from
+  :attr:`~tapeviz.graph.Record.groups`); ``tv.name_scope`` paths (``"model/dense"``) are
+  nested clusters, a layer's weights beside the op that reads them.
+
+The page
+--------
+A picture shown in Jupyter is at most ``max_width`` CSS pixels wide (:data:`PAGE_WIDTH`,
+JupyterLab's output area in a 1280-pixel window): by default a graph that would be wider
+from left to right is laid out top to bottom (``rankdir=None``; a chain is long but
+narrow), and what is still too wide is scaled down (its SVG ``width``); below 75 % a line
+under it says so and how to see it full size.
 
 Large graphs
 ------------
+A drawing keeps within ``max_nodes`` boxes (300; an op is two, its circle and its value):
+beyond it, repeated loop bodies are folded as below (also across scopes); if that is not
+enough, the earliest nodes are left out as one box ``⋯ N earlier nodes not drawn`` (the
+targets, where the sweep starts, and the sources their ops read stay).  A note above the
+picture says what was folded and that ``max_nodes=None`` draws everything.  A 5 000-op chain
+is then drawn in under a second and a 100 000-op one in seconds, instead of minutes.
+
 * ``collapse=["dense"]`` draws the scope ``dense`` (and everything under it) as one box;
-  ``collapse=True`` collapses every top-level scope.  A group's label (``"gradient of tape
+  ``collapse=True`` collapses every top-level scope.  A group's key (``"gradient of tape
   3"``) can be collapsed the same way.
 * ``focus=(target, sources)`` keeps only the ops on a path from a source to the target (each
   may be a node id, a name like ``"w"`` or ``"t7"``, or a tensor); the other inputs of those
   ops are drawn faded, as values from outside the focus.
-* ``collapse_loops=True`` finds repeated loop bodies: runs of ``m >= 3`` consecutive,
+* ``collapse_loops=True`` (by default: only to keep within ``max_nodes``) finds repeated
+  loop bodies: runs of ``m >= 3`` consecutive,
   identical op sequences (same ops, attributes, shapes, dtypes, scopes, and the same wiring
   inside one iteration).  The first iteration is drawn; the other ``m - 1`` become one box.
   Give an int to change the minimum number of repeats.
 * In drawings of more than 60 ops, an input computed long before the op that uses it (a
   weight read at every step of a loop) is drawn as a small dashed reference box ``↪ w``
-  next to that op, and edge labels are placed after the layout (``xlabel``).  Edges that
+  beside that op, and edge labels are placed after the layout (``xlabel``).  Edges that
   cross hundreds of ranks are what makes ``dot`` slow (minutes for 1 000 ops); see
   ``benchmarks/bench_dot.py``.
 
@@ -55,10 +81,12 @@ restyles it per frame (see :mod:`tapeviz.viz.theme`):
 ``n{i}-grad``          the gradient cell of a box (``v{i}-grad`` for op outputs)
 ``…-value-caption``    the small "value" / "grad" caption left of those cells
 ``n{i}-step``          the reverse-sweep step badge of op ``i``
-``r{src}-{dst}``       a reference box standing for value ``src`` next to op ``dst``;
-                       its classes include ``tv-ref-`` + the value box's id
+``r{src}-{dst}``       a reference box standing for value ``src`` next to op ``dst`` (or
+                       next to the box ``dst`` an op was folded into); its classes include
+                       ``tv-ref-`` + the value box's id
 ``scope{k}``/``loop{k}``  the ``k``-th collapsed scope / loop box; edges into and out of
                        a box keep the id of the first edge they stand for
+``hidden``             the box of the earliest nodes, left out to keep within ``max_nodes``
 ``c{k}``               the ``k``-th cluster (scopes and groups, in order of appearance)
 ``legend``             the legend node
 =====================  ======================================================================
@@ -73,9 +101,11 @@ Safety
 Names are user text.  Every label is an HTML-like graphviz label in which ``& < > " '`` are
 written as character references and backslashes are doubled (graphviz would read ``\\N`` as
 the node's name), control characters are shown as ``\\xNN``; tooltips are quoted DOT strings
-with ``"`` escaped and each backslash written as four (graphviz unescapes tooltips twice).
-A variable named ``<script>alert(1)</script>`` is drawn as exactly that text and stays text
-in the SVG.
+with ``"`` escaped, each backslash written as four (graphviz unescapes tooltips twice) and
+``&`` as ``&amp;``, cut into pieces joined by ``+`` (``dot`` reads at most 16 384 bytes in
+one quoted string: a name of any length draws).  Node names that are not plain identifiers
+(``r3-9``, an ``id_prefix`` with ``-``) are quoted.  A variable named
+``<script>alert(1)</script>`` is drawn as exactly that text and stays text in the SVG.
 
 Without Graphviz
 ----------------
@@ -119,6 +149,7 @@ from . import theme
 
 __all__ = [
     "GraphvizNotFoundError",
+    "PAGE_WIDTH",
     "TapeGraph",
     "fit_width",
     "graph",
@@ -343,6 +374,11 @@ class GraphvizNotFoundError(graphviz.ExecutableNotFound):
 # --- the Digraph we return -----------------------------------------------------------------
 
 
+#: The width of a notebook's output area, in CSS pixels: JupyterLab 4 in a window 1280 pixels
+#: wide with the file browser open (measured: 848), less a margin.
+PAGE_WIDTH = 840
+
+
 class TapeGraph(graphviz.Digraph):
     """A :class:`graphviz.Digraph` that displays through :func:`to_svg` in Jupyter.
 
@@ -362,7 +398,7 @@ class TapeGraph(graphviz.Digraph):
             return {"text/plain": str(GraphvizNotFoundError(self.source))}
 
     #: The widest the picture is shown in Jupyter, in CSS pixels (None: natural size).
-    max_width: float | None = 968
+    max_width: float | None = PAGE_WIDTH
 
     def _repr_image_svg_xml(self) -> str:
         return fit_width(to_svg(self), self.max_width)
@@ -1400,7 +1436,7 @@ def graph(
     title: str | None = None,
     id_prefix: str = "",
     max_nodes: int | None = 300,
-    max_width: float | None = 968,
+    max_width: float | None = PAGE_WIDTH,
 ) -> TapeGraph:
     """Draw what a tape recorded as a :class:`graphviz.Digraph` (inline in Jupyter).
 
@@ -1449,9 +1485,9 @@ def graph(
         picture says so.  ``None`` draws every node (``dot`` may take minutes for
         thousands).
     max_width : float or None
-        The widest the picture is shown in Jupyter, in CSS pixels (968: JupyterLab's output
-        area in a 1280-pixel window with the file browser open); a wider layout is scaled
-        down to it.  ``None``: natural size.  :func:`to_svg` always gives natural size.
+        The widest the picture is shown in Jupyter, in CSS pixels (:data:`PAGE_WIDTH`); a
+        wider layout is scaled down to it (JupyterLab shows an SVG at its own size, however
+        narrow the page).  ``None``: natural size.  :func:`to_svg` always gives natural size.
 
     Returns
     -------
