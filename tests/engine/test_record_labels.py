@@ -29,13 +29,8 @@ def _document_1() -> tuple[tv.GradientTape, dict[str, object]]:
 
 
 def test_nodes_are_labelled_with_the_names_of_the_code() -> None:
-    X = tv.constant([[1.0, 2.0], [3.0, 4.0]])
-    y = tv.constant([[1.0], [2.0]])
-    w = tv.Variable(initial_value=[[1.0], [2.0]])
-    b = tv.Variable(initial_value=1.0)
-    with tv.GradientTape() as tape:
-        L = tv.reduce_sum(tv.square(tv.matmul(X, w) + b - y))
-    tape.gradient(L, [w, b])
+    tape, names = _document_1()
+    X, y, w, b, L = names.values()  # bound here, in this frame, when record() runs
     rec = tape.record()
     assert [n.label for n in rec.nodes] == ["X", "w", "t2", "b", "t4", "y", "t6", "t7", "L"]
     assert [n.name for n in rec.nodes if n.kind == "variable"] == ["Variable:0", "Variable:0"]
@@ -43,9 +38,8 @@ def test_nodes_are_labelled_with_the_names_of_the_code() -> None:
     assert rec.sweep[-1].formula == (
         "∂L/∂w += Xᵀ · ∂L/∂t2 = [[1,3],[2,4]] · [[10],[20]] = [[70],[100]]"
     )
-    assert (
-        rec.sweep[0].formula
-        == "∂L/∂t7 += ∂L/∂L copied over the summed axes = 1 copied over the summed axes = [[1],[1]]"
+    assert rec.sweep[0].formula == (
+        "∂L/∂t7 += ∂L/∂L copied over the summed axes = 1 copied over the summed axes = [[1],[1]]"
     )
     assert "∂L/∂b += Σ(∂L/∂t4) = Σ([[10],[20]]) = 30" in rec.sweep[3].formula
     del X, y, b

@@ -9,6 +9,7 @@ look at the diff (and at the pictures) before committing.
 from __future__ import annotations
 
 import ast
+import importlib.util
 import os
 import re
 import shutil
@@ -735,18 +736,14 @@ def caption(src: str) -> str:
     return "" if m is None else " ".join(re.sub(r"<[^>]+>", " ", m.group(1)).split())
 
 
-def chain_tape(steps: int, scope_every: int = 50) -> tv.GradientTape:
+def chain_tape(steps: int) -> tv.GradientTape:
     """benchmarks/bench_dot.py's training-loop-like chain: 4 ops a step, a scope per 50."""
-    w = tv.Variable([[0.5, -0.25], [0.1, 0.2], [0.3, 0.4]], name="w")
-    b = tv.Variable([0.1, -0.1], name="b")
-    c = tv.constant(0.5, name="c")
-    y = tv.constant([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], name="x")
-    with tv.GradientTape() as tape:
-        for i in range(steps):
-            with tv.name_scope(f"block{i // scope_every}"):
-                y = tv.tanh(y * w + b) - c / 2.0
-        loss = tv.reduce_sum(y)
-    tape.gradient(loss, [w, b])
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_dot.py"
+    spec = importlib.util.spec_from_file_location("bench_dot", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    tape: tv.GradientTape = bench.make_tape(4 * steps)
     return tape
 
 
