@@ -682,6 +682,8 @@ class GradientTape:
         tensors, tapes = _user_names()
         local_id = data.local_id
         names = {tid: name for tid, name in tensors.items() if tid in local_id}
+        inner = {ref._id for ref in data.inner_tapes()}  # the tapes its groups name
+        tapes = {tid: name for tid, name in tapes.items() if tid in inner}
         cached = self._record_cache
         if cached is None or self._record_names != (names, tapes):
             cached = self._record_cache = _RecordView(data, names, tapes).record()
@@ -906,9 +908,10 @@ def _user_names() -> tuple[dict[int, str], dict[int, str]]:
             for name, value in list(space.items()):
                 if not isinstance(name, str) or name[:1] == "_":
                     continue
-                if isinstance(value, Tensor):
+                kind = type(value)  # not isinstance: a proxy's __class__ may run code
+                if issubclass(kind, Tensor):
                     tensors.setdefault(value._id, name)
-                elif isinstance(value, GradientTape):
+                elif issubclass(kind, GradientTape):
                     tapes.setdefault(value._id, name)
         frame = frame.f_back
     return tensors, tapes
@@ -944,18 +947,21 @@ def _source_name(t: Any) -> tuple[str | None, bool]:
 # Who ran each traced sweep recorded by an outer tape: group key -> [(target ids, source
 # ids, weak reference to the inner tape)], for the titles of the record's groups.  Only the
 # most recent groups are kept.
-_GROUP_SWEEPS: dict[str, list[tuple[tuple[int, ...], tuple[int, ...], Any]]] = {}
+_GROUP_SWEEPS: collections.OrderedDict[str, list[tuple[tuple[int, ...], tuple[int, ...], Any]]]
+_GROUP_SWEEPS = collections.OrderedDict()
 _GROUPS_KEPT = 256
 
 
 def _note_group(group: str, tape: GradientTape, targets: list[Tensor], sources: list[Any]) -> None:
+    # (each step is one call into C, safe when threads sweep at once)
     sweeps = _GROUP_SWEEPS.pop(group, [])  # re-inserted: the most recent come last
     key = (tuple(map(_id_of, targets)), tuple(map(_id_of, sources)), weakref.ref(tape))
     if all(s[:2] != key[:2] for s in sweeps) and len(sweeps) < 8:
         sweeps.append(key)
     _GROUP_SWEEPS[group] = sweeps
-    while len(_GROUP_SWEEPS) > _GROUPS_KEPT:
-        del _GROUP_SWEEPS[next(iter(_GROUP_SWEEPS))]
+    if len(_GROUP_SWEEPS) > _GROUPS_KEPT:
+        with contextlib.suppress(KeyError):
+            _GROUP_SWEEPS.popitem(last=False)
 
 
 class _RecordData:
@@ -972,6 +978,7 @@ class _RecordData:
         watched = tape._watched
         self.watched_ids = frozenset(watched)
         local_id: dict[int, int] = {}
+        tids: list[int] = []  # per node: the id of its tensor
         # per node: the index of its entry (op nodes), or -1 - k for the k-th source
         where = array.array("q")
         sources: list[tuple[Any, Any]] = []  # (Variable, _Kept or input name; value)
@@ -982,6 +989,7 @@ class _RecordData:
         def add_source(tid: int, t: Any, value: Any) -> None:
             nid = len(where)
             local_id[tid] = nid
+            tids.append(tid)
             where.append(-1 - len(sources))
             sources.append((t, value))
             name, given = _source_name(t)
@@ -1002,6 +1010,7 @@ class _RecordData:
                     add_source(xid, x, v)
             nid = len(where)
             local_id[e[7]] = nid
+            tids.append(e[7])
             where.append(idx)
             if e[8]:
                 self.explicit[nid] = e[8].split(":")[0]
@@ -1015,11 +1024,9 @@ class _RecordData:
         self.where = where
         self.sources = sources
         self.groups = tuple(groups)
-        self.tensor_ids = tuple(sorted(local_id, key=local_id.__getitem__))
-        self.n_entries = len(entries)
+        self.tensor_ids = tuple(tids)
         # the last sweep: its steps (entry indices, in sweep order) and every adjoint
-        self.swept = tape._last is not None
-        self.order: list[int] = []
+        self.order = array.array("q")
         self.kept_steps: dict[int, tuple[Any, Any]] = {}  # entry index -> (g, grads)
         self.adj: dict[int, Any] = {}
         self.targets: tuple[int, ...] = ()
@@ -1036,7 +1043,7 @@ class _RecordData:
         entries = self.entries
         if isinstance(kept, tuple):  # the sweep kept its steps (tensors, or custom grad_fns)
             steps, adj = kept
-            self.order = [idx for idx, _, _ in steps]
+            self.order = array.array("q", [idx for idx, _, _ in steps])
             self.kept_steps = {idx: (g, grads) for idx, g, grads in steps}
         else:
             # replay on numpy, keeping every adjoint but no steps: a step's contributions
@@ -1044,8 +1051,18 @@ class _RecordData:
             adj = dict(kept)
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 _run_sweep(entries, n, adj, reach, covered, NUMPY, False, None, True)
-            self.order = [i for i in range(n - 1, -1, -1) if entries[i][7] in adj]
+            self.order = array.array("q", (i for i in range(n - 1, -1, -1) if entries[i][7] in adj))
         self.adj = adj
+
+    def inner_tapes(self) -> list[GradientTape]:
+        """The live tapes whose sweeps this tape recorded (its groups)."""
+        out = []
+        for group in self.groups:
+            for _, _, ref in _GROUP_SWEEPS.get(group, ()):
+                inner = ref()
+                if inner is not None:
+                    out.append(inner)
+        return out
 
     # -- nodes -----------------------------------------------------------------------------
     def node(self, nid: int, label: str) -> Node:
@@ -1229,7 +1246,7 @@ class _EntryNodes:
 
     __slots__ = ("_order", "_local_id", "_entries")
 
-    def __init__(self, order: list[int], entries: Any, local_id: dict[int, int]) -> None:
+    def __init__(self, order: Any, entries: Any, local_id: dict[int, int]) -> None:
         self._order = order
         self._entries = entries
         self._local_id = local_id
