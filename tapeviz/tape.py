@@ -1203,8 +1203,8 @@ class _RecordView:
             title = "gradient " + ", ".join(parts) if parts else "gradient"
             if tape_name is not None:
                 title += f" by {tape_name}"
-            elif not parts:
-                title = group
+            elif not parts:  # too long ago to be known
+                title = "gradient, by an inner tape"
             titles[group] = title
         return titles
 
