@@ -183,10 +183,15 @@ def big_table(sizes: list[int], draw_limit: int, timeout: float, src: str | None
                 )
                 lines = done.stdout.strip().splitlines()
                 late = ""
-            except subprocess.TimeoutExpired as e:
+            except (subprocess.TimeoutExpired, subprocess.CalledProcessError) as e:
                 out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
                 lines = out.strip().splitlines()
-                late = f"> {timeout:.0f} s"
+                if isinstance(e, subprocess.TimeoutExpired):
+                    late = f"> {timeout:.0f} s"
+                else:
+                    err = e.stderr.decode() if isinstance(e.stderr, bytes) else (e.stderr or "")
+                    late = "failed"
+                    print(f"  ({kind} {n}: {err.strip().splitlines()[-1][:150]})", flush=True)
             if not lines:
                 print(f"{kind:>7} {n:>9} {'':>9} {late}", flush=True)
                 continue
