@@ -6,7 +6,8 @@ Nodes, in program order:
 * ``"variable"`` — one per Variable the program touches (its value when the record was
   made); reading a Variable refers to this node, or to the last ``assign`` before it;
 * ``"constant"`` — the function's tensor arguments (named after the parameters), the loop
-  index of each ``tv.range`` loop, and the constants the trace captured;
+  index of each ``tv.range`` loop (in its loop's scope; the bounds are in the scope's text),
+  and the constants the trace captured;
 * ``"op"`` — one per equation: registry ops (``op`` is the registry name), and three
   program-only kinds: ``"assign"`` (symbol ``←``; named like its Variable), ``"print"``.
 
@@ -181,9 +182,6 @@ def program_record(
                 attrs=MappingProxyType({"role": "loop index", "loop": text}),
                 scope="/".join(s for s in (scope, text) if s),
             )
-            for a in e.ins:
-                if isinstance(a, Const):
-                    atom_node(a)
             for slot_index, nid in var_node.items():
                 current[slot_index] = nid  # loop-carried: the Variable itself
             stack.append([e.body or [], 0, "/".join(s for s in (loop_scope, text) if s)])

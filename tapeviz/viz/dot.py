@@ -20,7 +20,10 @@ and every op is a small circle with its symbol between its inputs and its output
   gradient; an op what it computed (``t2 = matmul(X, w)``) and the rule it applied in the
   sweep, with the numbers; an edge what flows along it.  No graphviz name (``n2``) shows;
 * a traced program's values (``tv.function``) are shown by their type, ``f32[2,1]``,
-  "known at run time";
+  "known at run time"; its unnamed intermediate values have no box (their op's circle
+  carries the name, ``t7``, its edges the type), as compilers draw their graphs; a
+  ``tv.range`` loop is a cluster holding its index and its body, a gradient taken in it a
+  cluster inside;
 * variables, watched constants, unwatched constants, op outputs and the target of the last
   ``tape.gradient`` have the colours and borders of :mod:`tapeviz.viz.theme` (``legend=True``
   draws the key);
@@ -37,8 +40,9 @@ The page
 A picture shown in Jupyter is at most ``max_width`` CSS pixels wide (:data:`PAGE_WIDTH`,
 JupyterLab's output area in a 1280-pixel window): by default a graph that would be wider
 from left to right is laid out top to bottom (``rankdir=None``; a chain is long but
-narrow), and what is still too wide is scaled down (its SVG ``width``); below 75 % a line
-under it says so and how to see it full size.
+narrow; a drawing of up to 150 boxes is laid out both ways by ``dot`` and the narrower
+kept, bigger ones are estimated), and what is still too wide is scaled down (its SVG
+``width``); below 75 % two lines under it say so and how to see it full size.
 
 Large graphs
 ------------
@@ -68,13 +72,15 @@ is then drawn in under a second and a 100 000-op one in seconds, instead of minu
 
 Stable ids for animations
 -------------------------
-The DOT text is a pure function of the record and the options (byte for byte), and every
+The DOT text is a pure function of the record, the options and (for the orientation of a
+small drawing) the layout of the installed Graphviz, byte for byte; and every
 SVG element has a stable ``id`` and ``class``, so a widget lays a graph out once and
 restyles it per frame (see :mod:`tapeviz.viz.theme`):
 
 =====================  ======================================================================
 ``n{i}``               record node ``i``: the op circle of an op node, the box of a source
-``v{i}``               the value box of op node ``i`` (its output)
+``v{i}``               the value box of op node ``i`` (its output; none for a traced
+                       program's unnamed intermediates, see above)
 ``e{src}-{dst}-{k}``   the edge carrying input ``k`` of op ``dst`` from value ``src``
 ``o{i}``               the edge from op ``i`` to its value box ``v{i}``
 ``n{i}-value``         the value cell of a box (``v{i}-value`` for op outputs)
@@ -399,6 +405,9 @@ class TapeGraph(graphviz.Digraph):
 
     #: The widest the picture is shown in Jupyter, in CSS pixels (None: natural size).
     max_width: float | None = PAGE_WIDTH
+    #: (DOT source, SVG) of a layout already made (:func:`graph` lays small drawings out
+    #: both ways to choose); :func:`to_svg` uses it while the source is unchanged.
+    laid_out: tuple[str, str] | None = None
 
     def _repr_image_svg_xml(self) -> str:
         return fit_width(to_svg(self), self.max_width)
@@ -429,14 +438,19 @@ def fit_width(svg: str, max_width: float | None) -> str:
     if k >= 0.75:
         size = f'<svg width="{width * k:.0f}pt" height="{height * k:.0f}pt"'
         return svg[: m.start()] + size + svg[m.start(3) :]
-    # one more line below the drawing, in user units that show as 11 pt text
-    line = 20 / k
-    note = (
-        f'<text x="{x0 + 4 / k:.1f}" y="{y0 + vh + 14 / k:.1f}" '
-        f'font-family="{html.escape(theme.FONT)}" font-size="{11 / k:.1f}" '
-        f'fill="{theme.MUTED}">Scaled to {round(k * 100)} % to fit the page: open the image '
-        "in a new tab to zoom, or draw it with tv.viz.graph(..., max_width=None)</text>\n"
+    # two more lines below the drawing, in user units that show as 11 pt text
+    texts = (
+        f"Scaled to {round(k * 100)} % to fit the page. To zoom, open the image in a new tab,",
+        "or draw it at full size with tv.viz.graph(..., max_width=None).",
     )
+    line = 16 / k
+    note = "".join(
+        f'<text x="{x0 + 4 / k:.1f}" y="{y0 + vh + (14 + 16 * n) / k:.1f}" '
+        f'font-family="{html.escape(theme.FONT)}" font-size="{11 / k:.1f}" '
+        f'fill="{theme.MUTED}">{text}</text>\n'
+        for n, text in enumerate(texts)
+    )
+    line *= len(texts) + 0.25
     head = (
         f'<svg width="{width * k:.0f}pt" height="{(height + line) * k:.0f}pt"{m.group(3)}'
         f'viewBox="{x0:g} {y0:g} {vw:g} {vh + line:g}"'
@@ -692,20 +706,23 @@ def _select(
 
 
 def _cluster_key_of(node: Node) -> _ClusterKey:
+    """Its scope's path, then its group: a gradient taken inside a scope (or inside a
+    ``tv.range`` loop of a traced function) is drawn inside that scope's cluster."""
     key: list[tuple[str, str]] = []
-    if node.group:
-        key.append(("group", node.group))
     if node.scope:
         key.extend(("scope", part) for part in node.scope.split("/") if part)
+    if node.group:
+        key.append(("group", node.group))
     return tuple(key)
 
 
 def _place(rec: Record, full: set[int], context: set[int]) -> dict[int, _ClusterKey]:
     """The cluster of every drawn node.
 
-    An op sits in its group (if recorded from another tape's sweep), then in its scope.  A
-    source sits in the scope its name says (``"dense/kernel:0"``) if that scope is drawn,
-    else with its consumers when they all share one cluster, else at the top.
+    An op sits in its scope, then in its group (if recorded from another tape's sweep).  A
+    source sits in the scope it was recorded in (a traced loop's index: its loop) or its
+    name says (``"dense/kernel:0"``) if that scope is drawn, else with its consumers when
+    they all share one cluster, else at the top.
     """
     nodes = rec.nodes
     drawn = full | context
@@ -721,10 +738,11 @@ def _place(rec: Record, full: set[int], context: set[int]) -> dict[int, _Cluster
         if node.kind == "op" and i in full:
             continue
         key: _ClusterKey = ()
-        if node.name and "/" in node.name:
-            prefix = tuple(("scope", part) for part in node.name.split("/")[:-1])
-            if prefix in scope_keys:
+        for path in (node.scope, node.name.rpartition("/")[0] if node.name else ""):
+            prefix = tuple(("scope", part) for part in path.split("/") if part)
+            if prefix and prefix in scope_keys:
                 key = prefix
+                break
         if not key and len(consumers.get(i, ())) == 1:
             key = next(iter(consumers[i]))
         keys[i] = key or keys.get(i, ())
@@ -763,7 +781,7 @@ def _collapse_scopes(
 
     def hit(key: _ClusterKey, depth: int) -> bool:
         kind, text = key[depth - 1]
-        if entries is True:  # every top-level scope (inside groups)
+        if entries is True:  # every top-level scope
             return kind == "scope" and all(k == "group" for k, _ in key[: depth - 1])
         assert isinstance(entries, list)
         if kind == "group":
@@ -1025,6 +1043,32 @@ _COMMUTATIVE = frozenset(
 )
 
 
+def _inline_values(rec: Record, plan: _Plan, labels: Mapping[int, str]) -> set[int]:
+    """Op nodes of a traced program drawn without a value box: unnamed (``t7``) values
+    known only at run time, read by an op drawn.  The op circle carries the name, the edges
+    leaving it the type (``f32[2,1]``); what the function returns keeps its box.
+
+    A box that says only "t7, f32[], known at run time" under every op doubles the
+    drawing's length and width; this is how compilers draw their graphs.
+    """
+    nodes = rec.nodes
+    read: set[int] = set()
+    for i in plan.full:
+        if nodes[i].kind == "op":
+            read.update(nodes[i].inputs)
+    return {
+        i
+        for i in plan.full
+        if nodes[i].kind == "op"
+        and nodes[i].symbolic
+        and i in read
+        and i not in plan.region_of
+        and i not in plan.targets
+        and i not in plan.context
+        and _is_symbol(nodes[i], labels[i])
+    }
+
+
 def _cell_link(cell_id: str) -> str:
     # graphviz 2.4x writes a cell's ID into SVG only for cells with a link; to_svg unwraps it
     return f'ID="{cell_id}" HREF="#{cell_id}"'
@@ -1044,6 +1088,9 @@ class _Writer:
         self.shapes = shapes
         self.p = prefix
         self.steps: dict[int, int] = {}  # op node -> its (first) step in the sweep, from 1
+        self.inline = _inline_values(rec, plan, labels)
+        # a traced program's edges carry types (f32[2,1]), as its printed equations do
+        self.typed = any(rec.nodes[i].symbolic for i in plan.full)
         if sweep_order:
             # the order alone: a step (its formula) is made only for the ops drawn
             for k, node_id in enumerate(rec.sweep_nodes, start=1):
@@ -1100,6 +1147,8 @@ class _Writer:
             cells.append(("type", theme.MUTED, "value", text, [*lines, ""]))
         elif self.values:
             caption = "value" if node.dtype == "float32" else node.dtype
+            if self.is_bare(node) and node.id not in self.rec.gradients:
+                caption = ""  # the box is its value: "2", not "value 2"
             lines = value_lines(node.value)
             cells.append((caption, theme.MUTED, "value", _lines_html(lines, style.text), lines))
         if self.grads and node.id in self.rec.gradients:
@@ -1108,7 +1157,7 @@ class _Writer:
             cells.append(("grad", theme.GRADIENT, "grad", text, lines))
         for caption, colour, kind, text, lines in cells:
             valign = ' VALIGN="TOP"' if len(lines) > 1 else ""
-            small = _font(caption, size=theme.SMALL_FONT_SIZE, colour=colour)
+            small = _font(caption, size=theme.SMALL_FONT_SIZE, colour=colour) if caption else ""
             cell = f"{box_id}-{kind}"
             rows.append(
                 f'<TR><TD ALIGN="RIGHT"{valign} {_cell_link(cell + "-caption")}>{small}</TD>'
@@ -1116,19 +1165,22 @@ class _Writer:
             )
         return rows
 
-    def value_box(self, node: Node) -> str:
-        style = self.role(node)
-        box_id = value_box_id(node, self.p)
-        rows = []
-        # an unnamed scalar constant is its value: no name row
-        if not (
+    def is_bare(self, node: Node) -> bool:
+        """An unnamed scalar constant: its box is its value, without a name row."""
+        return (
             self.values
             and node.kind == "constant"
             and not node.name
             and not node.shape
             and not node.symbolic
             and self.labels[node.id] == format_value(node.value)
-        ):
+        )
+
+    def value_box(self, node: Node) -> str:
+        style = self.role(node)
+        box_id = value_box_id(node, self.p)
+        rows = []
+        if not self.is_bare(node):
             muted = _is_symbol(node, self.labels[node.id])
             title = _font(
                 html_escape(short_label(self.labels[node.id])),
@@ -1177,6 +1229,11 @@ class _Writer:
         size = theme.SYMBOL_FONT_SIZE if len(symbol) <= 2 else theme.FONT_SIZE
         rows = [f"<TR><TD>{_font(html_escape(symbol), size=size, colour=style.text)}</TD></TR>"]
         step = self.steps.get(node.id)
+        inline = node.id in self.inline
+        if inline:  # its value has no box: the op carries the value's name
+            name = _font(html_escape(self.labels[node.id]), size=theme.SMALL_FONT_SIZE,
+                         colour=theme.MUTED)  # fmt: skip
+            rows.append(f"<TR><TD>{name}</TD></TR>")
         if step is not None:
             badge = _font(f"<B>{step}</B>", size=theme.SMALL_FONT_SIZE + 1, colour=theme.STEP.text)
             rows.append(
@@ -1191,6 +1248,8 @@ class _Writer:
         args = [self.labels[i] for i in node.inputs]
         args += [f"{k}={v!r}" for k, v in node.attrs.items()]
         tip = [f"{self.labels[node.id]} = {node.op or 'op'}({', '.join(args)})"]
+        if node.symbolic:
+            tip.append(f"{self.labels[node.id]}: {node.type_text}, known at run time")
         if step is not None:
             tip.append(f"reverse sweep, step {step}: {self.formula(node.id)}")
         attrs = [
@@ -1289,13 +1348,21 @@ class _Writer:
             ("class", f'"{css}"'),
             ("label", f"<{caption}>"),
             ("labeljust", "l"),
-            ("tooltip", dot_quote(text if kind == "group" else f"name scope {text}")),
+            ("tooltip", dot_quote(self.cluster_tip(kind, text))),
             ("style", '"filled,rounded,dashed"' if kind == "group" else '"filled,rounded"'),
             ("fillcolor", f'"{style.fill}"'),
             ("color", f'"{style.stroke}"'),
             ("penwidth", f"{style.penwidth}"),
         ]
         return f"graph [{_attrs(attrs)}]"
+
+    @staticmethod
+    def cluster_tip(kind: str, text: str) -> str:
+        if kind == "group":
+            return text
+        if text.startswith("for ") and " in tv.range(" in text:  # a traced loop
+            return f"loop {text}: its body, drawn once, runs at every step"
+        return f"name scope {text}"
 
     def nodes(self) -> list[str]:
         """Node statements, nested in their clusters (an explicit stack: no recursion)."""
@@ -1322,7 +1389,8 @@ class _Writer:
                 continue
             if nodes[i].kind == "op" and i in plan.full:
                 add(plan.keys[i], i, self.op_node(nodes[i]))
-            add(plan.keys[i], i, self.value_box(nodes[i]))
+            if i not in self.inline:
+                add(plan.keys[i], i, self.value_box(nodes[i]))
             readers = users.get(i, [])
             if plan.keys[i] and len(readers) == 1 and plan.keys[readers[0]] == plan.keys[i]:
                 # a layer's weight beside the op that reads it: the layer's box then starts
@@ -1377,7 +1445,9 @@ class _Writer:
 
         def tail_of(j: int) -> str:
             r = plan.region_of.get(j)
-            return r.svg_id if r is not None else value_box_id(nodes[j], p)
+            if r is not None:
+                return r.svg_id
+            return f"{p}n{j}" if j in self.inline else value_box_id(nodes[j], p)
 
         out: list[str] = []
         seen: set[tuple[str, str]] = set()
@@ -1405,10 +1475,12 @@ class _Writer:
                 if nodes[j].kind == "op" and (j, i) not in plan.refs:
                     attrs.append(("weight", "2"))  # a chain of ops drawn straight
                 text = _shape_text(nodes[j].shape) if self.shapes else ""
+                if text and self.typed:
+                    text = nodes[j].type_text
                 if text:
                     attrs.append(("xlabel" if plan.large else "label", f'"{text}"'))
                 out.append(f"{_name(tail)} -> {_name(head)} [{_attrs(attrs)}]")
-            if region is None:
+            if region is None and i not in self.inline:
                 attrs = [
                     ("id", f'"{p}o{i}"'),
                     ("class", out_css),
@@ -1537,12 +1609,10 @@ def graph(
         prefix=id_prefix,
     )
     font = theme.FONT
-    if rankdir is None:
-        rankdir = _orientation(writer, max_width)
     graph_attrs = [
         ("id", f'"{id_prefix}graph"'),
         ("class", '"tv-graph"'),
-        ("rankdir", rankdir),
+        ("rankdir", "{rankdir}"),
         ("bgcolor", '"white"'),
         ("fontname", f'"{font}"'),
         ("fontsize", str(theme.FONT_SIZE)),
@@ -1580,9 +1650,49 @@ def graph(
         }
         lines.append("\t" + _legend_node(id_prefix, present))
         lines.append(f"\t{{rank=sink; {_name(id_prefix + 'legend')}}}")
-    out = TapeGraph(name="tape", body=[line + "\n" for line in lines])
-    out.max_width = max_width
-    return out
+    body = [line + "\n" for line in lines]
+
+    def make(direction: str) -> TapeGraph:
+        out = TapeGraph(name="tape", body=[body[0].replace("{rankdir}", direction), *body[1:]])
+        out.max_width = max_width
+        return out
+
+    if rankdir is not None:
+        return make(rankdir)
+    if max_width is None:
+        return make("LR")
+    n_boxes = len((plan.full | plan.context).difference(plan.region_of)) + len(plan.regions)
+    if n_boxes > _MEASURED:
+        return make(_orientation(writer, max_width))
+    return _narrowest(make, max_width, lambda: _orientation(writer, max_width))
+
+
+#: Drawings of at most this many boxes are laid out both ways to choose their orientation
+#: (``dot`` takes a few hundredths of a second for each); bigger ones are estimated.
+_MEASURED = 150
+
+
+def _narrowest(make: Any, max_width: float, estimate: Any) -> TapeGraph:
+    """The graph laid out left to right if that fits ``max_width`` (CSS pixels), else the
+    narrower of that and top to bottom.  The SVG of the one chosen is kept for display.
+    Without a working ``dot``, the orientation is ``estimate()``."""
+    limit = max_width * 0.75  # in points
+    best: tuple[float, TapeGraph] | None = None
+    for direction in ("LR", "TB"):
+        g = make(direction)
+        try:
+            svg = to_svg(g)
+        except (graphviz.ExecutableNotFound, graphviz.CalledProcessError):
+            return make(estimate())  # the error shows when it is displayed
+        m = _SVG_SIZE.search(svg)
+        width = float(m.group(1)) if m else 0.0
+        g.laid_out = (g.source, svg)
+        if best is None or width < best[0]:
+            best = (width, g)
+        if width <= limit:
+            break
+    assert best is not None
+    return best[1]
 
 
 def _orientation(writer: _Writer, max_width: float | None) -> str:
@@ -1639,7 +1749,9 @@ def _layout_widths(writer: _Writer) -> tuple[float, float]:
             labelled_gaps.add(start)
         if box[0] == "r":
             rank[box] = max(rank.get(box, 0), start)
-        else:
+        elif i in writer.inline:  # no value box: the op circle is what edges leave
+            width[box] = 40.0
+            rank[box] = start
             width[("o", i)] = 40.0
             rank[("o", i)] = start
             rank[box] = start + 1
@@ -1806,6 +1918,9 @@ def to_svg(obj: Any, **kwargs: Any) -> str:
         g = obj
     else:
         g = graph(obj, **kwargs)
+    done = getattr(g, "laid_out", None)
+    if done is not None and done[0] == g.source:
+        return done[1]
     try:
         svg = g.pipe(format="svg", encoding="utf-8")
     except graphviz.ExecutableNotFound:

@@ -848,8 +848,25 @@ def test_traced_values_are_shown_as_types_known_at_run_time() -> None:
     svg = to_svg(rec)
     texts = ["".join(t.itertext()) for t in ET.fromstring(svg).iter(f"{SVG_NS}text")]
     assert "nan" not in texts and "f32[2,1]" in texts and "f32[]" in texts
-    assert texts.count("known at run time") == len(args) + sum(n.kind == "op" for n in rec.nodes)
     assert "[[1,1]," in "".join(texts).replace("\u00a0", "")  # a constant keeps its value
+    # boxes: the argument x, the constant, and what the function returns (t4); the
+    # unnamed values read by a later op (t2, t3) are named in their op's circle
+    groups = ET.fromstring(svg).iter(f"{SVG_NS}g")
+    boxes = [g.get("id") for g in groups if "tv-value" in (g.get("class") or "")]
+    assert boxes == ["n0", "n1", "v4"]
+    assert texts.count("known at run time") == 2  # x and t4
+    assert texts.count("t2") == texts.count("t3") == 1
+    src = graph(rec).source
+    assert 'tooltip="t2 = matmul(c1, x, transpose_a=False, transpose_b=False)\\n' in src
+    assert "t2: f32[2,1], known at run time" in src
+    # every edge is labelled with the type of what flows along it, as the program prints
+    edges = re.findall(r'(n\d) -> (n\d) \[id="e[^"]*".* label="([^"]*)"\]', src)
+    assert edges == [
+        ("n1", "n2", "f32[2,2]"),
+        ("n0", "n2", "f32[2,1]"),
+        ("n2", "n3", "f32[2,1]"),
+        ("n3", "n4", "f32[2,1]"),
+    ]
 
 
 def test_long_graphs_are_laid_out_top_to_bottom() -> None:
@@ -859,6 +876,60 @@ def test_long_graphs_are_laid_out_top_to_bottom() -> None:
     assert "rankdir=LR" in graph(tape, rankdir="LR").source
     assert "rankdir=LR" in graph(tape, max_width=None).source
     assert "rankdir=LR" in graph(tape, max_width=3000).source
+
+
+def _width_pt(svg: str) -> float:
+    return float(re.search(r'<svg width="([\d.]+)pt"', svg).group(1))  # type: ignore[union-attr]
+
+
+@needs_dot
+def test_small_graphs_are_laid_out_both_ways_and_the_narrower_kept() -> None:
+    tape = linear_regression_tape()
+    g = graph(tape)
+    lr, tb = to_svg(graph(tape, rankdir="LR")), to_svg(graph(tape, rankdir="TB"))
+    assert _width_pt(lr) > PAGE_WIDTH * 0.75 > _width_pt(tb)  # only top to bottom fits
+    assert "rankdir=TB" in g.source
+    assert g.laid_out is not None and to_svg(g) == g.laid_out[1] == tb  # laid out once
+    g.attr(bgcolor="yellow")  # changed: laid out again
+    assert "bgcolor=yellow" in g.source and to_svg(g) != tb
+
+
+def descend_range_record() -> Record:
+    """Document 8's traced loop: (x - 3)² and its gradient, then x.assign_sub, 100 times."""
+    x = tv.Variable(0.0, name="x")
+
+    @tv.function
+    def descend_range(lr: tv.Tensor) -> tv.Tensor:
+        for _ in tv.range(100):
+            with tv.GradientTape() as tape:
+                y = (x - 3.0) ** 2
+            x.assign_sub(lr * tape.gradient(y, x))
+        return y
+
+    return descend_range.get_concrete_function(0.1).record()
+
+
+@needs_dot
+def test_traced_loop_is_one_cluster_with_its_index_and_its_gradient() -> None:
+    rec = descend_range_record()
+    loop = "for t1 in tv.range(0, 100, 1)"
+    # the loop's bounds are in its title, not nodes of their own
+    numbers = [n.label for n in rec.nodes if n.kind == "constant" and not n.symbolic]
+    assert numbers == ["3", "2", "2", "0.1"]
+    index = next(n for n in rec.nodes if n.attrs.get("role") == "loop index")
+    assert (index.label, index.scope) == ("t1", loop)
+    src = graph(rec).source
+    clusters = re.findall(
+        r"subgraph (cluster_\d+) \{\n\s*graph \[id=\"c\d+\" class=\"([^\"]*)\"", src
+    )
+    assert [c for _, c in clusters] == ["tv-cluster tv-scope", "tv-cluster tv-group"]
+    outer = src.index("subgraph cluster_0")
+    inner = src.index("subgraph cluster_1")
+    end = src.index("\n\t}\n", inner)  # the loop's cluster closes after the gradient's
+    assert outer < src.index(f"\t\tn{index.id} [") < inner < end
+    assert f'tooltip="loop {loop}: its body, drawn once, runs at every step"' in src
+    svg = graph(rec)._repr_image_svg_xml()
+    assert "Scaled to" not in svg and _width_pt(svg) <= PAGE_WIDTH * 0.75  # fits, full size
 
 
 @needs_dot
