@@ -143,7 +143,7 @@ from __future__ import annotations
 import html
 import re
 import textwrap
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -260,6 +260,22 @@ def node_labels(record: Record) -> dict[int, str]:
     {0: 'x', 1: '2', 2: 'y'}
     """
     return {n.id: n.label for n in record.nodes}
+
+
+class _Labels(Mapping[int, str]):
+    """:func:`node_labels` made when read: a drawing reads the labels of the nodes it shows."""
+
+    def __init__(self, record: Record) -> None:
+        self._nodes = record.nodes
+
+    def __getitem__(self, node_id: int) -> str:
+        return self._nodes[node_id].label
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(range(len(self._nodes)))
+
+    def __len__(self) -> int:
+        return len(self._nodes)
 
 
 def _is_symbol(node: Node, label: str) -> bool:
@@ -580,7 +596,7 @@ def _find_loops(
     scopes and groups (``strict=False``: whatever their scopes and groups), and the same
     wiring among the nodes of one iteration.
     """
-    order = [node for node in rec.nodes if node.id in drawn]
+    order = [rec.nodes[i] for i in sorted(drawn)]
     ids: dict[tuple[Any, ...], int] = {}
     tokens: list[int] = []
     for node in order:
@@ -657,6 +673,7 @@ class _Region:
     where: _ClusterKey  # the cluster the box sits in
     exported: list[int] = field(default_factory=list)  # members used outside the box
     tip: list[str] = field(default_factory=list)  # more lines for its tooltip
+    count: int = 0  # how many nodes it stands for (the members, or more: see _Window)
 
 
 @dataclass
@@ -683,13 +700,44 @@ _LARGE = 60
 _REF_DISTANCE = 12
 
 
+#: A record longer than this many times ``max_nodes`` is drawn from its last nodes only
+#: (a window of that many), the earlier ones counted in one box: nothing before the window
+#: is made, so a million-op tape draws in seconds and little memory.
+_WINDOW = 50
+
+
+def _window(rec: Record, size: int, prefix: str) -> tuple[set[int], _Region]:
+    """The last ``size`` nodes, the sources they read and the targets; and the box of the
+    rest, whose members are the earlier ops the window reads (edges leave the box for them).
+    """
+    nodes = rec.nodes
+    n = len(nodes)
+    start = n - size
+    read: set[int] = set()
+    for i in range(start, n):
+        read.update(j for j in nodes[i].inputs if j < start)
+    kept = set(range(start, n)) | {j for j in read if nodes[j].kind != "op"}
+    kept.update(rec.targets)
+    members = sorted(read - kept) or [max(i for i in range(start) if i not in kept)]
+    before = _Region(
+        svg_id=f"{prefix}hidden",
+        kind="hidden",
+        title="",  # with its count, when the plan is done
+        subtitle=f"before node {_count(start)}",
+        members=members,
+        where=(),
+        tip=["tv.viz.graph(..., max_nodes=None) draws them, slowly"],
+        count=n - len(kept),
+    )
+    return kept, before
+
+
 def _select(
     rec: Record, focus: Any, tensor_node: int | None, labels: Mapping[int, str]
 ) -> tuple[set[int], set[int], set[int]]:
     """The nodes to draw in full, the faded context nodes, and the targets to mark."""
-    everything = set(range(len(rec.nodes)))
     if focus is None and tensor_node is None:
-        return everything, set(), set(rec.targets)
+        return set(range(len(rec.nodes))), set(), set(rec.targets)
     if focus is not None:
         if not (isinstance(focus, tuple | list) and len(focus) == 2):
             raise TypeError("graph: focus must be a pair (target, sources)")
@@ -858,11 +906,18 @@ def _plan(
     prefix: str,
     max_nodes: int | None = None,
 ) -> _Plan:
-    full, context, targets = _select(rec, focus, tensor_node, labels)
+    before = None  # the box of the nodes before a window
+    context: set[int]
+    long = max_nodes is not None and len(rec.nodes) > _WINDOW * max_nodes
+    if long and focus is None and tensor_node is None:
+        full, before = _window(rec, _WINDOW * (max_nodes or 0), prefix)
+        context, targets = set(), set(rec.targets)
+    else:
+        full, context, targets = _select(rec, focus, tensor_node, labels)
     keys = _place(rec, full, context)
     regions = _collapse_scopes(rec, full | context, keys, collapse, prefix)
     region_of = {i: r for r in regions for i in r.members}
-    n_drawn = len(full | context)
+    n_drawn = len(rec.nodes) if before is not None else len(full | context)
     # boxes of the drawing: an op drawn in full is two (its circle and its value)
     weight = {i: 2 if i in full and rec.nodes[i].kind == "op" else 1 for i in full | context}
     n_boxes = sum(weight.values())
@@ -888,14 +943,24 @@ def _plan(
         if loops and collapse_loops is None:
             n = sum(len(r.members) for r in loops)
             notes.append(f"{_count(n)} nodes of repeated loop iterations folded into ⟳ boxes")
+    hidden = None
     if boxes([]) > budget:
-        hidden = _hide_earliest(rec, weight, regions, region_of, targets, budget, prefix)
+        room = budget - (before is not None)  # one box is the window's
+        hidden = _hide_earliest(rec, weight, regions, region_of, targets, room, prefix)
         if hidden is not None:
             gone = set(hidden.members)
             regions = [r for r in regions if r.members[0] not in gone]
-            regions.append(hidden)
-            region_of = {i: r for r in regions for i in r.members}
-            notes.append(f"the {_count(len(gone))} earliest nodes left out (the ⋯ box)")
+            full -= gone
+    if before is not None:  # the nodes before the window, and those left out in it
+        if hidden is not None:
+            before.members = sorted(set(before.members) | set(hidden.members))
+            before.count += len(hidden.members)
+        hidden = before
+        hidden.title = f"⋯ {_count(hidden.count)} earlier nodes not drawn"
+    if hidden is not None:
+        regions.append(hidden)
+        region_of = {i: r for r in regions for i in r.members}
+        notes.append(f"the {_count(hidden.count)} earliest nodes left out (the ⋯ box)")
     # what leaves each box: members used by drawn ops outside it, and targets
     for i in sorted(full):
         if rec.nodes[i].kind != "op":
@@ -980,6 +1045,7 @@ def _hide_earliest(
         members=hidden,
         where=(),
         tip=["tv.viz.graph(..., max_nodes=None) draws them, slowly"],
+        count=len(hidden),
     )
 
 
@@ -1093,8 +1159,10 @@ class _Writer:
         self.typed = any(rec.nodes[i].symbolic for i in plan.full)
         if sweep_order:
             # the order alone: a step (its formula) is made only for the ops drawn
+            drawn = plan.full
             for k, node_id in enumerate(rec.sweep_nodes, start=1):
-                self.steps.setdefault(node_id, k)
+                if node_id in drawn:
+                    self.steps.setdefault(node_id, k)
 
     def formula(self, node_id: int) -> str:
         """The formula of the (first) sweep step of an op node."""
@@ -1586,7 +1654,7 @@ def graph(
     if not re.fullmatch(r"[A-Za-z0-9_-]*", id_prefix):
         raise ValueError(f"graph: id_prefix may hold letters, digits, - and _: {id_prefix!r}")
     rec, tensor_node = _as_record(obj, tape)
-    labels = node_labels(rec)
+    labels = _Labels(rec)
     plan = _plan(
         rec,
         labels,
@@ -1661,7 +1729,10 @@ def graph(
         return make(rankdir)
     if max_width is None:
         return make("LR")
-    n_boxes = len((plan.full | plan.context).difference(plan.region_of)) + len(plan.regions)
+    # an op drawn in full is two boxes (its circle and its value; one if its value is inline)
+    twice = {i for i in plan.full if rec.nodes[i].kind == "op" and i not in writer.inline}
+    shown = (plan.full | plan.context).difference(plan.region_of)
+    n_boxes = len(shown) + len(twice.intersection(shown)) + len(plan.regions)
     if n_boxes > _MEASURED:
         return make(_orientation(writer, max_width))
     return _narrowest(make, max_width, lambda: _orientation(writer, max_width))

@@ -799,6 +799,36 @@ def test_without_repeats_the_earliest_nodes_are_left_out() -> None:
     )
 
 
+def test_a_very_long_tape_is_drawn_from_its_last_nodes_only() -> None:
+    """More than 50 × max_nodes nodes: a window of the last ones is drawn, and no node
+    before it is even made (a million-op tape draws in seconds and little memory)."""
+    w = tv.Variable(1.00001, name="w")
+    y = tv.constant(1.0)
+    with tv.GradientTape() as tape:
+        for _ in range(5_000):  # 10 000 ops: y * w, then + 0.5
+            y = y * w + 0.5
+    tape.gradient(y, w)
+    rec = tape.record()
+    assert len(rec.nodes) == 15_002  # 1, w, then two ops and a constant per step
+    src = graph(rec, max_nodes=100).source  # a window of the last 5 000 nodes
+    made = [i for i, item in enumerate(rec.nodes._items) if item is not None]  # type: ignore[attr-defined]
+    # w, the value the window reads from before it, the window
+    assert made[:3] == [1, 10_001, 10_002] and len(made) == 5_002
+    boxes = statements(src)
+    assert len(boxes) <= 100 and "hidden" in boxes and "loop0" in boxes
+    left_out = int(re.search(r"⋯ ([\d ]+) earlier nodes", src).group(1).replace(" ", ""))  # type: ignore[union-attr]
+    folded = int(re.search(r"⟳ ([\d ]+) more iterations", src).group(1).replace(" ", ""))  # type: ignore[union-attr]
+    # every node is drawn, folded (3 a step) or counted as left out
+    drawn = {int(b[1:]) for b in boxes if re.fullmatch(r"[nv]\d+", b)}
+    assert len(drawn) + 3 * folded + left_out == len(rec.nodes)
+    assert {1, 15_001} <= drawn and min(drawn - {1}) > left_out  # w, the target
+    assert "before node 10 002" in src
+    # the edge from the box: the last value before the window flows on into it
+    assert re.search(r'hidden -> "?n\d+"? \[id="e10001-', src)
+    assert caption(src).startswith("Drawn in short (15 002 nodes): ")
+    assert graph(rec, max_nodes=None).source.count("hidden") == 0  # everything, if asked
+
+
 @needs_dot
 def test_drawing_5000_ops_takes_seconds_not_minutes() -> None:
     """17.4: the default drawing lays out (benchmarks/bench_dot.py measures how fast)."""
