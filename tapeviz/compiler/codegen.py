@@ -855,9 +855,11 @@ def generate(prog: Program, name: str) -> Generated:
         params.append("rs")
         consts.insert(0, "    np.random.seed(rs)")
     body = f"def {fn}({', '.join(params)}):\n" + "\n".join(consts + g.lines)
-    digest = hashlib.sha256((CODEGEN_VERSION + _kernels_digest() + body).encode()).hexdigest()[:16]
-    module = f"{fn}_{digest}"
     source = _HEADER.format(name=name, version=CODEGEN_VERSION) + "\n\n@_njit\n" + body + "\n"
+    # the file name: a hash of the whole text (two traces with one body but different names
+    # must not share a file) and of the kernels it calls
+    digest = hashlib.sha256((_kernels_digest() + source).encode()).hexdigest()[:16]
+    module = f"{fn}_{digest}"
     return Generated(
         source=source,
         body=body,
