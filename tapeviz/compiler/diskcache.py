@@ -43,6 +43,7 @@ __all__ = [
     "DamagedFile",
     "cache_dir",
     "folder_problem",
+    "make_private",
     "seal",
     "unseal",
     "pack",
@@ -137,7 +138,7 @@ def folder_problem(path: str) -> str | None:
         above = parent
 
 
-def _make_private(path: str) -> None:
+def make_private(path: str) -> None:
     """Create ``path`` and the missing folders above it with mode 0o700."""
     missing = []
     p = path
@@ -156,12 +157,12 @@ def _usable(path: str) -> tuple[str | None, str]:
     """(the real path of ``path`` made ready for compiled code, "") or (None, why not)."""
     path = os.path.abspath(path)
     try:
-        _make_private(path)
+        make_private(path)
         real = os.path.realpath(path)
         problem = folder_problem(real)
         if problem is None:
             pycache = os.path.join(real, "__pycache__")  # numba's files
-            _make_private(pycache)
+            make_private(pycache)
             problem = folder_problem(pycache)
             if problem is not None:
                 problem = f"its __pycache__ folder is not private: {problem}"

@@ -24,9 +24,10 @@ The cache below is a numba ``FunctionCache`` that
   ``EOFError``/``UnpicklingError`` on every later call.  (The payloads are numba's own
   pickles; they are read only from the checked folder, and only once their checksum holds.)
 
-It is used only for the functions ``tv.function`` generates — other numba code in the
-process keeps numba's behaviour.  If numba's internals change so that this cannot be set
-up, generated code is compiled in memory in every process.
+It is used for the functions ``tv.function`` generates and for tapeviz's own kernels
+(:func:`cached_njit`) — other numba code in the process keeps numba's behaviour.  If numba's
+internals change so that this cannot be set up, that code is compiled in memory in every
+process.
 
 The NRT itself is a few LLVM functions that numba compiles in every process (~15 ms, a
 tenth of such a first call).  We keep their machine code in the cache folder as plain
@@ -48,7 +49,7 @@ import numba
 
 from . import diskcache
 
-__all__ = ["njit", "FAST_LOAD", "initialize_nrt"]
+__all__ = ["njit", "cached_njit", "FAST_LOAD", "initialize_nrt"]
 
 try:
     from numba.core.caching import (
@@ -59,14 +60,32 @@ try:
     )
     from numba.core.runtime.nrt import rtsys
 
+    _checked: set[str] = set()  # folders checked in this process
+
     class _CheckedFolder(InTreeCacheLocator):
-        """numba's files in ``__pycache__`` beside the generated module: the folder that
-        :func:`.diskcache.cache_dir` checked, checked again before each save."""
+        """Where numba's files go, always inside the folder :func:`.diskcache.cache_dir`
+        checked: for a generated module, ``__pycache__`` beside it; for a module of tapeviz
+        itself (``kernels.py``), ``modules/<its folder>_<hash of its path>`` — never beside
+        the installed package, in ``NUMBA_CACHE_DIR`` or ``~/.cache/numba``."""
+
+        def __init__(self, py_func: Any, py_file: str) -> None:
+            super().__init__(py_func, py_file)
+            folder = diskcache.cache_dir()
+            if folder is None:
+                raise PermissionError("no folder for compiled code")
+            if os.path.dirname(os.path.realpath(py_file)) != folder:
+                subpath = self.get_suitable_cache_subpath(py_file)
+                self._cache_path = os.path.join(folder, "modules", subpath)
 
         def ensure_cache_path(self) -> None:
-            problem = diskcache.folder_problem(self.get_cache_path())
+            path = self._cache_path
+            if path in _checked:
+                return
+            diskcache.make_private(path)
+            problem = diskcache.folder_problem(path)
             if problem is not None:
-                raise PermissionError(f"{self.get_cache_path()}: {problem}")
+                raise PermissionError(f"{path}: {problem}")
+            _checked.add(path)
 
     class _CheckedImpl(CompileResultCacheImpl):
         _locator_classes = [_CheckedFolder]
@@ -177,25 +196,39 @@ except ImportError:  # pragma: no cover - a numba without these internals
     FAST_LOAD = False
 
 
-def njit(fn: Callable[..., Any]) -> Any:
-    """``numba.njit(error_model="numpy")(fn)``, cached in the checked folder if ``fn``'s
-    module was written there (else compiled in memory), and loaded fast from it."""
-    dispatcher: Any = numba.njit(error_model="numpy")(fn)
-    if not FAST_LOAD:  # pragma: no cover - see the module docstring
-        return dispatcher
-    if not hasattr(dispatcher, "py_func"):
-        return dispatcher  # NUMBA_DISABLE_JIT=1: the Python function itself
-    dispatcher._compilation_chain_init_hook = _extensions_load_when_compiling
-    if os.path.isabs(fn.__code__.co_filename):  # a module file in the checked folder
+def _cached(dispatcher: Any) -> Any:
+    """``dispatcher`` with our cache, if there is a folder for it (else: in memory)."""
+    if FAST_LOAD and hasattr(dispatcher, "py_func") and diskcache.cache_dir() is not None:
         try:
             dispatcher._cache = _FastLoadCache(dispatcher.py_func)
         except (OSError, RuntimeError) as e:  # the folder changed since it was checked
             diskcache.warn_once(
-                f"cache {fn.__code__.co_filename}",
+                f"cache {dispatcher.py_func.__code__.co_filename}",
                 f"tapeviz: compiled code is not cached ({diskcache.describe(e)}); it is "
                 "compiled in memory.",
             )
+    return dispatcher  # (NUMBA_DISABLE_JIT=1: the Python function itself)
+
+
+def njit(fn: Callable[..., Any]) -> Any:
+    """``numba.njit(error_model="numpy")(fn)`` for a generated module: cached in the checked
+    folder if the module was written there (else compiled in memory), loaded fast."""
+    dispatcher: Any = numba.njit(error_model="numpy")(fn)
+    if hasattr(dispatcher, "py_func"):
+        dispatcher._compilation_chain_init_hook = _extensions_load_when_compiling
+    if os.path.isabs(fn.__code__.co_filename):  # a module file in the checked folder
+        _cached(dispatcher)
     return dispatcher
+
+
+def cached_njit(**options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """``numba.njit(cache=True, **options)`` for tapeviz's own modules (``kernels.py``), with
+    the cache of generated code: in the checked folder, sealed files, a fast load."""
+
+    def decorate(fn: Callable[..., Any]) -> Any:
+        return _cached(numba.njit(**options)(fn))
+
+    return decorate
 
 
 def _extensions_load_when_compiling() -> None:
