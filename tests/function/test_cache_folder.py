@@ -168,18 +168,25 @@ def test_a_damaged_cache_file_is_named_removed_and_compiled_again(
     assert files_of(folder).keys() == files_of(pristine).keys()
 
 
+def rewrite_nrt(folder: str, change: Callable[[list[bytes]], list[bytes]]) -> str:
+    """Replace the parts (key, name, object code, bitcode) of the NRT's file, sealed."""
+    path = files_of(folder)["nrt"]
+    with open(path, "rb") as fh:
+        parts = diskcache.unpack(diskcache.unseal(fh.read(), path), 4, path)
+    with open(path, "wb") as fh:
+        fh.write(diskcache.seal(diskcache.pack(change(parts))))
+    return path
+
+
 @needs_jit
 def test_an_nrt_file_of_another_numba_is_compiled_again_without_a_warning(
     pristine: str, tmp_path: Any
 ) -> None:
     """A whole file under another key (another numba or machine) is not damage."""
     folder = copy_of(pristine, tmp_path)
-    path = files_of(folder)["nrt"]
-    with open(path, "rb") as fh:
-        parts = diskcache.unpack(diskcache.unseal(fh.read(), path), 4, path)
-    with open(path, "wb") as fh:
-        fh.write(diskcache.seal(diskcache.pack([b"('0.1', (1, 0))", *parts[1:]])))
-    assert run(in_folder(folder))["nrt"] == "compiled"
+    rewrite_nrt(folder, lambda parts: [b"('0.1', (1, 0))", *parts[1:]])
+    out = run(in_folder(folder))
+    assert (out["nrt"], out["cache_warnings"]) == ("compiled", [])
     assert run(in_folder(folder))["nrt"] == "cache"
 
 
@@ -189,11 +196,7 @@ def test_sealed_bytes_that_are_not_machine_code_are_reported_and_compiled_again(
 ) -> None:
     """The checksum holds but LLVM refuses the content: damaged as well."""
     folder = copy_of(pristine, tmp_path)
-    path = files_of(folder)["nrt"]
-    with open(path, "rb") as fh:
-        key = diskcache.unpack(diskcache.unseal(fh.read(), path), 4, path)[0]
-    with open(path, "wb") as fh:
-        fh.write(diskcache.seal(diskcache.pack([key, b"nrt", b"not an object", b"no bitcode"])))
+    path = rewrite_nrt(folder, lambda parts: [parts[0], b"nrt", b"not an object", b"no code"])
     out = run(in_folder(folder))
     assert out["nrt"] == "compiled" and len(out["cache_warnings"]) == 1
     assert path in out["cache_warnings"][0]
