@@ -9,8 +9,10 @@ as the user (on a shared JupyterHub: another student).  So a folder is used only
   missing folder above it, with mode 0o700), and
 * every folder above it belongs to the user or to root and no other user may write to
   it either — except with the sticky bit, as ``/tmp`` has it, which keeps others from
-  renaming the user's folder away.  (A folder writable by the user's own primary group
-  counts as private: that is Debian's "user private group".)
+  renaming the user's folder away.  (A folder writable by a group counts as private only
+  when that group is the user's own "user private group", as Debian makes them: the
+  user's primary group, with no other member and no other user's primary group.  A
+  shared primary group such as ``users`` is other users.)
 
 The folder is ``$TAPEVIZ_CACHE_DIR``, else ``$XDG_CACHE_HOME/tapeviz``, else
 ``~/.cache/tapeviz``.  If it cannot be used, compiled code goes to ``<tmp>/tapeviz-<uid>``
@@ -97,12 +99,28 @@ def _checks_owners() -> bool:
     return hasattr(os, "geteuid")  # not on Windows: there the user's profile is private
 
 
+def _group_is_mine_alone(gid: int) -> bool:
+    """Whether ``gid`` is the user's private group: nobody else is in it."""
+    if gid != os.getegid():
+        return False
+    try:
+        import grp
+        import pwd
+
+        me = pwd.getpwuid(os.geteuid()).pw_name
+        if any(member != me for member in grp.getgrgid(gid).gr_mem):
+            return False
+        return all(p.pw_gid != gid or p.pw_uid == os.geteuid() for p in pwd.getpwall())
+    except (ImportError, KeyError):
+        return False  # unknown group or user: not known to be private
+
+
 def _writable_by_others(st: os.stat_result, *, sticky_ok: bool) -> bool:
     if sticky_ok and st.st_mode & stat.S_ISVTX:
         return False
     if st.st_mode & stat.S_IWOTH:
         return True
-    return bool(st.st_mode & stat.S_IWGRP) and st.st_gid != os.getegid()
+    return bool(st.st_mode & stat.S_IWGRP) and not _group_is_mine_alone(st.st_gid)
 
 
 def folder_problem(path: str) -> str | None:

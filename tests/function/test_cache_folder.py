@@ -386,6 +386,35 @@ def test_folder_checks(tmp_path: Any) -> None:
     assert diskcache.folder_problem(str(tmp_path / "f")) == "it is not a folder"
 
 
+@needs_owners
+def test_a_group_writable_folder_is_private_only_in_a_group_of_one(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Group write is fine in the user's private group; a shared primary group (``users``,
+    gid 100 on many hubs) holds other students, so it counts as others."""
+    import grp
+    import pwd
+
+    mine = tmp_path / "mine"
+    mine.mkdir(mode=0o700)
+    os.chmod(tmp_path, 0o700)
+    os.chmod(mine, 0o770)
+    gid = os.stat(mine).st_gid
+    me = pwd.getpwuid(os.geteuid())
+    alone = grp.struct_group(("mine", "x", gid, []))
+    shared = grp.struct_group(("users", "x", gid, [me.pw_name, "bob"]))
+    bob = pwd.struct_passwd(("bob", "x", 12345, gid, "", "/home/bob", "/bin/sh"))
+    monkeypatch.setattr(os, "getegid", lambda: gid)
+    monkeypatch.setattr(grp, "getgrgid", lambda g: alone)
+    monkeypatch.setattr(pwd, "getpwall", lambda: [me])
+    assert diskcache.folder_problem(str(mine)) is None
+    monkeypatch.setattr(grp, "getgrgid", lambda g: shared)
+    assert "other users can write to it (mode 770)" in str(diskcache.folder_problem(str(mine)))
+    monkeypatch.setattr(grp, "getgrgid", lambda g: alone)
+    monkeypatch.setattr(pwd, "getpwall", lambda: [me, bob])  # bob's primary group is it too
+    assert "other users can write to it (mode 770)" in str(diskcache.folder_problem(str(mine)))
+
+
 @pytest.mark.skipif(not IS_ROOT, reason="chown to another user needs root")
 def test_folder_checks_of_owners(tmp_path: Any) -> None:
     theirs = tmp_path / "theirs"
