@@ -110,7 +110,11 @@ def test_doc000_linear_regression_race() -> None:
         ws.append(w.numpy().ravel())
     np.testing.assert_array_equal(race.paths["SGD"], np.asarray(ws))
     # a loss that is not elementwise in p is contoured point by point
-    assert "tv-contours" in race._scene["plot"]
+    pic = race._picture
+    for i, j in ((0, 0), (17, 42), (79, 79)):
+        p = tf.constant(np.float32([pic.xs[j], pic.ys[i]]))
+        assert pic.zs[i, j] == pytest.approx(float(linreg_loss(p).numpy()), rel=1e-6)
+    assert 'id="tv-colourbar"' in race._scene["plot"]
 
 
 # --- document 002: SGD and Adam on the parabola for 1000 steps --------------------------------
@@ -214,8 +218,8 @@ def test_widget_steps_without_a_browser(race: OptimizerRace) -> None:
     assert scene["steps"] == 50 and len(scene["cursor"]) == 51
     for k, s in enumerate(scene["series"]):
         assert len(s["path_px"]) == len(s["loss_px"]) == len(s["pos"]) == 51
-        assert f'<polyline class="tv-path" data-series="{k}"' in scene["paths"]
-        assert f'<polyline class="tv-loss" data-series="{k}"' in scene["loss_plot"]
+        assert f'<polyline class="tv-path" data-series="{k}"' in scene["paths_svg"]
+        assert f'<polyline class="tv-loss" data-series="{k}"' in scene["loss_svg"]
     assert repr(race).startswith("<tv.viz.OptimizerRace on rosenbrock")
 
 
@@ -255,9 +259,22 @@ def test_default_optimizers_and_divergence() -> None:
     assert race.optimizers["SGD"].get_config()["learning_rate"] == pytest.approx(0.001)
     fast = {"momentum": keras.optimizers.SGD(0.01, momentum=0.9)}  # diverges on Beale: NaN
     race = OptimizerRace(surfaces.beale, optimizers=fast, steps=200)
-    assert not np.isfinite(race.paths["momentum"][-1]).all()
+    path = race.paths["momentum"]
+    assert not np.isfinite(path[-1]).all()
     assert "NaN" not in json.dumps(race._scene)  # JSON without NaN
-    assert race._scene["series"][0]["pos"][-1] == "(nan, nan)"
+    # it diverged from the step it left the picture, never to come back
+    (k,) = race.diverged.values()
+    (x0, x1), (y0, y1) = race._picture.xlim, race._picture.ylim
+    inside = (path[:, 0] >= x0) & (path[:, 0] <= x1) & (path[:, 1] >= y0) & (path[:, 1] <= y1)
+    assert inside[k - 1] and not inside[k:].any()
+    series = race._scene["series"][0]
+    assert series["pos"][-1] == "—" and series["loss"][-1] == "—"  # no "nan" in the table
+    assert series["status"] == f"diverged at step {k}"
+    page = race.static_html()
+    assert f'<span class="tv-status">diverged at step {k}</span>' in page
+    assert f"momentum diverged at step {k}: its loss is" in page  # the note under the table
+    assert "tv-head tv-diverged" in page and 'class="tv-cross" data-series="0"' in page
+    assert f"diverged at step {k}" not in race.static_html(k - 1)
 
 
 def test_static_fallback_and_mimebundle(race: OptimizerRace) -> None:
@@ -288,7 +305,7 @@ def test_series_styles_come_from_the_theme(race: OptimizerRace) -> None:
     assert len({s.marker for s in theme.SERIES}) == len(theme.SERIES)
     assert {s.colour for s in theme.SERIES} <= set(theme.OKABE_ITO.values())
     assert theme.OKABE_ITO["yellow"] not in {s.colour for s in theme.SERIES}
-    plot = race._scene["paths"]
+    plot = race._scene["paths_svg"]
     for k, s in enumerate(race._scene["series"]):
         style = theme.series(k)
         assert (s["colour"], s["symbol"]) == (style.colour, style.marker)
