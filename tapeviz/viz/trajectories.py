@@ -230,7 +230,9 @@ def _check_loss(loss: Callable[[Any], Any], start: tuple[float, float]) -> float
         raise ValueError(message("error.race.gradient_none"))
     g = np.asarray(grad.numpy(), dtype=np.float64)
     if not np.isfinite(g).all():
-        raise ValueError(message("error.race.gradient_start", start=where, value=_pair_text(g, 2)))
+        raise ValueError(
+            message("error.race.gradient_start", start=where, value=f"({g[0]:g}, {g[1]:g})")
+        )
     return value
 
 
