@@ -85,11 +85,12 @@ _EN: dict[str, str] = {
         "Saved page: the settings are shown read-only (re-running needs a live kernel)."
     ),
     "race.diverged": "diverged at step {step}",
-    "race.diverged_nan": "{name} diverged at step {step}: its loss is {value}.",
+    "race.diverged_nan": "{name} diverged at step {step}: its loss became {value}.",
     "race.diverged_left": (
         "{name} diverged at step {step}: it left the picture, its loss climbing above every "
         "value drawn, and never came back."
     ),
+    "race.overflow": "  From step {step} on, its loss is {value}.",
     "race.left": "left the picture at step {step}",
     "race.left_note": "{name} left the picture at step {step} (its loss kept falling).",
     "race.x_label": "x = p[0]",

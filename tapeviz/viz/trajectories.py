@@ -452,12 +452,15 @@ class _Picture:
         before = np.flatnonzero(inside)
         step = int(before[-1]) + 1 if before.size else 0
         if not finite[step:].all():
-            losses = s.loss[step:]
-            bad = losses[~np.isfinite(losses)]
-            value = float(bad[0]) if bad.size else float("nan")
-            return _Fate(
-                "diverged", step, message("race.diverged_nan", name=s.name, step=step, value=value)
-            )
+            bad = step + int(np.flatnonzero(~finite[step:])[0])
+            value = float(s.loss[bad]) if not math.isfinite(s.loss[bad]) else float("nan")
+            if bad == step:  # not a number while still in the picture
+                note = message("race.diverged_nan", name=s.name, step=step, value=value)
+            else:
+                note = message("race.diverged_left", name=s.name, step=step) + message(
+                    "race.overflow", value=value, step=bad
+                )
+            return _Fate("diverged", step, note)
         if s.loss[-1] > self.zmax and s.loss[-1] >= s.loss[step]:
             return _Fate("diverged", step, message("race.diverged_left", name=s.name, step=step))
         return _Fate("left", step, message("race.left_note", name=s.name, step=step))

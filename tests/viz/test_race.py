@@ -388,7 +388,23 @@ def test_nan_is_a_divergence_with_its_value_named() -> None:
     race = OptimizerRace(bowl, (1.0, 1.0), {"fast": SGD(0.4)}, steps=300)
     (k,) = race.diverged.values()
     note = race._scene["series"][0]["note"]
-    assert note.startswith(f"fast diverged at step {k}: ")
+    loss = race.losses["fast"]
+    bad = int(np.flatnonzero(~np.isfinite(loss))[0])  # 3·(1.4^k)² overflows float32 at k ≈ 131
+    assert 120 < bad < 140 and k < 10
+    assert note == (
+        f"fast diverged at step {k}: it left the picture, its loss climbing above every value "
+        f"drawn, and never came back.  From step {bad} on, its loss is {loss[bad]}."
+    )
+    # NaN while still in the picture: the step it became NaN
+    race = OptimizerRace(
+        lambda p: tf.sqrt(p[0]) + 0.1 * p[1] ** 2, (1.0, 1.0), {"SGD": SGD(2.0)}, steps=3,
+        bounds=((-2.0, 2.0), (-2.0, 2.0)),
+    )  # fmt: skip
+    # x: 1, then 1 − 2·½ = 0, where the gradient of √x is inf: x = −inf, √x = NaN
+    first = int(np.flatnonzero(~np.isfinite(race.losses["SGD"]))[0])
+    assert first == 2 and race.paths["SGD"][2, 0] == -np.inf
+    assert race.diverged == {"SGD": first}
+    assert race._scene["series"][0]["note"] == f"SGD diverged at step {first}: its loss became nan."
 
 
 def test_leaving_the_picture_downhill_is_not_a_divergence() -> None:
@@ -524,7 +540,7 @@ def test_default_optimizers_and_divergence() -> None:
     assert series["status"] == f"diverged at step {k}"
     page = race.static_html()
     assert f'<span class="tv-status">diverged at step {k}</span>' in page
-    assert f"momentum diverged at step {k}: its loss is" in page  # the note under the table
+    assert f"momentum diverged at step {k}: it left the picture" in page  # the note
     assert "tv-head tv-diverged" in page and 'class="tv-cross" data-series="0"' in page
     assert f"diverged at step {k}" not in race.static_html(k - 1)
 
