@@ -84,6 +84,7 @@ def settle(page: Page, root: Locator) -> None:
     """Scroll the widget to the top of the notebook's view, as a teacher does, and wait
     until it stays there: JupyterLab renders the outputs above it lazily, which can move it
     for a moment after a scroll."""
+    root.evaluate("el => { delete el.__tvTop; }")
     page.wait_for_function(
         """(el) => {
             const top = el.getBoundingClientRect().top;
@@ -168,6 +169,31 @@ def step_to_the_gradient_of(page: Page, root: Locator, label: str) -> int:
     )
 
 
+def labels_from_the_code() -> bool:
+    """Whether the record labels a node with the name the code bound it to (``w``), and
+    writes a matrix step with its numbers (issue 14, points 1 and 2: branch i14a)."""
+    namespace: dict[str, Any] = {}
+    code = (
+        "import tapeviz as tf\n"
+        "X = tf.constant([[1., 2.], [3., 4.]])\n"
+        "w = tf.Variable([[1.], [2.]])\n"
+        "with tf.GradientTape() as tape:\n"
+        "    L = tf.reduce_sum(tf.matmul(X, w))\n"
+        "tape.gradient(L, w)\n"
+        "rec = tape.record()\n"
+    )
+    exec(compile(code, "<document 1>", "exec"), namespace)
+    rec = namespace["rec"]
+    return any(n.label == "w" for n in rec.nodes) and "[[1,3],[2,4]] · " in rec.sweep[-1].formula
+
+
+# Until the labels from the user's code are merged (branch i14a), this test fails on the
+# label: an expected failure, strict, so it runs for real as soon as they are there.
+@pytest.mark.xfail(
+    not labels_from_the_code(),
+    reason="needs the labels from the user's code and the matrix formulas (branch i14a)",
+    strict=True,
+)
 def test_player_node_and_formula_on_one_screen(
     window: tuple[Page, str], lab: Lab, artifacts: Path
 ) -> None:

@@ -37,7 +37,7 @@ function renderPlayer({ model, el }) {
   });
   const keys = {
     "+": () => view.zoomBy(ZOOM_STEP), "=": () => view.zoomBy(ZOOM_STEP),
-    "-": () => view.zoomBy(1 / ZOOM_STEP), "0": () => { view.readable(); follow(true); },
+    "-": () => view.zoomBy(1 / ZOOM_STEP), "0": () => { view.readable(); follow(); },
     w: () => view.whole(), W: () => view.whole(),
   };
 
@@ -59,7 +59,7 @@ function renderPlayer({ model, el }) {
   ]);
   zoomOut.addEventListener("click", () => view.zoomBy(1 / ZOOM_STEP));
   zoomIn.addEventListener("click", () => view.zoomBy(ZOOM_STEP));
-  zoomReset.addEventListener("click", () => { view.readable(); follow(true); });
+  zoomReset.addEventListener("click", () => { view.readable(); follow(); });
   zoomFit.addEventListener("click", () => view.whole());
 
   const title = h("div", { class: "tv-title" });
@@ -104,9 +104,9 @@ function renderPlayer({ model, el }) {
     ids.push(n.box);
     return ids.map(byId).filter((e) => e);
   };
-  function follow(force = false) {
+  function follow() {
     const f = frames()[model.get("index") | 0];
-    if (f) view.show(focusOf(f), { force, animate: Number(model.get("fps")) <= 4 });
+    if (f) view.show(focusOf(f), { animate: Number(model.get("fps")) <= 4 });
   }
 
   function show() {
@@ -192,7 +192,8 @@ function renderPlayer({ model, el }) {
     if (!started) {
       started = true;
       view.readable();
-      follow(true);
+      view.home();
+      follow();
     }
   });
   resized.observe(graph);
@@ -236,7 +237,8 @@ function setFormula(el, text) {
 function makeView(box, svg, onZoom) {
   if (!svg) {
     const none = () => false;
-    return { resize: none, readable: none, whole: none, zoomBy: none, show: none, destroy: none };
+    return { resize: none, readable: none, whole: none, zoomBy: none, show: none, home: none,
+             destroy: none };
   }
   svg.classList.add("tv-svg");
   const base = (svg.getAttribute("viewBox") || "0 0 100 100").trim().split(/[\s,]+/).map(Number);
@@ -339,26 +341,39 @@ function makeView(box, svg, onZoom) {
       moveTo(ux - px / s, uy - py / s, s, !at);
     },
     /**
-     * Bring `elements` (most important first) into view: when one of them is outside (or
-     * `force`), centre the longest leading run of them that fits in the view.
+     * Bring `elements` (most important first) into view with the smallest move: the
+     * longest leading run of them that fits in the view is shown whole, with a margin.
      */
-    show(elements, { force = false, animate = true } = {}) {
+    show(elements, { animate = true } = {}) {
       if (!W || !H || !elements.length) return;
-      const all = unitBox(elements);
-      if (!all) return;
       const margin = 16 / scale;
       const vw = W / scale, vh = H / scale;
       const fits = (b) => b.w + 2 * margin <= vw && b.h + 2 * margin <= vh;
-      const inside = all.x - margin >= cx - vw / 2 && all.x + all.w + margin <= cx + vw / 2
-        && all.y - margin >= cy - vh / 2 && all.y + all.h + margin <= cy + vh / 2;
-      if (inside && !force) return;
-      let b = unitBox(elements.slice(0, 1)) || all;
+      let b = unitBox(elements.slice(0, 1));
+      if (!b) return;
       for (let k = 2; k <= elements.length; k++) {
         const more = unitBox(elements.slice(0, k));
         if (!more || !fits(more)) break;
         b = more;
       }
-      moveTo(b.x + b.w / 2, b.y + b.h / 2, scale, animate);
+      // per axis: the least shift that puts [lo, hi] inside the view (its start, if too big)
+      const shift = (lo, hi, centre, half) => {
+        if (hi - lo + 2 * margin > 2 * half) return lo - margin + half - centre;
+        if (lo - margin < centre - half) return lo - margin - (centre - half);
+        if (hi + margin > centre + half) return hi + margin - (centre + half);
+        return 0;
+      };
+      const dx = shift(b.x, b.x + b.w, cx, vw / 2);
+      const dy = shift(b.y, b.y + b.h, cy, vh / 2);
+      if (Math.abs(dx) * scale < 0.5 && Math.abs(dy) * scale < 0.5) return;
+      moveTo(cx + dx, cy + dy, scale, animate);
+    },
+    /** Put the view at the graph's top left corner (where a drawing starts). */
+    home() {
+      stopAnim();
+      cx = x0 + W / 2 / scale;
+      cy = y0 + H / 2 / scale;
+      apply();
     },
     destroy() { stopAnim(); },
   };
