@@ -530,8 +530,8 @@ class _Picture:
                                  norm=norm, zorder=1)  # fmt: skip
             lines = ax.contour(self.xs, self.ys, z, levels=levels, colors="#ffffff",
                                linewidths=0.5, alpha=0.45, zorder=1)  # fmt: skip
-            filled.set_rasterized(True)
-            lines.set_rasterized(True)
+            filled.set_rasterized(True)  # the bands as an image (small); the lines stay crisp
+            lines.set_rasterized(False)
             cax = fig.add_axes(
                 _box(left + self.W - m["right"] + 12, bottom + m["bottom"], 14, fh, w, h)
             )
