@@ -70,6 +70,7 @@ HTML page).  Every visible word comes from :mod:`tapeviz.viz.messages`.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import io
 import itertools
@@ -1188,9 +1189,17 @@ def _exit_point(pic: _Picture, s: _Series) -> list[float] | None:
 
 
 def _inline_display() -> None:
-    """Let Jupyter show a ``Figure`` inline: its matplotlib integration registers the figure
-    formatter when pyplot is imported (nothing is drawn through pyplot here)."""
+    """Let Jupyter show a ``Figure`` inline.  matplotlib-inline registers its figure
+    formatter when its backend module is first imported, which pyplot does on first use;
+    nothing here goes through pyplot, so import it (it does nothing under another backend)."""
+    import importlib
     import sys
 
-    if "IPython" in sys.modules and "matplotlib.pyplot" not in sys.modules:
-        import matplotlib.pyplot  # noqa: F401
+    if "IPython" not in sys.modules:
+        return
+    from IPython import get_ipython
+
+    if get_ipython() is None:
+        return
+    with contextlib.suppress(ImportError):
+        importlib.import_module("matplotlib_inline.backend_inline")

@@ -667,3 +667,20 @@ def test_save_html_is_atomic(
     # a folder that does not exist: the error names the page
     with pytest.raises(OSError, match="could not write .*missing.*race.html"):
         race.save_html(tmp_path / "missing" / "race.html")
+
+
+def test_figure_shows_inline_in_jupyter(tmp_path: Path) -> None:
+    """``race.figure()`` as the last line of a notebook cell shows the picture."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "import tapeviz as tf\nfrom tapeviz.viz import surfaces\n"
+            "race = tf.viz.OptimizerRace(surfaces.quadratic_bowl, steps=5)"
+        ),
+        nbformat.v4.new_code_cell("race.figure()"),
+    ]
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute(cwd=str(tmp_path))
+    (out,) = nb.cells[1].outputs
+    assert "image/png" in out["data"], list(out["data"])
