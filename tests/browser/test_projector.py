@@ -17,21 +17,25 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import Lab, failed, require_playwright
+from .conftest import Lab, require_playwright
 
 require_playwright()  # skip here, fail under CI, when playwright is missing
 
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 from playwright.sync_api import Locator, Page  # noqa: E402
 
-from ._pages import scroll_to, wait_attr, watched_page  # noqa: E402
+from . import test_lab  # noqa: E402
+from ._pages import scroll_to, wait_attr  # noqa: E402
 from .test_lab import live_widgets, open_and_run  # noqa: E402
+
+# The fixture `page` of test_lab: a window on the lab whose console and requests are checked.
+window_on_the_lab = test_lab.page
 
 pytestmark = pytest.mark.browser
 
@@ -42,34 +46,10 @@ PRODUCT = "[[1,3],[2,4]] · [[10],[20]]"  # Xᵀ · ∂L/∂t, with the numbers
 MIN_TEXT_PX = 14.0
 
 
-@pytest.fixture(params=list(SIZES))
-def window(
-    request: pytest.FixtureRequest, browser: Any, lab: Lab, artifacts: Path
-) -> Iterator[tuple[Page, str]]:
-    """A JupyterLab window of one of the sizes; its console and requests are checked after."""
-    size = request.param
-    context = browser.new_context(viewport=SIZES[size])
-    outside: list[str] = []
-    local = (lab.url, lab.url.replace("http:", "ws:"), "blob:", "data:")
-    name = request.node.name.replace("test_", "", 1).replace("[", "-").strip("]")
-    with watched_page(
-        context,
-        name,
-        artifacts,
-        lambda: failed(request),
-        timeout_ms=15_000,
-        local=local,
-        outside=outside,
-    ) as (page, console):
-        yield page, size
-    ours = console.ours()
-    assert not ours, "console errors of the tapeviz front end:\n" + "\n".join(ours)
-    assert not outside, f"JupyterLab made requests outside 127.0.0.1: {outside}"
-
-
-def open_with_file_browser(page: Page, lab: Lab, notebook: str) -> None:
-    """Open and run ``notebook``; the file browser is open in the left sidebar, as a teacher
-    has it."""
+def widgets_on_a_projector(page: Page, lab: Lab, size: str, notebook: str, kind: str) -> Locator:
+    """The window at ``size``; ``notebook`` opened and run, the file browser open in the
+    left sidebar, as a teacher has it; returns the notebook's live widgets of ``kind``."""
+    page.set_viewport_size(SIZES[size])
     open_and_run(page, lab, notebook)
     browser_panel = page.locator("#filebrowser")
     if not browser_panel.is_visible():
@@ -78,6 +58,9 @@ def open_with_file_browser(page: Page, lab: Lab, notebook: str) -> None:
     box = browser_panel.bounding_box()
     assert box is not None and box["width"] >= 200, f"the file browser is not open: {box}"
     page.wait_for_timeout(300)  # the notebook takes the width that is left
+    widgets = live_widgets(page, kind)
+    assert widgets.count() >= 1, f"{notebook} shows no {kind} widget"
+    return widgets
 
 
 def settle(page: Page, root: Locator) -> None:
@@ -194,14 +177,12 @@ def labels_from_the_code() -> bool:
     reason="needs the labels from the user's code and the matrix formulas (branch i14a)",
     strict=True,
 )
+@pytest.mark.parametrize("size", list(SIZES))
 def test_player_node_and_formula_on_one_screen(
-    window: tuple[Page, str], lab: Lab, artifacts: Path
+    window_on_the_lab: Page, lab: Lab, artifacts: Path, size: str
 ) -> None:
-    page, size = window
-    open_with_file_browser(page, lab, BASICS)
-    players = live_widgets(page, "player")
-    assert players.count() >= 1, "notebook 01 shows no SweepPlayer"
-    root = players.last  # the least-squares example's player
+    page = window_on_the_lab
+    root = widgets_on_a_projector(page, lab, size, BASICS, "player").last  # least squares
     scroll_to(root)
     assert root.get_attribute("data-index") == "0"
     settle(page, root)
@@ -232,7 +213,7 @@ def test_player_node_and_formula_on_one_screen(
 
     # zoom out and back: the readable size comes back, and the node stays in view
     root.locator("button.tv-zoom-out").click()
-    assert int(root.get_attribute("data-zoom") or "0") < 100
+    wait_attr(page, root, "data-zoom", "80")  # an animation of a quarter second
     root.locator("button.tv-zoom-reset").click()
     wait_attr(page, root, "data-zoom", "100")
     settle(page, root)
@@ -242,12 +223,12 @@ def test_player_node_and_formula_on_one_screen(
 
 
 # --- the races of notebook 07 -----------------------------------------------------------------
+@pytest.mark.parametrize("size", list(SIZES))
 def test_race_notebook_colour_bars_and_divergence(
-    window: tuple[Page, str], lab: Lab, artifacts: Path
+    window_on_the_lab: Page, lab: Lab, artifacts: Path, size: str
 ) -> None:
-    page, size = window
-    open_with_file_browser(page, lab, RACE)
-    races = live_widgets(page, "race")
+    page = window_on_the_lab
+    races = widgets_on_a_projector(page, lab, size, RACE, "race")
     assert races.count() >= 3, "notebook 07 shows three races"
     diverged: list[str] = []
     for k in range(races.count()):
