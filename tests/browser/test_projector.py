@@ -147,36 +147,10 @@ def step_to_the_gradient_of(page: Page, root: Locator, label: str) -> int:
             return i
     shown = root.locator("table.tv-adjoint-table th").all_inner_texts()
     raise AssertionError(
-        f"no step sends a gradient to a node labelled {label!r}; the adjoint table names "
-        f"{shown} (the labels from the user's code come with branch i14a)"
+        f"no step sends a gradient to a node labelled {label!r}; the adjoint table names {shown}"
     )
 
 
-def labels_from_the_code() -> bool:
-    """Whether the record labels a node with the name the code bound it to (``w``), and
-    writes a matrix step with its numbers (issue 14, points 1 and 2: branch i14a)."""
-    namespace: dict[str, Any] = {}
-    code = (
-        "import tapeviz as tf\n"
-        "X = tf.constant([[1., 2.], [3., 4.]])\n"
-        "w = tf.Variable([[1.], [2.]])\n"
-        "with tf.GradientTape() as tape:\n"
-        "    L = tf.reduce_sum(tf.matmul(X, w))\n"
-        "tape.gradient(L, w)\n"
-        "rec = tape.record()\n"
-    )
-    exec(compile(code, "<document 1>", "exec"), namespace)
-    rec = namespace["rec"]
-    return any(n.label == "w" for n in rec.nodes) and "[[1,3],[2,4]] · " in rec.sweep[-1].formula
-
-
-# Until the labels from the user's code are merged (branch i14a), this test fails on the
-# label: an expected failure, strict, so it runs for real as soon as they are there.
-@pytest.mark.xfail(
-    not labels_from_the_code(),
-    reason="needs the labels from the user's code and the matrix formulas (branch i14a)",
-    strict=True,
-)
 @pytest.mark.parametrize("size", list(SIZES))
 def test_player_node_and_formula_on_one_screen(
     window_on_the_lab: Page, lab: Lab, artifacts: Path, size: str
