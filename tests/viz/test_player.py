@@ -476,7 +476,7 @@ def _wait_zoom(page: Any, percent: str) -> None:
 
 
 def _whole_graph_in_view(graph: Any) -> bool:
-    return _in_view(graph.locator("svg > g").first)
+    return _in_view(graph.locator("svg.tv-svg > g").first)  # the graph, not an icon
 
 
 @pytest.mark.browser
