@@ -63,21 +63,40 @@ def fixed_order(dtype: Any, m: int, k: int, n: int) -> str | None:
 _FIXED_ORDER_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+# float64 products held at once (32 MB); larger batches take the products a part at a time
+_MAX_PRODUCTS = 1 << 22
+
+
 def _chain(x: Any, y: Any) -> Any:
     """``x @ y`` summed as TensorFlow's kernel sums: ``acc = x[..., i, p]·y[..., p, j] + acc``
     for p = 0, 1, ..., k-1 from ``acc = +0``, each step in float64 and then rounded to the
     result's type (for float32: a fused multiply-add)."""
     shape = np.broadcast_shapes(x.shape[:-2], y.shape[:-2]) + (x.shape[-2], y.shape[-1])
-    prods = np.multiply(x[..., :, :, None], y[..., None, :, :], dtype=np.float64)
+    k = x.shape[-1]
     out = np.zeros(shape, x.dtype)
-    for p in range(x.shape[-1]):
-        np.add(prods[..., :, p, :], out, out=out, dtype=np.float64)
+    if out.size * k <= _MAX_PRODUCTS:
+        prods = np.multiply(x[..., :, :, None], y[..., None, :, :], dtype=np.float64)
+        for p in range(k):
+            np.add(prods[..., :, p, :], out, out=out, dtype=np.float64)
+    else:  # one term at a time: the same numbers in less memory
+        for p in range(k):
+            term = np.multiply(x[..., :, p, None], y[..., None, p, :], dtype=np.float64)
+            np.add(term, out, out=out, dtype=np.float64)
     return out
 
 
 def _pairwise(x: Any, y: Any) -> Any:
     """``x @ y`` from the float64 products, added up along k in numpy's pairwise order,
     rounded once to the result's type."""
+    batch = np.broadcast_shapes(x.shape[:-2], y.shape[:-2])
+    m, k, n = x.shape[-2], x.shape[-1], y.shape[-1]
+    if batch and int(np.prod(batch)) * m * k * n > _MAX_PRODUCTS:  # one matrix at a time
+        xb = np.broadcast_to(x, batch + (m, k))
+        yb = np.broadcast_to(y, batch + (k, n))
+        out = np.empty(batch + (m, n), x.dtype)
+        for i in np.ndindex(*batch):
+            out[i] = _pairwise(xb[i], yb[i])
+        return out
     # order="C": k innermost whatever the operands' layout (numpy's default follows them)
     yt = np.swapaxes(y, -1, -2)
     prods = np.multiply(x[..., :, None, :], yt[..., None, :, :], dtype=np.float64, order="C")

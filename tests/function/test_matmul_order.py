@@ -126,6 +126,20 @@ def test_batched_products_broadcast_and_follow_the_same_order() -> None:
             assert _bits(got[i, j]) == _bits(_chain_spec(a[i, 0], b[j]))
 
 
+def test_large_batches_take_the_products_a_part_at_a_time(monkeypatch: Any) -> None:
+    """Above ``_MAX_PRODUCTS`` float64 products the eager op holds fewer at once (one term
+    of the chain, one matrix of a pairwise batch): the same numbers."""
+    from tapeviz.ops import linalg
+
+    rng = np.random.default_rng(4)
+    shapes = [((3, 1, 5, 8), (2, 8, 4)), ((2, 3, 100), (1, 100, 2))]  # chain, pairwise
+    pairs = [[rng.standard_normal(s).astype(np.float32) for s in ab] for ab in shapes]
+    whole = [_eager(a, b) for a, b in pairs]
+    monkeypatch.setattr(linalg, "_MAX_PRODUCTS", 1)
+    for (a, b), want in zip(pairs, whole, strict=True):
+        assert _bits(_eager(a, b)) == _bits(want)
+
+
 def test_signed_zeros_inf_and_nan_as_tensorflow() -> None:
     # every entry starts at +0, so products that are all -0 give +0 (as Eigen and BLAS do)
     a = np.array([[-1.0, -2.0]], np.float32)
