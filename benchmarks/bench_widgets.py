@@ -14,8 +14,10 @@ targets of issue 6:
 * **widget creation, 60-node tape** (target <= 1 s): ``SweepPlayer(tape)`` including the
   Graphviz layout (median of ``--repeat`` runs, imports warmed up).
 * **OptimizerRace 6 optimizers × 200 steps** (target <= 1 s): ``OptimizerRace(rosenbrock,
-  steps=200)`` with the six default optimizers: the runs (``record_run``) plus the contour
-  plot and the scene; also its browser frame rate.
+  steps=200)`` with the six default optimizers: the runs (``record_run``), the loss on the
+  contour grid, the two matplotlib pictures (contours with colour bar, loss axes) and the
+  scene; each part on its own row; ``race.figure()`` (the static matplotlib figure); also
+  its browser frame rate.
 
 Set ``CHROMIUM=/path/to/chromium`` if it is not ``/usr/bin/chromium``.
 """
@@ -35,7 +37,7 @@ from typing import Any
 import tapeviz as tv
 from tapeviz.viz import surfaces
 from tapeviz.viz.player import SweepPlayer
-from tapeviz.viz.trajectories import OptimizerRace, default_optimizers, run_race
+from tapeviz.viz.trajectories import OptimizerRace, _Picture, default_optimizers, run_race
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
@@ -136,6 +138,9 @@ def main() -> None:
         ),
         args.repeat,
     )
+    t_grid, _ = timed(lambda: _Picture(race), args.repeat)  # the loss on the grid, the fates
+    t_scene, _ = timed(race._scene_json, args.repeat)  # the matplotlib SVGs + the scene
+    t_figure, _ = timed(race.figure, args.repeat)
     payload = len(json.dumps(player._frames, ensure_ascii=False).encode())
     svg_kib = len(player._svg.encode()) / 1024
 
@@ -186,6 +191,9 @@ def main() -> None:
     rows.append((f"SweepPlayer(tape) creation, {n_nodes}-node tape", f"{t_player:.3f} s", "<= 1 s"))
     rows.append(("OptimizerRace(rosenbrock) 6 optimizers x 200 steps", f"{t_race:.3f} s", "<= 1 s"))
     rows.append(("  of which the 6 runs (record_run)", f"{t_runs:.3f} s", ""))
+    rows.append(("  of which the loss on the contour grid", f"{1000 * t_grid:.1f} ms", ""))
+    rows.append(("  of which the matplotlib pictures and the scene", f"{t_scene:.3f} s", ""))
+    rows.append(("race.figure() (static matplotlib figure)", f"{t_figure:.3f} s", ""))
     rows.append(
         (
             f"SweepPlayer data sent once: SVG + {n_frames} frames",

@@ -117,6 +117,7 @@ _LAZY = {
     "data": ".datasets",  # tf.data.Dataset.from_tensor_slices(...) runs unchanged
     "function": ".function",
     "print": ".function",
+    "errors": ".errors",
 }
 
 

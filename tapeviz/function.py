@@ -255,6 +255,30 @@ def _use_jit() -> bool:
     return os.environ.get("NUMBA_DISABLE_JIT", "0") in ("", "0")
 
 
+_numba_problem: str | None = None  # why numba cannot be imported ("" once it imported)
+
+
+def _numba_missing() -> bool:
+    """True if numba cannot be imported (said once per process, in a warning): compiled
+    functions then run on the numpy interpreter, with the same results."""
+    global _numba_problem
+    if _numba_problem is None:
+        try:
+            import numba  # noqa: F401
+        except Exception as e:  # noqa: BLE001 - not installed, or broken (e.g. numpy too new)
+            _numba_problem = f"{type(e).__name__}: {e}"
+            warnings.warn(
+                f"tv.function: numba cannot be imported ({_numba_problem}), so functions run "
+                "on tapeviz's numpy interpreter instead of being compiled: the same results, "
+                "more slowly. Install numba (pip install numba) to compile them.",
+                RuntimeWarning,
+                stacklevel=5,
+            )
+        else:
+            _numba_problem = ""
+    return bool(_numba_problem)
+
+
 class ConcreteFunction:
     """One trace of a :class:`Function`: the program and the code compiled from it.
 
@@ -293,17 +317,20 @@ class ConcreteFunction:
         self._single_output = out_spec == 0 and out_leaves == [("out", 0)]
         self.input_names: list[str] = []
         self._compiled: Any = None
-        self._too_big = False
+        self._interpreted = False
         self.source: str | None = None
         # seeds each run's random draws (tv.random inside the function), else None
         self.random_stream: np.random.Generator | None = None
 
     # -- running ------------------------------------------------------------------------
     def _runner(self) -> Any:
-        if self._compiled is None and _use_jit() and not self._too_big:
+        if self._compiled is None and _use_jit() and not self._interpreted:
+            if _numba_missing():
+                self._interpreted = True
+                return None
             n = self.program.num_eqns()
             if n > MAX_COMPILED_EQUATIONS:
-                self._too_big = True
+                self._interpreted = True
                 warnings.warn(
                     f"tv.function: the trace of {self.name} has {n} equations (a Python loop "
                     "was unrolled while tracing); numba would take minutes to compile it, so "

@@ -24,11 +24,12 @@ import os
 from typing import Any
 
 import llvmlite.binding as llvm  # type: ignore[import-untyped]
-import numba
 import numpy as np
 from llvmlite import ir as llvm_ir
 from numba import types
 from numba.extending import intrinsic, overload
+
+from .compiler.numba_cache import cached_njit
 
 __all__ = [
     "HAVE_BLAS",
@@ -83,8 +84,9 @@ __all__ = [
     "ref_sigmoid32",
 ]
 
-jit = numba.njit(cache=True, error_model="numpy", nogil=True)
-fastjit = numba.njit(cache=True, error_model="numpy", nogil=True, fastmath=True)
+# cached as generated code is: in the checked cache folder (tapeviz.compiler.numba_cache)
+jit = cached_njit(error_model="numpy", nogil=True)
+fastjit = cached_njit(error_model="numpy", nogil=True, fastmath=True)
 
 
 # --- external symbols: libm's pow (no constant folding), numpy's OpenBLAS gemm ------------

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from ..ops.linalg import fixed_order
+from ..ops.math import integer_division_by_zero
 from . import fusion
 from .ir import Const, Eqn, Program, Slot, Var
 
@@ -242,10 +243,27 @@ for _name, _fn in {
     "abs": "np.abs",
     "maximum": "np.maximum",
     "minimum": "np.minimum",
-    "floordiv": "np.floor_divide",
-    "mod": "np.mod",
 }.items():
     LOWER[_name] = _call(_fn)
+
+
+def _integer_division(fn: str, symbol: str) -> Lowering:
+    """``floordiv``/``mod``: of integers, a zero divisor raises as the eager op does."""
+
+    def lower(g: Gen, e: Eqn) -> None:
+        x, y = e.ins
+        if _out(e).dtype.kind in "iu" and not (isinstance(y, Const) and np.all(y.value != 0)):
+            test = f"{g.a(y)} == 0" if y.shape == () else f"np.any({g.a(y)} == 0)"
+            message = integer_division_by_zero(e.prim, symbol, "a divisor is 0")
+            g.emit(f"if {test}:")
+            g.emit(f"    raise _InvalidArgument({message!r})")
+        _set(g, e, f"{fn}({g.a(x)}, {g.a(y)})")
+
+    return lower
+
+
+LOWER["floordiv"] = _integer_division("np.floor_divide", "//")
+LOWER["mod"] = _integer_division("np.mod", "%")
 
 for _name, _fn in {
     "logical_and": "np.logical_and",
@@ -862,9 +880,11 @@ def generate(prog: Program, name: str) -> Generated:
         params.append("rs")
         consts.insert(0, "    np.random.seed(rs)")
     body = f"def {fn}({', '.join(params)}):\n" + "\n".join(consts + g.lines)
-    digest = hashlib.sha256((CODEGEN_VERSION + _kernels_digest() + body).encode()).hexdigest()[:16]
-    module = f"{fn}_{digest}"
     source = _HEADER.format(name=name, version=CODEGEN_VERSION) + "\n\n@_njit\n" + body + "\n"
+    # the file name: a hash of the whole text (two traces with one body but different names
+    # must not share a file) and of the kernels it calls
+    digest = hashlib.sha256((_kernels_digest() + source).encode()).hexdigest()[:16]
+    module = f"{fn}_{digest}"
     return Generated(
         source=source,
         body=body,
@@ -921,6 +941,7 @@ import numpy as np
 
 from tapeviz import kernels as K
 from tapeviz.compiler.numba_cache import njit as _njit
+from tapeviz.errors import InvalidArgumentError as _InvalidArgument
 from tapeviz.compiler.runtime import print_values as _print_values
 
 PRINTS: list = []

@@ -1,76 +1,83 @@
 """Compile generated source with numba, caching across processes.
 
 ``numba.njit(cache=True)`` needs a real source file, so the generated module is written
-to the cache directory — ``$TAPEVIZ_CACHE_DIR`` if set, else ``~/.cache/tapeviz`` (or
-``$XDG_CACHE_HOME/tapeviz``) — under a name that is a hash of its text.  numba keeps the
-machine code beside it in ``__pycache__``; a new process that traces the same program
-finds both and skips compilation (and, see :mod:`.numba_cache`, numba's own start-up work
-that only compilation needs).
+to the cache folder (:func:`.diskcache.cache_dir`: ``$TAPEVIZ_CACHE_DIR``, else
+``~/.cache/tapeviz``, used only if it is the user's own) under a name that is a hash of its
+text.  numba keeps the machine code beside it in ``__pycache__``; a new process that traces
+the same program finds both and skips compilation (and, see :mod:`.numba_cache`, numba's
+own start-up work that only compilation needs).
+
+The module that runs is always compiled from the text generated in this process, never
+read back from the file: the file only anchors numba's cache (numba keys machine code by
+the file's content).  A file whose text differs from what it should hold was damaged: it
+is reported, written again, and its machine code compiled again.  With no usable folder
+the module is compiled in memory (and compiled again in every process).
 """
 
 from __future__ import annotations
 
-import importlib.util
+import glob
+import linecache
 import os
 import sys
-import tempfile
 import threading
-from types import ModuleType
+import types
 from typing import Any
 
 import numpy as np
 
-from . import codegen, printing
+from . import codegen, diskcache, printing
+from .diskcache import cache_dir
 from .ir import Program
 
 __all__ = ["cache_dir", "compile_program", "Compiled"]
 
 _lock = threading.Lock()
-_modules: dict[str, ModuleType] = {}
+_modules: dict[str, types.ModuleType] = {}
 
 
-def cache_dir() -> str:
-    """The directory of generated modules (created if needed)."""
-    d = os.environ.get("TAPEVIZ_CACHE_DIR")
-    if not d:
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        d = os.path.join(base, "tapeviz")
+def _module_file(folder: str, gen: codegen.Generated) -> str | None:
+    """The path of ``gen``'s module in ``folder``, written if missing or damaged; None if it
+    cannot be written (then the module lives in memory only)."""
+    path = os.path.join(folder, gen.module + ".py")
+    text = gen.source.encode("utf-8")
     try:
-        os.makedirs(d, exist_ok=True)
-        if not os.access(d, os.W_OK):
-            raise PermissionError(d)
-    except OSError:
-        d = os.path.join(tempfile.gettempdir(), f"tapeviz-{os.getuid()}")
-        os.makedirs(d, exist_ok=True)
-    return d
+        held = diskcache.read_bytes(path)
+        if held == text:
+            return path
+        if held is not None:
+            reason = f"{len(held)} bytes that are not the generated code ({len(text)} bytes)"
+            diskcache.discard(path, reason)
+            # its machine code too: whatever damaged the text may have reached it
+            for stale in glob.glob(os.path.join(folder, "__pycache__", gen.module + ".*.nb[ic]")):
+                os.remove(stale)
+        diskcache.write_atomic(path, text)
+    except OSError as e:
+        diskcache.warn_once(
+            f"write {folder}",
+            f"tapeviz: cannot write compiled code to {folder} ({diskcache.describe(e)}); "
+            "it is compiled in memory.",
+        )
+        return None
+    return path
 
 
-def _write(path: str, text: str) -> None:
-    """Write ``text`` unless the file already holds it (its timestamp keys numba's cache)."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            if fh.read() == text:
-                return
-    except OSError:
-        pass
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
-def _load(gen: codegen.Generated) -> ModuleType:
+def _load(gen: codegen.Generated) -> types.ModuleType:
     with _lock:
         mod = _modules.get(gen.module)
         if mod is not None:
             return mod
-        path = os.path.join(cache_dir(), gen.module + ".py")
-        _write(path, gen.source)
-        spec = importlib.util.spec_from_file_location(gen.module, path)
-        assert spec is not None and spec.loader is not None
-        mod = importlib.util.module_from_spec(spec)
+        folder = cache_dir()
+        path = _module_file(folder, gen) if folder is not None else None
+        filename = path or f"<tapeviz generated {gen.module}>"
+        if path is None:  # (tracebacks can still show the lines)
+            lines = gen.source.splitlines(keepends=True)
+            linecache.cache[filename] = (len(gen.source), None, lines, filename)
+        code = compile(gen.source, filename, "exec")
+        mod = types.ModuleType(gen.module)
+        mod.__file__ = filename
         sys.modules[gen.module] = mod
-        spec.loader.exec_module(mod)
+        exec(code, mod.__dict__)  # noqa: S102 - the text generated above, not the file's
         _modules[gen.module] = mod
         return mod
 

@@ -364,8 +364,8 @@ class Tracer:
         if hit is not None:
             return hit
         with np.errstate(all="ignore"):
-            if op.name in ELEMENTWISE:
-                small = [_dummy((), a.dtype) for a in atoms]
+            if op.name in ELEMENTWISE:  # (ones: an integer floordiv by 0 would raise)
+                small = [a.dtype.type(1) for a in atoms]
                 dtype = np.asarray(op.forward(*small, **attrs)).dtype
                 shape = tuple(np.broadcast_shapes(*[a.shape for a in atoms]))
             else:

@@ -39,8 +39,28 @@ __all__ = [
 ]
 
 
-def _values(x: Any) -> np.ndarray:
-    return np.asarray(x._value if isinstance(x, Tensor) else x)
+def _values(x: Any, owner: str = "metric", arg: str = "values") -> np.ndarray:
+    """``x`` (a tensor, array, nested list or number) as a numpy array of numbers (bools
+    count as 0 and 1); a TypeError/ValueError naming ``owner``'s argument ``arg`` for
+    anything else: None, strings, ragged lists, objects, complex numbers."""
+    v = x._value if isinstance(x, Tensor) else x
+    fix = " Pass numbers: a tensor, a numpy array, a list of numbers or a number."
+    if v is None or isinstance(v, str | bytes | dict | set):
+        what = "None" if v is None else f"a {type(v).__name__} ({v!r:.40})"
+        raise TypeError(f"{owner}: {arg} must be numbers, got {what}.{fix}")
+    try:
+        a = np.asarray(v)
+    except ValueError:  # numpy refuses lists of rows of different lengths
+        raise ValueError(
+            f"{owner}: {arg} is ragged: its rows have different lengths ({v!r:.60}). "
+            "Pad them to one length, or pass each row in its own call."
+        ) from None
+    if a.dtype.kind not in "biuf":
+        kinds = {"U": "strings", "S": "bytes", "c": "complex numbers", "O": "Python objects"}
+        what = kinds.get(a.dtype.kind, f"values of dtype {a.dtype}")
+        first = a.flat[0] if a.size else None
+        raise TypeError(f"{owner}: {arg} must be numbers, got {what} (e.g. {first!r:.40}).{fix}")
+    return a
 
 
 class Metric:
@@ -48,10 +68,21 @@ class Metric:
     ``update_state`` and returns ``result()``."""
 
     def __init__(self, name: str | None = None, dtype: Any = None) -> None:
+        if name is not None and not isinstance(name, str):
+            raise TypeError(
+                f"{type(self).__name__}: name must be a string, got {name!r:.40} "
+                f"({type(name).__name__})."
+            )
         self.name = name or type(self).__name__.lower()
-        self._dtype = np.dtype(
-            str(getattr(dtype, "name", dtype)) if dtype is not None else "float32"
-        )
+        try:
+            self._dtype = np.dtype(
+                str(getattr(dtype, "name", dtype)) if dtype is not None else "float32"
+            )
+        except TypeError:
+            raise TypeError(
+                f"{type(self).__name__}: dtype {dtype!r:.40} is not a dtype; use e.g. "
+                "dtype=tv.float32 or dtype='float64'."
+            ) from None
         self._variables: list[Variable] = []
 
     def add_weight(
@@ -109,12 +140,19 @@ class _Reduce(Metric):
     def update_state(self, values: Any, sample_weight: Any = None) -> None:
         """Add ``values`` (weighted by ``sample_weight``, if given) to the running total."""
         dt = self._dtype.type
-        v = _values(values).astype(self._dtype, copy=False)
+        owner = f"{type(self).__name__}.update_state"
+        v = _values(values, owner, "values").astype(self._dtype, copy=False)
         if sample_weight is not None:
-            w = _values(sample_weight).astype(self._dtype, copy=False)
+            w = _values(sample_weight, owner, "sample_weight").astype(self._dtype, copy=False)
             if w.ndim > v.ndim and w.shape[-1] == 1:
                 w = w.reshape(w.shape[:-1])
-            w = np.broadcast_to(w, v.shape)
+            try:
+                w = np.broadcast_to(w, v.shape)
+            except ValueError:
+                raise ValueError(
+                    f"{owner}: sample_weight of shape {w.shape} does not fit values of shape "
+                    f"{v.shape}; give one weight per value (or one for all)."
+                ) from None
             v = v * w
             count = dt(np.sum(w, dtype=self._dtype))
         else:
@@ -156,26 +194,53 @@ class Sum(_Reduce):
         super().__init__(name=name, dtype=dtype)
 
 
+def _pair(owner: str, y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
+    return _values(y_true, owner, "y_true"), _values(y_pred, owner, "y_pred")
+
+
+def _mismatch(owner: str, t: np.ndarray, p: np.ndarray, wanted: str) -> ValueError:
+    return ValueError(
+        f"{owner}: y_true of shape {t.shape} and y_pred of shape {p.shape} do not match: {wanted}."
+    )
+
+
 def sparse_categorical_accuracy(y_true: Any, y_pred: Any) -> np.ndarray:
     """1.0 where ``argmax(y_pred)`` equals the integer label, else 0.0 (per sample)."""
-    t = _values(y_true)
-    p = _values(y_pred)
+    owner = "sparse_categorical_accuracy"
+    t, p = _pair(owner, y_true, y_pred)
     if t.ndim == p.ndim and t.ndim > 0 and t.shape[-1] == 1:
         t = t.reshape(t.shape[:-1])
+    if p.ndim == 0 or t.shape != p.shape[:-1]:
+        raise _mismatch(
+            owner,
+            t,
+            p,
+            "y_pred needs one row of class scores per label, shape y_true.shape + (classes,)",
+        )
     pred = np.argmax(p, axis=-1)
     return (t.astype(np.float64) == pred).astype(np.float32)
 
 
 def categorical_accuracy(y_true: Any, y_pred: Any) -> np.ndarray:
     """1.0 where ``argmax(y_pred)`` equals ``argmax(y_true)`` (one-hot labels)."""
-    return (np.argmax(_values(y_true), axis=-1) == np.argmax(_values(y_pred), axis=-1)).astype(
-        np.float32
-    )
+    owner = "categorical_accuracy"
+    t, p = _pair(owner, y_true, y_pred)
+    if t.shape != p.shape or p.ndim == 0:
+        raise _mismatch(owner, t, p, "both need the shape (samples, classes)")
+    return (np.argmax(t, axis=-1) == np.argmax(p, axis=-1)).astype(np.float32)
 
 
 def accuracy(y_true: Any, y_pred: Any) -> np.ndarray:
     """1.0 where ``y_pred`` equals ``y_true`` exactly."""
-    return (_values(y_true) == _values(y_pred)).astype(np.float32)
+    t, p = _pair("accuracy", y_true, y_pred)
+    if t.shape != p.shape:  # (a trailing axis of 1 on one side is dropped, as Keras does)
+        if t.shape == (*p.shape, 1):
+            t = t.reshape(p.shape)
+        elif p.shape == (*t.shape, 1):
+            p = p.reshape(t.shape)
+        else:
+            raise _mismatch("accuracy", t, p, "they need the same shape")
+    return (t == p).astype(np.float32)
 
 
 class MeanMetricWrapper(Mean):

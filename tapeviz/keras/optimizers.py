@@ -36,6 +36,7 @@ update, so a tape that is recording does not see optimizer steps.
 
 from __future__ import annotations
 
+import inspect
 import re
 import sys
 import types
@@ -176,6 +177,10 @@ class Optimizer:
                     f"Unexpected keyword argument passed to optimizer: {k}. Allowed kwargs "
                     f"are {allowed}."
                 )
+            if k == "lr" or (v is None and k != "decay"):
+                pass  # lr: checked as the learning rate; clipping: None is no clipping
+            elif isinstance(v, LearningRateSchedule | Tensor) or not callable(v):
+                schedules.check_number(type(self).__name__, k, v)
             if isinstance(v, int | float | np.number) and v < 0:
                 raise ValueError(f"Expected {k} >= 0, received: {v}")
             if k == "lr":
@@ -206,8 +211,33 @@ class Optimizer:
             )
 
     # -- hyperparameters: opt.learning_rate, opt.lr, opt.beta_1, ... ---------------------
+    def _check_hyper(self, name: str, value: Any) -> None:
+        """A clear error now, naming the argument, unless ``value`` is a number, a scalar
+        tensor, a function returning a number, or (learning rate) a schedule."""
+        is_lr = name == "learning_rate"
+        if (is_lr and isinstance(value, LearningRateSchedule)) or (
+            callable(value) and not isinstance(value, Tensor | type)
+        ):
+            return
+        owner = type(self).__name__
+        default = inspect.signature(type(self).__init__).parameters.get(name)
+        example = default.default if default is not None else None
+        what = "a number"
+        if is_lr:
+            what = "a number, a LearningRateSchedule or a function returning a number"
+        schedules.check_number(
+            owner, name, value, example=example if isinstance(example, float) else None, what=what
+        )
+
+    def _epsilon(self, epsilon: Any) -> Any:
+        """``epsilon``, checked (None or 0: Keras's default 1e-7)."""
+        if epsilon is not None:
+            schedules.check_number(type(self).__name__, "epsilon", epsilon, example=1e-7)
+        return epsilon or _EPSILON
+
     def _set_hyper(self, name: str, value: Any) -> None:
         """Set hyperparameter ``name``: numbers live in a float32 Variable (``opt.momentum``)."""
+        self._check_hyper(name, value)
         hyper = self._hyper
         prev = hyper.get(name)
         self._hyper_config[name] = value
@@ -230,6 +260,10 @@ class Optimizer:
             x = value._value
         elif callable(value) and not isinstance(value, LearningRateSchedule):
             x = _as_number(value())
+            if not isinstance(x, int | float | np.integer | np.floating) or isinstance(x, bool):
+                schedules.check_number(
+                    type(self).__name__, name, x, what=f"a number (what {value!r} returned)"
+                )
         else:
             x = value
         return x if type(x) is dtype else dtype(x)
@@ -786,6 +820,7 @@ class SGD(Optimizer):
         super().__init__(name, **kwargs)
         self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
         self._set_hyper("decay", self._initial_decay)
+        self._check_hyper("momentum", momentum)
         self._momentum = isinstance(momentum, Tensor) or callable(momentum) or momentum > 0
         if isinstance(momentum, int | float) and not 0 <= momentum <= 1:
             raise ValueError(
@@ -881,7 +916,7 @@ class Adam(Optimizer):
         self._set_hyper("decay", self._initial_decay)
         self._set_hyper("beta_1", beta_1)
         self._set_hyper("beta_2", beta_2)
-        self.epsilon = epsilon or _EPSILON
+        self.epsilon = self._epsilon(epsilon)
         self.amsgrad = bool(amsgrad)
         self._slot_names = ["m", "v", "vhat"] if self.amsgrad else ["m", "v"]
 
@@ -951,6 +986,7 @@ class RMSprop(Optimizer):
         self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
         self._set_hyper("decay", self._initial_decay)
         self._set_hyper("rho", rho)
+        self._check_hyper("momentum", momentum)
         self._momentum = isinstance(momentum, Tensor) or callable(momentum) or momentum > 0
         if isinstance(momentum, int | float) and not 0 <= momentum <= 1:
             raise ValueError(
@@ -958,7 +994,7 @@ class RMSprop(Optimizer):
                 f"(of type {type(momentum)})."
             )
         self._set_hyper("momentum", momentum)
-        self.epsilon = epsilon or _EPSILON
+        self.epsilon = self._epsilon(epsilon)
         self.centered = bool(centered)
         self._slot_names = ["rms"]
         if self._momentum:
@@ -1029,17 +1065,16 @@ class Adagrad(Optimizer):
         name: str = "Adagrad",
         **kwargs: Any,
     ) -> None:
+        schedules.check_number("Adagrad", "initial_accumulator_value", initial_accumulator_value)
         if initial_accumulator_value < 0.0:
             raise ValueError(
                 f"initial_accumulator_value must be non-negative: {initial_accumulator_value}"
             )
-        if epsilon is None:
-            epsilon = _EPSILON
         super().__init__(name, **kwargs)
         self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
         self._set_hyper("decay", self._initial_decay)
         self._initial_accumulator_value = initial_accumulator_value
-        self.epsilon = epsilon or _EPSILON
+        self.epsilon = self._epsilon(epsilon)
         self._slot_names = ["accumulator"]
 
     def _slot_initial_value(self, slot_name: str) -> float:
@@ -1090,7 +1125,7 @@ class Adadelta(Optimizer):
         self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
         self._set_hyper("decay", self._initial_decay)
         self._set_hyper("rho", rho)
-        self.epsilon = epsilon or _EPSILON
+        self.epsilon = self._epsilon(epsilon)
         self._slot_names = ["accum_grad", "accum_var"]
 
     def _coefficients(self, dtype: Any, k: Scalars = NUMPY_SCALARS) -> tuple[Any, ...]:
@@ -1147,7 +1182,7 @@ class Adamax(Optimizer):
         self._set_hyper("decay", self._initial_decay)
         self._set_hyper("beta_1", beta_1)
         self._set_hyper("beta_2", beta_2)
-        self.epsilon = epsilon or _EPSILON
+        self.epsilon = self._epsilon(epsilon)
         self._slot_names = ["m", "v"]
 
     def _coefficients(self, dtype: Any, k: Scalars = NUMPY_SCALARS) -> tuple[Any, ...]:
@@ -1206,7 +1241,7 @@ class Nadam(Optimizer):
         self._set_hyper("decay", self._initial_decay)
         self._set_hyper("beta_1", beta_1)
         self._set_hyper("beta_2", beta_2)
-        self.epsilon = epsilon or _EPSILON
+        self.epsilon = self._epsilon(epsilon)
         self._m_cache: Variable | None = None
         self._m_cache_read: Any = None
         self._slot_names = ["m", "v"]
@@ -1362,6 +1397,9 @@ class AdamW(Optimizer):
             global_clipnorm,
         )
         self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
+        for arg, value in (("weight_decay", weight_decay), ("beta_1", beta_1), ("beta_2", beta_2)):
+            schedules.check_number("AdamW", arg, value)
+        schedules.check_number("AdamW", "epsilon", epsilon, example=1e-7)
         self.weight_decay = weight_decay
         self.beta_1, self.beta_2 = beta_1, beta_2
         self.epsilon = epsilon

@@ -16,6 +16,7 @@ tv.Tensor(0.05, shape=(), dtype=float32)
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
@@ -54,6 +55,71 @@ def _symbolic(step: Any) -> bool:
     return isinstance(step, Variable) or (
         isinstance(step, Tensor) and type(step._value) is Placeholder
     )
+
+
+def _described(value: Any) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, bool | np.bool_):
+        return f"the bool {value}"
+    if isinstance(value, complex | np.complexfloating):
+        return f"the complex number {value}"
+    kind = type(value).__name__
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} ({value!r:.50})"
+
+
+def check_number(
+    owner: str,
+    name: str,
+    value: Any,
+    *,
+    example: Any = None,
+    minimum: float | None = None,
+    positive: bool = False,
+    what: str = "a number",
+) -> None:
+    """Raise unless ``value`` is one finite real number: a Python or numpy int/float, or a
+    scalar int/float Tensor.  The message names ``owner`` (``"SGD"``) and its argument
+    ``name``; ``what`` says what else would do, ``example`` is a value that works.
+
+    TypeError for a wrong kind of value (None, a string, a bool, a list), ValueError for a
+    wrong number (not a scalar, nan/inf, below ``minimum``, not positive)."""
+    fix = f" For example {owner}({name}={example!r})." if example is not None else ""
+    if isinstance(value, Tensor):
+        v = value._value
+        if not isinstance(v, np.ndarray | np.generic):
+            return  # a symbolic value (inside tv.function): checked where it is made
+        if v.dtype.kind not in "iuf":
+            raise TypeError(
+                f"{owner}: {name} must be {what}, got a tensor of dtype {v.dtype.name}.{fix}"
+            )
+        if v.ndim:
+            raise ValueError(
+                f"{owner}: {name} must be a single number, got a tensor of shape {v.shape}.{fix}"
+            )
+        number: Any = v[()] if isinstance(v, np.ndarray) else v
+    elif isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        number = value[()]
+    elif isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    ):
+        number = value
+    else:
+        hint = fix
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):  # (a string that is a number)
+                hint = f" Write the number itself: {owner}({name}={float(value)!r})."
+        elif isinstance(value, list | tuple | np.ndarray):
+            hint = f" Pass one number, not a sequence.{fix}"
+        raise TypeError(f"{owner}: {name} must be {what}, got {_described(value)}.{hint}")
+    if not np.isfinite(number):
+        raise ValueError(f"{owner}: {name} must be a finite number, got {number}.{fix}")
+    if minimum is not None and number < minimum:
+        raise ValueError(f"{owner}: {name} must be >= {minimum}, got {number}.{fix}")
+    if positive and not number > 0:
+        raise ValueError(f"{owner}: {name} must be > 0, got {number}.{fix}")
 
 
 def _scalar(value: Any, dtype: Any) -> Any:
@@ -175,6 +241,10 @@ class _DecayBySteps(LearningRateSchedule):
         staircase: bool = False,
         name: str | None = None,
     ) -> None:
+        owner = type(self).__name__
+        check_number(owner, "initial_learning_rate", initial_learning_rate, example=0.1)
+        check_number(owner, "decay_steps", decay_steps, positive=True, example=1000)
+        check_number(owner, "decay_rate", decay_rate, example=0.96)
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
         self.decay_rate = decay_rate
@@ -230,8 +300,25 @@ class PiecewiseConstantDecay(LearningRateSchedule):
     """
 
     def __init__(self, boundaries: Any, values: Any, name: str | None = None) -> None:
+        owner = "PiecewiseConstantDecay"
+        for arg, given in (("boundaries", boundaries), ("values", values)):
+            if not isinstance(given, list | tuple | np.ndarray | Tensor):
+                raise TypeError(
+                    f"{owner}: {arg} must be a list of numbers, got {_described(given)}. "
+                    "For example PiecewiseConstantDecay(boundaries=[100, 200], "
+                    "values=[0.1, 0.01, 0.001])."
+                )
         boundaries = list(boundaries)
         values = list(values)
+        for arg, items in (("boundaries", boundaries), ("values", values)):
+            for i, item in enumerate(items):
+                check_number(owner, f"{arg}[{i}]", item)
+        for i in range(1, len(boundaries)):
+            if _scalar(boundaries[i], np.float64) < _scalar(boundaries[i - 1], np.float64):
+                raise ValueError(
+                    f"{owner}: boundaries must not decrease, but boundaries[{i}] = "
+                    f"{boundaries[i]} < boundaries[{i - 1}] = {boundaries[i - 1]}."
+                )
         if len(boundaries) != len(values) - 1:
             raise ValueError(
                 "The length of boundaries should be 1 less than the length of values. "
@@ -297,6 +384,11 @@ class PolynomialDecay(LearningRateSchedule):
         cycle: bool = False,
         name: str | None = None,
     ) -> None:
+        owner = "PolynomialDecay"
+        check_number(owner, "initial_learning_rate", initial_learning_rate, example=0.1)
+        check_number(owner, "decay_steps", decay_steps, positive=True, example=1000)
+        check_number(owner, "end_learning_rate", end_learning_rate, example=0.0001)
+        check_number(owner, "power", power, example=1.0)
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
         self.end_learning_rate = end_learning_rate
@@ -354,6 +446,13 @@ class CosineDecay(LearningRateSchedule):
         warmup_target: Any = None,
         warmup_steps: Any = 0,
     ) -> None:
+        owner = "CosineDecay"
+        check_number(owner, "initial_learning_rate", initial_learning_rate, example=0.1)
+        check_number(owner, "decay_steps", decay_steps, positive=True, example=1000)
+        check_number(owner, "alpha", alpha, example=0.0)
+        if warmup_target is not None:
+            check_number(owner, "warmup_target", warmup_target, example=0.1)
+        check_number(owner, "warmup_steps", warmup_steps, minimum=0, example=100)
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
         self.alpha = alpha

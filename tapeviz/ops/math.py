@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import _state, dtypes
+from ..errors import InvalidArgumentError
 from ..tensor import Tensor, binary_args, convert_to_tensor
 from ._registry import Op, apply, register
 
@@ -625,8 +626,44 @@ less = _compare("less", lambda x, y: np.less(x, y), "<")
 less_equal = _compare("less_equal", lambda x, y: np.less_equal(x, y), "<=")
 logical_and = _compare("logical_and", lambda x, y: np.logical_and(x, y), "∧")
 logical_or = _compare("logical_or", lambda x, y: np.logical_or(x, y), "∨")
-floordiv = _compare("floordiv", _fwd_quiet(lambda x, y: np.floor_divide(x, y)), "//")
-mod = _compare("mod", _fwd_quiet(lambda x, y: np.mod(x, y)), "%")
+
+
+def integer_division_by_zero(opname: str, symbol: str, where: str) -> str:
+    """The message of an integer ``floordiv``/``mod`` by zero (TensorFlow's InvalidArgumentError
+    "Integer division by zero"); ``where`` says where the zero is."""
+    return (
+        f"Integer division by zero in {opname} (x {symbol} y) of integer tensors: {where} "
+        "(TensorFlow raises this error too). To get inf/nan instead, divide floats: "
+        f"tv.cast(x, tv.float32) {symbol} tv.cast(y, tv.float32); or keep the zeros out: "
+        "tv.where(y == 0, tv.ones_like(y), y)."
+    )
+
+
+def _integer_division(name: str, symbol: str, f: Callable[[Any, Any], Any]) -> Callable[..., Any]:
+    """Forward of ``floordiv``/``mod``: numpy's, but an integer zero divisor raises (numpy
+    would give 0 with a warning; TensorFlow raises InvalidArgumentError)."""
+    quiet = _fwd_quiet(f)
+
+    def fwd(x: Any, y: Any) -> Any:
+        y_arr = np.asarray(y)
+        if y_arr.dtype.kind in "iu" and not y_arr.all():
+            where = "y is 0"
+            if y_arr.ndim:
+                zeros = np.argwhere(y_arr == 0)
+                at = tuple(int(i) for i in zeros[0])
+                more = len(zeros) - 1
+                where = f"y is 0 at index {at}" + (
+                    f" and {more} more place{'s' if more > 1 else ''}" if more else ""
+                )
+            raise InvalidArgumentError(integer_division_by_zero(name, symbol, where))
+        return quiet(x, y)
+
+    fwd.__name__ = name
+    return fwd
+
+
+floordiv = _compare("floordiv", _integer_division("floordiv", "//", np.floor_divide), "//")
+mod = _compare("mod", _integer_division("mod", "%", np.mod), "%")
 _logical_not_op = register(
     Op("logical_not", np.logical_not, None, "¬", r"\lnot x", (), "Elementwise not.")
 )

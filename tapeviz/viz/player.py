@@ -40,24 +40,35 @@ The widget's root element is ``div.tv-widget.tv-player`` and carries, for the fr
 ``data-adjoints``        the text of the adjoint table, one row per line
                          (``∂L/∂x = 1 + 6 = 7``; empty during the forward pass).
 
-Controls (all ``<button>``\\ s have a visible label and an ``aria-label``; they are reached with
-Tab and pressed with Enter or Space; the arrow keys, Home, End and Space also work while the
-widget has the focus):
+Controls (every ``<button>`` shows an inline SVG icon, never a font glyph, and has an
+``aria-label`` and a tooltip; they are reached with Tab and pressed with Enter or Space; the
+arrow keys, Home, End and Space also work while the widget has the focus, and + / − / 0 / W
+zoom):
 
 ``button.tv-first``         "First frame"
 ``button.tv-step-back``     "Step back"
-``button.tv-play``          "Play" / "Pause" (``aria-pressed`` is ``"true"`` while playing)
+``button.tv-play``          "Play" / "Pause", icon and word (``aria-pressed`` is ``"true"``
+                            while playing)
 ``button.tv-step-forward``  "Step forward"
 ``button.tv-last``          "Last frame"
 ``input.tv-slider``         ``type="range"``, ``aria-label="Frame"``
 ``select.tv-speed``         ``aria-label="Speed"``, frames per second
-``button.tv-zoom``          "Fit width", a toggle (``aria-pressed``): pressed (the start),
-                            the graph is shrunk to the output's width; released, it is shown
-                            at full size and the view scrolls to follow the highlighted node
-``.tv-frame-label``         "Frame 3 / 14 · forward" (an ``aria-live`` region)
-``.tv-formula``             the formula of the frame
+``button.tv-zoom-out``,     zoom out / in by 1.25 (also Ctrl + wheel at the pointer, and a
+``button.tv-zoom-in``       touchpad pinch); dragging the graph moves it
+``button.tv-zoom-reset``    "Readable size": the graph's smallest text 14.5 px on screen (the
+                            start); ``.tv-zoom-level`` shows the zoom relative to it, and the
+                            root's ``data-zoom`` the same number
+``button.tv-zoom-fit``      "Whole graph": zoom out until the whole graph is in view
+``.tv-frame-label``         "Frame 3 / 14 · forward pass" (an ``aria-live`` region)
+``div.tv-graph``            the graph's viewport (the SVG's ``viewBox`` is the view); each
+                            frame brings its nodes into view: the op and the value it makes
+                            (forward), or the op and the values it sends gradients to
+``.tv-formula``             the formula of the frame, beside the graph (below it when the
+                            output is narrower than 720 px)
 ``table.tv-adjoint-table``  the adjoints so far; the rows updated by the frame have the
                             class ``tv-updated``; ``tr[data-node="3"]`` is node 3's row.
+
+Every visible word comes from :mod:`tapeviz.viz.messages`.
 
 In the graph, ``g#n3`` is record node 3 and ``g#e3-5-0`` the edge from node 3 into input
 position 0 of node 5 (ids of :mod:`tapeviz.viz.dot`).  Per frame, the op's circle and value
@@ -86,6 +97,7 @@ import traitlets
 from ..graph import Node, Record, format_value
 from . import static, theme
 from .dot import node_labels, to_svg, value_box_id, value_lines
+from .messages import for_front_end, message
 
 __all__ = ["Frame", "SweepPlayer", "build_frames", "forward_formula"]
 
@@ -222,7 +234,13 @@ def build_frames(record: Record) -> list[Frame]:
                 node=n.id,
                 formula=forward_formula(n, labels),
                 adjoints=empty,
-                title=f"Forward step {k + 1} of {len(ops)}: evaluate {labels[n.id]} ({n.op})",
+                title=message(
+                    "player.forward_title",
+                    step=k + 1,
+                    count=len(ops),
+                    label=labels[n.id],
+                    op=n.op,
+                ),
                 edges=tuple((src, n.id, pos) for pos, src in enumerate(n.inputs)),
             )
         )
@@ -261,9 +279,8 @@ def build_frames(record: Record) -> list[Frame]:
                 node=node.id,
                 formula=step.formula,
                 adjoints=MappingProxyType(dict(adjoints)),
-                title=(
-                    f"Reverse step {k + 1} of {total}: propagate ∂L/∂{labels[node.id]} "
-                    f"through {via}"
+                title=message(
+                    "player.backward_title", step=k + 1, count=total, label=labels[node.id], via=via
                 ),
                 edges=edges,
                 updated=tuple(updated),
@@ -282,10 +299,7 @@ def _as_record(tape_or_record: Any) -> Record:
         rec = record()
         if isinstance(rec, Record):
             return rec
-    raise TypeError(
-        "SweepPlayer needs a tv.GradientTape or its record (tape.record()), "
-        f"got {type(tape_or_record).__name__}"
-    )
+    raise TypeError(message("error.player.not_a_tape", type=type(tape_or_record).__name__))
 
 
 # Graphviz writes a cell's caption ("value", "grad") as a <text> just before the cell; wrap it
@@ -381,6 +395,7 @@ class SweepPlayer(static.StaticFallback, anywidget.AnyWidget):
     _nodes: traitlets.List[Any] = traitlets.List().tag(sync=True)
     _edges: traitlets.List[Any] = traitlets.List().tag(sync=True)
     _frames: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    _text: traitlets.Dict[str, str] = traitlets.Dict().tag(sync=True)
 
     def __init__(
         self, tape_or_record: Any, *, index: int = 0, fps: float = 1.0, **graph_options: Any
@@ -388,13 +403,10 @@ class SweepPlayer(static.StaticFallback, anywidget.AnyWidget):
         record = _as_record(tape_or_record)
         frames = build_frames(record)
         if not frames:
-            raise ValueError(
-                "SweepPlayer: the tape recorded no op, so there is nothing to step through "
-                "(run some ops inside `with tv.GradientTape() as tape:`)"
-            )
+            raise ValueError(message("error.player.empty"))
         for fixed in ("values", "grads", "sweep_order"):
             if fixed in graph_options:
-                raise TypeError(f"SweepPlayer draws {fixed}; the option {fixed}= is not used")
+                raise TypeError(message("error.player.fixed_option", option=fixed))
         self.record = record
         self.frames = frames
         self._labels = node_labels(record)
@@ -408,6 +420,7 @@ class SweepPlayer(static.StaticFallback, anywidget.AnyWidget):
             _nodes=self._nodes_json(),
             _edges=self._edges_json(),
             _frames=[self._frame_json(f) for f in frames],
+            _text=for_front_end("controls.", "player."),
         )
 
     # -- what the front end gets ---------------------------------------------------------
@@ -479,10 +492,7 @@ class SweepPlayer(static.StaticFallback, anywidget.AnyWidget):
             fan = [i for i in frame.updated if _is_sum(frame.accumulation[i])]
             if fan:
                 names = ", ".join(self._labels[i] for i in fan)
-                data["note"] = (
-                    f"{names} feeds more than one op: its adjoint is the sum of what each "
-                    "use sends back."
-                )
+                data["note"] = message("player.fan_out", names=names)
         return data
 
     # -- Python side ---------------------------------------------------------------------
@@ -570,7 +580,7 @@ class SweepPlayer(static.StaticFallback, anywidget.AnyWidget):
                 f"<td>{html.escape(total)}</td></tr>"
             )
         table = (
-            '<table class="tv-adjoint-table"><caption>Adjoints ∂L/∂value accumulated so far'
+            f'<table class="tv-adjoint-table"><caption>{html.escape(message("player.adjoints"))}'
             f"</caption><tbody>{''.join(rows)}</tbody></table>"
             if rows
             else ""
@@ -585,7 +595,7 @@ class SweepPlayer(static.StaticFallback, anywidget.AnyWidget):
             f'{html.escape(frame.formula)}</div></div><div class="tv-adjoints">{table}</div></div>'
             "</div></div>"
         )
-        note = f"Frame {k + 1} of {len(self.frames)} (static picture: run the notebook to play)."
+        note = message("player.static_note", index=k + 1, count=len(self.frames))
         return static.fallback_html("player", body, note=note)
 
     def save_html(self, path: str | Path, *, title: str | None = None) -> Path:
@@ -601,10 +611,11 @@ class SweepPlayer(static.StaticFallback, anywidget.AnyWidget):
             "_nodes": self._nodes,
             "_edges": self._edges,
             "_frames": self._frames,
+            "_text": self._text,
         }
         return static.write_html(
             path,
-            title=title or "tapeviz sweep player",
+            title=title or message("player.page_title"),
             module=static.esm("player.js"),
             state=state,
             fallback=self.static_html(),

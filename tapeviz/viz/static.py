@@ -7,15 +7,21 @@
   classes, and ``tapeviz.css``.
 * :func:`write_html` writes a self-contained page (no network, no CDN: the module, the
   stylesheet and the data are inlined) that runs the same front end as in Jupyter, with a
-  stand-in for the widget model; and carries the static picture in ``<noscript>``.
+  stand-in for the widget model; and carries the static picture in ``<noscript>``.  The
+  page is written atomically (:func:`write_atomically`): a failed write leaves the file
+  that was there before as it was.
 * :func:`fallback_html` wraps a widget's final frame (an SVG and some HTML) for notebook
   viewers without a kernel (GitHub, nbviewer): the ``text/html`` of the widget's output.
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
+import os
+import secrets
+import stat
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -29,6 +35,7 @@ __all__ = [
     "widget_css",
     "theme_variables",
     "write_html",
+    "write_atomically",
     "fallback_html",
     "linked_play",
 ]
@@ -175,8 +182,57 @@ body {{ margin: 16px; background: #ffffff; }}
 </html>
 """
     out = Path(path)
-    out.write_text(page, encoding="utf-8")
+    write_atomically(out, page)
     return out
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file beside it, renamed over it.
+
+    Until the rename, ``path`` keeps its old content: a full disk or an interrupted write
+    leaves the page that was there (and no temporary file).  A file that existed keeps its
+    permissions; a new one gets the usual ones (the umask applies).
+
+    Raises
+    ------
+    OSError
+        Naming ``path`` and the cause, with the original error chained.
+    """
+    folder = path.parent
+    old_mode = None
+    with contextlib.suppress(OSError):
+        old_mode = stat.S_IMODE(os.stat(path).st_mode)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    tmp = None
+    try:
+        for _ in range(100):
+            candidate = folder / f".{path.name}.{secrets.token_hex(4)}.tmp"
+            try:
+                fd = os.open(candidate, flags, 0o666)
+            except FileExistsError:
+                continue
+            tmp = candidate
+            break
+        else:  # pragma: no cover - 100 random names taken
+            raise FileExistsError(f"no free temporary name in {folder}")
+        with os.fdopen(fd, "wb") as f:
+            f.write(text.encode("utf-8"))
+            f.flush()
+            os.fsync(f.fileno())
+        if old_mode is not None:
+            os.chmod(tmp, old_mode)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise OSError(
+            exc.errno,
+            f"could not write {path}: {reason} (a file that was there is left unchanged)",
+        ) from exc
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def fallback_html(kind: str, body: str, *, note: str = "") -> str:

@@ -46,7 +46,18 @@ for every form of colour blindness.  :func:`series` cycles through them:
 ===  ==================  ===============
 
 Yellow is left out (too light on white and on the light contour bands).  The markers are
-SVG path data centred on (0, 0), about 13 px across.
+SVG path data centred on (0, 0), about 13 px across, and the same shapes as matplotlib
+markers (``SeriesStyle.mpl_marker``) for the race's static figure.  A run that diverged
+ends in :data:`DIVERGED_MARKER`, a cross.
+
+Plots
+-----
+The static layers of plots (the race's contours, axes, ticks, colour bar, loss axes) are
+drawn by matplotlib with :data:`COLOUR_MAP` (*viridis*: perceptually uniform, readable in
+grey scale and for every common form of colour blindness) and the fonts
+:data:`PLOT_FONTS`: DejaVu Sans, which matplotlib ships, then fonts with Chinese characters
+(Noto Sans CJK from Debian's ``fonts-noto-cjk``, and the usual ones on Windows and macOS),
+of which matplotlib uses the installed ones for characters DejaVu lacks.
 
 SVG classes and ids
 -------------------
@@ -115,6 +126,10 @@ __all__ = [
     "SeriesStyle",
     "SERIES",
     "series",
+    "DIVERGED_MARKER",
+    "COLOUR_MAP",
+    "PLOT_FONTS",
+    "PLOT_FONT_SIZE",
     "tint",
     "css",
     "embed_css",
@@ -275,16 +290,30 @@ class SeriesStyle:
         What the marker is (``"circle"``, ``"square"``...), for legends and alt text.
     marker : str
         The marker as SVG path data around (0, 0) (``<path d="..." transform="translate(x,y)">``).
+    mpl_marker : str
+        The same shape as a matplotlib marker (``"o"``, ``"s"``...).
     """
 
     colour_name: str
     colour: str
     marker_name: str
     marker: str
+    mpl_marker: str = "o"
+
+
+_MPL_MARKERS = {
+    "circle": "o",
+    "square": "s",
+    "triangle": "^",
+    "diamond": "D",
+    "triangle down": "v",
+    "plus": "P",
+    "hexagon": "h",
+}
 
 
 def _series(colour_name: str, marker_name: str, marker: str) -> SeriesStyle:
-    return SeriesStyle(colour_name, _C[colour_name], marker_name, marker)
+    return SeriesStyle(colour_name, _C[colour_name], marker_name, marker, _MPL_MARKERS[marker_name])
 
 
 #: The series styles, in order: neighbours differ strongly in hue and in shape.
@@ -299,6 +328,34 @@ SERIES: tuple[SeriesStyle, ...] = (
     _series("sky_blue", "plus", "M-2.2,-6.5H2.2V-2.2H6.5V2.2H2.2V6.5H-2.2V2.2H-6.5V-2.2H-2.2Z"),
     _series("black", "hexagon", "M6,0L3,5.2H-3L-6,0L-3,-5.2H3Z"),
 )
+
+
+#: Where a run that diverged ends: a cross (SVG path data around (0, 0), about 14 px).
+DIVERGED_MARKER = "M-6,-4L-4,-6L0,-2L4,-6L6,-4L2,0L6,4L4,6L0,2L-4,6L-6,4L-2,0Z"
+
+#: matplotlib colour map of the contours (low loss dark, high loss light).
+COLOUR_MAP = "viridis"
+
+#: Fonts of matplotlib's pictures, in order of preference; the installed ones are used
+#: (:func:`tapeviz.viz.trajectories.plot_fonts`), each for the characters the ones before
+#: it lack: DejaVu Sans (shipped with matplotlib), then fonts with Chinese characters.
+PLOT_FONTS: tuple[str, ...] = (
+    "DejaVu Sans",
+    "Noto Sans CJK SC",
+    "Noto Sans CJK JP",
+    "Noto Sans SC",
+    "Source Han Sans SC",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "Microsoft YaHei",
+    "SimHei",
+    "PingFang SC",
+    "Hiragino Sans GB",
+    "Heiti SC",
+    "Arial Unicode MS",
+)
+#: Text size of matplotlib's pictures, in pixels (points at 72 dpi): ticks; labels are +1.
+PLOT_FONT_SIZE = 13
 
 
 def series(k: int) -> SeriesStyle:

@@ -6,7 +6,7 @@
 * a cross-entropy and the later softmax of the same logits from one kernel;
 * learning-rate schedules called inside ``tv.function``;
 * eager scalar ``pow`` through numpy's scalar power;
-* the NRT's machine code kept in the cache directory.
+* (the NRT's machine code in the cache folder: see test_cache_folder.py).
 
 Compiled results are compared with eager ones bit for bit where no transcendental is
 involved, else within a few float spacings.  Under ``NUMBA_DISABLE_JIT=1`` the same
@@ -16,7 +16,6 @@ functions run on the numpy interpreter; checks only compiled code can fail are s
 from __future__ import annotations
 
 import os
-import pickle
 import tempfile
 from collections.abc import Callable
 from typing import Any
@@ -444,70 +443,6 @@ def test_scalar_pow_eager_equals_compiled_and_c_pow(dtype: Any) -> None:
     assert tv.pow(tv.constant(np.float32(0.9)), tv.constant(np.float32(4))).numpy() == np.float32(
         0.6560999
     )
-
-
-# --- 7. the NRT's machine code in the cache directory -------------------------------------------
-NRT_CODE = """
-    import tapeviz as tv
-    from tapeviz.compiler import numba_cache
-
-    @tv.function
-    def g(x):
-        return tv.reduce_sum(x * x) + 1.0
-
-    print(float(g(tv.constant([1.0, 2.0, 3.0]))), numba_cache.NRT_SOURCE)
-"""
-
-
-def _nrt_run(cache: str) -> tuple[str, str]:
-    value, source = run_python(NRT_CODE, {"TAPEVIZ_CACHE_DIR": cache}).split()
-    assert value == "15.0"
-    return value, source
-
-
-def _nrt_file(cache: str) -> str:
-    (name,) = [p for p in os.listdir(cache) if p.startswith("nrt-")]
-    return os.path.join(cache, name)
-
-
-@pytest.mark.skipif(JIT_DISABLED, reason="nothing is compiled")
-@pytest.mark.parametrize(
-    "damage",
-    ["another key", "truncated", "empty", "not a tuple"],
-)
-def test_a_mismatched_or_damaged_nrt_file_is_compiled_again(damage: str) -> None:
-    """A file whose key does not match, or that does not unpickle, is compiled again and
-    replaced: the next process links it from the cache; the numbers never change."""
-    with tempfile.TemporaryDirectory() as cache:
-        assert _nrt_run(cache)[1] == "compiled"
-        path = _nrt_file(cache)
-        with open(path, "rb") as fh:
-            data = fh.read()
-        key, blob = pickle.loads(data)
-        bad = {
-            "another key": pickle.dumps(("numba 0.0", blob)),
-            "truncated": data[: len(data) // 2],
-            "empty": b"",
-            "not a tuple": pickle.dumps(None),
-        }[damage]
-        with open(path, "wb") as fh:
-            fh.write(bad)
-        assert _nrt_run(cache)[1] == "compiled"
-        assert _nrt_run(cache)[1] == "cache"
-
-
-@pytest.mark.skipif(JIT_DISABLED, reason="nothing is compiled")
-def test_an_nrt_file_with_damaged_machine_code_is_compiled_again() -> None:
-    """Right key, damaged library bytes: compiled again, then linked from the cache."""
-    with tempfile.TemporaryDirectory() as cache:
-        assert _nrt_run(cache)[1] == "compiled"
-        path = _nrt_file(cache)
-        with open(path, "rb") as fh:
-            key, _ = pickle.load(fh)
-        with open(path, "wb") as fh:
-            pickle.dump((key, b"damaged"), fh)
-        sources = [_nrt_run(cache)[1], _nrt_run(cache)[1]]
-        assert sources == ["compiled", "cache"]
 
 
 # --- found on the way: a BLAS call read a contiguous copy numba had already freed (the transposed

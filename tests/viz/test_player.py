@@ -355,9 +355,12 @@ NAMESPACES = {"//www.w3.org/2000/svg", "//www.w3.org/1999/xlink"}
 
 
 def external_urls(text: str) -> list[str]:
-    """URLs in a page other than the SVG/XLink namespace names (which are never fetched)."""
+    """URLs in a page other than the SVG/XLink namespace names (which are never fetched);
+    ``data:`` URIs (an image inlined in an SVG) are content, not addresses."""
     found = []
-    for m in EXTERNAL.finditer(text):
+    for m in EXTERNAL.finditer(
+        re.sub(r"data:[\w/+.-]+;base64,(?:[A-Za-z0-9+/=\s]|\\n)+", "", text)
+    ):
         url = m.group(0).rstrip("\\")
         if url.split(":", 1)[-1] in NAMESPACES or url in NAMESPACES:
             continue
@@ -438,9 +441,42 @@ def _pending_edges(svg: str) -> set[str]:
     }
 
 
+def _text_px(graph: Any) -> list[float]:
+    """On-screen size of every text of the graph: font size times the scale on screen."""
+    return list(
+        graph.locator("svg text").evaluate_all(
+            "ts => ts.map(t => parseFloat(t.getAttribute('font-size')) * t.getScreenCTM().a)"
+        )
+    )
+
+
+def _in_view(element: Any) -> bool:
+    """Whether an element of the graph lies within the graph's view (its viewport box)."""
+    return bool(
+        element.evaluate(
+            """e => { const g = e.closest("div.tv-graph").getBoundingClientRect();
+                      const r = e.getBoundingClientRect();
+                      return r.left >= g.left && r.right <= g.right
+                          && r.top >= g.top && r.bottom <= g.bottom; }"""
+        )
+    )
+
+
+def _wait_zoom(page: Any, percent: str) -> None:
+    """Wait until the player shows the zoom ``percent`` (zooming is animated)."""
+    page.wait_for_function(
+        "z => document.querySelector('.tv-player').dataset.zoom === z", arg=percent, timeout=3000
+    )
+
+
+def _whole_graph_in_view(graph: Any) -> bool:
+    return _in_view(graph.locator("svg > g").first)
+
+
 @pytest.mark.browser
 def test_wide_graph_fits_and_nodes_are_found_by_id(tmp_path: Path) -> None:
-    """A graph wider than the output starts fitted; record ids need not be list positions."""
+    """A graph larger than its view is shown at a readable size, zoomed and moved, and
+    follows the step; record ids need not be list positions."""
     from tapeviz.viz import static, theme
 
     x = tf.Variable(1.5, name="x")
@@ -457,6 +493,7 @@ def test_wide_graph_fits_and_nodes_are_found_by_id(tmp_path: Path) -> None:
         "_nodes": list(reversed(player._nodes)),  # not in id order: looked up by id
         "_edges": player._edges,
         "_frames": player._frames,
+        "_text": player._text,
     }
     page_file = static.write_html(
         tmp_path / "wide.html", title="wide", module=static.esm("player.js"), state=state,
@@ -471,13 +508,13 @@ def test_wide_graph_fits_and_nodes_are_found_by_id(tmp_path: Path) -> None:
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(page_file.as_uri())
         graph = page.locator(".tv-player div.tv-graph")
-        svg = graph.locator("svg")
-        zoom = page.locator("button.tv-zoom")
-        natural = float(svg.evaluate("s => s.width.baseVal.value"))
-        assert natural > graph.evaluate("g => g.clientWidth"), "the test needs a wide graph"
-        # starts in "Fit width": no horizontal overflow; a fixed label, the state in aria-pressed
-        assert zoom.inner_text() == "Fit width" and zoom.get_attribute("aria-pressed") == "true"
+        root = page.locator(".tv-player")
+        # starts at the readable size: the smallest text 14.5 px on screen, the view
+        # clipped to its box (no scroll bars), the whole graph not in view
+        assert root.get_attribute("data-zoom") == "100"
         assert graph.evaluate("g => g.scrollWidth <= g.clientWidth")
+        assert min(_text_px(graph)) == pytest.approx(14.5, abs=0.05)
+        assert not _whole_graph_in_view(graph), "the test needs a graph larger than its view"
         # every frame fades the edges of the ops not evaluated yet, as frame_svg does
         for k in range(len(player.frames)):
             if k:
@@ -499,24 +536,48 @@ def test_wide_graph_fits_and_nodes_are_found_by_id(tmp_path: Path) -> None:
         assert page.locator(f"#n{visited} ellipse").evaluate(
             "e => getComputedStyle(e).stroke"
         ) == _rgb(theme.GRADIENT)
-        # full size: the graph overflows and scrolls to the current node (looked up by id)
-        zoom.click()
-        assert zoom.inner_text() == "Fit width" and zoom.get_attribute("aria-pressed") == "false"
-        assert graph.evaluate("g => g.scrollWidth > g.clientWidth")
+        # each step brings its op into view (looked up by id)
         page.click("button.tv-first")
-        assert graph.evaluate("g => g.scrollLeft") == 0  # the first op, on the left
         n_forward = sum(f.phase == "forward" for f in player.frames)
-        for _ in range(n_forward - 1):  # to the last op, on the right
+        for k in range(1, len(player.frames)):
             page.click("button.tv-step-forward")
-        assert graph.evaluate("g => g.scrollLeft") > 0
-        last_op = page.locator(f"#n{player.frames[n_forward - 1].node} ellipse")
-        assert last_op.evaluate(
-            """e => { const g = e.closest("div.tv-graph").getBoundingClientRect();
-                      const r = e.getBoundingClientRect();
-                      return r.left >= g.left && r.right <= g.right; }"""
-        ), "the current op is scrolled into view"
-        zoom.click()
-        assert zoom.get_attribute("aria-pressed") == "true"
+            current = page.locator(f"#n{player.frames[k].node} ellipse")
+            assert _in_view(current), f"frame {k}: the current op is not in view"
+        assert _in_view(page.locator(f"#n{player.frames[n_forward - 1].node} ellipse")) is False
+        # zoom: out, the whole graph, back to the readable size; Ctrl + wheel; drag
+        page.click("button.tv-zoom-out")
+        _wait_zoom(page, "80")
+        page.click("button.tv-zoom-fit")
+        page.wait_for_function("document.querySelector('.tv-player').dataset.zoom < 80")
+        page.wait_for_timeout(400)  # the animation ends
+        assert _whole_graph_in_view(graph)
+        page.click("button.tv-zoom-reset")
+        _wait_zoom(page, "100")
+        assert _in_view(page.locator(f"#n{player.frames[-1].node} ellipse"))
+        box = graph.bounding_box()
+        assert box is not None
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.keyboard.down("Control")
+        page.mouse.wheel(0, -150)
+        page.keyboard.up("Control")
+        assert int(root.get_attribute("data-zoom") or "0") > 100
+        before = graph.locator("svg").get_attribute("viewBox")
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] / 2 + 60, box["y"] + box["height"] / 2 + 30)
+        page.mouse.up()
+        after = graph.locator("svg").get_attribute("viewBox")
+        dx = float(before.split()[0]) - float(after.split()[0])  # type: ignore[union-attr]
+        scale = int(root.get_attribute("data-zoom") or "0") / 100 * 14.5 / min(
+            float(t) for t in graph.locator("svg text").evaluate_all(
+                "ts => ts.map(t => t.getAttribute('font-size'))")
+        )  # fmt: skip
+        assert dx == pytest.approx(60 / scale, rel=0.02), "a drag moves the graph with the mouse"
+        # the keys of the widget: + zooms in, 0 back to the readable size
+        root.focus()
+        page.keyboard.press("0")
+        _wait_zoom(page, "100")
+        page.keyboard.press("+")
+        _wait_zoom(page, "125")
         # the static picture (no scripts) is styled by the same rules
         page.set_content(player.static_html())
         circle = page.locator(f".tv-static #n{node} ellipse")

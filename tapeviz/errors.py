@@ -1,0 +1,26 @@
+"""``tv.errors``: the exceptions of TensorFlow's ``tf.errors`` that tapeviz raises, so that
+``except tf.errors.InvalidArgumentError`` in pasted TensorFlow code keeps working.
+
+>>> import tapeviz as tv
+>>> try:
+...     tv.constant(1) // tv.constant(0)
+... except tv.errors.InvalidArgumentError as e:
+...     print(str(e)[:24])
+Integer division by zero
+"""
+
+from __future__ import annotations
+
+__all__ = ["OpError", "InvalidArgumentError"]
+
+
+class OpError(Exception):
+    """An op could not run on the values it was given (TensorFlow's ``tf.errors.OpError``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidArgumentError(OpError):
+    """An op received a value it cannot compute with, e.g. an integer division by zero."""
