@@ -175,7 +175,9 @@ tf.viz.graph(descend_range.get_concrete_function(0.1).record())
 rng = np.random.default_rng(0)
 X_data = rng.normal(size=(256, 8)).astype(np.float32)
 w_true = rng.normal(size=(8, 1)).astype(np.float32)
-y_data = X_data @ w_true + 0.1 * rng.normal(size=(256, 1)).astype(np.float32)
+# tf.matmul rather than numpy's @: numpy hands products to BLAS, whose kernel (and so the
+# last bit) depends on the CPU; tapeviz adds small products up in one fixed order
+y_data = tf.matmul(X_data, w_true).numpy() + 0.1 * rng.normal(size=(256, 1)).astype(np.float32)
 X, Y = tf.constant(X_data), tf.constant(y_data)
 w = tf.Variable(np.zeros((8, 1), np.float32), name="w")
 opt = keras.optimizers.SGD(0.1)
