@@ -208,7 +208,7 @@ def test_sweep_notebook(page: Page, lab: Lab, shot: Any) -> None:
         )
     }
     assert rows, "the stored picture has no adjoint table"
-    open_and_run(page, lab, f"notebooks/{SWEEP_NOTEBOOK}")
+    exercises_undone(open_and_run(page, lab, f"notebooks/{SWEEP_NOTEBOOK}"))
     players = live_widgets(page, "player")
     assert players.count() >= 1
     check_player_steps(page, players.first, last_node=last_node, last_rows=rows, shot=shot)
@@ -219,7 +219,7 @@ def test_race_notebook(page: Page, lab: Lab, shot: Any) -> None:
     stored = [
         html.unescape(p) for p in re.findall(r'<td class="tv-num tv-pos">(.*?)</td>', picture)
     ]
-    open_and_run(page, lab, f"notebooks/{RACE_NOTEBOOK}")
+    exercises_undone(open_and_run(page, lab, f"notebooks/{RACE_NOTEBOOK}"))
     races = live_widgets(page, "race")
     assert races.count() >= 1
     race = races.first
@@ -238,13 +238,19 @@ def attr_max(race: Locator) -> str:
 
 
 # --- Run All on every notebook; the exercises; the start page as Binder opens it ---------------
-@pytest.mark.parametrize("notebook", OTHER_NOTEBOOKS)
-def test_run_all_reaches_the_end(page: Page, lab: Lab, notebook: str, shot: Any) -> None:
-    cells = open_and_run(page, lab, f"notebooks/{notebook}")
+def exercises_undone(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Run All ran no solution: every checker says "not done yet", none "correct!".
+    Returns the checker cells."""
     checkers = [c for c in cells if "not done yet" in c["source"]]
-    for cell in checkers:  # Run All ran no solution: every exercise is still open
+    for cell in checkers:
         assert "not done yet" in cell["printed"], cell["source"][:300]
     assert not [c for c in cells if "correct!" in c["printed"]], "a solution ran"
+    return checkers
+
+
+@pytest.mark.parametrize("notebook", OTHER_NOTEBOOKS)
+def test_run_all_reaches_the_end(page: Page, lab: Lab, notebook: str, shot: Any) -> None:
+    checkers = exercises_undone(open_and_run(page, lab, f"notebooks/{notebook}"))
     # each solution is one click away: a closed box whose summary opens it
     boxes = page.locator(".jp-NotebookPanel .jp-RenderedMarkdown details")
     assert boxes.count() == len(checkers)
