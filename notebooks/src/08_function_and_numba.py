@@ -90,10 +90,10 @@ tf.viz.graph(concrete.record())
 # %% [markdown]
 # ## 3. Control flow: Python decides while tracing
 #
-# While tracing, a tensor has no value yet, so Python cannot branch on it:
+# While tracing, a tensor has no value yet, so Python cannot branch on it (the cell is
+# tagged `raises-exception`: *Run All* shows the error and goes on):
 
-# %%
-# NBVAL_RAISES_EXCEPTION
+# %% [raises-exception]
 @tf.function
 def relu_with_if(x):
     if x > 0:
@@ -175,7 +175,9 @@ tf.viz.graph(descend_range.get_concrete_function(0.1).record())
 rng = np.random.default_rng(0)
 X_data = rng.normal(size=(256, 8)).astype(np.float32)
 w_true = rng.normal(size=(8, 1)).astype(np.float32)
-y_data = X_data @ w_true + 0.1 * rng.normal(size=(256, 1)).astype(np.float32)
+# tf.matmul rather than numpy's @: numpy hands products to BLAS, whose kernel (and so the
+# last bit) depends on the CPU; tapeviz adds small products up in one fixed order
+y_data = tf.matmul(X_data, w_true).numpy() + 0.1 * rng.normal(size=(256, 1)).astype(np.float32)
 X, Y = tf.constant(X_data), tf.constant(y_data)
 w = tf.Variable(np.zeros((8, 1), np.float32), name="w")
 opt = keras.optimizers.SGD(0.1)
@@ -239,8 +241,9 @@ print("the compiled loop is faster:", t_compiled < t_eager)
 # %% [markdown]
 # ## Exercises
 #
-# Complete the cell under each exercise and run it; the checker says whether the answer
-# is right. A collapsed *solution* cell follows each one.
+# Complete the cell under each exercise and run it; the checker says whether the answer is
+# right. Under each one, **Solution** opens a reference answer with a click (*Run All*
+# does not run it; copy it into a cell to try it).
 #
 # ### Exercise 1 — a compiled loop
 #
@@ -275,7 +278,7 @@ def make_descent(v):
 check_descent(make_descent)
 
 # %% [solution]
-def make_descent_solution(v):
+def make_descent(v):
     @tf.function
     def descend(steps):
         for _ in tf.range(steps):
@@ -286,7 +289,7 @@ def make_descent_solution(v):
     return descend
 
 
-check_descent(make_descent_solution)
+check_descent(make_descent)
 
 # %% [markdown]
 # ### Exercise 2 — how many traces?

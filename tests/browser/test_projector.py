@@ -40,8 +40,8 @@ window_on_the_lab = test_lab.page
 pytestmark = pytest.mark.browser
 
 SIZES = {"1280x720": {"width": 1280, "height": 720}, "1400x1000": {"width": 1400, "height": 1000}}
-BASICS = "01_autodiff_basics.ipynb"
-RACE = "07_optimizer_race.ipynb"
+BASICS = "notebooks/01_autodiff_basics.ipynb"  # under the served root, as on Binder
+RACE = "notebooks/07_optimizer_race.ipynb"
 PRODUCT = "[[1,3],[2,4]] · [[10],[20]]"  # Xᵀ · ∂L/∂t, with the numbers
 MIN_TEXT_PX = 14.0
 
