@@ -407,11 +407,14 @@ def bench_mlp(batch: int, hidden: int, target: float, repeat: int) -> float:
 
 
 # --- 4. elementwise-heavy gradient ------------------------------------------------------------
-@numba.njit(error_model="numpy", fastmath=True)
+@numba.njit(error_model="numpy", fastmath={"reassoc"})
 def fused_njit(x: Any, w: Any, b: Any, gw: Any, gb: Any) -> Any:
-    """Loss and gradients of sum(tanh(x*w+b)**2 * exp(-x)) in one loop (vectorisable
-    exp/tanh from tapeviz.kernels, as a careful numba user would write it)."""
-    total = 0.0
+    """Loss and gradients of sum(tanh(x*w+b)**2 * exp(-x)) in one loop, vectorised as a
+    careful numba user writes it: the branch-free float32 exp/tanh of tapeviz.kernels
+    (numba has no SVML), a float32 accumulator, and reassociation allowed (the only
+    fastmath flag: the vector loop needs it to split the sum; the kernels' own arithmetic
+    keeps IEEE order, as in tapeviz)."""
+    total = np.float32(0.0)
     for i in range(x.shape[0]):
         t = K.tanh32(x[i] * w[i] + b[i])
         e = K.exp32(-x[i])
