@@ -839,9 +839,9 @@ _F = np.float32
 
 @jit
 def _ldexp32(y: Any, m: Any) -> Any:
-    """``y * 2**m`` for a float32 integer ``m`` (``y`` near 1), rounded once: two normal
-    power-of-two factors reach 2**128 and the subnormals down to 2**-151."""
-    k = np.int32(min(max(m, _F(-151.0)), _F(128.0)))
+    """``y * 2**m`` for a float32 integer ``m`` in [-151, 128] (``y`` near 1), rounded once:
+    two normal power-of-two factors reach 2**128 and the subnormals down to 2**-151."""
+    k = np.int32(m)
     k1 = k >> np.int32(1)
     return (y * _pow2(k1)) * _pow2(k - k1)
 
@@ -858,7 +858,7 @@ def exp32(x: Any) -> Any:
     ``tf.exp`` bit for bit; within 1 ulp of the correctly rounded value on the normal
     range (numpy's own float32 exp: within 2).
     """
-    xc = min(x, _F(88.723))
+    xc = min(max(x, _F(-104.0)), _F(88.723))  # (below -104: zero, selected at the end)
     m = np.floor(xc * _LOG2E + _F(0.5))
     r = m * _C1 + xc
     r = m * _C2 + r
@@ -870,7 +870,7 @@ def exp32(x: Any) -> Any:
     y = r2 * y + (r + _F(1.0))
     y = _ldexp32(y, m)
     y = _F(0.0) if x < _F(-104.0) else y
-    return x if x != x else max(y, x)  # NaN stays NaN; +inf gives +inf
+    return x if x != x else y  # (88.723 and above overflow to inf, as in Eigen)
 
 
 @jit
