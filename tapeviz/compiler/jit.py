@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from ..kernels import flush_subnormals_enter as _flush_enter
+from ..kernels import flush_subnormals_leave as _flush_leave
 from . import codegen, diskcache, printing
 from .diskcache import cache_dir
 from .ir import Program
@@ -126,12 +128,13 @@ class Compiled:
         """Run: returns (outputs, new values of the assigned slots in slot order, and the
         recycled buffers that received results).  ``seed`` seeds random draws."""
         extra = (np.int64(seed),) if self.gen.random_seed else ()
-        if self._pool:
-            bufs = self._take_buffers()
+        bufs = self._take_buffers() if self._pool else []
+        # subnormals flushed to zero, as TensorFlow's kernels do; the caller's bits come back
+        fp = _flush_enter()
+        try:
             res = self.dispatcher(*args, *slots, *self._consts, *bufs, *extra)
-        else:
-            bufs = []
-            res = self.dispatcher(*args, *slots, *self._consts, *extra)
+        finally:
+            _flush_leave(fp)
         results = list(res[: self._n_ret])
         for k, scalar in self._scalar_results:
             results[k] = scalar(results[k])
