@@ -184,18 +184,20 @@ class Tensor:
         return int(self._value)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        # numpy code on a tensor gets a plain array, as in TensorFlow (the tape cannot see
+        # it); while a tape records, one warning says so.  Operators (array + tensor) are
+        # not affected: numpy defers them to the Tensor by its __array_priority__.
+        if _state.local.tapes:
+            from .ops.numpy_dispatch import warn_if_recording
+
+            warn_if_recording(None)
         arr = np.asarray(self._value)
         return arr.astype(dtype) if dtype is not None else arr
 
-    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        from .ops import numpy_dispatch
-
-        return numpy_dispatch.ufunc(ufunc, method, inputs, kwargs)
-
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        from .ops import numpy_dispatch
+        from .ops.numpy_dispatch import call_function
 
-        return numpy_dispatch.function(func, args, kwargs)
+        return call_function(func, args, kwargs)
 
     # -- operators (installed by tapeviz.ops.operators; declared here for type checkers) --
     if TYPE_CHECKING:

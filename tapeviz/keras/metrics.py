@@ -146,6 +146,8 @@ class _Reduce(Metric):
             w = _values(sample_weight, owner, "sample_weight").astype(self._dtype, copy=False)
             if w.ndim > v.ndim and w.shape[-1] == 1:
                 w = w.reshape(w.shape[:-1])
+            elif w.ndim == v.ndim - 1:
+                w = w[..., None]  # one weight per sample: Keras expands it on the last axis
             try:
                 w = np.broadcast_to(w, v.shape)
             except ValueError:
