@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import dtypes, graph, linalg, math
+from . import _surface, dtypes, graph, linalg, math
 from . import ops as _ops  # registers every op
+from ._surface import NotImplementedInTapeviz
 from .custom import custom_gradient, name_scope, numpy_function
 from .dtypes import (
     DType,
@@ -135,12 +136,15 @@ def __getattr__(name: str) -> Any:
             return globals()[name]
         globals()[name] = mod
         return mod
-    raise AttributeError(f"module 'tapeviz' has no attribute {name!r}")
+    if name.startswith("_"):
+        raise AttributeError(f"module 'tapeviz' has no attribute {name!r}")
+    raise _surface.missing("tf", name)  # says whether TensorFlow has it, and where to look
 
 
 __all__ = [
     "DType",
     "GradientTape",
+    "NotImplementedInTapeviz",
     "Tensor",
     "TensorShape",
     "UnconnectedGradients",

@@ -11,6 +11,8 @@ Integer division by zero
 
 from __future__ import annotations
 
+from ._surface import module_getattr as _module_getattr
+
 __all__ = ["OpError", "InvalidArgumentError"]
 
 
@@ -24,3 +26,7 @@ class OpError(Exception):
 
 class InvalidArgumentError(OpError):
     """An op received a value it cannot compute with, e.g. an integer division by zero."""
+
+
+# a TensorFlow name tapeviz lacks: an error that says so (see tapeviz/_surface.py)
+__getattr__ = _module_getattr("tf.errors")

@@ -855,9 +855,15 @@ def _tensors(items: Any, what: str) -> list[Tensor]:
     out = []
     for t in items:
         if not isinstance(t, Tensor):
+            hint = (
+                " — a numpy value: numpy code is invisible to the tape; compute it with "
+                "tapeviz ops (tv.sin, tv.reduce_mean, ...) inside the tape"
+                if isinstance(t, np.ndarray | np.generic)
+                else ""
+            )
             raise TypeError(
                 f"gradient: each of the {what} must be a tv.Tensor or tv.Variable, got "
-                f"{type(t).__name__} ({t!r})"
+                f"{type(t).__name__} ({t!r}){hint}"
             )
         out.append(t)
     return out

@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import _state
 from .. import random as _random
+from .._surface import module_getattr as _module_getattr
 from ..custom import name_scope
 from ..ops import linalg as _linalg
 from ..ops import math as _math
@@ -529,3 +530,7 @@ class Dropout(Layer):
         config = super().get_config()
         config.update({"rate": self.rate, "seed": self.seed})
         return config
+
+
+# a TensorFlow name tapeviz lacks: an error that says so (see tapeviz/_surface.py)
+__getattr__ = _module_getattr("tf.keras.layers")

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .._surface import module_getattr as _module_getattr
 from ..tensor import Tensor, binary_args, convert_to_tensor
 from ._registry import Op, apply, register
 from ._tf_cpu import softmax_f32
@@ -240,3 +241,6 @@ def sparse_softmax_cross_entropy_with_logits(
 
 __all__ += []
 _ = sigmoid  # tv.nn.sigmoid is tv.sigmoid
+
+# a TensorFlow name tapeviz lacks: an error that says so (see tapeviz/_surface.py)
+__getattr__ = _module_getattr("tf.nn")
