@@ -35,7 +35,16 @@ from .dtypes import (
     string,
     uint8,
 )
+from .module import (
+    Module,
+    constant_initializer,
+    ones_initializer,
+    random_normal_initializer,
+    random_uniform_initializer,
+    zeros_initializer,
+)
 from .ops import nn
+from .ops.composite import clip_by_norm, einsum, eye, linspace, norm, tensordot
 from .ops.linalg import matmul
 from .ops.math import (
     abs,
@@ -119,6 +128,7 @@ _LAZY = {
     "function": ".function",
     "print": ".function",
     "errors": ".errors",
+    "initializers": ".keras.initializers",  # tf.initializers is Keras' module
 }
 
 
@@ -142,6 +152,18 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "zeros_initializer",
+    "tensordot",
+    "random_uniform_initializer",
+    "random_normal_initializer",
+    "ones_initializer",
+    "norm",
+    "linspace",
+    "eye",
+    "einsum",
+    "constant_initializer",
+    "clip_by_norm",
+    "Module",
     "DType",
     "GradientTape",
     "NotImplementedInTapeviz",

@@ -144,6 +144,18 @@ class Tensor:
     def __str__(self) -> str:
         return f"tv.Tensor({self._numpy_text(False)}, shape={self.shape}, dtype={self.dtype.name})"
 
+    def __format__(self, spec: str) -> str:
+        """As TensorFlow: the numpy value formatted (``f"{t:.2f}"`` for a scalar tensor;
+        ``f"{t}"`` gives the numpy text, ``[1. 2.]``)."""
+        v = self._value
+        if spec and isinstance(v, np.ndarray):
+            raise TypeError(
+                f"format spec {spec!r} applies to scalar tensors only (as in TensorFlow); "
+                f"this tensor has shape {self.shape}. Format its elements, e.g. "
+                f"np.array2string(t.numpy(), precision=2) or [f'{{e:{spec}}}' for e in t]"
+            )
+        return format(v, spec)
+
     # -- Python protocol ------------------------------------------------------------------
     def __hash__(self) -> int:
         raise TypeError(
@@ -319,6 +331,11 @@ class Variable(Tensor):
         )
 
     __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        # TensorFlow: f"{v}" is str(v); a format spec (which TF rejects for a Variable)
+        # formats its value, as for a tensor
+        return str(self) if not spec else Tensor.__format__(self, spec)
 
     def value(self) -> Tensor:
         """The current value as a Tensor (recorded as a read, like ``read_value``)."""

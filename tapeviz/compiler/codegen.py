@@ -234,7 +234,9 @@ def _call(fn: str, cast: bool = True) -> Lowering:
 for _name, _fn in {
     "sqrt": "np.sqrt",
     "exp": "np.exp",
+    "expm1": "np.expm1",
     "log": "np.log",
+    "log1p": "np.log1p",
     "sin": "np.sin",
     "cos": "np.cos",
     "tanh": "np.tanh",

@@ -231,7 +231,7 @@ ELEMENTWISE = frozenset(
         *("equal", "not_equal", "greater", "greater_equal", "less", "less_equal"),
         *("logical_and", "logical_or", "logical_not", "floordiv", "mod", "maximum"),
         *("minimum", "where", "clip_by_value", "cast", "identity", "relu"),
-        *("zeros_like", "ones_like"),
+        *("zeros_like", "ones_like", "expm1", "log1p"),
     }
 )
 

@@ -32,7 +32,7 @@ from ..ops import shape as _shape_ops
 from ..tensor import Tensor, Variable, convert_to_tensor
 from . import activations, backend, initializers
 
-__all__ = ["Layer", "Dense", "Activation", "Flatten", "Dropout"]
+__all__ = ["Layer", "Dense", "Activation", "Flatten", "Dropout", "Lambda"]
 
 
 def _to_snake_case(name: str) -> str:
@@ -99,6 +99,8 @@ class Layer:
     trainable: bool
     _building: bool
     _dtype: str
+    _losses: list[Any]
+    _calling: bool
     _output_shape: Any
     _batch_input_shape: Any
 
@@ -120,6 +122,8 @@ class Layer:
         d["_trainable_weights"] = []
         d["_non_trainable_weights"] = []
         d["_layers"] = []
+        d["_losses"] = []  # add_loss: tensors of the latest call, or zero-argument callables
+        d["_calling"] = False
         d["_name"] = (
             name if name is not None else backend.unique_name(_to_snake_case(type(self).__name__))
         )
@@ -302,7 +306,55 @@ class Layer:
     def compute_output_shape(self, input_shape: Any) -> Any:
         return None
 
+    # -- losses added by the layer's own code (activity regularisation, ...) ------------------
+    def add_loss(self, losses: Any, **kwargs: Any) -> None:
+        """Add a loss to :attr:`losses`, as Keras 2: a tensor computed in ``call`` (kept until
+        the layer is called again) or a zero-argument callable (evaluated on each access)."""
+        items = list(losses) if isinstance(losses, list | tuple) else [losses]
+        for item in items:
+            if not callable(item) and not isinstance(item, Tensor):
+                from ..tensor import convert_to_tensor
+
+                item = convert_to_tensor(item)
+            self._losses.append(item)
+
+    @property
+    def losses(self) -> list[Tensor]:
+        """The losses added with :meth:`add_loss` by this layer and its sub-layers."""
+        out: list[Tensor] = []
+        for layer in [self, *self._all_layers()]:  # per layer: the call's, then callables (Keras)
+            out += [x for x in layer._losses if isinstance(x, Tensor)]
+            out += [x() for x in layer._losses if not isinstance(x, Tensor)]
+        return out
+
+    def _all_layers(self) -> list[Layer]:
+        found: list[Layer] = []
+        stack = list(reversed(self._flat_layers()))
+        while stack:
+            layer = stack.pop()
+            if not any(layer is f for f in found):
+                found.append(layer)
+                stack.extend(reversed(layer._flat_layers()))
+        return found
+
+    def _clear_call_losses(self) -> None:
+        for layer in [self, *self._all_layers()]:
+            layer._losses[:] = [
+                x for x in layer._losses if callable(x) and not isinstance(x, Tensor)
+            ]
+
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        d = self.__dict__
+        if "_losses" in d and not d["_calling"]:  # an outermost call: last call's losses go
+            self._clear_call_losses()
+            d["_calling"] = True
+            try:
+                return self._call_in_scope(inputs, *args, **kwargs)
+            finally:
+                d["_calling"] = False
+        return self._call_in_scope(inputs, *args, **kwargs)
+
+    def _call_in_scope(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         if self._autocast:
             inputs = _float_input(inputs)
         if "training" in kwargs and not _call_accepts_training(type(self)):
@@ -530,6 +582,35 @@ class Dropout(Layer):
         config = super().get_config()
         config.update({"rate": self.rate, "seed": self.seed})
         return config
+
+
+class Lambda(Layer):
+    """A layer that applies a function: ``Lambda(lambda x: x ** 2)``, as Keras 2.
+
+    The function's own variables are not tracked (as in Keras: create them in a Layer)."""
+
+    function: Any
+    arguments: dict[str, Any]
+    _lambda_output_shape: Any
+
+    def __init__(
+        self, function: Any, output_shape: Any = None, arguments: Any = None, **kwargs: Any
+    ) -> None:
+        if not callable(function):
+            raise TypeError(f"Lambda: function must be callable, got {type(function).__name__}")
+        super().__init__(**kwargs)
+        self.__dict__["function"] = function
+        self.__dict__["arguments"] = dict(arguments or {})
+        self.__dict__["_lambda_output_shape"] = output_shape
+
+    def call(self, inputs: Any) -> Any:
+        return self.function(inputs, **self.arguments)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return self._lambda_output_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "function": self.function, "arguments": self.arguments}
 
 
 # a TensorFlow name tapeviz lacks: an error that says so (see tapeviz/_surface.py)

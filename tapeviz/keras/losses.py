@@ -30,6 +30,7 @@ from ..tensor import Tensor, convert_to_tensor
 from . import activations, backend
 
 __all__ = [
+    "Reduction",
     "Loss",
     "MeanSquaredError",
     "MeanAbsoluteError",
@@ -195,6 +196,25 @@ def binary_crossentropy(y_true: Any, y_pred: Any, from_logits: bool = False) -> 
     if bce.ndim == 0:
         return bce
     return _reduce.reduce_mean(bce, axis=-1)
+
+
+class Reduction:
+    """The names of the ways a loss reduces per-sample values (Keras 2's ``ReductionV2``):
+    ``Reduction.SUM_OVER_BATCH_SIZE`` is the string ``"sum_over_batch_size"``, etc."""
+
+    AUTO = "auto"
+    NONE = "none"
+    SUM = "sum"
+    SUM_OVER_BATCH_SIZE = "sum_over_batch_size"
+
+    @classmethod
+    def all(cls) -> tuple[str, ...]:
+        return (cls.AUTO, cls.NONE, cls.SUM, cls.SUM_OVER_BATCH_SIZE)
+
+    @classmethod
+    def validate(cls, key: str) -> None:
+        if key not in cls.all():
+            raise ValueError(f'Invalid Reduction Key: {key}. Expected keys are "{cls.all()}"')
 
 
 class Loss:

@@ -13,9 +13,12 @@ from .._surface import module_getattr as _module_getattr
 from ..tensor import Tensor, binary_args, convert_to_tensor
 from ._registry import Op, apply, register
 from ._tf_cpu import softmax_f32
-from .math import _quiet, _require_float, sigmoid
+from .math import _quiet, _require_float, exp, expm1, log1p, minimum, sigmoid, tanh, where
 
 __all__ = [
+    "elu",
+    "softplus",
+    "tanh",
     "relu",
     "sigmoid",
     "softmax",
@@ -48,6 +51,32 @@ def relu(features: Any, name: str | None = None) -> Tensor:
     """``max(features, 0)`` elementwise; its gradient at 0 is 0."""
     x = convert_to_tensor(features)
     return apply(relu_op, (x,), {}, name=name)
+
+
+def elu(features: Any, name: str | None = None) -> Tensor:
+    """Exponential linear unit: ``x`` for ``x ≥ 0``, else ``expm1(x) = eˣ − 1`` (TensorFlow's
+    formula).
+
+    Built from registered ops (its gradient ``1`` or ``eˣ`` comes from theirs); ``expm1``
+    sees ``min(x, 0)`` so that a large ``x`` cannot overflow into the gradient.
+    """
+    x = convert_to_tensor(features)
+    _require_float("elu", x)
+    neg = expm1(minimum(x, 0.0))
+    return where(x < 0.0, neg, x, name=name)
+
+
+def softplus(features: Any, name: str | None = None) -> Tensor:
+    """``log1p(exp(x))``, as TensorFlow computes it: ``x`` itself above ``-log(ε) − 2``
+    and ``exp(x)`` below ``log(ε) + 2`` (``ε`` the dtype's machine epsilon), where the
+    formula would overflow or lose every digit.  Its gradient is ``sigmoid(x)`` (beyond the
+    thresholds, that of the branch taken: 1 or ``exp(x)``, within 1e-6 of it)."""
+    x = convert_to_tensor(features)
+    _require_float("softplus", x)
+    threshold = float(np.log(np.finfo(x.dtype.np).eps) + 2.0)
+    e = exp(minimum(x, -threshold))  # bounded: no overflow in the unselected branch
+    mid = log1p(e)
+    return where(x > -threshold, x, where(x < threshold, e, mid), name=name)
 
 
 def _softmax_fwd(x: Any) -> Any:
@@ -240,7 +269,7 @@ def sparse_softmax_cross_entropy_with_logits(
 
 
 __all__ += []
-_ = sigmoid  # tv.nn.sigmoid is tv.sigmoid
+_ = sigmoid, tanh  # tv.nn.sigmoid is tv.sigmoid, tv.nn.tanh is tv.tanh
 
 # a TensorFlow name tapeviz lacks: an error that says so (see tapeviz/_surface.py)
 __getattr__ = _module_getattr("tf.nn")

@@ -396,6 +396,8 @@ CASES: dict[str, Case] = {
     "exp": unary(REAL, tv.exp, np.exp),
     "reciprocal": unary(NONZERO, tv.reciprocal, lambda x: 1 / x),
     "log": unary(POSITIVE, tv.math.log, np.log),
+    "expm1": unary(REAL, tv.math.expm1, lambda x: np.exp(x) - 1),
+    "log1p": unary(POSITIVE, tv.math.log1p, lambda x: np.log(1 + x)),
     "sin": unary(REAL, tv.sin, np.sin),
     "cos": unary(REAL, tv.cos, np.cos),
     "tanh": unary(REAL, tv.tanh, lambda x: (np.exp(2 * x) - 1) / (np.exp(2 * x) + 1)),

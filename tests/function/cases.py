@@ -114,6 +114,8 @@ CASES: list[Case] = [
     *_unary("exp", tv.exp, ulps=2),
     *_unary("reciprocal", tv.reciprocal, pos),
     *_unary("log", tv.math.log, pos, ulps=2),
+    *_unary("expm1", tv.math.expm1, ulps=2),
+    *_unary("log1p", tv.math.log1p, pos, ulps=2),
     *_unary("sin", tv.sin, ulps=2),
     *_unary("cos", tv.cos, ulps=2),
     *_unary("tanh", tv.tanh, ulps=4),
