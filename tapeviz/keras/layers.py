@@ -32,7 +32,7 @@ from ..ops import shape as _shape_ops
 from ..tensor import Tensor, Variable, convert_to_tensor
 from . import activations, backend, initializers
 
-__all__ = ["Layer", "Dense", "Activation", "Flatten", "Dropout", "Lambda"]
+__all__ = ["Layer", "Dense", "Activation", "Flatten", "Dropout", "Lambda", "BatchNormalization"]
 
 
 def _to_snake_case(name: str) -> str:
@@ -611,6 +611,113 @@ class Lambda(Layer):
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "function": self.function, "arguments": self.arguments}
+
+
+class BatchNormalization(Layer):
+    """Normalise each feature over the batch, as Keras 2's ``BatchNormalization``.
+
+    Training (``training=True``): the batch mean and variance normalise the inputs and the
+    moving averages move towards them, ``moving = moving − (moving − batch) · (1 − momentum)``.
+    Inference (the default): the moving averages normalise.  Then ``· gamma + beta``.
+
+    >>> import tapeviz as tv
+    >>> bn = tv.keras.layers.BatchNormalization()
+    >>> y = bn(tv.constant([[1.0, 2.0], [3.0, 6.0]]), training=True)
+    >>> [w.name for w in bn.weights]  # doctest: +NORMALIZE_WHITESPACE
+    ['batch_normalization/gamma:0', 'batch_normalization/beta:0',
+     'batch_normalization/moving_mean:0', 'batch_normalization/moving_variance:0']
+    """
+
+    axis: int
+    momentum: float
+    epsilon: float
+    center: bool
+    scale: bool
+    _inits: tuple[Any, ...]
+    gamma: Any
+    beta: Any
+    moving_mean: Variable
+    moving_variance: Variable
+
+    def __init__(
+        self,
+        axis: int = -1,
+        momentum: float = 0.99,
+        epsilon: float = 0.001,
+        center: bool = True,
+        scale: bool = True,
+        beta_initializer: Any = "zeros",
+        gamma_initializer: Any = "ones",
+        moving_mean_initializer: Any = "zeros",
+        moving_variance_initializer: Any = "ones",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        d = self.__dict__
+        d["axis"] = axis
+        d["momentum"] = float(momentum)
+        d["epsilon"] = float(epsilon)
+        d["center"] = bool(center)
+        d["scale"] = bool(scale)
+        d["_inits"] = (
+            beta_initializer,
+            gamma_initializer,
+            moving_mean_initializer,
+            moving_variance_initializer,
+        )
+
+    def build(self, input_shape: Any) -> None:
+        if input_shape is None or len(input_shape) == 0:
+            raise ValueError("BatchNormalization needs inputs of rank >= 1 (features on an axis)")
+        ax = self.axis % len(input_shape)
+        n = int(input_shape[ax])
+        beta_i, gamma_i, mean_i, var_i = self._inits
+        d = self.__dict__
+        d["gamma"] = self.add_weight("gamma", (n,), initializer=gamma_i) if self.scale else None
+        d["beta"] = self.add_weight("beta", (n,), initializer=beta_i) if self.center else None
+        d["moving_mean"] = self.add_weight("moving_mean", (n,), initializer=mean_i, trainable=False)
+        d["moving_variance"] = self.add_weight(
+            "moving_variance", (n,), initializer=var_i, trainable=False
+        )
+
+    def call(self, inputs: Any, training: Any = None) -> Any:
+        from ..ops.nn import batch_normalization, moments
+        from ..ops.shape import reshape
+
+        x = inputs
+        ax = self.axis % x.ndim
+        shape = [1] * x.ndim
+        shape[ax] = int(x.shape[ax])
+
+        def bc(v: Any) -> Any:  # a per-feature vector shaped to broadcast against x
+            return (
+                None if v is None else (reshape(v, shape) if x.ndim > 1 and ax != x.ndim - 1 else v)
+            )
+
+        if training and self.trainable:
+            axes = [i for i in range(x.ndim) if i != ax]
+            mean, variance = moments(x, axes)
+            decay = 1.0 - self.momentum
+            for moving, value in ((self.moving_mean, mean), (self.moving_variance, variance)):
+                moving.assign_sub((moving - value) * decay)
+        else:
+            mean, variance = self.moving_mean, self.moving_variance
+        return batch_normalization(
+            x, bc(mean), bc(variance), bc(self.beta), bc(self.gamma), self.epsilon
+        )
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "axis": self.axis,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+        }
 
 
 # a TensorFlow name tapeviz lacks: an error that says so (see tapeviz/_surface.py)

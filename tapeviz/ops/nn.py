@@ -16,6 +16,8 @@ from ._tf_cpu import softmax_f32
 from .math import _quiet, _require_float, exp, expm1, log1p, minimum, sigmoid, tanh, where
 
 __all__ = [
+    "moments",
+    "batch_normalization",
     "elu",
     "softplus",
     "tanh",
@@ -51,6 +53,50 @@ def relu(features: Any, name: str | None = None) -> Tensor:
     """``max(features, 0)`` elementwise; its gradient at 0 is 0."""
     x = convert_to_tensor(features)
     return apply(relu_op, (x,), {}, name=name)
+
+
+def moments(
+    x: Any, axes: Any, shift: Any = None, keepdims: bool = False, name: str | None = None
+) -> tuple[Tensor, Tensor]:
+    """Mean and (biased) variance of ``x`` over ``axes``, as ``tf.nn.moments``:
+    ``variance = mean((x − stop_gradient(mean))²)`` — exact first derivatives; second
+    derivatives are TensorFlow's (the stop_gradient drops a term of the true Hessian)."""
+    from .math import stop_gradient
+    from .reduce import reduce_mean
+    from .shape import squeeze
+
+    t = convert_to_tensor(x)
+    ax = tuple(axes) if isinstance(axes, list | tuple) else (int(axes),)
+    mean = reduce_mean(t, axis=ax, keepdims=True)
+    d = t - stop_gradient(mean)
+    variance = reduce_mean(d * d, axis=ax, keepdims=True)
+    if not keepdims:
+        mean, variance = squeeze(mean, axis=ax), squeeze(variance, axis=ax)
+    return mean, variance
+
+
+def batch_normalization(
+    x: Any,
+    mean: Any,
+    variance: Any,
+    offset: Any,
+    scale: Any,
+    variance_epsilon: float,
+    name: str | None = None,
+) -> Tensor:
+    """``(x − mean) / sqrt(variance + ε) · scale + offset``, arranged as TensorFlow does:
+    ``x · inv + (offset − mean · inv)`` with ``inv = scale / sqrt(variance + ε)``."""
+    from .math import reciprocal, sqrt
+
+    t = convert_to_tensor(x)
+    inv = reciprocal(sqrt(variance + variance_epsilon))
+    if scale is not None:
+        inv = inv * scale
+    shift = offset - mean * inv if offset is not None else -(mean * inv)
+    out = t * inv + shift
+    if name is not None:
+        out._name = name
+    return out
 
 
 def elu(features: Any, name: str | None = None) -> Tensor:

@@ -274,3 +274,52 @@ def test_lambda_layer() -> None:
 def test_bad_arguments_are_clear_errors(call: Callable[[], Any], words: str) -> None:
     with pytest.raises(ValueError, match=words):
         call()
+
+
+# --- BatchNormalization (Keras 2) and tf.nn.moments / batch_normalization -----------------------
+BN = json.loads((Path(__file__).parent.parent / "data" / "tf_batchnorm.json").read_text())
+BN_X = np.array(
+    [[1.0, 2.0, -1.0], [3.0, 6.0, 0.5], [-2.0, 0.5, 4.0], [0.25, -1.5, 2.0]], np.float32
+)
+
+
+def test_batch_normalization_layer_matches_keras() -> None:
+    tv.keras.backend.clear_session()
+    bn = tv.keras.layers.BatchNormalization()
+    xv = tv.Variable(BN_X)
+    with tv.GradientTape() as tape:
+        y = bn(xv, training=True)
+        s = tv.reduce_sum(y * tv.reshape(tv.range(1.0, 13.0), (4, 3)))
+    grads = tape.gradient(s, [xv, *bn.trainable_weights])
+    assert [w.name for w in bn.weights] == BN["names"]
+    np.testing.assert_array_equal(y.numpy(), np.array(BN["train"], np.float32))
+    for g, want in zip(grads, BN["grads"], strict=True):
+        np.testing.assert_allclose(g.numpy(), np.array(want, np.float32), rtol=1e-6, atol=3e-7)
+    for w, want in zip(bn.non_trainable_weights, BN["moving"], strict=True):
+        np.testing.assert_array_equal(w.numpy(), np.array(want, np.float32))
+    np.testing.assert_array_equal(bn(BN_X).numpy(), np.array(BN["infer"], np.float32))
+
+
+def test_batch_normalization_first_and_second_order() -> None:
+    def bn(x: Any, mean: Any, var: Any, gamma: Any, beta: Any) -> Any:
+        return tv.nn.batch_normalization(x, mean, var, beta, gamma, 1e-3)
+
+    three = (np.array([0.5, -1.0, 2.0]), np.array([1.5, 0.5, 2.0]))
+    _check_orders(bn, (BN_X, *three, np.array([1.5, 0.5, -1.0]), np.array([0.1, 0.2, 0.3])), 11)
+
+
+def test_moments_first_order_and_tensorflow_s_stop_gradient() -> None:
+    # first order is exact; the variance uses stop_gradient(mean) as TensorFlow's, so
+    # nested tapes give TensorFlow's second derivative, not the true one
+    def both(x: Any) -> Any:
+        mean, var = tv.nn.moments(x, axes=[0])
+        return tv.concat([mean, var], axis=0)
+
+    vs = tv.Variable(BN_X.astype(np.float64))
+    with tv.GradientTape() as tape:
+        s = tv.reduce_sum(both(vs) * np.arange(1.0, 7.0))
+    g = tape.gradient(s, vs).numpy()
+    n = BN_X.shape[0]
+    x = BN_X.astype(np.float64)
+    want = np.arange(1.0, 4.0) / n + np.arange(4.0, 7.0) * 2 * (x - x.mean(0)) / n
+    np.testing.assert_allclose(g, want, rtol=1e-12)
