@@ -115,6 +115,7 @@ from .ops.shape import (
 )
 from .tape import GradientTape, UnconnectedGradients
 from .tensor import Tensor, TensorShape, Variable, constant, convert_to_tensor, is_tensor
+from .tensor_array import TensorArray
 
 __version__ = "0.1.0"
 newaxis = None
@@ -152,6 +153,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "TensorArray",
     "zeros_initializer",
     "tensordot",
     "random_uniform_initializer",

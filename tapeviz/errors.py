@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ._surface import module_getattr as _module_getattr
 
-__all__ = ["OpError", "InvalidArgumentError"]
+__all__ = ["OpError", "InvalidArgumentError", "OutOfRangeError"]
 
 
 class OpError(Exception):
@@ -26,6 +26,10 @@ class OpError(Exception):
 
 class InvalidArgumentError(OpError):
     """An op received a value it cannot compute with, e.g. an integer division by zero."""
+
+
+class OutOfRangeError(OpError):
+    """An index past the end, e.g. writing beyond a fixed-size ``TensorArray``."""
 
 
 # a TensorFlow name tapeviz lacks: an error that says so (see tapeviz/_surface.py)

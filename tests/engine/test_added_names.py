@@ -323,3 +323,38 @@ def test_moments_first_order_and_tensorflow_s_stop_gradient() -> None:
     x = BN_X.astype(np.float64)
     want = np.arange(1.0, 4.0) / n + np.arange(4.0, 7.0) * 2 * (x - x.mean(0)) / n
     np.testing.assert_allclose(g, want, rtol=1e-12)
+
+
+# --- TensorArray (eager) ----------------------------------------------------------------------
+def test_tensor_array_in_a_loop_matches_tensorflow() -> None:
+    x = tv.Variable([0.5, 1.5])
+    with tv.GradientTape() as tape:
+        ta = tv.TensorArray(tv.float32, size=0, dynamic_size=True)
+        h = x
+        for i in range(3):
+            h = tv.tanh(h * 2.0 + float(i))
+            ta = ta.write(i, h)
+        s = tv.reduce_sum(ta.stack() * tv.constant([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]))
+    # TensorFlow 2.21
+    want = [[0.7615941762924194, 0.9950547218322754], [0.987217128276825, 0.9949562549591064]]
+    want += [[0.9992940425872803, 0.999315619468689]]
+    np.testing.assert_allclose(ta.stack().numpy(), want, rtol=2e-7)
+    # 1 − tanh² near 1 amplifies tanh's last bit (numpy's and Eigen's differ): absolute 1e-6
+    np.testing.assert_allclose(
+        tape.gradient(s, x).numpy(), [0.9685710668563843, 0.04105936735868454], atol=1e-6
+    )
+    assert int(ta.size()) == 3 and ta.read(1).numpy().tolist() == want[1]
+    grown = tv.TensorArray(tv.float32, size=0, dynamic_size=True)
+    assert grown.unstack(tv.constant([[1.0, 2.0], [3.0, 4.0]])).read(1).numpy().tolist() == [3, 4]
+
+
+def test_tensor_array_errors_say_what_to_do() -> None:
+    fixed = tv.TensorArray(tv.float32, size=3)
+    with pytest.raises(tv.errors.OutOfRangeError, match="index 3 .* size is: 3"):
+        fixed.write(3, 1.0)
+    with pytest.raises(TypeError, match="tv.cast"):
+        fixed.write(0, tv.constant(1, tv.int32))
+    fixed.write(0, tv.constant([1.0, 2.0]))
+    with pytest.raises(ValueError, match="one shape"):
+        fixed.write(1, tv.constant([1.0]))
+    np.testing.assert_array_equal(fixed.stack().numpy(), [[1, 2], [0, 0], [0, 0]])
