@@ -685,6 +685,19 @@ def _matmul(g: Gen, e: Eqn) -> None:
     g.emit(f"{o.name} = {o.name}.reshape({_shape_text(o.shape)})")
 
 
+@lowers("matrix_solve")
+def _matrix_solve(g: Gen, e: Eqn) -> None:
+    o = _out(e)
+    a, b = e.ins
+    m, k = a.shape[-1], b.shape[-1]
+    nb = int(np.prod(a.shape[:-2], dtype=np.int64))
+    g.fresh.add(o.id)
+    aa = f"np.ascontiguousarray({g.a(a)}).reshape({_shape_text((nb, m, m))})"
+    bb = f"np.ascontiguousarray({g.a(b)}).reshape({_shape_text((nb, m, k))})"
+    adj = bool(e.attrs["adjoint"])
+    g.emit(f"{o.name} = K.solve({aa}, {bb}, {adj}).reshape({_shape_text(o.shape)})")
+
+
 # --- random draws (the seed parameter ``rs`` seeds numba's generator at the top) -----------
 @lowers("random")
 def _random(g: Gen, e: Eqn) -> None:

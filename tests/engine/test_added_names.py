@@ -19,6 +19,8 @@ X = np.array([-2.5, -1.0, -0.25, 0.5, 1.75, 3.0], np.float32)
 A = np.arange(6, dtype=np.float32).reshape(2, 3) / 4 - 0.5
 B = np.arange(12, dtype=np.float32).reshape(3, 4) / 5 - 1.0
 C = np.arange(24, dtype=np.float32).reshape(2, 3, 4) / 7 - 1.5
+SA = np.array([[3.0, 1.0, -0.5], [0.25, 2.0, 0.75], [-1.0, 0.5, 4.0]], np.float32)
+SB = np.array([[1.0, -2.0], [0.5, 3.0], [2.0, 1.0]], np.float32)
 
 
 def _weighted_grads(fn: Callable[..., Any], *xs: Any) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -42,6 +44,8 @@ CASES: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {
     "einsum_batch_dot": (lambda p, q: tv.einsum("bi,bi->b", p, q), (A, A[::-1].copy())),
     "einsum_outer": (lambda p, q: tv.einsum("i,j->ij", p, q), (X[:3], X[3:])),
     "einsum_transpose": (lambda p: tv.einsum("ij->ji", p), (A,)),
+    "solve": (lambda p, q: tv.linalg.solve(p, q), (SA, SB)),
+    "solve_adjoint": (lambda p, q: tv.linalg.solve(p, q, adjoint=True), (SA, SB)),
     "elu": (tv.nn.elu, (X,)),
     "softplus": (tv.nn.softplus, (np.array([-30, -14, -2, 0, 1.5, 14, 30], np.float32),)),
 }
@@ -53,10 +57,12 @@ def test_value_and_gradient_match_tensorflow(name: str) -> None:
     value, grads = _weighted_grads(fn, *xs)
     want_value, want_grads = REF[name]
     assert value.dtype == np.float32
-    np.testing.assert_allclose(value, np.array(want_value, np.float32), rtol=2e-7, atol=1e-37)
+    # solve: TensorFlow's LU is Eigen's, ours numpy's LAPACK: a unit in the last place apart
+    vtol = 5e-7 if name.startswith("solve") else 2e-7
+    np.testing.assert_allclose(value, np.array(want_value, np.float32), rtol=vtol, atol=1e-37)
     # softplus beyond its thresholds: the gradient of the branch taken (1 or eˣ), TF's is
     # sigmoid(x) there, 8e-7 away
-    rtol = 1e-6 if name == "softplus" else 5e-7
+    rtol = 1e-6 if name == "softplus" or name.startswith("solve") else 5e-7
     for g, want in zip(grads, want_grads, strict=True):
         np.testing.assert_allclose(g, np.array(want, np.float32), rtol=rtol, atol=1e-6)
 
@@ -269,6 +275,8 @@ def test_lambda_layer() -> None:
         (lambda: tv.tensordot(tv.eye(2), tv.eye(3), axes=1), "same size"),
         (lambda: tv.linspace(0.0, 1.0, 0), "at least 1"),
         (lambda: tv.norm(tv.eye(2), ord=3), "supports ord"),
+        (lambda: tv.linalg.solve(tv.ones((2, 3)), tv.ones((2, 1))), "square"),
+        (lambda: tv.linalg.solve(tv.eye(2), tv.ones((3, 1))), "rhs must be shaped"),
     ],
 )
 def test_bad_arguments_are_clear_errors(call: Callable[[], Any], words: str) -> None:
@@ -359,3 +367,8 @@ def test_tensor_array_errors_say_what_to_do() -> None:
     with pytest.raises(ValueError, match="one shape"):
         fixed.write(1, tv.constant([1.0]))
     np.testing.assert_array_equal(fixed.stack().numpy(), [[1, 2], [0, 0], [0, 0]])
+
+
+def test_solve_of_a_singular_matrix_is_tensorflow_s_error() -> None:
+    with pytest.raises(tv.errors.InvalidArgumentError, match="^Input matrix is not invertible"):
+        tv.linalg.solve(tv.ones((2, 2)), tv.ones((2, 1)))

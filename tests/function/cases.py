@@ -130,6 +130,18 @@ CASES: list[Case] = [
     Case("cast", lambda x: tv.cast(x, tv.bool), [ints(5)], diff=()),
     Case("cast", lambda x: tv.cast(x, tv.int64), [r(lo=-9, hi=9)], diff=()),
     Case("matmul", tv.matmul, [r(3, 4), r(4, 5)]),
+    Case(
+        "matrix_solve",
+        tv.linalg.solve,
+        [r(3, 3, lo=-0.5, hi=0.5) + 3 * np.eye(3, dtype=np.float32), r(3, 2)],
+        8,
+    ),
+    Case(
+        "matrix_solve",
+        lambda a, b: tv.linalg.solve(a, b, adjoint=True),
+        [r(2, 3, 3, lo=-0.5, hi=0.5) + 3 * np.eye(3, dtype=np.float32), r(2, 3, 1)],
+        8,
+    ),
     Case("matmul", lambda a, b: tv.matmul(a, b, transpose_a=True), [r(4, 3), r(4, 5)]),
     Case("matmul", lambda a, b: tv.matmul(a, b, transpose_b=True), [r(3, 4), r(5, 4)]),
     Case(
