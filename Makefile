@@ -15,7 +15,7 @@ export CHROMIUM  # browser tests: playwright chromium.launch(executable_path=os.
 APT_PACKAGES := graphviz chromium
 
 # Paths that exist (git keeps no empty folders, so benchmarks/ may be missing).
-LINT_PATHS := $(wildcard tapeviz tests benchmarks)
+LINT_PATHS := $(wildcard tapeviz tests benchmarks tools)
 NOTEBOOKS  := $(sort $(wildcard notebooks/*.ipynb))
 BENCHMARKS := $(sort $(filter-out benchmarks/_%,$(wildcard benchmarks/*.py)))
 START_NB   := notebooks/00_start_here.ipynb

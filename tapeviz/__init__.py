@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import dtypes, graph, linalg, math
+from . import _surface, dtypes, graph, linalg, math
 from . import ops as _ops  # registers every op
+from ._surface import NotImplementedInTapeviz
 from .custom import custom_gradient, name_scope, numpy_function
 from .dtypes import (
     DType,
@@ -34,7 +35,16 @@ from .dtypes import (
     string,
     uint8,
 )
+from .module import (
+    Module,
+    constant_initializer,
+    ones_initializer,
+    random_normal_initializer,
+    random_uniform_initializer,
+    zeros_initializer,
+)
 from .ops import nn
+from .ops.composite import clip_by_norm, einsum, eye, linspace, norm, tensordot
 from .ops.linalg import matmul
 from .ops.math import (
     abs,
@@ -105,6 +115,7 @@ from .ops.shape import (
 )
 from .tape import GradientTape, UnconnectedGradients
 from .tensor import Tensor, TensorShape, Variable, constant, convert_to_tensor, is_tensor
+from .tensor_array import TensorArray
 
 __version__ = "0.1.0"
 newaxis = None
@@ -118,6 +129,7 @@ _LAZY = {
     "function": ".function",
     "print": ".function",
     "errors": ".errors",
+    "initializers": ".keras.initializers",  # tf.initializers is Keras' module
 }
 
 
@@ -135,12 +147,28 @@ def __getattr__(name: str) -> Any:
             return globals()[name]
         globals()[name] = mod
         return mod
-    raise AttributeError(f"module 'tapeviz' has no attribute {name!r}")
+    if name.startswith("_"):
+        raise AttributeError(f"module 'tapeviz' has no attribute {name!r}")
+    raise _surface.missing("tf", name)  # says whether TensorFlow has it, and where to look
 
 
 __all__ = [
+    "TensorArray",
+    "zeros_initializer",
+    "tensordot",
+    "random_uniform_initializer",
+    "random_normal_initializer",
+    "ones_initializer",
+    "norm",
+    "linspace",
+    "eye",
+    "einsum",
+    "constant_initializer",
+    "clip_by_norm",
+    "Module",
     "DType",
     "GradientTape",
+    "NotImplementedInTapeviz",
     "Tensor",
     "TensorShape",
     "UnconnectedGradients",

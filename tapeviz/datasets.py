@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ._surface import module_getattr as _module_getattr
 from .tensor import Tensor
 
 __all__ = ["spirals", "blobs", "Dataset"]
@@ -301,3 +302,7 @@ class Dataset:
 
     def __repr__(self) -> str:
         return f"<tv.datasets.Dataset length={self._length}>"
+
+
+# a TensorFlow name tapeviz lacks: an error that says so (see tapeviz/_surface.py)
+__getattr__ = _module_getattr("tf.data")

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from ._surface import module_getattr as _module_getattr
+
 __all__ = [
     "DType",
     "as_dtype",
@@ -149,3 +151,7 @@ def default_numpy_dtype(value: Any) -> np.dtype | None:
         f"cannot convert {value!r} to a tensor: expected numbers, nested lists of numbers "
         "or numpy arrays"
     )
+
+
+# a TensorFlow name tapeviz lacks: an error that says so (see tapeviz/_surface.py)
+__getattr__ = _module_getattr("tf.dtypes")

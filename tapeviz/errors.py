@@ -11,7 +11,9 @@ Integer division by zero
 
 from __future__ import annotations
 
-__all__ = ["OpError", "InvalidArgumentError"]
+from ._surface import module_getattr as _module_getattr
+
+__all__ = ["OpError", "InvalidArgumentError", "OutOfRangeError"]
 
 
 class OpError(Exception):
@@ -24,3 +26,11 @@ class OpError(Exception):
 
 class InvalidArgumentError(OpError):
     """An op received a value it cannot compute with, e.g. an integer division by zero."""
+
+
+class OutOfRangeError(OpError):
+    """An index past the end, e.g. writing beyond a fixed-size ``TensorArray``."""
+
+
+# a TensorFlow name tapeviz lacks: an error that says so (see tapeviz/_surface.py)
+__getattr__ = _module_getattr("tf.errors")

@@ -69,6 +69,8 @@ __all__ = [
     "matmul_f32",
     "matmul_f64",
     "matmul_loops",
+    "solve",
+    "ref_solve",
     "ref_matmul2d",
     "chain_matmul",
     "pairwise_matmul",
@@ -886,6 +888,54 @@ def _bits_of_f32(typingctx: Any, x: Any) -> Any:
         return builder.bitcast(args[0], llvm_ir.IntType(32))
 
     return sig, codegen
+
+
+@jit
+def solve(a: Any, b: Any, adjoint: Any) -> Any:
+    """``x`` with ``a[i] · x[i] = b[i]`` (``a[i]ᵀ`` if ``adjoint``) for ``a`` (N, M, M) and
+    ``b`` (N, M, K): Gaussian elimination with partial pivoting, in the inputs' dtype (numba
+    without SciPy has no LAPACK).  Within a few ulps of LAPACK for well-conditioned ``a``."""
+    n, m = a.shape[0], a.shape[1]
+    k = b.shape[2]
+    out = np.empty_like(b)
+    for i in range(n):
+        lu = a[i].T.copy() if adjoint else a[i].copy()
+        x = b[i].copy()
+        for c in range(m):
+            p = c
+            best = abs(lu[c, c])
+            for r in range(c + 1, m):
+                if abs(lu[r, c]) > best:
+                    best = abs(lu[r, c])
+                    p = r
+            if best == 0:
+                raise ValueError("Input matrix is not invertible. (tv.linalg.solve)")
+            if p != c:
+                row = lu[c].copy()
+                lu[c] = lu[p]
+                lu[p] = row
+                rhs = x[c].copy()
+                x[c] = x[p]
+                x[p] = rhs
+            for r in range(c + 1, m):
+                f = lu[r, c] / lu[c, c]
+                for j in range(c, m):
+                    lu[r, j] -= f * lu[c, j]
+                for j in range(k):
+                    x[r, j] -= f * x[c, j]
+        for c in range(m - 1, -1, -1):
+            for j in range(k):
+                acc = x[c, j]
+                for t in range(c + 1, m):
+                    acc -= lu[c, t] * x[t, j]
+                x[c, j] = acc / lu[c, c]
+        out[i] = x
+    return out
+
+
+def ref_solve(a: np.ndarray, b: np.ndarray, adjoint: bool) -> np.ndarray:
+    aa = np.swapaxes(a, -1, -2) if adjoint else a
+    return np.linalg.solve(aa, b).astype(b.dtype)
 
 
 @jit

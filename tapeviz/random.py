@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from . import _state, dtypes
+from ._surface import module_getattr as _module_getattr
 from .tensor import Tensor, convert_to_tensor
 
 __all__ = ["set_seed", "get_global_seed", "normal", "uniform", "truncated_normal", "shuffle"]
@@ -270,3 +271,7 @@ def shuffle(value: Any, seed: int | None = None, name: str | None = None) -> Ten
     out = Tensor._wrap(arr[perm])
     out._name = name
     return out
+
+
+# a TensorFlow name tapeviz lacks: an error that says so (see tapeviz/_surface.py)
+__getattr__ = _module_getattr("tf.random")

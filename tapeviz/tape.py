@@ -127,6 +127,8 @@ class GradientTape:
     _risky = False
     _custom = False
     _late_watch = False  # a tensor was watched explicitly after ops were recorded
+    _numpy_warned = False  # numpy code ran on a tensor while it recorded (warned once)
+    _entered = False  # its `with` block has begun (stop_recording's two errors differ)
 
     def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True) -> None:
         self._persistent = persistent is not False and bool(persistent)
@@ -143,6 +145,7 @@ class GradientTape:
             raise RuntimeError(NON_PERSISTENT_MSG + "; this tape was already used")
         _local.tapes.append(self)
         self._recording = True
+        self._entered = True
         _recent.append(weakref.ref(self))
         return self
 
@@ -164,10 +167,15 @@ class GradientTape:
     @contextlib.contextmanager
     def stop_recording(self) -> Iterator[None]:
         """Temporarily stop recording: ops inside this block are not on the tape."""
-        if not self._recording:
+        if not self._entered:  # TensorFlow's two cases, with their types and first sentences
             raise RuntimeError(
                 "Trying to stop recording a tape which is not recording. Use "
                 "tape.stop_recording() inside the tape's `with` block."
+            )
+        if not self._recording:
+            raise ValueError(
+                "Tape is not recording. Use tape.stop_recording() inside the tape's `with` "
+                "block (after the block the tape has already stopped)."
             )
         self._recording = False
         try:
@@ -487,13 +495,18 @@ class GradientTape:
         k = TENSOR if tensor_mode else NUMPY
         adj: dict[int, Any] = {}
         adj_get = adj.get
+        # a target that is itself a source (``r = v``, or gradient(v, v) on an empty tape):
+        # its gradient is its seed, ones, whether or not the tape saw it (as TensorFlow)
+        itself: set[int] = set()
         i = 0
         for t in targets:
             tid = t._id
             seed = None if seeds is None else seeds[i]
             i += 1
             if tid not in reach:
-                continue
+                if tid not in src_ids:
+                    continue
+                itself.add(tid)
             if seed is None:
                 v = t._value
                 s = _ONE.get(type(v))
@@ -539,7 +552,7 @@ class GradientTape:
         results: list[Tensor | None] = []
         for s_ in sources:
             g = adj_get(s_._id)
-            if g is None or s_._id not in reach:
+            if g is None or (s_._id not in reach and s_._id not in itself):
                 if mode is UnconnectedGradients.ZERO:
                     results.append(Tensor._wrap(np.zeros_like(s_._value)))
                 else:
@@ -855,9 +868,15 @@ def _tensors(items: Any, what: str) -> list[Tensor]:
     out = []
     for t in items:
         if not isinstance(t, Tensor):
+            hint = (
+                " — a numpy value: numpy code is invisible to the tape; compute it with "
+                "tapeviz ops (tv.sin, tv.reduce_mean, ...) inside the tape"
+                if isinstance(t, np.ndarray | np.generic)
+                else ""
+            )
             raise TypeError(
                 f"gradient: each of the {what} must be a tv.Tensor or tv.Variable, got "
-                f"{type(t).__name__} ({t!r})"
+                f"{type(t).__name__} ({t!r}){hint}"
             )
         out.append(t)
     return out

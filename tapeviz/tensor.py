@@ -144,6 +144,18 @@ class Tensor:
     def __str__(self) -> str:
         return f"tv.Tensor({self._numpy_text(False)}, shape={self.shape}, dtype={self.dtype.name})"
 
+    def __format__(self, spec: str) -> str:
+        """As TensorFlow: the numpy value formatted (``f"{t:.2f}"`` for a scalar tensor;
+        ``f"{t}"`` gives the numpy text, ``[1. 2.]``)."""
+        v = self._value
+        if spec and isinstance(v, np.ndarray):
+            raise TypeError(
+                f"format spec {spec!r} applies to scalar tensors only (as in TensorFlow); "
+                f"this tensor has shape {self.shape}. Format its elements, e.g. "
+                f"np.array2string(t.numpy(), precision=2) or [f'{{e:{spec}}}' for e in t]"
+            )
+        return format(v, spec)
+
     # -- Python protocol ------------------------------------------------------------------
     def __hash__(self) -> int:
         raise TypeError(
@@ -184,18 +196,20 @@ class Tensor:
         return int(self._value)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        # numpy code on a tensor gets a plain array, as in TensorFlow (the tape cannot see
+        # it); while a tape records, one warning says so.  Operators (array + tensor) are
+        # not affected: numpy defers them to the Tensor by its __array_priority__.
+        if _state.local.tapes:
+            from .ops.numpy_dispatch import warn_if_recording
+
+            warn_if_recording(None)
         arr = np.asarray(self._value)
         return arr.astype(dtype) if dtype is not None else arr
 
-    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        from .ops import numpy_dispatch
-
-        return numpy_dispatch.ufunc(ufunc, method, inputs, kwargs)
-
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        from .ops import numpy_dispatch
+        from .ops.numpy_dispatch import call_function
 
-        return numpy_dispatch.function(func, args, kwargs)
+        return call_function(func, args, kwargs)
 
     # -- operators (installed by tapeviz.ops.operators; declared here for type checkers) --
     if TYPE_CHECKING:
@@ -317,6 +331,11 @@ class Variable(Tensor):
         )
 
     __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        # TensorFlow: f"{v}" is str(v); a format spec (which TF rejects for a Variable)
+        # formats its value, as for a tensor
+        return str(self) if not spec else Tensor.__format__(self, spec)
 
     def value(self) -> Tensor:
         """The current value as a Tensor (recorded as a read, like ``read_value``)."""

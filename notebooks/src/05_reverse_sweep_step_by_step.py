@@ -253,18 +253,24 @@ tf.viz.graph(tape, title="fixed: h computed on the tape")
 # %% [markdown]
 # ### 4.4 The value left for numpy
 #
-# `.numpy()` (or `tf.numpy_function`, see notebook 04) hands out a plain array: what is
-# computed from it is invisible to the tape. tapeviz dispatches numpy functions applied
-# *directly to tensors* (`np.sin(w)`) to its own operations, so those stay on the tape.
+# numpy works on plain numbers, so the tape cannot see it. `.numpy()` (or
+# `tf.numpy_function`, see notebook 04) hands out a plain array, and a numpy function
+# applied to a tensor (`np.sin(w)`) does the same, as in TensorFlow: it returns a numpy
+# array and the gradient through it is `None`. While a tape records, tapeviz warns once and
+# names the operation to use instead.
 
 # %%
+import warnings
+
 w = tf.Variable(0.0)
-with tf.GradientTape() as tape:
-    y = tf.constant(np.sin(w.numpy()))   # numpy on a plain array: a dead end
+with warnings.catch_warnings(record=True) as seen, tf.GradientTape() as tape:
+    warnings.simplefilter("always")
+    y = tf.constant(np.sin(w))   # numpy on the tensor: a numpy value, a dead end
 print("broken:", tape.gradient(y, w))
+print("warning:", str(seen[0].message).split(". ")[1])
 
 with tf.GradientTape() as tape:
-    y = np.sin(w)                       # fix: tf.sin(w), or numpy on the tensor itself
+    y = tf.sin(w)                # fix: the tapeviz operation
 print("fixed: ", tape.gradient(y, w), type(y).__name__)
 
 # %% [markdown]

@@ -235,7 +235,9 @@ def _call(fn: str, cast: bool = True) -> Lowering:
 for _name, _fn in {
     "sqrt": "np.sqrt",
     "exp": "np.exp",
+    "expm1": "np.expm1",
     "log": "np.log",
+    "log1p": "np.log1p",
     "sin": "np.sin",
     "cos": "np.cos",
     "tanh": "np.tanh",
@@ -688,6 +690,19 @@ def _matmul(g: Gen, e: Eqn) -> None:
     g.emit(f"for {i} in range({nb}):")
     g.emit(f"    {o.name}[{i}] = {kernel}({ta_}[{i}], {tb_}[{i}], {ta}, {tb})")
     g.emit(f"{o.name} = {o.name}.reshape({_shape_text(o.shape)})")
+
+
+@lowers("matrix_solve")
+def _matrix_solve(g: Gen, e: Eqn) -> None:
+    o = _out(e)
+    a, b = e.ins
+    m, k = a.shape[-1], b.shape[-1]
+    nb = int(np.prod(a.shape[:-2], dtype=np.int64))
+    g.fresh.add(o.id)
+    aa = f"np.ascontiguousarray({g.a(a)}).reshape({_shape_text((nb, m, m))})"
+    bb = f"np.ascontiguousarray({g.a(b)}).reshape({_shape_text((nb, m, k))})"
+    adj = bool(e.attrs["adjoint"])
+    g.emit(f"{o.name} = K.solve({aa}, {bb}, {adj}).reshape({_shape_text(o.shape)})")
 
 
 # --- random draws (the seed parameter ``rs`` seeds numba's generator at the top) -----------

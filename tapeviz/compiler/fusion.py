@@ -82,6 +82,8 @@ FUSIBLE: dict[str, ScalarRule] = {
     "sqrt": lambda g, e, a: f"np.sqrt({a[0]})",
     "exp": lambda g, e, a: f"K.exp32({a[0]})" if _f32(e) else f"np.exp({a[0]})",
     "log": lambda g, e, a: f"K.log32({a[0]})" if _f32(e) else f"np.log({a[0]})",
+    "expm1": lambda g, e, a: f"np.expm1({a[0]})",
+    "log1p": lambda g, e, a: f"np.log1p({a[0]})",
     "sin": lambda g, e, a: f"np.sin({a[0]})",
     "cos": lambda g, e, a: f"np.cos({a[0]})",
     "tanh": lambda g, e, a: f"K.tanh32({a[0]})" if _f32(e) else f"np.tanh({a[0]})",

@@ -231,7 +231,7 @@ ELEMENTWISE = frozenset(
         *("equal", "not_equal", "greater", "greater_equal", "less", "less_equal"),
         *("logical_and", "logical_or", "logical_not", "floordiv", "mod", "maximum"),
         *("minimum", "where", "clip_by_value", "cast", "identity", "relu"),
-        *("zeros_like", "ones_like"),
+        *("zeros_like", "ones_like", "expm1", "log1p"),
     }
 )
 
@@ -364,7 +364,9 @@ class Tracer:
         if hit is not None:
             return hit
         with np.errstate(all="ignore"):
-            if op.name in ELEMENTWISE:  # (ones: an integer floordiv by 0 would raise)
+            if op.name == "matrix_solve":  # (ones would be a singular matrix)
+                shape, dtype = tuple(atoms[1].shape), atoms[1].dtype
+            elif op.name in ELEMENTWISE:  # (ones: an integer floordiv by 0 would raise)
                 small = [a.dtype.type(1) for a in atoms]
                 dtype = np.asarray(op.forward(*small, **attrs)).dtype
                 shape = tuple(np.broadcast_shapes(*[a.shape for a in atoms]))

@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+from .._surface import module_getattr as _module_getattr
 from . import (
     activations,
     backend,
@@ -47,3 +48,6 @@ __all__ = [
     "optimizers",
     "schedules",
 ]
+
+# a TensorFlow name tapeviz lacks: an error that says so (see tapeviz/_surface.py)
+__getattr__ = _module_getattr("tf.keras")

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .. import ops as _ops  # noqa: F401  (registers the ops)
+from .._surface import module_getattr as _module_getattr
 from ..ops import math as _math
 from ..ops import nn as _nn
 from ..tensor import Tensor
@@ -120,3 +121,7 @@ def get(identifier: Any) -> Callable[..., Any]:
 def serialize(activation: Callable[..., Any]) -> str:
     """The name of an activation function (its ``__name__``)."""
     return getattr(activation, "__name__", repr(activation))
+
+
+# a TensorFlow name tapeviz lacks: an error that says so (see tapeviz/_surface.py)
+__getattr__ = _module_getattr("tf.keras.activations")

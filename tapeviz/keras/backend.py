@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .._surface import module_getattr as _module_getattr
+
 __all__ = ["floatx", "epsilon", "clear_session", "unique_name"]
 
 _names: dict[str, int] = {}
@@ -27,3 +29,7 @@ def unique_name(base: str) -> str:
 def clear_session() -> None:
     """Forget the layer-name counters, so the next Dense is called ``dense`` again."""
     _names.clear()
+
+
+# a TensorFlow name tapeviz lacks: an error that says so (see tapeviz/_surface.py)
+__getattr__ = _module_getattr("tf.keras.backend")

@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import _state
 from .. import random as _random
+from .._surface import module_getattr as _module_getattr
 from ..custom import name_scope
 from ..ops import linalg as _linalg
 from ..ops import math as _math
@@ -31,7 +32,7 @@ from ..ops import shape as _shape_ops
 from ..tensor import Tensor, Variable, convert_to_tensor
 from . import activations, backend, initializers
 
-__all__ = ["Layer", "Dense", "Activation", "Flatten", "Dropout"]
+__all__ = ["Layer", "Dense", "Activation", "Flatten", "Dropout", "Lambda", "BatchNormalization"]
 
 
 def _to_snake_case(name: str) -> str:
@@ -98,6 +99,8 @@ class Layer:
     trainable: bool
     _building: bool
     _dtype: str
+    _losses: list[Any]
+    _calling: bool
     _output_shape: Any
     _batch_input_shape: Any
 
@@ -119,6 +122,8 @@ class Layer:
         d["_trainable_weights"] = []
         d["_non_trainable_weights"] = []
         d["_layers"] = []
+        d["_losses"] = []  # add_loss: tensors of the latest call, or zero-argument callables
+        d["_calling"] = False
         d["_name"] = (
             name if name is not None else backend.unique_name(_to_snake_case(type(self).__name__))
         )
@@ -301,7 +306,55 @@ class Layer:
     def compute_output_shape(self, input_shape: Any) -> Any:
         return None
 
+    # -- losses added by the layer's own code (activity regularisation, ...) ------------------
+    def add_loss(self, losses: Any, **kwargs: Any) -> None:
+        """Add a loss to :attr:`losses`, as Keras 2: a tensor computed in ``call`` (kept until
+        the layer is called again) or a zero-argument callable (evaluated on each access)."""
+        items = list(losses) if isinstance(losses, list | tuple) else [losses]
+        for item in items:
+            if not callable(item) and not isinstance(item, Tensor):
+                from ..tensor import convert_to_tensor
+
+                item = convert_to_tensor(item)
+            self._losses.append(item)
+
+    @property
+    def losses(self) -> list[Tensor]:
+        """The losses added with :meth:`add_loss` by this layer and its sub-layers."""
+        out: list[Tensor] = []
+        for layer in [self, *self._all_layers()]:  # per layer: the call's, then callables (Keras)
+            out += [x for x in layer._losses if isinstance(x, Tensor)]
+            out += [x() for x in layer._losses if not isinstance(x, Tensor)]
+        return out
+
+    def _all_layers(self) -> list[Layer]:
+        found: list[Layer] = []
+        stack = list(reversed(self._flat_layers()))
+        while stack:
+            layer = stack.pop()
+            if not any(layer is f for f in found):
+                found.append(layer)
+                stack.extend(reversed(layer._flat_layers()))
+        return found
+
+    def _clear_call_losses(self) -> None:
+        for layer in [self, *self._all_layers()]:
+            layer._losses[:] = [
+                x for x in layer._losses if callable(x) and not isinstance(x, Tensor)
+            ]
+
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        d = self.__dict__
+        if "_losses" in d and not d["_calling"]:  # an outermost call: last call's losses go
+            self._clear_call_losses()
+            d["_calling"] = True
+            try:
+                return self._call_in_scope(inputs, *args, **kwargs)
+            finally:
+                d["_calling"] = False
+        return self._call_in_scope(inputs, *args, **kwargs)
+
+    def _call_in_scope(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
         if self._autocast:
             inputs = _float_input(inputs)
         if "training" in kwargs and not _call_accepts_training(type(self)):
@@ -529,3 +582,142 @@ class Dropout(Layer):
         config = super().get_config()
         config.update({"rate": self.rate, "seed": self.seed})
         return config
+
+
+class Lambda(Layer):
+    """A layer that applies a function: ``Lambda(lambda x: x ** 2)``, as Keras 2.
+
+    The function's own variables are not tracked (as in Keras: create them in a Layer)."""
+
+    function: Any
+    arguments: dict[str, Any]
+    _lambda_output_shape: Any
+
+    def __init__(
+        self, function: Any, output_shape: Any = None, arguments: Any = None, **kwargs: Any
+    ) -> None:
+        if not callable(function):
+            raise TypeError(f"Lambda: function must be callable, got {type(function).__name__}")
+        super().__init__(**kwargs)
+        self.__dict__["function"] = function
+        self.__dict__["arguments"] = dict(arguments or {})
+        self.__dict__["_lambda_output_shape"] = output_shape
+
+    def call(self, inputs: Any) -> Any:
+        return self.function(inputs, **self.arguments)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return self._lambda_output_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "function": self.function, "arguments": self.arguments}
+
+
+class BatchNormalization(Layer):
+    """Normalise each feature over the batch, as Keras 2's ``BatchNormalization``.
+
+    Training (``training=True``): the batch mean and variance normalise the inputs and the
+    moving averages move towards them, ``moving = moving − (moving − batch) · (1 − momentum)``.
+    Inference (the default): the moving averages normalise.  Then ``· gamma + beta``.
+
+    >>> import tapeviz as tv
+    >>> bn = tv.keras.layers.BatchNormalization()
+    >>> y = bn(tv.constant([[1.0, 2.0], [3.0, 6.0]]), training=True)
+    >>> [w.name.split("/")[-1] for w in bn.weights]
+    ['gamma:0', 'beta:0', 'moving_mean:0', 'moving_variance:0']
+    """
+
+    axis: int
+    momentum: float
+    epsilon: float
+    center: bool
+    scale: bool
+    _inits: tuple[Any, ...]
+    gamma: Any
+    beta: Any
+    moving_mean: Variable
+    moving_variance: Variable
+
+    def __init__(
+        self,
+        axis: int = -1,
+        momentum: float = 0.99,
+        epsilon: float = 0.001,
+        center: bool = True,
+        scale: bool = True,
+        beta_initializer: Any = "zeros",
+        gamma_initializer: Any = "ones",
+        moving_mean_initializer: Any = "zeros",
+        moving_variance_initializer: Any = "ones",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        d = self.__dict__
+        d["axis"] = axis
+        d["momentum"] = float(momentum)
+        d["epsilon"] = float(epsilon)
+        d["center"] = bool(center)
+        d["scale"] = bool(scale)
+        d["_inits"] = (
+            beta_initializer,
+            gamma_initializer,
+            moving_mean_initializer,
+            moving_variance_initializer,
+        )
+
+    def build(self, input_shape: Any) -> None:
+        if input_shape is None or len(input_shape) == 0:
+            raise ValueError("BatchNormalization needs inputs of rank >= 1 (features on an axis)")
+        ax = self.axis % len(input_shape)
+        n = int(input_shape[ax])
+        beta_i, gamma_i, mean_i, var_i = self._inits
+        d = self.__dict__
+        d["gamma"] = self.add_weight("gamma", (n,), initializer=gamma_i) if self.scale else None
+        d["beta"] = self.add_weight("beta", (n,), initializer=beta_i) if self.center else None
+        d["moving_mean"] = self.add_weight("moving_mean", (n,), initializer=mean_i, trainable=False)
+        d["moving_variance"] = self.add_weight(
+            "moving_variance", (n,), initializer=var_i, trainable=False
+        )
+
+    def call(self, inputs: Any, training: Any = None) -> Any:
+        from ..ops.nn import batch_normalization, moments
+        from ..ops.shape import reshape
+
+        x = inputs
+        ax = self.axis % x.ndim
+        shape = [1] * x.ndim
+        shape[ax] = int(x.shape[ax])
+
+        def bc(v: Any) -> Any:  # a per-feature vector shaped to broadcast against x
+            return (
+                None if v is None else (reshape(v, shape) if x.ndim > 1 and ax != x.ndim - 1 else v)
+            )
+
+        if training and self.trainable:
+            axes = [i for i in range(x.ndim) if i != ax]
+            mean, variance = moments(x, axes)
+            decay = 1.0 - self.momentum
+            for moving, value in ((self.moving_mean, mean), (self.moving_variance, variance)):
+                moving.assign_sub((moving - value) * decay)
+        else:
+            mean, variance = self.moving_mean, self.moving_variance
+        return batch_normalization(
+            x, bc(mean), bc(variance), bc(self.beta), bc(self.gamma), self.epsilon
+        )
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "axis": self.axis,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+        }
+
+
+# a TensorFlow name tapeviz lacks: an error that says so (see tapeviz/_surface.py)
+__getattr__ = _module_getattr("tf.keras.layers")

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .._surface import module_getattr as _module_getattr
 from ..tensor import Tensor, Variable
 
 __all__ = [
@@ -146,6 +147,8 @@ class _Reduce(Metric):
             w = _values(sample_weight, owner, "sample_weight").astype(self._dtype, copy=False)
             if w.ndim > v.ndim and w.shape[-1] == 1:
                 w = w.reshape(w.shape[:-1])
+            elif w.ndim == v.ndim - 1:
+                w = w[..., None]  # one weight per sample: Keras expands it on the last axis
             try:
                 w = np.broadcast_to(w, v.shape)
             except ValueError:
@@ -274,3 +277,7 @@ class Accuracy(MeanMetricWrapper):
 
     def __init__(self, name: str = "accuracy", dtype: Any = None) -> None:
         super().__init__(accuracy, name=name, dtype=dtype)
+
+
+# a TensorFlow name tapeviz lacks: an error that says so (see tapeviz/_surface.py)
+__getattr__ = _module_getattr("tf.keras.metrics")

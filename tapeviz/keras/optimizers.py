@@ -47,8 +47,9 @@ from typing import Any
 import numpy as np
 
 from .. import _state
+from .._surface import module_getattr as _module_getattr
 from ..custom import name_scope
-from ..ops._registry import NUMPY, Backend
+from ..ops._registry import NUMPY, TENSOR, Backend
 from ..tape import GradientTape
 from ..tensor import Tensor, Variable
 from . import schedules
@@ -77,6 +78,34 @@ __all__ = [
 _EPSILON = 1e-7  # keras.backend.epsilon()
 _ONE64 = np.int64(1)
 _FLOAT_DTYPES = frozenset(np.dtype(t) for t in (np.float16, np.float32, np.float64))
+
+
+class _ArrayOps:
+    """``sqrt``, ``maximum``, ``abs``, ``reciprocal`` for the update rules: numpy's on numpy
+    values, tapeviz's ops on tensors (one rule runs eagerly on arrays and traced inside
+    tv.function; numpy functions no longer take tensors, as in TensorFlow)."""
+
+    @staticmethod
+    def _on(name: str, *xs: Any) -> Any:
+        for x in xs:
+            if isinstance(x, Tensor):
+                return getattr(TENSOR, name)(*xs)
+        return getattr(np, name)(*xs)
+
+    def sqrt(self, x: Any) -> Any:
+        return self._on("sqrt", x)
+
+    def maximum(self, x: Any, y: Any) -> Any:
+        return self._on("maximum", x, y)
+
+    def abs(self, x: Any) -> Any:
+        return self._on("abs", x)
+
+    def reciprocal(self, x: Any) -> Any:
+        return self._on("reciprocal", x)
+
+
+_xp = _ArrayOps()
 
 
 def _store(var: Variable, value: Any) -> None:
@@ -931,9 +960,9 @@ class Adam(Optimizer):
         m = m + (g - m) * one_minus_beta_1
         v = v + (g * g - v) * one_minus_beta_2
         if self.amsgrad:  # ResourceApplyAdamWithAmsgrad
-            vhat = np.maximum(slots[2], v)
-            return value - (m * alpha) / (np.sqrt(vhat) + epsilon), (m, v, vhat)
-        return value - (m * alpha) / (np.sqrt(v) + epsilon), (m, v)
+            vhat = _xp.maximum(slots[2], v)
+            return value - (m * alpha) / (_xp.sqrt(vhat) + epsilon), (m, v, vhat)
+        return value - (m * alpha) / (_xp.sqrt(v) + epsilon), (m, v)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -1021,15 +1050,15 @@ class RMSprop(Optimizer):
             if self.centered:
                 mg = slots[2] + (g - slots[2]) * one_minus_rho
                 denom = (rms - mg * mg) + epsilon
-                mom = mom * momentum + (g * lr) / np.sqrt(denom)
+                mom = mom * momentum + (g * lr) / _xp.sqrt(denom)
                 return value - mom, (rms, mom, mg)
-            mom = mom * momentum + (g * lr) / np.sqrt(rms + epsilon)
+            mom = mom * momentum + (g * lr) / _xp.sqrt(rms + epsilon)
             return value - mom, (rms, mom)
         rms = rho * rms + one_minus_rho * (g * g)  # written with ops in Keras (no kernel)
         if self.centered:
             mg = rho * slots[1] + one_minus_rho * g
-            return value - lr * g / (np.sqrt(rms - mg * mg) + epsilon), (rms, mg)
-        return value - lr * g / (np.sqrt(rms) + epsilon), (rms,)
+            return value - lr * g / (_xp.sqrt(rms - mg * mg) + epsilon), (rms, mg)
+        return value - lr * g / (_xp.sqrt(rms) + epsilon), (rms,)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -1086,7 +1115,7 @@ class Adagrad(Optimizer):
     def _update(self, var: Variable, value: Any, g: Any, slots: Any, c: Any) -> Any:
         lr, epsilon = c
         acc = slots[0] + g * g
-        return value - g * lr / (np.sqrt(acc) + epsilon), (acc,)
+        return value - g * lr / (_xp.sqrt(acc) + epsilon), (acc,)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -1142,7 +1171,7 @@ class Adadelta(Optimizer):
         accum, accum_update = slots
         accum = accum * rho + (g * g) * one_minus_rho
         # (accum_update + eps).sqrt() * (accum + eps).rsqrt() * grad, rsqrt being 1 / sqrt
-        update = np.sqrt(accum_update + epsilon) * np.reciprocal(np.sqrt(accum + epsilon)) * g
+        update = _xp.sqrt(accum_update + epsilon) * _xp.reciprocal(_xp.sqrt(accum + epsilon)) * g
         accum_update = accum_update * rho + (update * update) * one_minus_rho
         return value - update * lr, (accum, accum_update)
 
@@ -1193,7 +1222,7 @@ class Adamax(Optimizer):
     def _update(self, var: Variable, value: Any, g: Any, slots: Any, c: Any) -> Any:
         step, one_minus_beta_1, beta_2, epsilon = c
         m = slots[0] + (g - slots[0]) * one_minus_beta_1
-        u = np.maximum(beta_2 * slots[1], np.abs(g))
+        u = _xp.maximum(beta_2 * slots[1], _xp.abs(g))
         return value - step * (m / (u + epsilon)), (m, u)
 
     def get_config(self) -> dict[str, Any]:
@@ -1309,7 +1338,7 @@ class Nadam(Optimizer):
         v = beta_2 * v + omb2 * (g * g)
         v_prime = v / v_den
         m_bar = om_t * g_prime + m_t_1 * m_prime
-        return value - lr * m_bar / (np.sqrt(v_prime) + epsilon), (m, v)
+        return value - lr * m_bar / (_xp.sqrt(v_prime) + epsilon), (m, v)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
@@ -1472,9 +1501,9 @@ class AdamW(Optimizer):
         m = slots[0] + (g - slots[0]) * one_minus_beta_1
         v = slots[1] + (g * g - slots[1]) * one_minus_beta_2
         if self.amsgrad:
-            vhat = np.maximum(slots[2], v)
-            return value - (m * alpha) / (np.sqrt(vhat) + epsilon), (m, v, vhat)
-        return value - (m * alpha) / (np.sqrt(v) + epsilon), (m, v)
+            vhat = _xp.maximum(slots[2], v)
+            return value - (m * alpha) / (_xp.sqrt(vhat) + epsilon), (m, v, vhat)
+        return value - (m * alpha) / (_xp.sqrt(v) + epsilon), (m, v)
 
     def get_config(self) -> dict[str, Any]:
         lr = self._hyper["learning_rate"]
@@ -1571,3 +1600,6 @@ sys.modules[experimental.__name__] = experimental
 sys.modules.setdefault(f"{__name__}.schedules", schedules)
 
 from .recording import Run, record_race, record_run  # noqa: E402  (uses the classes above)
+
+# a TensorFlow name tapeviz lacks: an error that says so (see tapeviz/_surface.py)
+__getattr__ = _module_getattr("tf.keras.optimizers")

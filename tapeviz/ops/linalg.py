@@ -38,7 +38,7 @@ import numpy as np
 from ..tensor import Tensor, binary_args
 from ._registry import Op, apply, register
 
-__all__ = ["matmul", "fixed_order", "FIXED_ORDER_MAX_MACS", "CHAIN_MAX_K"]
+__all__ = ["matmul", "solve", "fixed_order", "FIXED_ORDER_MAX_MACS", "CHAIN_MAX_K"]
 
 FIXED_ORDER_MAX_MACS = 1 << 18
 """Products of at most this many multiply-adds per matrix (``m·k·n``) avoid BLAS."""
@@ -219,3 +219,65 @@ def matmul(
 
 def _shape_t(s: tuple[int, ...], t: bool) -> tuple[int, ...]:
     return s[:-2] + (s[-1], s[-2]) if t else tuple(s)
+
+
+# --- solve: a·x = b ------------------------------------------------------------------------------
+def _solve_fwd(a: Any, b: Any, adjoint: bool) -> Any:
+    from ..errors import InvalidArgumentError
+
+    try:
+        return np.linalg.solve(_t(a, adjoint), b).astype(b.dtype, copy=False)
+    except np.linalg.LinAlgError:
+        raise InvalidArgumentError(
+            "Input matrix is not invertible. (tv.linalg.solve: the matrix is singular; "
+            "check it, or use a least-squares method)"
+        ) from None
+
+
+def _solve_vjp(k: Any, g: Any, out: Any, a: Any, b: Any, adjoint: bool) -> tuple[Any, Any]:
+    # x = a⁻¹b: ∂L/∂b = a⁻ᵀ g, ∂L/∂a = −(∂L/∂b) xᵀ (adjoint: −x (∂L/∂b)ᵀ), as TensorFlow
+    gb = k.matrix_solve(a, g, adjoint=not adjoint)
+    if adjoint:
+        return -k.matmul(out, gb, transpose_a=False, transpose_b=True), gb
+    return -k.matmul(gb, out, transpose_a=False, transpose_b=True), gb
+
+
+solve_op = register(
+    Op(
+        "matrix_solve",
+        _solve_fwd,
+        _solve_vjp,
+        "solve",
+        r"x^{-1} y",
+        lambda attrs, n: (
+            ("−{out} · ({x}⁻¹ {g})ᵀ", "{x}⁻¹ · {g}")
+            if attrs.get("adjoint")
+            else ("−({x}⁻ᵀ {g}) · {out}ᵀ", "{x}⁻ᵀ · {g}")
+        ),
+        "Solution x of a·x = b (batched over leading axes).",
+    )
+)
+
+
+def solve(matrix: Any, rhs: Any, adjoint: bool = False, name: str | None = None) -> Tensor:
+    """The solution ``x`` of ``matrix · x = rhs`` (``matrixᵀ · x = rhs`` with ``adjoint``),
+    as ``tf.linalg.solve``; ``matrix`` is ``[..., M, M]``, ``rhs`` is ``[..., M, K]``.
+
+    >>> import tapeviz as tv
+    >>> print(tv.linalg.solve(tv.constant([[2.0, 0.0], [0.0, 4.0]]), tv.constant([[2.0], [2.0]])))
+    tv.Tensor(
+    [[1. ]
+     [0.5]], shape=(2, 1), dtype=float32)
+    """
+    a, b = binary_args(matrix, rhs, "solve")
+    if not a.dtype.is_floating:
+        raise TypeError(f"solve: matrix must be float32 or float64, got {a.dtype.name}")
+    sa, sb = tuple(a.shape), tuple(b.shape)
+    if len(sa) < 2 or sa[-1] != sa[-2]:
+        raise ValueError(f"solve: matrix must be square, shaped [..., M, M]; got {sa}")
+    if len(sb) != len(sa) or sb[:-2] != sa[:-2] or sb[-2] != sa[-1]:
+        raise ValueError(
+            f"solve: rhs must be shaped [..., M, K] with the matrix's batch shape and M = "
+            f"{sa[-1]}; got matrix {sa} and rhs {sb} (a vector rhs: tv.reshape(b, [-1, 1]))"
+        )
+    return apply(solve_op, (a, b), {"adjoint": bool(adjoint)}, name=name)

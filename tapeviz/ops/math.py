@@ -31,7 +31,9 @@ __all__ = [
     "square",
     "sqrt",
     "exp",
+    "expm1",
     "log",
+    "log1p",
     "pow",
     "sin",
     "cos",
@@ -517,6 +519,35 @@ log = _unary(
             r"\log x",
             ("{g} · 1/{x}",),
             "Elementwise natural logarithm.",
+            may_warn=True,
+        )
+    )
+)
+expm1 = _unary(
+    register(
+        Op(
+            "expm1",
+            _fwd_quiet(np.expm1),
+            lambda k, g, out, x: (g * k.exp(x),),  # d/dx (eˣ − 1) = eˣ
+            "expm1",
+            "e^{x} - 1",
+            ("{g} · e^{x}",),
+            "Elementwise eˣ − 1, exact for small x (no cancellation).",
+            may_warn=True,
+        )
+    )
+)
+log1p = _unary(
+    register(
+        Op(
+            "log1p",
+            _fwd_quiet(np.log1p),
+            # d/dx log(1 + x) = 1/(1 + x)  (TensorFlow: g · reciprocal(1 + x))
+            lambda k, g, out, x: (g * k.reciprocal(x + 1.0),),
+            "log1p",
+            r"\log(1 + x)",
+            ("{g} · 1/(1 + {x})",),
+            "Elementwise log(1 + x), exact for small x.",
             may_warn=True,
         )
     )

@@ -9,11 +9,18 @@ from typing import Any
 
 import numpy as np
 
+from .._surface import module_getattr as _module_getattr
 from ..tensor import Tensor, binary_args, convert_to_tensor
 from ._registry import Op, apply, register
-from .math import _quiet, _require_float, sigmoid
+from ._tf_cpu import softmax_f32
+from .math import _quiet, _require_float, exp, expm1, log1p, minimum, sigmoid, tanh, where
 
 __all__ = [
+    "moments",
+    "batch_normalization",
+    "elu",
+    "softplus",
+    "tanh",
     "relu",
     "sigmoid",
     "softmax",
@@ -48,7 +55,79 @@ def relu(features: Any, name: str | None = None) -> Tensor:
     return apply(relu_op, (x,), {}, name=name)
 
 
+def moments(
+    x: Any, axes: Any, shift: Any = None, keepdims: bool = False, name: str | None = None
+) -> tuple[Tensor, Tensor]:
+    """Mean and (biased) variance of ``x`` over ``axes``, as ``tf.nn.moments``:
+    ``variance = mean((x − stop_gradient(mean))²)`` — exact first derivatives; second
+    derivatives are TensorFlow's (the stop_gradient drops a term of the true Hessian)."""
+    from .math import stop_gradient
+    from .reduce import reduce_mean
+    from .shape import squeeze
+
+    t = convert_to_tensor(x)
+    ax = tuple(axes) if isinstance(axes, list | tuple) else (int(axes),)
+    mean = reduce_mean(t, axis=ax, keepdims=True)
+    d = t - stop_gradient(mean)
+    variance = reduce_mean(d * d, axis=ax, keepdims=True)
+    if not keepdims:
+        mean, variance = squeeze(mean, axis=ax), squeeze(variance, axis=ax)
+    return mean, variance
+
+
+def batch_normalization(
+    x: Any,
+    mean: Any,
+    variance: Any,
+    offset: Any,
+    scale: Any,
+    variance_epsilon: float,
+    name: str | None = None,
+) -> Tensor:
+    """``(x − mean) / sqrt(variance + ε) · scale + offset``, arranged as TensorFlow does:
+    ``x · inv + (offset − mean · inv)`` with ``inv = scale / sqrt(variance + ε)``."""
+    from .math import reciprocal, sqrt
+
+    t = convert_to_tensor(x)
+    inv = reciprocal(sqrt(variance + variance_epsilon))
+    if scale is not None:
+        inv = inv * scale
+    shift = offset - mean * inv if offset is not None else -(mean * inv)
+    out = t * inv + shift
+    if name is not None:
+        out._name = name
+    return out
+
+
+def elu(features: Any, name: str | None = None) -> Tensor:
+    """Exponential linear unit: ``x`` for ``x ≥ 0``, else ``expm1(x) = eˣ − 1`` (TensorFlow's
+    formula).
+
+    Built from registered ops (its gradient ``1`` or ``eˣ`` comes from theirs); ``expm1``
+    sees ``min(x, 0)`` so that a large ``x`` cannot overflow into the gradient.
+    """
+    x = convert_to_tensor(features)
+    _require_float("elu", x)
+    neg = expm1(minimum(x, 0.0))
+    return where(x < 0.0, neg, x, name=name)
+
+
+def softplus(features: Any, name: str | None = None) -> Tensor:
+    """``log1p(exp(x))``, as TensorFlow computes it: ``x`` itself above ``-log(ε) − 2``
+    and ``exp(x)`` below ``log(ε) + 2`` (``ε`` the dtype's machine epsilon), where the
+    formula would overflow or lose every digit.  Its gradient is ``sigmoid(x)`` (beyond the
+    thresholds, that of the branch taken: 1 or ``exp(x)``, within 1e-6 of it)."""
+    x = convert_to_tensor(features)
+    _require_float("softplus", x)
+    threshold = float(np.log(np.finfo(x.dtype.np).eps) + 2.0)
+    e = exp(minimum(x, -threshold))  # bounded: no overflow in the unselected branch
+    mid = log1p(e)
+    return where(x > -threshold, x, where(x < threshold, e, mid), name=name)
+
+
 def _softmax_fwd(x: Any) -> Any:
+    if x.dtype == np.float32:
+        return softmax_f32(x)  # TensorFlow's CPU kernel step by step: its exact digits
     e = np.exp(x - np.max(x, axis=-1, keepdims=True))
     return e / np.sum(e, axis=-1, keepdims=True)
 
@@ -236,4 +315,7 @@ def sparse_softmax_cross_entropy_with_logits(
 
 
 __all__ += []
-_ = sigmoid  # tv.nn.sigmoid is tv.sigmoid
+_ = sigmoid, tanh  # tv.nn.sigmoid is tv.sigmoid, tv.nn.tanh is tv.tanh
+
+# a TensorFlow name tapeviz lacks: an error that says so (see tapeviz/_surface.py)
+__getattr__ = _module_getattr("tf.nn")

@@ -1,124 +1,113 @@
-"""What happens when numpy meets a tapeviz Tensor.
+"""What happens when numpy meets a tapeviz Tensor: the same as in TensorFlow.
 
-A numpy ufunc or function applied to a Tensor inside a tape would silently compute on raw
-numbers and lose the gradient.  tapeviz prevents that: numpy calls that have a tapeviz op
-are *dispatched to that op* (``np.exp(t)`` is ``tv.exp(t)``, recorded and differentiable,
-and returns a Tensor); anything else raises a TypeError that names what to use instead.
-``np.asarray(t)`` / ``t.numpy()`` still give plain numpy values, deliberately.
+A numpy function turns tensors into numpy arrays and computes on raw numbers, so the tape
+cannot see it: ``np.mean(t)`` is a numpy value and a gradient through it is ``None``.  The
+TensorFlow guides teach exactly this lesson, so tapeviz keeps it.  Operators stay tensor
+operators, as in TensorFlow: ``np_array + t`` and ``np.float32(2) * t`` are recorded ops
+that give Tensors (numpy hands them to the Tensor, which has the higher
+``__array_priority__``).
+
+What tapeviz adds: while a tape records, the first numpy call on a tensor warns (once per
+tape) that the tape cannot see numpy code, and names the tapeviz op to use instead.
 
 >>> import numpy as np, tapeviz as tv
->>> x = tv.Variable(1.0)
->>> with tv.GradientTape() as tape:
-...     y = np.exp(x)
->>> print(tape.gradient(y, x))
-tv.Tensor(2.7182817, shape=(), dtype=float32)
+>>> x = tv.Variable(2.0)
+>>> with tv.GradientTape() as tape:  # doctest: +SKIP
+...     y = tv.constant(np.square(x))   # NumpyOnTensorWarning: the tape cannot see numpy.square
+>>> print(tape.gradient(y, x))  # doctest: +SKIP
+None
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 
-from . import linalg, nn, reduce, shape
-from . import math as m
+from .. import _state
 
-_UFUNCS: dict[Any, Any] = {
-    np.add: m.add,
-    np.subtract: m.subtract,
-    np.multiply: m.multiply,
-    np.divide: m.divide,
-    np.true_divide: m.divide,
-    np.power: m.pow,
-    np.negative: m.negative,
-    np.square: m.square,
-    np.sqrt: m.sqrt,
-    np.exp: m.exp,
-    np.log: m.log,
-    np.sin: m.sin,
-    np.cos: m.cos,
-    np.tanh: m.tanh,
-    np.absolute: m.abs,
-    np.sign: m.sign,
-    np.reciprocal: m.reciprocal,
-    np.maximum: m.maximum,
-    np.minimum: m.minimum,
-    np.matmul: linalg.matmul,
-    np.equal: m.equal,
-    np.not_equal: m.not_equal,
-    np.greater: m.greater,
-    np.greater_equal: m.greater_equal,
-    np.less: m.less,
-    np.less_equal: m.less_equal,
-    np.logical_and: m.logical_and,
-    np.logical_or: m.logical_or,
-    np.logical_not: m.logical_not,
-}
-
-_FUNCTIONS: dict[Any, Any] = {
-    np.sum: lambda a, axis=None, keepdims=False: reduce.reduce_sum(a, axis, keepdims),
-    np.mean: lambda a, axis=None, keepdims=False: reduce.reduce_mean(a, axis, keepdims),
-    np.max: lambda a, axis=None, keepdims=False: reduce.reduce_max(a, axis, keepdims),
-    np.amax: lambda a, axis=None, keepdims=False: reduce.reduce_max(a, axis, keepdims),
-    np.min: lambda a, axis=None, keepdims=False: reduce.reduce_min(a, axis, keepdims),
-    np.amin: lambda a, axis=None, keepdims=False: reduce.reduce_min(a, axis, keepdims),
-    np.reshape: lambda a, shape_, *args, **kw: shape.reshape(a, kw.get("newshape", shape_)),
-    np.transpose: lambda a, axes=None: shape.transpose(a, axes),
-    np.concatenate: lambda arrays, axis=0: shape.concat(list(arrays), axis),
-    np.stack: lambda arrays, axis=0: shape.stack(list(arrays), axis),
-    np.squeeze: lambda a, axis=None: shape.squeeze(a, axis),
-    np.expand_dims: lambda a, axis: shape.expand_dims(a, axis),
-    np.where: lambda c, x=None, y=None: m.where(c, x, y),
-    np.clip: lambda a, a_min, a_max: m.clip_by_value(a, a_min, a_max),
-    np.dot: lambda a, b: linalg.matmul(a, b),
-    np.zeros_like: lambda a, dtype=None: shape.zeros_like(a, dtype),
-    np.ones_like: lambda a, dtype=None: shape.ones_like(a, dtype),
-    np.shape: lambda a: tuple(a.shape),
-    np.ndim: lambda a: a.ndim,
-    np.size: lambda a: int(np.prod(a.shape)),
-}
-
-_HINT = (
-    "tapeviz will not run numpy.{name} on a Tensor: the result would silently lose its "
-    "gradient. Use a tapeviz op ({ops}), or convert explicitly with t.numpy() if you do not "
-    "need the gradient, or wrap numpy code in tv.numpy_function (no gradient) / "
-    "tv.custom_gradient (your own gradient)."
-)
+__all__ = ["NumpyOnTensorWarning", "warn_if_recording", "call_function"]
 
 
-# np.add.reduce(t) and friends: the tapeviz reduction that does the same
-_REDUCTIONS = {
-    np.add: "tv.reduce_sum",
-    np.multiply: "tv.reduce_prod",
-    np.maximum: "tv.reduce_max",
-    np.minimum: "tv.reduce_min",
-    np.logical_and: "tv.reduce_all",
-    np.logical_or: "tv.reduce_any",
+class NumpyOnTensorWarning(UserWarning):
+    """numpy computed on a tensor while a GradientTape was recording (the tape cannot see it)."""
+
+
+# numpy function -> the tapeviz op that does the same and is recorded
+_INSTEAD: dict[str, str] = {
+    "sum": "tv.reduce_sum",
+    "mean": "tv.reduce_mean",
+    "max": "tv.reduce_max",
+    "amax": "tv.reduce_max",
+    "min": "tv.reduce_min",
+    "amin": "tv.reduce_min",
+    "prod": "tv.reduce_prod",
+    "argmax": "tv.argmax",
+    "argmin": "tv.argmin",
+    "reshape": "tv.reshape",
+    "transpose": "tv.transpose",
+    "concatenate": "tv.concat",
+    "stack": "tv.stack",
+    "squeeze": "tv.squeeze",
+    "expand_dims": "tv.expand_dims",
+    "where": "tv.where",
+    "clip": "tv.clip_by_value",
+    "dot": "tv.matmul or tv.tensordot",
+    "matmul": "tv.matmul",
+    "tensordot": "tv.tensordot",
+    "einsum": "tv.einsum",
+    "linspace": "tv.linspace",
+    "eye": "tv.eye",
+    "zeros_like": "tv.zeros_like",
+    "ones_like": "tv.ones_like",
 }
 
 
-def ufunc(uf: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    fn = _UFUNCS.get(uf)
-    extra = sorted(k for k, v in kwargs.items() if not (k == "out" and v is None))
-    if fn is not None and method == "__call__" and not extra:
-        return fn(*inputs)
-    name = uf.__name__ if method == "__call__" else f"{uf.__name__}.{method}"
-    if fn is None:
-        ops = "e.g. tv.exp, tv.matmul, tv.reduce_sum"
-    elif method == "reduce" and uf in _REDUCTIONS:
-        ops = _REDUCTIONS[uf]
-    else:  # out=, where=, dtype=... or another method: tensors are immutable
-        ops = f"tv.{fn.__name__}" + (f" without {', '.join(extra)}" if extra else "")
-    raise TypeError(_HINT.format(name=name, ops=ops))
+def _recording_tapes() -> list[Any]:
+    return [t for t in _state.local.tapes if t._recording]
 
 
-def function(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    fn = _FUNCTIONS.get(func)
-    if fn is None:
-        raise TypeError(
-            _HINT.format(name=func.__name__, ops="e.g. tv.reduce_sum, tv.reshape, tv.concat")
-        )
-    return fn(*args, **kwargs)
+def warn_if_recording(what: str | None, stacklevel: int = 3) -> None:
+    """Warn once per recording tape that numpy code is invisible to it."""
+    tapes = [t for t in _recording_tapes() if not t._numpy_warned]
+    if not tapes:
+        return
+    for t in tapes:
+        t._numpy_warned = True
+    if what is None:
+        call = "A numpy function converted a Tensor to a numpy array"
+        instead = "the tapeviz op of the same name (tv.exp, tv.square, tv.reduce_mean, ...)"
+    else:
+        call = f"numpy.{what} converted a Tensor to a numpy array"
+        instead = _INSTEAD.get(what, "a tapeviz op (tv.reduce_mean, tv.exp, tv.matmul, ...)")
+    warnings.warn(
+        f"{call} while a GradientTape is recording. The tape cannot see numpy code: "
+        f"gradients through this value will be None. Use {instead} instead, or wrap numpy "
+        "code in tv.numpy_function (no gradient) or tv.custom_gradient (your own gradient).",
+        NumpyOnTensorWarning,
+        stacklevel=stacklevel,
+    )
 
 
-_ = nn
+def _plain(x: Any) -> Any:
+    from ..tensor import Tensor
+
+    if isinstance(x, Tensor):
+        v = x._value
+        return np.asarray(v) if isinstance(v, np.ndarray) else v
+    if isinstance(x, list | tuple):
+        return type(x)(_plain(e) for e in x)
+    return x
+
+
+# read only shapes and dtypes: nothing a gradient could flow through
+_SHAPE_ONLY = {"shape", "ndim", "size", "result_type", "zeros_like", "ones_like", "empty_like"}
+
+
+def call_function(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``np.<func>(...)`` with tensors as numpy arrays, as TensorFlow (no gradient)."""
+    name = getattr(func, "__name__", None)
+    if name not in _SHAPE_ONLY:
+        warn_if_recording(name, stacklevel=4)
+    return func(*_plain(args), **{k: _plain(v) for k, v in kwargs.items()})

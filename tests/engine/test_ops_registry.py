@@ -378,6 +378,21 @@ def _x_sin_x(x: Any) -> Any:
     return x * tv.sin(x), grad_fn
 
 
+def _solve(data: st.DataObject) -> Drawn:
+    """A well-conditioned matrix (identity·3 plus small entries), batch and adjoint drawn."""
+    batch = data.draw(st.sampled_from([(), (2,)]), label="batch")
+    m = data.draw(st.integers(1, 3), label="m")
+    k = data.draw(st.integers(1, 2), label="k")
+    adjoint = data.draw(st.booleans(), label="adjoint")
+    a = _array(data, (*batch, m, m), _floats(-0.5, 0.5), "a") + 3 * np.eye(m)
+    b = _array(data, (*batch, m, k), REAL, "b")
+
+    def ref(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return np.linalg.solve(np.swapaxes(x, -1, -2) if adjoint else x, y)
+
+    return Drawn([a, b], lambda x, y: tv.linalg.solve(x, y, adjoint=adjoint), ref, (0, 1))
+
+
 CASES: dict[str, Case] = {
     # elementwise binary, broadcasting
     "add": binary(REAL, REAL, tv.add, np.add),
@@ -396,6 +411,8 @@ CASES: dict[str, Case] = {
     "exp": unary(REAL, tv.exp, np.exp),
     "reciprocal": unary(NONZERO, tv.reciprocal, lambda x: 1 / x),
     "log": unary(POSITIVE, tv.math.log, np.log),
+    "expm1": unary(REAL, tv.math.expm1, lambda x: np.exp(x) - 1),
+    "log1p": unary(POSITIVE, tv.math.log1p, lambda x: np.log(1 + x)),
     "sin": unary(REAL, tv.sin, np.sin),
     "cos": unary(REAL, tv.cos, np.cos),
     "tanh": unary(REAL, tv.tanh, lambda x: (np.exp(2 * x) - 1) / (np.exp(2 * x) + 1)),
@@ -407,6 +424,7 @@ CASES: dict[str, Case] = {
     "cast": _cast,
     # linear algebra and nn
     "matmul": _matmul,
+    "matrix_solve": _solve,
     "softmax": unary(REAL, tv.nn.softmax, _np_softmax, NONSCALAR),
     "log_softmax": unary(REAL, tv.nn.log_softmax, _np_log_softmax, NONSCALAR),
     "softmax_cross_entropy_with_logits": _xent,

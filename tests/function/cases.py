@@ -114,6 +114,8 @@ CASES: list[Case] = [
     *_unary("exp", tv.exp, ulps=2),
     *_unary("reciprocal", tv.reciprocal, pos),
     *_unary("log", tv.math.log, pos, ulps=2),
+    *_unary("expm1", tv.math.expm1, ulps=2),
+    *_unary("log1p", tv.math.log1p, pos, ulps=2),
     *_unary("sin", tv.sin, ulps=2),
     *_unary("cos", tv.cos, ulps=2),
     *_unary("tanh", tv.tanh, ulps=4),
@@ -128,6 +130,18 @@ CASES: list[Case] = [
     Case("cast", lambda x: tv.cast(x, tv.bool), [ints(5)], diff=()),
     Case("cast", lambda x: tv.cast(x, tv.int64), [r(lo=-9, hi=9)], diff=()),
     Case("matmul", tv.matmul, [r(3, 4), r(4, 5)]),
+    Case(
+        "matrix_solve",
+        tv.linalg.solve,
+        [r(3, 3, lo=-0.5, hi=0.5) + 3 * np.eye(3, dtype=np.float32), r(3, 2)],
+        8,
+    ),
+    Case(
+        "matrix_solve",
+        lambda a, b: tv.linalg.solve(a, b, adjoint=True),
+        [r(2, 3, 3, lo=-0.5, hi=0.5) + 3 * np.eye(3, dtype=np.float32), r(2, 3, 1)],
+        8,
+    ),
     Case("matmul", lambda a, b: tv.matmul(a, b, transpose_a=True), [r(4, 3), r(4, 5)]),
     Case("matmul", lambda a, b: tv.matmul(a, b, transpose_b=True), [r(3, 4), r(5, 4)]),
     Case(

@@ -1,0 +1,126 @@
+"""TensorFlow's CPU arithmetic for float32 softmax, step by step, so results match its digits.
+
+TensorFlow computes ``tf.nn.softmax`` on the CPU with Eigen (its oneDNN kernel is used only
+when oneDNN is enabled, and its digits depend on the processor; we follow the portable Eigen
+kernel, i.e. TensorFlow with ``TF_ENABLE_ONEDNN_OPTS=0``)::
+
+    shifted = x - max(x, along the row)
+    e       = exp(shifted)          # Eigen's packet exp on blocks of 8, libm's expf on the rest
+    out     = e * (1 / sum(e))      # the row sum in Eigen's order, then one reciprocal
+
+Each of the three choices moves the last bit, so each is reproduced here:
+
+* **exp**: Eigen evaluates ``exp`` on packets of 8 floats (AVX) with a Cody–Waite range
+  reduction and a degree-6 polynomial, without fused multiply-adds; elements after the last
+  full packet of the (flattened) array use the C library's correctly rounded ``expf``.
+  Results below the smallest normal float are flushed to zero, as TensorFlow's CPU threads do.
+* **row sum**: 8 lanes accumulate packets of 8 (four accumulators when the row holds 32 or
+  more), the lanes are folded as ``((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))``, then added to the
+  sequential sum of the leftover elements.  Rows longer than 8192 are split in halves first.
+* **reciprocal**: ``1/s`` once per row, then a multiply (not a division per element).
+
+One part cannot be reproduced on every machine: for full groups of 8 *rows*, Eigen takes
+the reciprocal with the processor's approximate ``rcpps`` instruction plus one Newton step.
+We use the exact reciprocal there, which agrees with TensorFlow to within a unit in the last
+place; the remaining ``rows % 8`` rows (all of them for a vector or a batch of fewer than 8)
+take an exact ``1/s`` in TensorFlow too, and match bit for bit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["softmax_f32"]
+
+_F = np.float32
+_TINY = np.finfo(np.float32).tiny
+_PACKET = 8
+_LEAF = 1024  # Eigen's tree-reduction leaf, in packets
+
+
+def _packet_exp(x: np.ndarray) -> np.ndarray:
+    """Eigen's ``pexp_float`` (no FMA): exp(x) = 2**m · p(r), x = m·ln2 + r."""
+    xc = np.minimum(x, _F(88.723))
+    m = np.floor(xc * _F(1.44269504088896341) + _F(0.5))
+    r = m * _F(-0.693359375) + xc  # ln 2 taken off in two parts (C1 exact in few bits)
+    r = m * _F(2.12194440e-4) + r
+    r2 = r * r
+    p_even = r2 * _F(1.37449637986719608306884765625e-3) + _F(4.166965186595916748046875e-2)
+    p_odd = r2 * _F(8.36894474923610687255859375e-3) + _F(0.16666518151760101318359375)
+    p_even = r2 * p_even + _F(0.49999988079071044921875)
+    y = r * p_odd + p_even
+    y = r2 * y + (r + _F(1.0))
+    out = np.ldexp(y, m.astype(np.int32)).astype(_F)
+    out = np.maximum(out, x)
+    out[x < _F(-104.0)] = 0  # far below the smallest float (and exp(-inf) = 0)
+    return out
+
+
+def _exp(x: np.ndarray) -> np.ndarray:
+    flat = x.reshape(-1)
+    n = flat.size - flat.size % _PACKET
+    out = np.empty_like(flat)
+    out[:n] = _packet_exp(flat[:n])
+    out[n:] = np.exp(flat[n:].astype(np.float64)).astype(_F)  # libm's expf: rounded exp
+    out[(out < _TINY) & (out > 0)] = 0  # flush to zero
+    return out.reshape(x.shape)
+
+
+def _fold(acc: np.ndarray) -> np.ndarray:
+    """Eigen's ``predux`` of 8 lanes: halves added, then pairs, then the two results."""
+    b = acc[..., :4] + acc[..., 4:]
+    return (b[..., 0] + b[..., 2]) + (b[..., 1] + b[..., 3])
+
+
+def _packet_sum(e: np.ndarray) -> np.ndarray:
+    """Sum of the last axis in the order of Eigen's vectorised inner-most reducer."""
+    c = e.shape[-1]
+    lead = e.shape[:-1]
+    n4 = (c // (4 * _PACKET)) * 4 * _PACKET
+    nv = (c // _PACKET) * _PACKET
+    acc = np.zeros((*lead, _PACKET), _F)
+    if n4:
+        # numpy reduces a non-contiguous axis one slice after another, as the packets are added
+        blocks = e[..., :n4].reshape(*lead, n4 // (4 * _PACKET), 4, _PACKET).sum(axis=-3)
+        acc = ((blocks[..., 0, :] + blocks[..., 1, :]) + blocks[..., 2, :]) + blocks[..., 3, :]
+    for j in range(n4, nv, _PACKET):
+        acc = acc + e[..., j : j + _PACKET]
+    rest = np.zeros(lead, _F)
+    for j in range(nv, c):
+        rest = rest + e[..., j]
+    return rest + _fold(acc)
+
+
+def _tree_sum(row: np.ndarray, first: int) -> Any:
+    """One long row (flat index ``first``): halves split on a packet boundary, as Eigen."""
+    n = row.shape[0]
+    if n <= _PACKET * _LEAF:
+        return _packet_sum(row)
+    split = _PACKET * -(-(first + -(-n // 2)) // _PACKET)
+    left = min(split - first, n)
+    total = _F(0) + _tree_sum(row[:left], first)
+    if left < n:
+        total = total + _tree_sum(row[left:], split)
+    return total
+
+
+def _row_sums(e: np.ndarray) -> np.ndarray:
+    c = e.shape[-1]
+    if c <= _PACKET * _LEAF:
+        return _packet_sum(e)
+    rows = e.reshape(-1, c)
+    sums = np.array([_tree_sum(rows[i], i * c) for i in range(rows.shape[0])], _F)
+    return sums.reshape(e.shape[:-1])
+
+
+def softmax_f32(x: np.ndarray) -> np.ndarray:
+    """``tf.nn.softmax`` of a float32 array along its last axis, TensorFlow's digits."""
+    with np.errstate(all="ignore"):  # NaN and infinities pass through silently, as in TF
+        shifted = x - np.max(x, axis=-1, keepdims=True)
+        e = _exp(shifted)
+        inv = _F(1.0) / _row_sums(e)
+    out = e * inv[..., None]
+    out[(out < _TINY) & (out > 0)] = 0  # flush to zero
+    return out
