@@ -19,6 +19,9 @@ LINT_PATHS := $(wildcard tapeviz tests benchmarks)
 NOTEBOOKS  := $(sort $(wildcard notebooks/*.ipynb))
 BENCHMARKS := $(sort $(filter-out benchmarks/_%,$(wildcard benchmarks/*.py)))
 START_NB   := notebooks/00_start_here.ipynb
+# JupyterLab settings shipped with the project (no news pop-up, no update check); `make venv`
+# puts them where JupyterLab reads them, as binder/postBuild does on Binder.
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
 # nbval options, used only when there are notebooks to check.
 NBVAL_OPTS := $(if $(NOTEBOOKS),--nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg)
@@ -27,11 +30,13 @@ PYTEST_ARGS ?=
 # Extra arguments for jupyter lab, e.g. make lab LAB_ARGS='--no-browser --port 8899'
 LAB_ARGS ?=
 
-.PHONY: help system venv lab test lint typecheck pytest pytest-interpreter bench fmt clean
+.PHONY: help system venv lab test lint typecheck pytest pytest-interpreter nbval-cpus \
+        notebooks-execute bench fmt clean
 
 help:
-	@echo "make lab    - set up (system packages + .venv) and start JupyterLab on the notebooks"
-	@echo "make test   - set up, then ruff, mypy, pytest (unit + browser tests) and nbval"
+	@echo "make lab    - set up (system packages + .venv), start JupyterLab and open $(START_NB)"
+	@echo "make test   - set up, then ruff, mypy, pytest (unit + browser tests + nbval), nbval with"
+	@echo "              two other CPUs' arithmetic, and every notebook run by nbconvert"
 	@echo "make venv   - create/update .venv from binder/requirements.txt (+ editable tapeviz)"
 	@echo "make system - apt-get install $(APT_PACKAGES) (as root) if missing"
 	@echo "make bench  - run benchmarks/*.py"
@@ -55,7 +60,7 @@ system:
 	  exit 1; \
 	fi
 
-venv: $(STAMP)
+venv: $(STAMP) $(LAB_SETTINGS)
 
 $(STAMP): binder/requirements.txt pyproject.toml
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
@@ -64,14 +69,19 @@ $(STAMP): binder/requirements.txt pyproject.toml
 	$(BIN)/python -c "import numba, numpy, graphviz, ipywidgets, anywidget, matplotlib, nbval"
 	@touch $@
 
+$(LAB_SETTINGS): binder/overrides.json | $(STAMP)
+	mkdir -p $(@D)
+	cp binder/overrides.json $@
+
 # --- use --------------------------------------------------------------------
 
+# Serves the repository root, so that the notebooks are at lab/tree/notebooks/... as on
+# Binder and on a JupyterHub, and opens the start page.
 lab: system venv
 	@if [ "$$(id -u)" = 0 ]; then root=--allow-root; else root=; fi; \
-	if [ -f $(START_NB) ]; then target=$(START_NB); else target=notebooks/; fi; \
-	set -x; $(BIN)/jupyter lab $$root $(LAB_ARGS) $$target
+	set -x; $(BIN)/jupyter lab $$root --ServerApp.root_dir="$(CURDIR)" $(LAB_ARGS) $(START_NB)
 
-test: system venv lint typecheck pytest pytest-interpreter
+test: system venv lint typecheck pytest pytest-interpreter nbval-cpus notebooks-execute
 
 lint: venv
 	$(BIN)/ruff check $(LINT_PATHS)
@@ -89,6 +99,28 @@ pytest: venv
 # tests again with NUMBA_DISABLE_JIT=1, where every traced function runs on the interpreter.
 pytest-interpreter: venv
 	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q tests/function
+
+# The notebooks' outputs must not depend on the CPU.  `pytest` above checked them with this
+# machine's arithmetic; here nbval checks them again as on two other machines: OpenBLAS's
+# Haswell kernel with numpy's AVX2 loops (any AVX2 CPU), then OpenBLAS's Prescott kernel
+# (SSE3, no fused multiply-add) with numpy's baseline loops (a CPU without AVX2).  The
+# variables choose kernels at run time; features a CPU lacks are simply not used.
+NPY_NO_AVX512 := X86_V4 AVX512_ICL AVX512_SPR
+NPY_NO_AVX2   := X86_V3 $(NPY_NO_AVX512)
+nbval-cpus: venv
+	$(if $(NOTEBOOKS),,$(error nbval-cpus: no notebooks/*.ipynb))
+	OPENBLAS_CORETYPE=Haswell NPY_DISABLE_CPU_FEATURES="$(NPY_NO_AVX512)" \
+	  $(BIN)/python -m pytest -q $(NOTEBOOKS) $(NBVAL_OPTS)
+	OPENBLAS_CORETYPE=Prescott NPY_DISABLE_CPU_FEATURES="$(NPY_NO_AVX2)" \
+	  $(BIN)/python -m pytest -q $(NOTEBOOKS) $(NBVAL_OPTS)
+
+# Run All without a browser: every notebook runs to its last cell (a deliberate error is
+# tagged raises-exception, so no --allow-errors).  The results go to a temporary folder.
+notebooks-execute: venv
+	$(if $(NOTEBOOKS),,$(error notebooks-execute: no notebooks/*.ipynb))
+	@out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; \
+	set -x; $(BIN)/jupyter nbconvert --to notebook --execute \
+	  --ExecutePreprocessor.timeout=600 --output-dir "$$out" $(NOTEBOOKS)
 
 bench: venv
 	@if [ -z "$(BENCHMARKS)" ]; then echo "bench: no benchmarks/*.py yet"; fi

@@ -24,17 +24,22 @@ Source format
     A markdown cell; its lines are written as comments (``# text``; ``#`` for a blank line).
 ``# %%``
     A code cell.
+``# %% [raises-exception]``
+    A code cell that shows an error on purpose.  It is tagged ``raises-exception``, the tag
+    that JupyterLab's *Run All*, nbclient, ``jupyter nbconvert --execute`` and nbval all
+    read: they show the error and go on with the next cell.  (Not nbval's comment
+    ``# NBVAL_RAISES_EXCEPTION``: nbval warns when a comment and a tag say the same thing,
+    and JupyterLab stops at an error that only the comment announces.)
 ``# %% [solution]``
-    A code cell that holds the reference solution of an exercise.  It is collapsed in
-    JupyterLab (``metadata.jupyter.source_hidden``) and tagged ``solution``.
+    The reference solution of the exercise above it: code, but written into the notebook
+    as a *markdown* cell that shows the code inside a closed ``<details>`` box.  One click
+    opens it; Run All does not run it, so every checker still says "not done yet" after
+    Run All.  The student copies the code into a cell to try it.  ``build(...,
+    solutions="code")`` makes them code cells instead: ``tests/test_notebooks_meta.py``
+    runs every solution with its checker that way.
 
-A code cell that contains ``# NBVAL_RAISES_EXCEPTION`` shows an error on purpose: while the
-notebook is executed here it is tagged ``raises-exception`` (so that execution goes on past
-it); the tag is removed afterwards, because nbval reads the comment and warns when a comment
-and a tag say the same thing.
-
-Do not edit the ``.ipynb`` files by hand: edit the source and rebuild (``--check`` and
-``tests/test_notebooks_meta.py`` fail when a notebook and its source disagree).
+Prose is per language, code is shared: the words this script itself writes into a
+notebook (the solution box's title) come from :data:`LABELS`, one entry per language.
 """
 
 from __future__ import annotations
@@ -54,12 +59,26 @@ SRC = HERE / "src"
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
+# "# %% <marker>" -> the kind of cell it starts
+MARKERS = {
+    "": "code",
+    "[markdown]": "markdown",
+    "[raises-exception]": "raises-exception",
+    "[solution]": "solution",
+}
+RAISES = "raises-exception"  # the cell tag of a deliberate error
+
+# Words this script writes into the notebooks, per language (prose lives in the sources).
+LABELS = {
+    "en": {"solution": "Solution", "solution_hint": "click to show; Run All does not run it"},
+}
+
 
 def parse_source(text: str) -> list[dict[str, Any]]:
     """Split a percent-format source into cells: ``{"kind", "source"}`` dicts.
 
-    ``kind`` is ``"markdown"``, ``"code"`` or ``"solution"``.  Lines before the first
-    marker (a module docstring or comment header) are ignored.
+    ``kind`` is a value of :data:`MARKERS`.  Lines before the first marker (a module
+    docstring or comment header) are ignored.
     """
     cells: list[dict[str, Any]] = []
     kind: str | None = None
@@ -89,7 +108,7 @@ def parse_source(text: str) -> list[dict[str, Any]]:
         if line.startswith("# %%"):
             flush()
             marker = line[4:].strip()
-            kind = {"": "code", "[markdown]": "markdown", "[solution]": "solution"}.get(marker)
+            kind = MARKERS.get(marker)
             if kind is None:
                 raise ValueError(f"unknown cell marker: {line!r}")
             lines = []
@@ -99,26 +118,37 @@ def parse_source(text: str) -> list[dict[str, Any]]:
     return cells
 
 
-def make_cell(cell: dict[str, Any]) -> Any:
-    """One nbformat cell from a parsed source cell."""
-    if cell["kind"] == "markdown":
-        return new_markdown_cell(cell["source"])
-    nb_cell = new_code_cell(cell["source"])
-    tags = []
-    if cell["kind"] == "solution":
-        tags.append("solution")
-        nb_cell.metadata["jupyter"] = {"source_hidden": True}
-    if tags:
-        nb_cell.metadata["tags"] = tags
+def solution_markdown(code: str, lang: str = "en") -> str:
+    """A solution as a closed ``<details>`` box around its code (a markdown cell)."""
+    label = LABELS[lang]
+    return (
+        f"<details><summary><b>{label['solution']}</b> ({label['solution_hint']})</summary>"
+        f"\n\n```python\n{code}\n```\n\n</details>"
+    )
+
+
+def make_cell(cell: dict[str, Any], lang: str = "en", solutions: str = "markdown") -> Any:
+    """One nbformat cell from a parsed source cell (``solutions``: "markdown" or "code")."""
+    kind, source = cell["kind"], cell["source"]
+    if kind == "markdown":
+        return new_markdown_cell(source)
+    if kind == "solution" and solutions == "markdown":
+        return new_markdown_cell(solution_markdown(source, lang), metadata={"tags": ["solution"]})
+    nb_cell = new_code_cell(source)
+    if kind == "solution":
+        nb_cell.metadata["tags"] = ["solution"]
+    elif kind == RAISES:
+        nb_cell.metadata["tags"] = [RAISES]
     return nb_cell
 
 
-def build(src: Path) -> Any:
+def build(src: Path, *, lang: str = "en", solutions: str = "markdown") -> Any:
     """The (unexecuted) notebook of one source file."""
     nb = new_notebook()
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     nb.metadata["language_info"] = {"name": "python"}
-    nb.cells = [make_cell(c) for c in parse_source(src.read_text(encoding="utf-8"))]
+    cells = parse_source(src.read_text(encoding="utf-8"))
+    nb.cells = [make_cell(c, lang, solutions) for c in cells]
     # Stable cell ids (nbformat 4.5 requires ids; random ones would churn every rebuild).
     for i, c in enumerate(nb.cells):
         c["id"] = f"{src.stem[:2]}-{i:03d}"
@@ -137,19 +167,12 @@ def execute(nb: Any, timeout: int = 900) -> None:
         record_timing=False,
         store_widget_state=False,
     )
-    expected_errors = [c for c in nb.cells if "NBVAL_RAISES_EXCEPTION" in c.source]
-    for c in expected_errors:
-        c.metadata.setdefault("tags", []).append("raises-exception")
-    try:
-        client.execute()
-    finally:
-        for c in expected_errors:
-            c.metadata["tags"].remove("raises-exception")
-            if not c.metadata["tags"]:
-                del c.metadata["tags"]
-    for c in expected_errors:
+    client.execute()  # stops at an error, except in a cell tagged raises-exception
+    for c in nb.cells:
+        if RAISES not in c.metadata.get("tags", []):
+            continue
         if not any(o.output_type == "error" for o in c.outputs):
-            raise RuntimeError(f"cell {c.id} is marked NBVAL_RAISES_EXCEPTION but raised nothing")
+            raise RuntimeError(f"cell {c.id} is tagged {RAISES} but raised nothing")
         for o in c.outputs:
             if o.output_type == "error":
                 o.traceback = _short_traceback(o.traceback)
@@ -205,9 +228,9 @@ def _coalesce_streams(outputs: list[Any]) -> list[Any]:
     return merged
 
 
-def sources_of(nb: Any) -> list[tuple[str, str]]:
-    """(cell type, source) pairs: what must match between a notebook and its source."""
-    return [(c.cell_type, c.source) for c in nb.cells]
+def sources_of(nb: Any) -> list[tuple[str, str, list[str]]]:
+    """(cell type, source, tags): what must match between a notebook and its source."""
+    return [(c.cell_type, c.source, list(c.metadata.get("tags", []))) for c in nb.cells]
 
 
 def check(src: Path) -> str | None:

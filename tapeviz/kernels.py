@@ -9,9 +9,10 @@ Reductions work on a canonical 3-D view ``(P, R, Q)`` of the input: ``P`` outer 
 ``R`` reduced entries, ``Q`` inner entries (the code generator reshapes or transposes to
 get there), and return ``(P, Q)``.
 
-Importing this module imports numba; ``import tapeviz`` never does.  Matrix products call
-the BLAS that numpy ships (OpenBLAS), found at import time and linked by symbol name, so
-cached machine code stays valid in a new process.
+Importing this module imports numba; ``import tapeviz`` never does.  Small matrix products
+run in the fixed order of the eager op (:func:`chain_matmul`, :func:`pairwise_matmul`: the
+same bits on every CPU); large ones call the BLAS that numpy ships (OpenBLAS), found at
+import time and linked by symbol name, so cached machine code stays valid in a new process.
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ __all__ = [
     "matmul_f64",
     "matmul_loops",
     "ref_matmul2d",
+    "chain_matmul",
+    "pairwise_matmul",
     "one_hot",
     "ref_one_hot",
     "truncated_normal",
@@ -751,6 +754,66 @@ matmul_loops = _matmul_loops
 
 def ref_matmul2d(a: np.ndarray, b: np.ndarray, ta: bool, tb: bool) -> np.ndarray:
     return np.matmul(np.swapaxes(a, -1, -2) if ta else a, np.swapaxes(b, -1, -2) if tb else b)
+
+
+# --- matrix products in a fixed order: the same bits on every CPU -----------------------------
+# tapeviz.ops.linalg computes small float products in one of two fixed orders (its docstring
+# says why and which); these kernels compute them with the same float64 arithmetic, so that
+# compiled results equal eager ones bit for bit.  The generated code picks the kernel with
+# ``linalg.fixed_order``, from the shapes.
+@jit
+def _wide_op(x: Any, t: bool, rows: bool) -> Any:
+    """``op(x)`` (``x.T`` if ``t``) as a C-contiguous float64 array, or its transpose if not
+    ``rows``: the operand a kernel reads along its contiguous axis."""
+    r = x.shape[1] if t else x.shape[0]
+    c = x.shape[0] if t else x.shape[1]
+    out = np.empty((r, c) if rows else (c, r), np.float64)
+    for i in range(r):
+        for j in range(c):
+            v = np.float64(x[j, i] if t else x[i, j])
+            if rows:
+                out[i, j] = v
+            else:
+                out[j, i] = v
+    return out
+
+
+@jit
+def chain_matmul(a: Any, b: Any, ta: bool, tb: bool) -> Any:
+    """``op(a) @ op(b)`` in TensorFlow's order: ``acc = a[i, p]·b[p, j] + acc`` for p = 0, 1,
+    ... from +0, each step in float64, stored (rounded) in the result's type — for float32
+    a fused multiply-add.  The loop over j is innermost, so that it vectorises."""
+    m = a.shape[1] if ta else a.shape[0]
+    k = a.shape[0] if ta else a.shape[1]
+    wa = _wide_op(a, ta, True)  # (m, k)
+    wb = _wide_op(b, tb, True)  # (k, n)
+    out = np.zeros((m, wb.shape[1]), a.dtype)
+    for i in range(m):
+        row = out[i]
+        for p in range(k):
+            av = wa[i, p]
+            bp = wb[p]
+            for j in range(row.shape[0]):
+                row[j] = av * bp[j] + row[j]
+    return out
+
+
+@jit
+def pairwise_matmul(a: Any, b: Any, ta: bool, tb: bool) -> Any:
+    """``op(a) @ op(b)``: for each entry the float64 products, added up in numpy's pairwise
+    order (:func:`pairwise_sum`, as ``np.add.reduce`` from its identity +0), rounded once."""
+    wa = _wide_op(a, ta, True)  # (m, k)
+    wb = _wide_op(b, tb, False)  # (n, k): the columns of op(b) as rows
+    m, k = wa.shape
+    n = wb.shape[0]
+    out = np.empty((m, n), a.dtype)
+    prods = np.empty(k, np.float64)
+    for i in range(m):
+        for j in range(n):
+            for p in range(k):
+                prods[p] = wa[i, p] * wb[j, p]
+            out[i, j] = 0.0 + pairwise_sum(prods, 0, k)
+    return out
 
 
 # --- random draws -----------------------------------------------------------------------------

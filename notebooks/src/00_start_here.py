@@ -24,10 +24,15 @@
 # | [07 · The optimizer race](07_optimizer_race.ipynb) | SGD, momentum, Nesterov, Adam, RMSprop and Adagrad on one loss surface; the learning rate |
 # | [08 · `tf.function` and numba](08_function_and_numba.ipynb) | what tracing records, a `tf.range` loop vs an unrolled one, the compiled speed-up |
 #
-# **How to use them.** Run each notebook from the top (*Run → Run All Cells*). Every
-# notebook ends with exercises: complete the function in the exercise cell and run it —
-# a checker says whether your answer is right. A collapsed *solution* cell follows each
-# exercise; click its `…` to see a reference answer.
+# **How to use them.** Run each notebook from the top (*Run → Run All Cells*); it runs to
+# the end, past the cells that show an error on purpose. Every notebook ends with
+# exercises: complete the function in the exercise cell and run it — a checker says
+# whether your answer is right (after *Run All* each one says "not done yet"). Under each
+# exercise, **Solution** opens a reference answer with one click; *Run All* does not run
+# it: copy it into a cell to try it.
+#
+# Apart from the timings in notebook 08, the numbers the notebooks print come out the same
+# on every computer: compare yours with your neighbour's and with your teacher's slides.
 #
 # ## A first taste
 

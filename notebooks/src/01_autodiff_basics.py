@@ -162,8 +162,9 @@ for line in last.accumulation.values():
 # ## Exercises
 #
 # Each exercise has a cell for you to complete and a checker. Run the cell: the checker
-# says whether your answer is right. A collapsed *solution* cell follows (click the `…`
-# to expand it); it runs the same checker on a reference answer.
+# says whether your answer is right. Under it, **Solution** opens a reference answer when
+# you click it; *Run All* does not run it. Copy its code into a new cell and run that to
+# see the checker accept it.
 #
 # ### Exercise 1 — a cubic
 #
@@ -192,14 +193,14 @@ def cube_slope(x0):
 check_cube_slope(cube_slope)
 
 # %% [solution]
-def cube_slope_solution(x0):
+def cube_slope(x0):
     x = tf.Variable(x0)
     with tf.GradientTape() as tape:
         y = x**3
     return tape.gradient(y, x)
 
 
-check_cube_slope(cube_slope_solution)
+check_cube_slope(cube_slope)
 
 # %% [markdown]
 # ### Exercise 2 — the least-squares gradient by hand
@@ -237,12 +238,12 @@ def lsq_grads(X, y, w, b):
 check_lsq_grads(lsq_grads)
 
 # %% [solution]
-def lsq_grads_solution(X, y, w, b):
+def lsq_grads(X, y, w, b):
     r = X @ w + b - y
     return 2 * X.T @ r, 2 * r.sum()
 
 
-check_lsq_grads(lsq_grads_solution)
+check_lsq_grads(lsq_grads)
 
 # %% [markdown]
 # ### Exercise 3 — which sources get a gradient?

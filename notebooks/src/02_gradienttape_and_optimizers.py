@@ -54,10 +54,10 @@ except RuntimeError as ex:
 # The first gradient is $9$. The second call fails: a non-persistent tape frees what it
 # recorded as soon as `gradient` has run. (The article shows the older TensorFlow wording
 # of the message, "GradientTape.gradient can only be called once on non-persistent tapes";
-# tapeviz uses today's wording and adds the fix.) Here is the error itself, uncaught:
+# tapeviz uses today's wording and adds the fix.) Here is the error itself, uncaught (the
+# cell is tagged `raises-exception`, so *Run All* shows the error and goes on):
 
-# %%
-# NBVAL_RAISES_EXCEPTION
+# %% [raises-exception]
 tape.gradient(z, x2)
 
 # %% [markdown]
@@ -347,7 +347,8 @@ for name, path in race.paths.items():
 # ## Exercises
 #
 # Complete the cell under each exercise and run it: the checker tells you whether the
-# answer is right. A collapsed *solution* cell follows each one.
+# answer is right. Under each one, **Solution** opens a reference answer with a click
+# (*Run All* does not run it; copy it into a cell to try it).
 #
 # ### Exercise 1 — the Hessian of $g$
 #
@@ -378,7 +379,7 @@ def hessian_of_g(a, b):
 check_hessian(hessian_of_g)
 
 # %% [solution]
-def hessian_of_g_solution(a, b):
+def hessian_of_g(a, b):
     x1, x2 = tf.Variable(a), tf.Variable(b)
     with tf.GradientTape(persistent=True) as outer:
         with tf.GradientTape() as inner:
@@ -391,7 +392,7 @@ def hessian_of_g_solution(a, b):
     return np.array([[h.numpy() for h in row] for row in rows])
 
 
-check_hessian(hessian_of_g_solution)
+check_hessian(hessian_of_g)
 
 # %% [markdown]
 # ### Exercise 2 — how fast does gradient descent converge?
@@ -424,7 +425,7 @@ def steps_needed(lr):
 check_steps(steps_needed)
 
 # %% [solution]
-def steps_needed_solution(lr):
+def steps_needed(lr):
     x = tf.Variable(0.0)
     for n in range(1, 1001):
         with tf.GradientTape() as tape:
@@ -435,7 +436,7 @@ def steps_needed_solution(lr):
     return 1000
 
 
-check_steps(steps_needed_solution)
+check_steps(steps_needed)
 
 # %% [markdown]
 # ### Exercise 3 — one tape, one call
@@ -464,11 +465,11 @@ def both_grads(c1, c2):
 check_both(both_grads)
 
 # %% [solution]
-def both_grads_solution(c1, c2):
+def both_grads(c1, c2):
     with tf.GradientTape() as tape:
         tape.watch([c1, c2])
         z = g(c1, c2)
     return tape.gradient(z, [c1, c2])
 
 
-check_both(both_grads_solution)
+check_both(both_grads)

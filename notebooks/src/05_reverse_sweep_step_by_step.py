@@ -366,8 +366,9 @@ print("d/dw [stop(w)·w] =", tape.gradient(y, w), " (not 2w = 6)")
 #
 # ## Exercises
 #
-# Complete the cell under each exercise and run it; the checker says whether the answer
-# is right. A collapsed *solution* cell follows each one.
+# Complete the cell under each exercise and run it; the checker says whether the answer is
+# right. Under each one, **Solution** opens a reference answer with a click (*Run All*
+# does not run it; copy it into a cell to try it).
 #
 # ### Exercise 1 — write a reverse sweep
 #
@@ -423,12 +424,12 @@ vjp = {
 check_vjp(vjp)
 
 # %% [solution]
-vjp_solution = {
+vjp = {
     "add": lambda g, a, b: (g, g),
     "mul": lambda g, a, b: (g * b, g * a),  # d(ab)/da = b, d(ab)/db = a
     "sin": lambda g, a: (g * np.cos(a),),  # d sin(a)/da = cos(a)
 }
-check_vjp(vjp_solution)
+check_vjp(vjp)
 
 # %% [markdown]
 # ### Exercise 2 — undo broadcasting
@@ -463,14 +464,14 @@ def unbroadcast(g, shape):
 check_unbroadcast(unbroadcast)
 
 # %% [solution]
-def unbroadcast_solution(g, shape):
+def unbroadcast(g, shape):
     extra = g.ndim - len(shape)
     g = g.sum(axis=tuple(range(extra)))  # axes added in front
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
     return g.sum(axis=stretched, keepdims=True).reshape(shape)
 
 
-check_unbroadcast(unbroadcast_solution)
+check_unbroadcast(unbroadcast)
 
 # %% [markdown]
 # ### Exercise 3 — find the `None`
@@ -507,7 +508,7 @@ def train_fixed(steps=50):
 check_train(train_fixed)
 
 # %% [solution]
-def train_fixed_solution(steps=50):
+def train_fixed(steps=50):
     w = tf.Variable(0.0)
     for _ in range(steps):
         with tf.GradientTape() as tape:
@@ -517,4 +518,4 @@ def train_fixed_solution(steps=50):
     return w
 
 
-check_train(train_fixed_solution)
+check_train(train_fixed)

@@ -180,8 +180,9 @@ tf.viz.graph(outer)
 # %% [markdown]
 # ## Exercises
 #
-# Complete the cell under each exercise and run it; the checker says whether the answer
-# is right. A collapsed *solution* cell follows each one.
+# Complete the cell under each exercise and run it; the checker says whether the answer is
+# right. Under each one, **Solution** opens a reference answer with a click (*Run All*
+# does not run it; copy it into a cell to try it).
 #
 # ### Exercise 1 — Newton's method
 #
@@ -213,7 +214,7 @@ def newton(f, x0, steps):
 check_newton(newton)
 
 # %% [solution]
-def newton_solution(f, x0, steps):
+def newton(f, x0, steps):
     x = tf.Variable(x0)
     for _ in range(steps):
         with tf.GradientTape() as outer:
@@ -225,7 +226,7 @@ def newton_solution(f, x0, steps):
     return float(x.numpy())
 
 
-check_newton(newton_solution)
+check_newton(newton)
 
 # %% [markdown]
 # ### Exercise 2 — a Jacobian row by row
@@ -262,7 +263,7 @@ def jacobian_by_rows(x0):
 check_rows(jacobian_by_rows)
 
 # %% [solution]
-def jacobian_by_rows_solution(x0):
+def jacobian_by_rows(x0):
     x = tf.Variable(x0)
     with tf.GradientTape(persistent=True) as tape:
         y = fn_vec(x)
@@ -270,7 +271,7 @@ def jacobian_by_rows_solution(x0):
     return np.stack(rows)
 
 
-check_rows(jacobian_by_rows_solution)
+check_rows(jacobian_by_rows)
 
 # %% [markdown]
 # ### Exercise 3 — a Hessian-vector product without the Hessian
@@ -302,7 +303,7 @@ def hvp(f, x0, v):
 check_hvp(hvp)
 
 # %% [solution]
-def hvp_solution(f, x0, v):
+def hvp(f, x0, v):
     x = tf.Variable(x0)
     with tf.GradientTape() as outer:
         with tf.GradientTape() as inner:
@@ -312,4 +313,4 @@ def hvp_solution(f, x0, v):
     return outer.gradient(g_dot_v, x).numpy()
 
 
-check_hvp(hvp_solution)
+check_hvp(hvp)

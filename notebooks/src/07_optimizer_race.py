@@ -211,8 +211,9 @@ for lr in (0.001, 0.01, 0.1):
 # %% [markdown]
 # ## Exercises
 #
-# Complete the cell under each exercise and run it; the checker says whether the answer
-# is right. A collapsed *solution* cell follows each one.
+# Complete the cell under each exercise and run it; the checker says whether the answer is
+# right. Under each one, **Solution** opens a reference answer with a click (*Run All*
+# does not run it; copy it into a cell to try it).
 #
 # ### Exercise 1 — momentum in numpy
 #
@@ -250,7 +251,7 @@ def momentum_path(grad, p0, lr, mu, steps):
 check_momentum(momentum_path)
 
 # %% [solution]
-def momentum_path_solution(grad, p0, lr, mu, steps):
+def momentum_path(grad, p0, lr, mu, steps):
     p = np.array(p0, dtype=np.float32)
     m = np.zeros_like(p)
     path = []
@@ -261,7 +262,7 @@ def momentum_path_solution(grad, p0, lr, mu, steps):
     return np.array(path)
 
 
-check_momentum(momentum_path_solution)
+check_momentum(momentum_path)
 
 # %% [markdown]
 # ### Exercise 2 — Adam's first step
@@ -292,12 +293,12 @@ def adam_first_step(g, lr):
 check_adam_first(adam_first_step)
 
 # %% [solution]
-def adam_first_step_solution(g, lr):
+def adam_first_step(g, lr):
     # m = 0.1 g, v = 0.001 g², eta_1 = lr·sqrt(0.001)/0.1: the step is -lr·sign(g)
     return -lr * np.sign(g)
 
 
-check_adam_first(adam_first_step_solution)
+check_adam_first(adam_first_step)
 
 # %% [markdown]
 # ### Exercise 3 — the largest stable learning rate

@@ -90,10 +90,10 @@ tf.viz.graph(concrete.record())
 # %% [markdown]
 # ## 3. Control flow: Python decides while tracing
 #
-# While tracing, a tensor has no value yet, so Python cannot branch on it:
+# While tracing, a tensor has no value yet, so Python cannot branch on it (the cell is
+# tagged `raises-exception`: *Run All* shows the error and goes on):
 
-# %%
-# NBVAL_RAISES_EXCEPTION
+# %% [raises-exception]
 @tf.function
 def relu_with_if(x):
     if x > 0:
@@ -239,8 +239,9 @@ print("the compiled loop is faster:", t_compiled < t_eager)
 # %% [markdown]
 # ## Exercises
 #
-# Complete the cell under each exercise and run it; the checker says whether the answer
-# is right. A collapsed *solution* cell follows each one.
+# Complete the cell under each exercise and run it; the checker says whether the answer is
+# right. Under each one, **Solution** opens a reference answer with a click (*Run All*
+# does not run it; copy it into a cell to try it).
 #
 # ### Exercise 1 — a compiled loop
 #
@@ -275,7 +276,7 @@ def make_descent(v):
 check_descent(make_descent)
 
 # %% [solution]
-def make_descent_solution(v):
+def make_descent(v):
     @tf.function
     def descend(steps):
         for _ in tf.range(steps):
@@ -286,7 +287,7 @@ def make_descent_solution(v):
     return descend
 
 
-check_descent(make_descent_solution)
+check_descent(make_descent)
 
 # %% [markdown]
 # ### Exercise 2 — how many traces?

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from ..ops.linalg import fixed_order
 from ..ops.math import integer_division_by_zero
 from . import fusion
 from .ir import Const, Eqn, Program, Slot, Var
@@ -662,9 +663,15 @@ def _matmul(g: Gen, e: Eqn) -> None:
     o = _out(e)
     a, b = e.ins
     ta, tb = bool(e.attrs["transpose_a"]), bool(e.attrs["transpose_b"])
-    kernel = {np.dtype(np.float32): "K.matmul_f32", np.dtype(np.float64): "K.matmul_f64"}.get(
-        o.dtype, "K.matmul_loops"
-    )
+    # the eager op's choice: a fixed order (the same bits on every CPU) or numpy's BLAS call
+    m, k = (a.shape[-1], a.shape[-2]) if ta else (a.shape[-2], a.shape[-1])
+    order = fixed_order(o.dtype, m, k, b.shape[-2] if tb else b.shape[-1])
+    if order is not None:
+        kernel = f"K.{order}_matmul"
+    else:
+        kernel = {np.dtype(np.float32): "K.matmul_f32", np.dtype(np.float64): "K.matmul_f64"}.get(
+            o.dtype, "K.matmul_loops"
+        )
     g.fresh.add(o.id)  # a new array either way
     if len(a.shape) == 2 and len(b.shape) == 2:
         g.emit(f"{o.name} = {kernel}({g.a(a)}, {g.a(b)}, {ta}, {tb})")

@@ -3,6 +3,30 @@
 For ``z = a @ b`` the VJP is ``∂L/∂a = ∂L/∂z · bᵀ`` and ``∂L/∂b = aᵀ · ∂L/∂z``; with
 transposed operands the rule is arranged as TensorFlow arranges it, so no transpose is ever
 materialised twice.  Leading (batch) dimensions broadcast and are summed back.
+
+The same numbers on every CPU
+-----------------------------
+A BLAS library picks a kernel for the CPU it runs on (numpy's OpenBLAS: SkylakeX, Haswell,
+Zen, Prescott, ...) and each kernel adds a dot product's terms in its own order, so the last
+bits of ``np.matmul`` differ between machines — and a training loop amplifies them.  Small
+float products (at most :data:`FIXED_ORDER_MAX_MACS` multiply-adds per matrix, e.g. 64×64
+by 64×64) are therefore computed in a fixed order with numpy's elementwise arithmetic,
+which rounds the same on every CPU (:func:`fixed_order` says which order):
+
+* ``"chain"`` (inner dimension ``k <= CHAIN_MAX_K``): TensorFlow's own order (its Eigen
+  matrix kernel): each entry starts at +0 and takes the products one after the other,
+  ``acc = a[i, p]·b[p, j] + acc``.  For float32 each step is one fused multiply-add with
+  a single rounding: computed in float64, where the product of two float32 numbers is
+  exact, then rounded to float32.  (Only when that float64 sum is inexact *and* falls on
+  the midpoint between two float32 numbers does it round twice: once in 2·10⁸ steps on
+  random data.)  For float64 the product and the sum are rounded separately.
+* ``"pairwise"`` (longer sums): the products in float64 (exact for float32), added up in
+  numpy's pairwise order (the order of ``np.sum``), rounded once to the result's type.
+
+Larger products call BLAS through ``np.matmul``: fast, but their last bits depend on the
+CPU.  The compiled code of :func:`tapeviz.function` makes the same choice with the same
+arithmetic (``tapeviz.kernels.chain_matmul`` / ``pairwise_matmul``), so eager and compiled
+results stay equal bit for bit.
 """
 
 from __future__ import annotations
@@ -14,15 +38,78 @@ import numpy as np
 from ..tensor import Tensor, binary_args
 from ._registry import Op, apply, register
 
-__all__ = ["matmul"]
+__all__ = ["matmul", "fixed_order", "FIXED_ORDER_MAX_MACS", "CHAIN_MAX_K"]
+
+FIXED_ORDER_MAX_MACS = 1 << 18
+"""Products of at most this many multiply-adds per matrix (``m·k·n``) avoid BLAS."""
+CHAIN_MAX_K = 64
+"""Fixed-order products with at most this inner dimension use TensorFlow's order."""
 
 
 def _t(x: Any, flag: bool) -> Any:
     return np.swapaxes(x, -1, -2) if flag else x
 
 
+def fixed_order(dtype: Any, m: int, k: int, n: int) -> str | None:
+    """How an ``(m, k) @ (k, n)`` product of ``dtype`` is summed: ``"chain"`` or
+    ``"pairwise"`` (a fixed order, the same on every CPU), or None: by ``np.matmul`` (BLAS
+    for large float products; integers and float16 have no BLAS and are exact or fixed
+    anyway).  The compiled code asks the same question."""
+    if np.dtype(dtype) not in _FIXED_ORDER_DTYPES or m * k * n > FIXED_ORDER_MAX_MACS:
+        return None
+    return "chain" if k <= CHAIN_MAX_K else "pairwise"
+
+
+_FIXED_ORDER_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+# float64 products held at once (32 MB); larger batches take the products a part at a time
+_MAX_PRODUCTS = 1 << 22
+
+
+def _chain(x: Any, y: Any) -> Any:
+    """``x @ y`` summed as TensorFlow's kernel sums: ``acc = x[..., i, p]·y[..., p, j] + acc``
+    for p = 0, 1, ..., k-1 from ``acc = +0``, each step in float64 and then rounded to the
+    result's type (for float32: a fused multiply-add)."""
+    shape = np.broadcast_shapes(x.shape[:-2], y.shape[:-2]) + (x.shape[-2], y.shape[-1])
+    k = x.shape[-1]
+    out = np.zeros(shape, x.dtype)
+    if out.size * k <= _MAX_PRODUCTS:
+        prods = np.multiply(x[..., :, :, None], y[..., None, :, :], dtype=np.float64)
+        for p in range(k):
+            np.add(prods[..., :, p, :], out, out=out, dtype=np.float64)
+    else:  # one term at a time: the same numbers in less memory
+        for p in range(k):
+            term = np.multiply(x[..., :, p, None], y[..., None, p, :], dtype=np.float64)
+            np.add(term, out, out=out, dtype=np.float64)
+    return out
+
+
+def _pairwise(x: Any, y: Any) -> Any:
+    """``x @ y`` from the float64 products, added up along k in numpy's pairwise order,
+    rounded once to the result's type."""
+    batch = np.broadcast_shapes(x.shape[:-2], y.shape[:-2])
+    m, k, n = x.shape[-2], x.shape[-1], y.shape[-1]
+    if batch and int(np.prod(batch)) * m * k * n > _MAX_PRODUCTS:  # one matrix at a time
+        xb = np.broadcast_to(x, batch + (m, k))
+        yb = np.broadcast_to(y, batch + (k, n))
+        out = np.empty(batch + (m, n), x.dtype)
+        for i in np.ndindex(*batch):
+            out[i] = _pairwise(xb[i], yb[i])
+        return out
+    # order="C": k innermost whatever the operands' layout (numpy's default follows them)
+    yt = np.swapaxes(y, -1, -2)
+    prods = np.multiply(x[..., :, None, :], yt[..., None, :, :], dtype=np.float64, order="C")
+    return np.add.reduce(prods, axis=-1).astype(x.dtype)
+
+
 def _matmul_fwd(a: Any, b: Any, transpose_a: bool, transpose_b: bool) -> Any:
-    return np.matmul(_t(a, transpose_a), _t(b, transpose_b))
+    x, y = _t(a, transpose_a), _t(b, transpose_b)
+    order = fixed_order(x.dtype, x.shape[-2], x.shape[-1], y.shape[-1])
+    if order is None:
+        return np.matmul(x, y)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf and nan silently, as BLAS
+        return _chain(x, y) if order == "chain" else _pairwise(x, y)
 
 
 def _matmul_vjp(

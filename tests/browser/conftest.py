@@ -3,11 +3,13 @@
 * ``browser``: the Debian ``chromium`` (``$CHROMIUM``, default ``/usr/bin/chromium``) driven by
   Python ``playwright``; no browser is ever downloaded.  Without Chromium or playwright the
   tests are skipped with the reason, except under CI (``CI=true``), where they fail.
-* ``lab``: JupyterLab on 127.0.0.1, a free port (``port_retries=0``), a random token, no
-  news, announcements or update checks, its own config/data/runtime/settings/workspace
-  directories, serving a temporary copy of the notebooks (so that nothing a test does can
-  touch the committed ones).  Teardown shuts the server down and then kills, by PID, the
-  server's process group and every kernel it started, and checks that none is left.
+* ``lab``: JupyterLab on 127.0.0.1, a free port (``port_retries=0``), a random token, the
+  project's lab settings (``binder/overrides.json``: no news pop-up, no update check), its
+  own config/data/runtime/settings/workspace directories, serving a temporary copy of the
+  repository's layout — ``notebooks/*.ipynb`` under the root, as ``make lab`` and Binder
+  serve them — so that nothing a test does can touch the committed notebooks.  Teardown
+  shuts the server down and then kills, by PID, the server's process group and every
+  kernel it started, and checks that none is left.
 * ``artifacts``: ``tests/artifacts/browser/`` (git-ignored) for screenshots, saved pages,
   console logs and the server log.
 """
@@ -35,6 +37,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 NOTEBOOKS = REPO / "notebooks"
+LAB_OVERRIDES = REPO / "binder" / "overrides.json"  # what make lab and Binder install
 E2E_NOTEBOOK = HERE / "widgets_e2e.ipynb"
 ARTIFACTS = REPO / "tests" / "artifacts" / "browser"
 
@@ -206,12 +209,9 @@ def _free_port() -> int:
 
 
 def _lab_settings(settings_dir: Path) -> None:
-    """User settings: no news, no update check, no autosave (the copies are thrown away)."""
+    """User settings: no autosave (the copies are thrown away).  The news and update
+    settings are the project's own (``LAB_OVERRIDES``), which the tests check."""
     files = {
-        "@jupyterlab/apputils-extension/notification": {
-            "fetchNews": "false",
-            "checkForUpdates": False,
-        },
         "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
     }
     for name, values in files.items():
@@ -317,9 +317,14 @@ def lab(
     tmp = tmp_path_factory.mktemp("lab")
     root = tmp / "root"
     shutil.copytree(
-        NOTEBOOKS, root, ignore=shutil.ignore_patterns("src", "__pycache__", ".ipynb_checkpoints")
+        NOTEBOOKS,
+        root / NOTEBOOKS.name,
+        ignore=shutil.ignore_patterns("src", "_*.py", "__pycache__", ".ipynb_checkpoints"),
     )
     shutil.copy(E2E_NOTEBOOK, root / E2E_NOTEBOOK.name)
+    app_settings = tmp / "app_settings"  # JupyterLab's {sys.prefix}/share/jupyter/lab/settings
+    app_settings.mkdir()
+    shutil.copy(LAB_OVERRIDES, app_settings / "overrides.json")
 
     env = dict(os.environ)
     for var in (
@@ -347,7 +352,8 @@ def lab(
         "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root}",
-        "--LabApp.news_url=None",  # no news feed, no "get news?" question
+        f"--LabApp.app_settings_dir={app_settings}",
+        "--LabApp.news_url=None",  # the server never fetches a news feed
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         "--LabApp.extension_manager=readonly",  # no PyPI queries
         "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: the test reads cell states

@@ -12,6 +12,13 @@ console error of our front-end code, on an error output, and on any request that
 * ``notebooks/05_reverse_sweep_step_by_step.ipynb`` and ``notebooks/07_optimizer_race.ipynb``:
   the first SweepPlayer / OptimizerRace a student meets; the last frame must show what the
   committed notebook's static picture shows.
+* every other notebook: Run All reaches the last code cell (cells tagged
+  ``raises-exception`` show their error and Run All goes on), the exercises stay undone
+  (each checker says "not done yet") and each solution opens with one click.
+* the start page at Binder's path ``lab/tree/notebooks/00_start_here.ipynb``, with the
+  project's lab settings: no news pop-up.
+
+Every Run All here checks that the last code cell got its execution count.
 """
 
 from __future__ import annotations
@@ -44,9 +51,16 @@ from ._pages import (  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
-RUN_TIMEOUT_MS = 60_000
+RUN_TIMEOUT_MS = 90_000
 SWEEP_NOTEBOOK = "05_reverse_sweep_step_by_step.ipynb"
 RACE_NOTEBOOK = "07_optimizer_race.ipynb"
+START_NOTEBOOK = "00_start_here.ipynb"
+# the notebooks that no other test here runs (those two are run by their own tests)
+OTHER_NOTEBOOKS = sorted(
+    p.name
+    for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")
+    if p.name not in (SWEEP_NOTEBOOK, RACE_NOTEBOOK)
+)
 
 
 @pytest.fixture
@@ -72,33 +86,43 @@ def page(browser: Any, lab: Lab, artifacts: Path, request: pytest.FixtureRequest
 
 
 # Done when every code cell of the notebook shown has an execution count, none is running or
-# queued, and the kernel is idle; or as soon as a cell shows an error (unless it is marked
-# NBVAL_RAISES_EXCEPTION): then the kernel skips the cells queued after it.  Read from the
+# queued, and the kernel is idle; or as soon as a cell shows an error (unless it is tagged
+# raises-exception): then the kernel skips the cells queued after it.  Read from the
 # notebook's model (window.jupyterapp): JupyterLab renders no prompt for a collapsed cell.
+# Also returns the execution counts and what each code cell printed.
 CELLS_RAN = """() => {
     const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
     if (!panel || !panel.content || !panel.content.model || !panel.sessionContext) return null;
     const code = [...panel.content.model.cells].filter((c) => c.type === "code");
     const errors = [];
+    const cells = [];
     for (const cell of code) {
-        const { source, outputs } = cell.toJSON();
+        const { source, outputs, metadata } = cell.toJSON();
         const text = Array.isArray(source) ? source.join("") : source;
+        const expected = ((metadata || {}).tags || []).includes("raises-exception");
+        let printed = "";
         for (const out of outputs || []) {
-            if (out.output_type === "error" && !text.includes("NBVAL_RAISES_EXCEPTION")) {
+            if (out.output_type === "error" && !expected) {
                 errors.push(`${out.ename}: ${out.evalue}\n--- in the cell ---\n${text}`);
             }
+            if (out.output_type === "stream") {
+                printed += Array.isArray(out.text) ? out.text.join("") : out.text;
+            }
         }
+        cells.push({ source: text, count: cell.executionCount, printed });
     }
-    if (errors.length) return { errors };
+    if (errors.length) return { errors, cells };
     const done = code.length > 0
         && code.every((c) => c.executionCount !== null && c.executionState !== "running")
         && panel.sessionContext.kernelDisplayStatus === "idle";
-    return done ? { errors } : null;
+    return done ? { errors, cells } : null;
 }"""
 
 
-def open_and_run(page: Page, lab: Lab, notebook: str) -> None:
-    """Open ``notebook`` in JupyterLab, Run > Run All Cells, wait until every cell ran."""
+def open_and_run(page: Page, lab: Lab, notebook: str) -> list[dict[str, Any]]:
+    """Open ``notebook`` (a path under the served root) in JupyterLab, Run > Run All Cells,
+    wait until every cell ran; check that Run All reached the last code cell, in order.
+    Returns each code cell's ``source``, execution ``count`` and ``printed`` text."""
     page.goto(lab.notebook_url(notebook))
     # The status bar says "Python 3 (ipykernel) | Idle" once the kernel is connected (the
     # toolbar's indicator says idle already while it is "No Kernel | Initializing", and
@@ -114,6 +138,11 @@ def open_and_run(page: Page, lab: Lab, notebook: str) -> None:
     except PlaywrightError as exc:
         raise AssertionError(f"{notebook}: the cells did not all run") from exc
     assert not state["errors"], f"{notebook}: error output\n" + "\n\n".join(state["errors"])
+    cells: list[dict[str, Any]] = state["cells"]
+    # a fresh kernel and one Run All: the last code cell ran, as the n-th execution
+    counts = [c["count"] for c in cells]
+    assert counts == list(range(1, len(cells) + 1)), f"{notebook}: execution counts {counts}"
+    return cells
 
 
 def live_widgets(page: Page, kind: str) -> Locator:
@@ -179,7 +208,7 @@ def test_sweep_notebook(page: Page, lab: Lab, shot: Any) -> None:
         )
     }
     assert rows, "the stored picture has no adjoint table"
-    open_and_run(page, lab, SWEEP_NOTEBOOK)
+    open_and_run(page, lab, f"notebooks/{SWEEP_NOTEBOOK}")
     players = live_widgets(page, "player")
     assert players.count() >= 1
     check_player_steps(page, players.first, last_node=last_node, last_rows=rows, shot=shot)
@@ -190,7 +219,7 @@ def test_race_notebook(page: Page, lab: Lab, shot: Any) -> None:
     stored = [
         html.unescape(p) for p in re.findall(r'<td class="tv-num tv-pos">(.*?)</td>', picture)
     ]
-    open_and_run(page, lab, RACE_NOTEBOOK)
+    open_and_run(page, lab, f"notebooks/{RACE_NOTEBOOK}")
     races = live_widgets(page, "race")
     assert races.count() >= 1
     race = races.first
@@ -206,3 +235,54 @@ def test_race_notebook(page: Page, lab: Lab, shot: Any) -> None:
 
 def attr_max(race: Locator) -> str:
     return race.locator("input.tv-slider").get_attribute("max") or ""
+
+
+# --- Run All on every notebook; the exercises; the start page as Binder opens it ---------------
+@pytest.mark.parametrize("notebook", OTHER_NOTEBOOKS)
+def test_run_all_reaches_the_end(page: Page, lab: Lab, notebook: str, shot: Any) -> None:
+    cells = open_and_run(page, lab, f"notebooks/{notebook}")
+    checkers = [c for c in cells if "not done yet" in c["source"]]
+    for cell in checkers:  # Run All ran no solution: every exercise is still open
+        assert "not done yet" in cell["printed"], cell["source"][:300]
+    assert not [c for c in cells if "correct!" in c["printed"]], "a solution ran"
+    # each solution is one click away: a closed box whose summary opens it
+    boxes = page.locator(".jp-NotebookPanel .jp-RenderedMarkdown details")
+    assert boxes.count() == len(checkers)
+    for i in range(boxes.count()):
+        box = boxes.nth(i)
+        code = box.locator("pre")
+        assert box.get_attribute("open") is None and not code.is_visible()
+        if i == 0:
+            shot(
+                "solution-closed",
+                box.locator("xpath=ancestor::div[contains(@class, 'jp-Cell ')][1]"),
+            )
+        box.locator("summary").click()
+        code.wait_for(state="visible", timeout=5_000)
+        assert "check_" in code.inner_text()
+        if i == 0:
+            shot("solution-open", box)
+
+
+NEWS_QUESTION = re.compile(r"news", re.IGNORECASE)
+
+
+def test_start_page_at_binders_path_without_news(page: Page, lab: Lab, shot: Any) -> None:
+    """``lab/tree/notebooks/00_start_here.ipynb`` — the path of the Binder link, of ``make
+    lab`` and of an nbgitpuller link — opens the start page, and JupyterLab asks nothing
+    about news (the project's overrides.json) in the first seconds."""
+    page.goto(f"{lab.url}/lab/tree/notebooks/{START_NOTEBOOK}?token={lab.token}")
+    page.locator(".jp-NotebookPanel .jp-RenderedMarkdown h1").first.wait_for(timeout=30_000)
+    title = page.locator(".jp-NotebookPanel .jp-RenderedMarkdown h1").first.inner_text()
+    assert "Start here" in title or "tapeviz" in title, title
+    page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\| Idle$")).wait_for(
+        timeout=30_000
+    )
+    page.wait_for_timeout(3_000)  # the news question comes as a toast soon after start-up
+    toasts = page.locator(".Toastify__toast")
+    texts = [toasts.nth(i).inner_text() for i in range(toasts.count())]
+    assert not [t for t in texts if NEWS_QUESTION.search(t)], texts
+    shot("start-page", page.locator("#main"))
+    settings = lab.api("/lab/api/settings/@jupyterlab/apputils-extension:notification")
+    defaults = {k: v.get("default") for k, v in settings["schema"]["properties"].items()}
+    assert defaults["fetchNews"] == "false" and defaults["checkForUpdates"] is False, defaults
