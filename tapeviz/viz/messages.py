@@ -3,8 +3,9 @@
 The sweep player, the optimizer race and their error messages take their words from
 :data:`MESSAGES` through :func:`message`; the browser side of a widget gets the strings it
 needs as data (:func:`for_front_end`), so no visible text is written in the JavaScript.
-English is the only language so far.  Another language is one more table with the same
-keys: ``MESSAGES["zh"] = {...}``; a key missing there falls back to English.
+There are two languages, English (``"en"``, the default) and simplified Chinese (``"zh"``),
+chosen with :func:`set_language`.  Another language is one more table with the same keys;
+a key missing there falls back to English.
 
 Keys are dotted: ``controls.*`` (the playback toolbar of both widgets), ``player.*``,
 ``race.*``, and ``error.*`` for exceptions (not sent to the browser).  Fields are
@@ -22,7 +23,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["MESSAGES", "language", "message", "for_front_end"]
+__all__ = [
+    "MESSAGES",
+    "for_front_end",
+    "get_language",
+    "html_lang",
+    "language",
+    "message",
+    "set_language",
+]
 
 _EN: dict[str, str] = {
     # -- the playback toolbar (controls.js), shared by both widgets ------------------------
@@ -37,6 +46,7 @@ _EN: dict[str, str] = {
     "controls.fps": "{fps} fps",
     "controls.toolbar": "{name} controls",
     "controls.key_hint": "{label} ({keys})",
+    "controls.key_space": "Space",
     # -- SweepPlayer ----------------------------------------------------------------------
     "player.name": "Sweep player",
     "player.aria": "Sweep player: arrow keys step, Space plays, + and − zoom the graph",
@@ -173,16 +183,198 @@ _EN: dict[str, str] = {
     "error.race.step": "OptimizerRace.figure: step must be between 0 and {steps}, got {value!r}",
 }
 
-#: The strings by language, then by key.
-MESSAGES: dict[str, Mapping[str, str]] = {"en": _EN}
+_ZH: dict[str, str] = {
+    # -- 播放工具栏 ------------------------------------------------------------------------
+    "controls.first": "第一帧",
+    "controls.back": "上一步",
+    "controls.play": "播放",
+    "controls.pause": "暂停",
+    "controls.forward": "下一步",
+    "controls.last": "最后一帧",
+    "controls.slider": "帧",
+    "controls.speed": "速度",
+    "controls.fps": "每秒 {fps} 帧",
+    "controls.toolbar": "{name}控制栏",
+    "controls.key_hint": "{label}（{keys}）",
+    "controls.key_space": "空格",
+    # -- SweepPlayer ----------------------------------------------------------------------
+    "player.name": "反向传播播放器",
+    "player.aria": "反向传播播放器：方向键单步，空格键播放，+ 和 − 缩放计算图",
+    "player.graph": "记录下来的运算图（拖动可移动；按住 Ctrl 滚动滚轮可缩放）",
+    "player.frame_label": "第 {index} / {count} 帧 · {phase}",
+    "player.phase.forward": "正向传播",
+    "player.phase.backward": "反向传播",
+    "player.forward_title": "正向第 {step} / {count} 步：计算 {label}（{op}）",
+    "player.backward_title": "反向第 {step} / {count} 步：把 ∂L/∂{label} 经过 {via} 往回传",
+    "player.forward_note": "正向传播：按记录顺序逐个计算每个运算；之后是反向传播。",
+    "player.fan_out": "{names} 被不止一个运算用到：它的伴随值是每一处使用传回来的量之和。",
+    "player.adjoints": "目前累积的伴随值 ∂L/∂值",
+    "player.zoom": "缩放",
+    "player.zoom_out": "缩小",
+    "player.zoom_in": "放大",
+    "player.zoom_fit": "显示整张图",
+    "player.zoom_reset": "适合阅读的大小",
+    "player.zoom_level": "{percent}%",
+    "player.static_note": "第 {index} / {count} 帧（静态图片：运行笔记本即可播放）。",
+    "player.page_title": "tapeviz 反向传播播放器",
+    # -- OptimizerRace --------------------------------------------------------------------
+    "race.name": "优化器赛跑",
+    "race.aria": "优化器赛跑：方向键单步，空格键播放",
+    "race.step_label": "第 {index} / {count} 步",
+    "race.caption": "第 {index} / {count} 步之后",
+    "race.col.optimizer": "优化器",
+    "race.col.position": "位置 (x, y)",
+    "race.col.position_1d": "位置 x",
+    "race.col.loss": "损失",
+    "race.col.slots": "槽变量",
+    "race.col.settings": "设置",
+    "race.col.learning_rate": "学习率",
+    "race.col.momentum": "动量 / β₁",
+    "race.learning_rate": "学习率",
+    "race.momentum": "动量",
+    "race.beta_1": "β₁",
+    "race.input_aria": "{name} 的{label}",
+    "race.input_title": "{label}：修改后重新赛跑",
+    "race.input_title_static": "重新赛跑需要运行中的内核",
+    "race.note": "修改学习率或动量，赛跑会重新进行。",
+    "race.note_static": "已保存的页面：设置只能查看（重新赛跑需要运行中的内核）。",
+    "race.diverged": "第 {step} 步发散",
+    "race.diverged_nan": "{name} 在第 {step} 步发散：损失变成了 {value}。",
+    "race.diverged_left": (
+        "{name} 在第 {step} 步发散：它离开了画面，损失超过了图中画出的所有值，再也没有回来。"
+    ),
+    "race.overflow": "从第 {step} 步起，它的损失是 {value}。",
+    "race.left": "第 {step} 步离开画面",
+    "race.left_note": "{name} 在第 {step} 步离开了画面（损失仍在下降）。",
+    "race.x_label": "x = p[0]",
+    "race.y_label": "y = p[1]",
+    "race.loss_label": "损失",
+    "race.loss_log_label": "损失（对数坐标）",
+    "race.step_axis": "步数",
+    "race.start": "起点",
+    "race.minimum": "最小值",
+    "race.plot_aria": "各优化器在{title}上的路径",
+    "race.loss_aria": "损失随步数的变化",
+    "race.custom_title": "损失函数",
+    "race.static_note": "第 {index} / {count} 步（静态图片：运行笔记本即可播放）。",
+    "race.page_title": "tapeviz 优化器赛跑 — {title}",
+    # -- 错误信息 --------------------------------------------------------------------------
+    "error.player.not_a_tape": (
+        "SweepPlayer 需要一个 tv.GradientTape 或它的记录（tape.record()），收到的是 {type}"
+    ),
+    "error.player.empty": (
+        "SweepPlayer：这条 tape 没有记录任何运算，没有可以单步查看的内容"
+        "（请在 `with tv.GradientTape() as tape:` 里做一些运算）"
+    ),
+    "error.player.fixed_option": "SweepPlayer 自己决定 {option}；不使用参数 {option}=",
+    "error.race.steps": "OptimizerRace：steps 必须是正整数，收到的是 {value!r}",
+    "error.race.no_start": "OptimizerRace：请给出 start=(x, y)（只有内置曲面有默认起点）",
+    "error.race.start_type": (
+        "OptimizerRace：start 必须是一对数 (x, y)，收到的是 {value!r}（{type}）；"
+        "例如 start=(-1.5, 2.0)"
+    ),
+    "error.race.start_shape": (
+        "OptimizerRace：start 必须是一对数 (x, y)，收到的是 {shape}；一维的损失函数请用 "
+        "(x, 0)，并且只读取 p[0]"
+    ),
+    "error.race.start_item": (
+        "OptimizerRace：start 必须是两个数，但 start[{index}] 是 {value!r}（{type}）；"
+        "例如 start=(-1.5, 2.0)"
+    ),
+    "error.race.start_finite": (
+        "OptimizerRace：start 必须是两个有限的数，收到的是 ({x}, {y})；请选一个能算出损失的点"
+    ),
+    "error.race.loss_type": (
+        "OptimizerRace：loss 必须是以形状为 (2,) 的张量 p 为参数的函数"
+        "（或 tapeviz.viz.surfaces 里的曲面），收到的是 {value!r}（{type}）"
+    ),
+    "error.race.loss_not_tensor": (
+        "OptimizerRace：loss(p) 返回了 {value!r}（{type}），不是张量，tape 无法对它求导。"
+        "请用 tapeviz 的运算对 p 计算损失，例如 p[0]**2 + 3 * p[1]**2，"
+        "不要用 float(...)、.numpy() 或 numpy 函数。"
+    ),
+    "error.race.loss_shape": (
+        "OptimizerRace：对形状为 (2,) 的 p，loss(p) 必须返回标量张量；它返回的形状是 {shape}。"
+        "请先求和，例如用 tv.reduce_sum(...)。"
+    ),
+    "error.race.loss_start": (
+        "OptimizerRace：起点 {start} 处的损失是 {value}，任何优化器都无法从这里迈出一步。"
+        "请选一个损失为有限数的起点。"
+    ),
+    "error.race.gradient_none": (
+        "OptimizerRace：loss(p) 对 p 的梯度是 None：损失没有通过 tapeviz 运算依赖于 p"
+        "（p 是否被转换成了 numpy 数组？）。"
+    ),
+    "error.race.gradient_start": (
+        "OptimizerRace：起点 {start} 处损失的梯度是 {value}，任何优化器都无法从这里迈出一步。"
+        "请换一个起点。"
+    ),
+    "error.race.no_optimizer": "OptimizerRace：至少要给一个优化器",
+    "error.race.optimizer_type": (
+        "OptimizerRace：optimizers 必须是 tv.keras.optimizers 的实例"
+        "（带有 get_config 和 from_config），收到的是 {type}"
+    ),
+    "error.race.bounds": (
+        "OptimizerRace：bounds 必须是 ((x_min, x_max), (y_min, y_max))，由有限的数组成且 "
+        "min < max，收到的是 {value!r}"
+    ),
+    "error.race.resolution": (
+        "OptimizerRace：resolution 必须是不小于 8 的整数（每个坐标轴上的网格点数），"
+        "收到的是 {value!r}"
+    ),
+    "error.race.rerun_name": "rerun：这场赛跑里没有名为 {name!r} 的优化器",
+    "error.race.step": "OptimizerRace.figure：step 必须在 0 到 {steps} 之间，收到的是 {value!r}",
+}
 
-# The language in use.  (A ``set_language`` is for later: it will set this, and check it.)
+#: The strings by language, then by key.
+MESSAGES: dict[str, Mapping[str, str]] = {"en": _EN, "zh": _ZH}
+
+#: The language of a page's ``<html lang=...>`` attribute, per language of the table.
+HTML_LANG = {"en": "en", "zh": "zh-CN"}
+
+# The language in use (``set_language`` changes it).
 _language = "en"
 
 
 def language() -> str:
-    """The language of the messages (``"en"``)."""
+    """The language of the messages: ``"en"`` (the default) or ``"zh"``."""
     return _language
+
+
+def set_language(lang: str) -> None:
+    """Choose the language of every visible string of tapeviz's pictures and widgets.
+
+    ``"en"`` (English, the default) or ``"zh"`` (简体中文).  The language applies to what
+    is made afterwards: a widget or drawing keeps the language it was made in.
+
+    Raises
+    ------
+    ValueError
+        For a language that has no table, naming the languages there are.
+
+    Examples
+    --------
+    >>> import tapeviz as tv
+    >>> tv.viz.set_language("zh")
+    >>> message("controls.play")
+    '播放'
+    >>> tv.viz.set_language("en")
+    """
+    global _language
+    if not isinstance(lang, str) or lang not in MESSAGES:
+        choices = ", ".join(repr(k) for k in MESSAGES)
+        raise ValueError(f"set_language: unknown language {lang!r}; choose one of {choices}")
+    _language = lang
+
+
+def get_language() -> str:
+    """The language chosen with :func:`set_language` (``"en"`` unless changed)."""
+    return _language
+
+
+def html_lang() -> str:
+    """The ``lang`` attribute of an HTML page written now (``"en"``, ``"zh-CN"``)."""
+    return HTML_LANG.get(_language, _language)
 
 
 def message(key: str, /, **fields: Any) -> str:

@@ -312,7 +312,17 @@ def plot_fonts() -> tuple[str, ...]:
     """
     from matplotlib import font_manager
 
-    installed = {f.name for f in font_manager.fontManager.ttflist}
+    manager = font_manager.fontManager
+    installed = {f.name for f in manager.ttflist}
+    if not installed.intersection(theme.PLOT_FONTS[1:]):
+        # matplotlib lists the system's fonts once, in its cache; a Chinese font installed
+        # later (``make system`` after a first run) is on the system but not in the list.
+        known = {f.fname for f in manager.ttflist}
+        for path in font_manager.findSystemFonts():
+            if path not in known and "cjk" in Path(path).name.lower():
+                with contextlib.suppress(Exception):  # a font file matplotlib cannot read
+                    manager.addfont(path)
+        installed = {f.name for f in manager.ttflist}
     return tuple(f for f in theme.PLOT_FONTS if f in installed) or ("DejaVu Sans",)
 
 

@@ -94,7 +94,7 @@ function makeControls(model, options) {
   const first = iconButton("tv-first", "first", t("controls.first"), { keys: "Home" });
   const back = iconButton("tv-step-back", "back", t("controls.back"), { keys: "←" });
   const play = iconButton("tv-play", "play", t("controls.play"),
-                          { keys: "Space", text: t("controls.play") });
+                          { keys: t("controls.key_space"), text: t("controls.play") });
   const fwd = iconButton("tv-step-forward", "forward", t("controls.forward"), { keys: "→" });
   const last = iconButton("tv-last", "last", t("controls.last"), { keys: "End" });
   play.setAttribute("aria-pressed", "false");
