@@ -63,6 +63,7 @@ _EN: dict[str, str] = {
         "{names} feeds more than one op: its adjoint is the sum of what each use sends back."
     ),
     "player.adjoints": "Adjoints ∂L/∂value accumulated so far",
+    "player.seed": " (seed)",
     "player.zoom": "Zoom",
     "player.zoom_out": "Zoom out",
     "player.zoom_in": "Zoom in",
@@ -71,6 +72,10 @@ _EN: dict[str, str] = {
     "player.zoom_level": "{percent}%",
     "player.static_note": "Frame {index} of {count} (static picture: run the notebook to play).",
     "player.page_title": "tapeviz sweep player",
+    "player.repr": (
+        "<tv.viz.SweepPlayer: {count} frames ({forward} forward, {backward} backward), "
+        "showing frame {index}>"
+    ),
     # -- OptimizerRace --------------------------------------------------------------------
     "race.name": "Optimizer race",
     "race.aria": "Optimizer race: arrow keys step, Space plays",
@@ -115,6 +120,7 @@ _EN: dict[str, str] = {
     "race.custom_title": "the loss",
     "race.static_note": "Step {index} of {count} (static picture: run the notebook to play).",
     "race.page_title": "tapeviz optimizer race — {title}",
+    "race.repr": "<tv.viz.OptimizerRace on {title}: {names}; {steps} steps, showing step {index}>",
     # -- errors (exceptions; not sent to the browser) -------------------------------------
     "error.player.not_a_tape": (
         "SweepPlayer needs a tv.GradientTape or its record (tape.record()), got {type}"
@@ -209,6 +215,7 @@ _ZH: dict[str, str] = {
     "player.forward_note": "正向传播：按记录顺序逐个计算每个运算；之后是反向传播。",
     "player.fan_out": "{names} 被不止一个运算用到：它的伴随值是每一处使用传回来的量之和。",
     "player.adjoints": "目前累积的伴随值 ∂L/∂值",
+    "player.seed": "（初始值）",
     "player.zoom": "缩放",
     "player.zoom_out": "缩小",
     "player.zoom_in": "放大",
@@ -217,6 +224,10 @@ _ZH: dict[str, str] = {
     "player.zoom_level": "{percent}%",
     "player.static_note": "第 {index} / {count} 帧（静态图片：运行笔记本即可播放）。",
     "player.page_title": "tapeviz 反向传播播放器",
+    "player.repr": (
+        "<tv.viz.SweepPlayer：共 {count} 帧（正向 {forward} 帧，反向 {backward} 帧），"
+        "当前第 {index} 帧>"
+    ),
     # -- OptimizerRace --------------------------------------------------------------------
     "race.name": "优化器赛跑",
     "race.aria": "优化器赛跑：方向键单步，空格键播放",
@@ -258,6 +269,7 @@ _ZH: dict[str, str] = {
     "race.custom_title": "损失函数",
     "race.static_note": "第 {index} / {count} 步（静态图片：运行笔记本即可播放）。",
     "race.page_title": "tapeviz 优化器赛跑 — {title}",
+    "race.repr": "<tv.viz.OptimizerRace：{title}；{names}；共 {steps} 步，当前第 {index} 步>",
     # -- 错误信息 --------------------------------------------------------------------------
     "error.player.not_a_tape": (
         "SweepPlayer 需要一个 tv.GradientTape 或它的记录（tape.record()），收到的是 {type}"

@@ -1181,9 +1181,8 @@ class OptimizerRace(static.StaticFallback, anywidget.AnyWidget):
 
     def __repr__(self) -> str:
         names = ", ".join(self.series)
-        return (
-            f"<tv.viz.OptimizerRace on {self.title}: {names}; {self.steps} steps, "
-            f"showing step {self.index}>"
+        return message(
+            "race.repr", title=self.title, names=names, steps=self.steps, index=self.index
         )
 
 

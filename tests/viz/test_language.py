@@ -21,7 +21,7 @@ from tapeviz.viz.messages import MESSAGES, message
 EN, ZH = MESSAGES["en"], MESSAGES["zh"]
 
 # Words a Chinese widget may still show: key caps and notation.
-NOT_ENGLISH_UI = {"Home", "End", "Ctrl", "tapeviz"}
+NOT_ENGLISH_UI = {"Home", "End", "Ctrl", "tapeviz", "viz", "SweepPlayer", "OptimizerRace"}
 WORD = re.compile(r"[A-Za-z]{3,}")
 
 
@@ -92,6 +92,7 @@ def test_chinese_player_has_no_english_interface_words(tmp_path: Path) -> None:
     assert '<html lang="zh-CN">' in page
     assert "<title>tapeviz 反向传播播放器</title>" in page
     assert '"controls.play":"播放"' in page and '"controls.back":"上一步"' in page
+    assert repr(player) == "<tv.viz.SweepPlayer：共 4 帧（正向 2 帧，反向 2 帧），当前第 1 帧>"
     html = player.static_html()
     assert "目前累积的伴随值" in html and "静态图片" in html
     # a widget keeps the language it was made in; new ones follow the switch

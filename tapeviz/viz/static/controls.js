@@ -127,7 +127,7 @@ function makeControls(model, options) {
     const label = t(on ? "controls.pause" : "controls.play");
     setIcon(play, on ? "pause" : "play", label);
     play.setAttribute("aria-label", label);
-    play.title = `${label} (Space)`;
+    play.title = `${label} (${t("controls.key_space")})`;
     play.setAttribute("aria-pressed", on ? "true" : "false");
     // no announcement per frame while playing
     frameLabel.setAttribute("aria-live", on ? "off" : "polite");
