@@ -8,7 +8,8 @@ chosen with :func:`set_language`.  Another language is one more table with the s
 a key missing there falls back to English.
 
 Keys are dotted: ``controls.*`` (the playback toolbar of both widgets), ``player.*``,
-``race.*``, and ``error.*`` for exceptions (not sent to the browser).  Fields are
+``race.*``, ``graph.*`` (the drawings of :mod:`tapeviz.viz.dot`), and ``error.*`` for
+exceptions (not sent to the browser).  Fields are
 ``str.format`` fields: ``message("race.diverged", step=12)`` gives ``"diverged at step 12"``.
 
 >>> from tapeviz.viz.messages import message
@@ -121,6 +122,52 @@ _EN: dict[str, str] = {
     "race.static_note": "Step {index} of {count} (static picture: run the notebook to play).",
     "race.page_title": "tapeviz optimizer race — {title}",
     "race.repr": "<tv.viz.OptimizerRace on {title}: {names}; {steps} steps, showing step {index}>",
+    # -- drawings (tapeviz.viz.dot): legend, captions, tooltips, notes --------------------
+    "graph.legend": "Legend",
+    "graph.legend.variable": "variable (tv.Variable)",
+    "graph.legend.watched_constant": "watched constant (tape.watch)",
+    "graph.legend.constant": "constant (not watched)",
+    "graph.legend.value": "value computed by an op",
+    "graph.legend.elided": "value from outside the focus",
+    "graph.legend.target": "target of tape.gradient",
+    "graph.legend.op": "op: its symbol and its step in the reverse sweep",
+    "graph.legend.gradient": "gradient ∂L/∂value (after tape.gradient)",
+    "graph.legend.shape": "shape of the value on an edge",
+    "graph.legend.scope": "tv.name_scope / Keras layer",
+    "graph.legend.group": "ops recorded from an inner tape's reverse sweep",
+    "graph.legend.collapsed": "collapsed scope",
+    "graph.legend.loop": "repeated loop iterations",
+    "graph.legend.ref": "the value w, drawn once elsewhere",
+    "graph.value": "value",
+    "graph.grad": "grad",
+    "graph.run_time": "known at run time",
+    "graph.group_note": "ops recorded while that tape ran its reverse sweep",
+    "graph.more_iteration": "⟳ {count} more iteration",
+    "graph.more_iterations": "⟳ {count} more iterations",
+    "graph.each": "each: {symbols}",
+    "graph.before_node": "before node {count}",
+    "graph.hidden": "⋯ {count} earlier nodes not drawn",
+    "graph.draw_all_tip": "tv.viz.graph(..., max_nodes=None) draws them, slowly",
+    "graph.note_loops": "{count} nodes of repeated loop iterations folded into ⟳ boxes",
+    "graph.note_hidden": "the {count} earliest nodes left out (the ⋯ box)",
+    "graph.note": (
+        "Drawn in short ({count} nodes): {notes}. tv.viz.graph(..., max_nodes=None) draws "
+        "every node, slowly."
+    ),
+    "graph.scaled": "Scaled to {percent} % to fit the page. To zoom, open the image in a new tab,",
+    "graph.scaled_2": "or draw it at full size with tv.viz.graph(..., max_width=None).",
+    "graph.tip.variable": "variable",
+    "graph.tip.watched_constant": "watched constant",
+    "graph.tip.constant": "constant",
+    "graph.tip.output": "output of {op}",
+    "graph.tip.named": "named {name}",
+    "graph.tip.type": "{dtype}, shape {shape}",
+    "graph.tip.value_run_time": "value {type}: known at run time",
+    "graph.tip.op_run_time": "{label}: {type}, known at run time",
+    "graph.tip.step": "reverse sweep, step {step}: {formula}",
+    "graph.tip.ref": "the value {label} (drawn once, elsewhere)",
+    "graph.tip.loop": "loop {text}: its body, drawn once, runs at every step",
+    "graph.tip.scope": "name scope {text}",
     # -- errors (exceptions; not sent to the browser) -------------------------------------
     "error.player.not_a_tape": (
         "SweepPlayer needs a tv.GradientTape or its record (tape.record()), got {type}"
@@ -270,6 +317,52 @@ _ZH: dict[str, str] = {
     "race.static_note": "第 {index} / {count} 步（静态图片：运行笔记本即可播放）。",
     "race.page_title": "tapeviz 优化器赛跑 — {title}",
     "race.repr": "<tv.viz.OptimizerRace：{title}；{names}；共 {steps} 步，当前第 {index} 步>",
+    # -- 计算图（tapeviz.viz.dot）：图例、标题、提示、说明 ----------------------------------
+    "graph.legend": "图例",
+    "graph.legend.variable": "变量（tv.Variable）",
+    "graph.legend.watched_constant": "被监视的常量（tape.watch）",
+    "graph.legend.constant": "常量（未被监视）",
+    "graph.legend.value": "运算算出的值",
+    "graph.legend.elided": "焦点范围之外的值",
+    "graph.legend.target": "tape.gradient 的目标",
+    "graph.legend.op": "运算：它的符号，以及它在反向传播中的步骤编号",
+    "graph.legend.gradient": "梯度 ∂L/∂值（调用 tape.gradient 之后）",
+    "graph.legend.shape": "边上标注的值的形状",
+    "graph.legend.scope": "tv.name_scope / Keras 层",
+    "graph.legend.group": "内层 tape 做反向传播时记录下来的运算",
+    "graph.legend.collapsed": "折叠起来的作用域",
+    "graph.legend.loop": "重复的循环迭代",
+    "graph.legend.ref": "值 w，已在别处画出",
+    "graph.value": "值",
+    "graph.grad": "梯度",
+    "graph.run_time": "运行时才知道",
+    "graph.group_note": "那条 tape 做反向传播时记录下来的运算",
+    "graph.more_iteration": "⟳ 另外 {count} 次迭代",
+    "graph.more_iterations": "⟳ 另外 {count} 次迭代",
+    "graph.each": "每次：{symbols}",
+    "graph.before_node": "节点 {count} 之前",
+    "graph.hidden": "⋯ 前面 {count} 个节点没有画出",
+    "graph.draw_all_tip": "tv.viz.graph(..., max_nodes=None) 会把它们都画出来，但比较慢",
+    "graph.note_loops": "重复循环迭代的 {count} 个节点折叠进了 ⟳ 方框",
+    "graph.note_hidden": "最早的 {count} 个节点没有画出（⋯ 方框）",
+    "graph.note": (
+        "简化画法（共 {count} 个节点）：{notes}。tv.viz.graph(..., max_nodes=None) "
+        "会画出每个节点，但比较慢。"
+    ),
+    "graph.scaled": "已缩小到 {percent}% 以适应页面。要放大，请在新标签页中打开图片，",
+    "graph.scaled_2": "或者用 tv.viz.graph(..., max_width=None) 按原始大小画出。",
+    "graph.tip.variable": "变量",
+    "graph.tip.watched_constant": "被监视的常量",
+    "graph.tip.constant": "常量",
+    "graph.tip.output": "{op} 的输出",
+    "graph.tip.named": "名为 {name}",
+    "graph.tip.type": "{dtype}，形状 {shape}",
+    "graph.tip.value_run_time": "值 {type}：运行时才知道",
+    "graph.tip.op_run_time": "{label}：{type}，运行时才知道",
+    "graph.tip.step": "反向传播第 {step} 步：{formula}",
+    "graph.tip.ref": "值 {label}（只画一次，在别处）",
+    "graph.tip.loop": "循环 {text}：循环体只画一次，每一步都会运行",
+    "graph.tip.scope": "名字作用域 {text}",
     # -- 错误信息 --------------------------------------------------------------------------
     "error.player.not_a_tape": (
         "SweepPlayer 需要一个 tv.GradientTape 或它的记录（tape.record()），收到的是 {type}"
