@@ -168,6 +168,9 @@ _EN: dict[str, str] = {
     "graph.tip.ref": "the value {label} (drawn once, elsewhere)",
     "graph.tip.loop": "loop {text}: its body, drawn once, runs at every step",
     "graph.tip.scope": "name scope {text}",
+    "graph.tip.input": "{source} → {op} ({out}), input {position}",
+    "graph.tip.value": "value = {value}",
+    "graph.tip.output_edge": "{op} gives {out}",
     # -- errors (exceptions; not sent to the browser) -------------------------------------
     "error.player.not_a_tape": (
         "SweepPlayer needs a tv.GradientTape or its record (tape.record()), got {type}"
@@ -363,6 +366,9 @@ _ZH: dict[str, str] = {
     "graph.tip.ref": "值 {label}（只画一次，在别处）",
     "graph.tip.loop": "循环 {text}：循环体只画一次，每一步都会运行",
     "graph.tip.scope": "名字作用域 {text}",
+    "graph.tip.input": "{source} → {op}（{out}），第 {position} 个输入",
+    "graph.tip.value": "值 = {value}",
+    "graph.tip.output_edge": "{op} 得出 {out}",
     # -- 错误信息 --------------------------------------------------------------------------
     "error.player.not_a_tape": (
         "SweepPlayer 需要一个 tv.GradientTape 或它的记录（tape.record()），收到的是 {type}"
