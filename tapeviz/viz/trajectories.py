@@ -90,7 +90,7 @@ import traitlets
 import tapeviz
 
 from . import static, theme
-from .messages import for_front_end, message
+from .messages import MESSAGES, for_front_end, message
 from .surfaces import Surface
 
 __all__ = ["OptimizerRace", "default_optimizers", "plot_fonts", "run_race"]
@@ -300,6 +300,12 @@ def _pair_text(row: np.ndarray, dims: int) -> str:
     if not np.isfinite(np.asarray(row, dtype=np.float64)).all():
         return "—"
     return f"({_num(float(row[0]))}, {_num(float(row[1]))})"
+
+
+def _surface_name(name: str) -> str:
+    """A built-in surface's name in the pictures' language (others: as given)."""
+    key = f"race.surface.{name}"
+    return message(key) if key in MESSAGES["en"] else name
 
 
 # --- the picture: matplotlib draws what does not move -------------------------------------------
@@ -864,7 +870,11 @@ class OptimizerRace(static.StaticFallback, anywidget.AnyWidget):
         self.log_levels = self.surface.log_levels if self.surface else False
         self.resolution = int(resolution)
         self.title = (
-            f"{self.surface.name}: {self.surface.formula}"
+            message(
+                "race.surface_title",
+                name=_surface_name(self.surface.name),
+                formula=self.surface.formula,
+            )  # fmt: skip
             if self.surface
             else message("race.custom_title")
         )

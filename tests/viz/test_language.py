@@ -20,8 +20,9 @@ from tapeviz.viz.messages import MESSAGES, message
 
 EN, ZH = MESSAGES["en"], MESSAGES["zh"]
 
-# Words a Chinese widget may still show: key caps and notation.
-NOT_ENGLISH_UI = {"Home", "End", "Ctrl", "tapeviz", "viz", "SweepPlayer", "OptimizerRace"}
+# Words a Chinese widget may still show: key caps, class names, proper names.
+NOT_ENGLISH_UI = {"Home", "End", "Ctrl", "tapeviz", "viz", "SweepPlayer", "OptimizerRace",
+                  "Rosenbrock", "Beale"}  # fmt: skip
 WORD = re.compile(r"[A-Za-z]{3,}")
 
 
@@ -51,7 +52,7 @@ def test_every_message_has_a_chinese_entry_with_the_same_fields() -> None:
 def test_chinese_entries_are_chinese() -> None:
     """An entry copied from English would pass the key test: the visible ones must differ."""
     same_on_purpose = {"controls.key_hint", "player.zoom_level", "race.x_label", "race.y_label",
-                       "race.beta_1"}  # fmt: skip
+                       "race.beta_1", "race.surface_title"}  # fmt: skip
     for key in EN.keys() - same_on_purpose:
         assert re.search(r"[\u4e00-\u9fff]", ZH[key]), (key, ZH[key])
 
@@ -124,6 +125,12 @@ def test_chinese_race_has_no_english_interface_words(tmp_path: Path) -> None:
     assert "损失" in labels or "损失（对数坐标）" in labels, labels
     page = race.save_html(tmp_path / "race.html").read_text(encoding="utf-8")
     assert '<html lang="zh-CN">' in page and "优化器赛跑" in page
+    named = tv.viz.OptimizerRace(tv.viz.surfaces.rosenbrock, steps=3)
+    assert named.title.startswith("Rosenbrock 函数：(1 − x)²"), named.title
+    tv.viz.set_language("en")
+    assert tv.viz.OptimizerRace(tv.viz.surfaces.rosenbrock, steps=3).title.startswith(
+        "rosenbrock: (1 − x)²"
+    )
 
 
 def test_chinese_errors() -> None:
