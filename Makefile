@@ -1,5 +1,6 @@
 # tapeviz developer commands. `make lab` and `make test` set up a fresh Debian machine:
-# the system packages (graphviz, chromium; installed with apt-get when run as root) and
+# the system packages (graphviz, chromium, the Chinese font fonts-noto-cjk; installed with
+# apt-get when run as root) and
 # a virtual environment in .venv from binder/requirements.txt.
 
 SHELL := /bin/bash
@@ -12,11 +13,15 @@ BIN      := $(VENV)/bin
 STAMP    := $(VENV)/.stamp
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM  # browser tests: playwright chromium.launch(executable_path=os.environ["CHROMIUM"])
-APT_PACKAGES := graphviz chromium
+APT_PACKAGES := graphviz chromium fonts-noto-cjk
+# A font with Chinese characters, for the drawings and plots of the Chinese notebooks.
+CJK_FONT := Noto Sans CJK SC
 
 # Paths that exist (git keeps no empty folders, so benchmarks/ may be missing).
 LINT_PATHS := $(wildcard tapeviz tests benchmarks tools)
-NOTEBOOKS  := $(sort $(wildcard notebooks/*.ipynb))
+# The notebooks in English, and the same ones in Chinese (built from the same sources).
+NOTEBOOKS_EN := $(sort $(wildcard notebooks/*.ipynb))
+NOTEBOOKS    := $(NOTEBOOKS_EN) $(sort $(wildcard notebooks/zh/*.ipynb))
 BENCHMARKS := $(sort $(filter-out benchmarks/_%,$(wildcard benchmarks/*.py)))
 START_NB   := notebooks/00_start_here.ipynb
 # JupyterLab settings shipped with the project (no news pop-up, no update check); `make venv`
@@ -45,18 +50,21 @@ help:
 # --- setup ------------------------------------------------------------------
 
 system:
-	@if command -v dot >/dev/null 2>&1 && [ -x "$(CHROMIUM)" ]; then \
-	  echo "system: graphviz (dot) and $(CHROMIUM) present"; \
+	@if command -v dot >/dev/null 2>&1 && [ -x "$(CHROMIUM)" ] \
+	    && fc-list "$(CJK_FONT)" family 2>/dev/null | grep -q .; then \
+	  echo "system: graphviz (dot), $(CHROMIUM) and the font $(CJK_FONT) present"; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "system: installing $(APT_PACKAGES) with apt-get"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update; \
 	  apt-get install -y --no-install-recommends $(APT_PACKAGES); \
 	else \
-	  echo "system: missing packages. tapeviz needs the graphviz 'dot' binary and," >&2; \
-	  echo "        for the browser tests, Chromium at $(CHROMIUM). On Debian/Ubuntu run:" >&2; \
-	  echo "            sudo apt-get update && sudo apt-get install graphviz chromium" >&2; \
-	  echo "        (elsewhere: install graphviz and Chromium, and pass CHROMIUM=/path/to/chromium)" >&2; \
+	  echo "system: missing packages. tapeviz needs the graphviz 'dot' binary, a Chinese" >&2; \
+	  echo "        font ($(CJK_FONT)) for the Chinese notebooks and, for the browser" >&2; \
+	  echo "        tests, Chromium at $(CHROMIUM). On Debian/Ubuntu run:" >&2; \
+	  echo "            sudo apt-get update && sudo apt-get install $(APT_PACKAGES)" >&2; \
+	  echo "        (elsewhere: install graphviz, Noto Sans CJK and Chromium, and pass" >&2; \
+	  echo "        CHROMIUM=/path/to/chromium)" >&2; \
 	  exit 1; \
 	fi
 
@@ -125,11 +133,12 @@ nbval-cpus: venv
 
 # Run All without a browser: every notebook runs to its last cell (a deliberate error is
 # tagged raises-exception, so no --allow-errors).  The results go to a temporary folder.
+# The English ones: a Chinese notebook has the same code and cell tags (a test checks it).
 notebooks-execute: venv
-	$(if $(NOTEBOOKS),,$(error notebooks-execute: no notebooks/*.ipynb))
+	$(if $(NOTEBOOKS_EN),,$(error notebooks-execute: no notebooks/*.ipynb))
 	@out=$$(mktemp -d); trap 'rm -rf "$$out"' EXIT; \
 	set -x; $(BIN)/jupyter nbconvert --to notebook --execute \
-	  --ExecutePreprocessor.timeout=600 --output-dir "$$out" $(NOTEBOOKS)
+	  --ExecutePreprocessor.timeout=600 --output-dir "$$out" $(NOTEBOOKS_EN)
 
 bench: venv
 	@if [ -z "$(BENCHMARKS)" ]; then echo "bench: no benchmarks/*.py yet"; fi

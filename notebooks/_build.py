@@ -40,6 +40,18 @@ Source format
 
 Prose is per language, code is shared: the words this script itself writes into a
 notebook (the solution box's title) come from :data:`LABELS`, one entry per language.
+
+Languages
+---------
+The English notebooks are ``notebooks/NN_*.ipynb``; the Chinese ones ``notebooks/zh/NN_*.ipynb``
+(see :data:`LANGUAGES`).  A translation is a file ``src/<lang>/NN_name.py`` that holds only
+markdown cells, in the same format and the same order as the markdown cells of
+``src/NN_name.py``: the build takes the code cells from the English source and the k-th
+markdown cell from the translation, so the code, and therefore the outputs, cannot differ
+between languages.  The one line of code a translation adds is :data:`SETUP_LINE`, after
+``import tapeviz as tf`` in the first cell: ``tf.viz.set_language("zh")``.
+
+    .venv/bin/python notebooks/_build.py --lang zh 05    # only the Chinese 05
 """
 
 from __future__ import annotations
@@ -71,7 +83,17 @@ RAISES = "raises-exception"  # the cell tag of a deliberate error
 # Words this script writes into the notebooks, per language (prose lives in the sources).
 LABELS = {
     "en": {"solution": "Solution", "solution_hint": "click to show; Run All does not run it"},
+    "zh": {"solution": "参考答案", "solution_hint": "点击展开；Run All 不会运行它"},
 }
+
+# Where each language's notebooks go, and where its prose comes from (None: the source).
+LANGUAGES: dict[str, dict[str, Path | None]] = {
+    "en": {"out": HERE, "prose": None},
+    "zh": {"out": HERE / "zh", "prose": SRC / "zh"},
+}
+IMPORT_LINE = "import tapeviz as tf"
+# The code line a translated notebook adds after IMPORT_LINE (its pictures in its language).
+SETUP_LINE = 'tf.viz.set_language("{lang}")'
 
 
 def parse_source(text: str) -> list[dict[str, Any]]:
@@ -142,12 +164,47 @@ def make_cell(cell: dict[str, Any], lang: str = "en", solutions: str = "markdown
     return nb_cell
 
 
+def translate(cells: list[dict[str, Any]], src: Path, lang: str) -> list[dict[str, Any]]:
+    """The cells of ``src`` with their prose in ``lang`` and its setup line (see module doc)."""
+    prose_dir = LANGUAGES[lang]["prose"]
+    if prose_dir is None:
+        return cells
+    prose_file = prose_dir / src.name
+    if not prose_file.exists():
+        raise FileNotFoundError(f"{src.name} has no {lang} prose: write {prose_file}")
+    prose = parse_source(prose_file.read_text(encoding="utf-8"))
+    if any(c["kind"] != "markdown" for c in prose):
+        raise ValueError(f"{prose_file}: a translation holds markdown cells only")
+    n_md = sum(c["kind"] == "markdown" for c in cells)
+    if len(prose) != n_md:
+        raise ValueError(
+            f"{prose_file} has {len(prose)} markdown cells, {src.name} has {n_md}: "
+            "translate the cells that were added or removed"
+        )
+    texts = iter(c["source"] for c in prose)
+    out = [dict(c, source=next(texts)) if c["kind"] == "markdown" else dict(c) for c in cells]
+    first = next(c for c in out if c["kind"] == "code")
+    lines = first["source"].split("\n")
+    if IMPORT_LINE not in lines:
+        raise ValueError(f"{src.name}: the first code cell does not `{IMPORT_LINE}`")
+    lines.insert(lines.index(IMPORT_LINE) + 1, SETUP_LINE.format(lang=lang))
+    first["source"] = "\n".join(lines)
+    return out
+
+
+def target_of(src: Path, lang: str = "en") -> Path:
+    """The notebook built from ``src`` in ``lang``."""
+    out = LANGUAGES[lang]["out"]
+    assert out is not None
+    return out / f"{src.stem}.ipynb"
+
+
 def build(src: Path, *, lang: str = "en", solutions: str = "markdown") -> Any:
-    """The (unexecuted) notebook of one source file."""
+    """The (unexecuted) notebook of one source file, its prose in ``lang``."""
     nb = new_notebook()
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     nb.metadata["language_info"] = {"name": "python"}
-    cells = parse_source(src.read_text(encoding="utf-8"))
+    cells = translate(parse_source(src.read_text(encoding="utf-8")), src, lang)
     nb.cells = [make_cell(c, lang, solutions) for c in cells]
     # Stable cell ids (nbformat 4.5 requires ids; random ones would churn every rebuild).
     for i, c in enumerate(nb.cells):
@@ -155,15 +212,15 @@ def build(src: Path, *, lang: str = "en", solutions: str = "markdown") -> Any:
     return nb
 
 
-def execute(nb: Any, timeout: int = 900) -> None:
-    """Run every cell in a fresh kernel of this Python environment, in notebooks/."""
+def execute(nb: Any, timeout: int = 900, *, cwd: Path = HERE) -> None:
+    """Run every cell in a fresh kernel of this Python environment, in ``cwd``."""
     from nbclient import NotebookClient
 
     client = NotebookClient(
         nb,
         timeout=timeout,
         kernel_name="python3",  # jupyter_client maps the native "python3" to sys.executable
-        resources={"metadata": {"path": str(HERE)}},
+        resources={"metadata": {"path": str(cwd)}},
         record_timing=False,
         store_widget_state=False,
     )
@@ -233,14 +290,15 @@ def sources_of(nb: Any) -> list[tuple[str, str, list[str]]]:
     return [(c.cell_type, c.source, list(c.metadata.get("tags", []))) for c in nb.cells]
 
 
-def check(src: Path) -> str | None:
-    """None if ``NN_name.ipynb`` exists and has the cells of ``src/NN_name.py``."""
-    target = HERE / f"{src.stem}.ipynb"
+def check(src: Path, lang: str = "en") -> str | None:
+    """None if ``NN_name.ipynb`` exists (in ``lang``) and has the cells of its sources."""
+    target = target_of(src, lang)
+    name = target.relative_to(HERE)
     if not target.exists():
-        return f"{target.name}: missing (run notebooks/_build.py {src.stem[:2]})"
+        return f"{name}: missing (run notebooks/_build.py --lang {lang} {src.stem[:2]})"
     committed = nbformat.read(target, as_version=4)
-    if sources_of(committed) != sources_of(build(src)):
-        return f"{target.name}: cells differ from src/{src.name} (rebuild it)"
+    if sources_of(committed) != sources_of(build(src, lang=lang)):
+        return f"{name}: cells differ from its sources (run _build.py --lang {lang})"
     return None
 
 
@@ -248,6 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", help="prefixes of notebook names (default: all)")
     parser.add_argument("--check", action="store_true", help="only check, do not build")
+    parser.add_argument(
+        "--lang", choices=[*LANGUAGES, "all"], default="all", help="which language (default: all)"
+    )
     args = parser.parse_args(argv)
 
     srcs = sorted(SRC.glob("[0-9][0-9]_*.py"))
@@ -256,20 +317,24 @@ def main(argv: list[str] | None = None) -> int:
     if not srcs:
         print("no notebook source matches", args.names, file=sys.stderr)
         return 2
+    langs = list(LANGUAGES) if args.lang == "all" else [args.lang]
     status = 0
-    for src in srcs:
-        if args.check:
-            problem = check(src)
-            print(problem or f"{src.stem}.ipynb: ok")
-            status = status or (1 if problem else 0)
-            continue
-        nb = build(src)
-        start = time.perf_counter()
-        print(f"executing {src.stem} ...", end=" ", flush=True)
-        execute(nb)
-        nbformat.validate(nb)
-        nbformat.write(nb, HERE / f"{src.stem}.ipynb")
-        print(f"{time.perf_counter() - start:.1f} s")
+    for lang in langs:
+        for src in srcs:
+            target = target_of(src, lang)
+            if args.check:
+                problem = check(src, lang)
+                print(problem or f"{target.relative_to(HERE)}: ok")
+                status = status or (1 if problem else 0)
+                continue
+            nb = build(src, lang=lang)
+            start = time.perf_counter()
+            print(f"executing {target.relative_to(HERE)} ...", end=" ", flush=True)
+            target.parent.mkdir(exist_ok=True)
+            execute(nb, cwd=target.parent)
+            nbformat.validate(nb)
+            nbformat.write(nb, target)
+            print(f"{time.perf_counter() - start:.1f} s")
     return status
 
 

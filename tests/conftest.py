@@ -1,7 +1,9 @@
 """Shared pytest configuration for the tapeviz test suite."""
 
 import os
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 # deadline=None: the first call of a numba kernel compiles it, which takes far longer than
@@ -14,3 +16,13 @@ settings.register_profile(
 )
 settings.register_profile("dev", deadline=None, max_examples=10)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(autouse=True)
+def _english_pictures() -> Iterator[None]:
+    """Every test starts with tapeviz's pictures in English, whatever a test before chose."""
+    from tapeviz.viz import messages
+
+    messages.set_language("en")
+    yield
+    messages.set_language("en")

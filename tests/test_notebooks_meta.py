@@ -9,7 +9,10 @@
 * exercises are undone after Run All (every checker says "not done yet"); the solutions
   are closed markdown boxes that Run All does not run, and each one, run after its
   exercise, makes the checker say "correct!";
-* ``00_start_here`` links every notebook.
+* ``00_start_here`` links every notebook;
+* the Chinese notebooks (``notebooks/zh/``) are the English ones with Chinese prose: the same
+  code (plus ``tf.viz.set_language("zh")`` in the first cell) and the same printed numbers,
+  in particular the documents' numbers in 01–04; the two start pages link each other.
 """
 
 from __future__ import annotations
@@ -23,7 +26,11 @@ from typing import Any
 import pytest
 
 NB_DIR = Path(__file__).resolve().parent.parent / "notebooks"
-NOTEBOOKS = sorted(NB_DIR.glob("[0-9][0-9]_*.ipynb"))
+ZH_DIR = NB_DIR / "zh"
+EN_NOTEBOOKS = sorted(NB_DIR.glob("[0-9][0-9]_*.ipynb"))
+ZH_NOTEBOOKS = sorted(ZH_DIR.glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = EN_NOTEBOOKS + ZH_NOTEBOOKS
+SOURCES = sorted((NB_DIR / "src").glob("[0-9][0-9]_*.py"))
 MAX_NOTEBOOK_BYTES = 1_500_000
 
 
@@ -48,14 +55,19 @@ def test_there_are_notebooks() -> None:
     assert NOTEBOOKS, "no notebooks/NN_*.ipynb found"
 
 
-@pytest.mark.parametrize("src", sorted((NB_DIR / "src").glob("[0-9][0-9]_*.py")), ids=str)
-def test_notebook_matches_its_source(src: Path) -> None:
+def _nb_id(path: Path) -> str:
+    return str(path.relative_to(NB_DIR))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("src", SOURCES, ids=lambda p: p.stem)
+def test_notebook_matches_its_source(src: Path, lang: str) -> None:
     pytest.importorskip("nbformat")
-    problem = _build_module().check(src)
+    problem = _build_module().check(src, lang)
     assert problem is None, problem
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_nb_id)
 def test_executed_in_order(path: Path) -> None:
     nb = _load(path)
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
@@ -68,7 +80,7 @@ def _tags(cell: dict[str, Any]) -> list[str]:
     return list(cell.get("metadata", {}).get("tags", []))
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_nb_id)
 def test_errors_only_where_expected(path: Path) -> None:
     for i, cell in enumerate(c for c in _load(path)["cells"] if c["cell_type"] == "code"):
         expected = "raises-exception" in _tags(cell)
@@ -78,7 +90,7 @@ def test_errors_only_where_expected(path: Path) -> None:
         assert "NBVAL_RAISES_EXCEPTION" not in _source(cell), f"{path.name} code cell {i}"
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_nb_id)
 def test_imports_tapeviz_as_tf(path: Path) -> None:
     if path.name.startswith("00_"):
         return
@@ -87,7 +99,7 @@ def test_imports_tapeviz_as_tf(path: Path) -> None:
     assert "import tensorflow" not in code
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_nb_id)
 def test_outputs_portable_and_small(path: Path) -> None:
     assert path.stat().st_size < MAX_NOTEBOOK_BYTES, f"{path.name} is too large"
     for cell in _load(path)["cells"]:
@@ -103,7 +115,8 @@ def _source_text(path: Path) -> str:
 
 
 NOT_DONE, CORRECT = "not done yet", "correct!"
-EXERCISE_NOTEBOOKS = [p for p in NOTEBOOKS if "# %% [solution]" in _source_text(p)]
+# The solutions' code is shared by both languages: running the English ones checks them all.
+EXERCISE_NOTEBOOKS = [p for p in EN_NOTEBOOKS if "# %% [solution]" in _source_text(p)]
 
 
 def _stdout(cell: dict[str, Any]) -> str:
@@ -111,7 +124,7 @@ def _stdout(cell: dict[str, Any]) -> str:
     return "".join("".join(t) if isinstance(t, list) else t for t in texts)
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_nb_id)
 def test_run_all_leaves_the_exercises_undone(path: Path) -> None:
     """The committed outputs are those of Run All: no solution ran, no checker is pleased."""
     cells = _load(path)["cells"]
@@ -129,7 +142,7 @@ def test_run_all_leaves_the_exercises_undone(path: Path) -> None:
         assert CORRECT not in _stdout(cell), f"{path.name}: a checker ran on a solution"
 
 
-@pytest.mark.parametrize("path", EXERCISE_NOTEBOOKS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", EXERCISE_NOTEBOOKS, ids=_nb_id)
 def test_every_solution_satisfies_its_checker(path: Path) -> None:
     """The notebook with its solutions as code cells, run top to bottom in a fresh kernel
     (as a student who pastes each solution under its exercise): every checker says
@@ -148,11 +161,98 @@ def test_every_solution_satisfies_its_checker(path: Path) -> None:
             assert NOT_DONE in _stdout(cell), cell.source
 
 
-def test_start_here_lists_every_notebook() -> None:
-    start = NB_DIR / "00_start_here.ipynb"
+@pytest.mark.parametrize("folder", [NB_DIR, ZH_DIR], ids=["en", "zh"])
+def test_start_here_lists_every_notebook(folder: Path) -> None:
+    start = folder / "00_start_here.ipynb"
     if not start.exists():
         pytest.skip("00_start_here.ipynb not written yet")
     text = "\n".join(_source(c) for c in _load(start)["cells"])
-    for path in NOTEBOOKS:
+    for path in sorted(folder.glob("[0-9][0-9]_*.ipynb")):
         if path != start:
             assert f"({path.name})" in text, f"00_start_here does not link {path.name}"
+        assert (folder / path.name).exists()
+
+
+def test_start_pages_link_each_other() -> None:
+    en = "\n".join(_source(c) for c in _load(NB_DIR / "00_start_here.ipynb")["cells"])
+    zh = "\n".join(_source(c) for c in _load(ZH_DIR / "00_start_here.ipynb")["cells"])
+    assert "(zh/00_start_here.ipynb)" in en
+    assert "(../00_start_here.ipynb)" in zh
+
+
+# --- the Chinese edition ---------------------------------------------------------------------
+PAIRS = [(NB_DIR / p.name, p) for p in ZH_NOTEBOOKS]
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_every_notebook_has_its_chinese_counterpart() -> None:
+    assert [p.name for p in ZH_NOTEBOOKS] == [p.name for p in EN_NOTEBOOKS]
+
+
+def _printed(cell: dict[str, Any]) -> list[str]:
+    """What a code cell printed (streams and plain-text results), one string per output."""
+    out = []
+    for o in cell.get("outputs", []):
+        if o["output_type"] == "stream":
+            text = o["text"]
+        elif o["output_type"] == "execute_result" and set(o["data"]) == {"text/plain"}:
+            text = o["data"]["text/plain"]
+        else:
+            continue
+        out.append("".join(text) if isinstance(text, list) else text)
+    return out
+
+
+# Printed lines that are in the pictures' language (SweepPlayer's frame titles and repr).
+LANGUAGE_LINE = re.compile(r"^(?:<tv\.viz\.\w+|(?:Forward|Reverse) step \d|[正反]向第 \d)")
+
+
+def _numbers_only(texts: list[str]) -> list[str]:
+    lines = "\n".join(texts).splitlines()
+    # kernels name their temporary files (/tmp/ipykernel_<pid>/...): not part of a result
+    lines = [re.sub(r"ipykernel_\d+/\d+", "ipykernel", x) for x in lines]
+    # a target's seed is marked in the pictures' language
+    lines = [x.replace("（初始值）", " (seed)") for x in lines]
+    return [x for x in lines if not LANGUAGE_LINE.match(x.strip())]
+
+
+@pytest.mark.parametrize(("en", "zh"), PAIRS, ids=[p.stem for _, p in PAIRS])
+def test_chinese_notebook_has_the_same_code_and_numbers(en: Path, zh: Path) -> None:
+    en_cells, zh_cells = _load(en)["cells"], _load(zh)["cells"]
+    assert [c["cell_type"] for c in zh_cells] == [c["cell_type"] for c in en_cells]
+    en_code = [c for c in en_cells if c["cell_type"] == "code"]
+    zh_code = [c for c in zh_cells if c["cell_type"] == "code"]
+    first = _source(zh_code[0]).splitlines()
+    assert first[first.index("import tapeviz as tf") + 1] == 'tf.viz.set_language("zh")'
+    first.remove('tf.viz.set_language("zh")')
+    assert first == _source(en_code[0]).splitlines()
+    for e, z in zip(en_code[1:], zh_code[1:], strict=True):
+        assert _source(z) == _source(e)
+    if en.name.startswith("08_"):
+        return  # it prints timings measured live
+    for e, z in zip(en_code, zh_code, strict=True):
+        if any(o["output_type"] == "error" for o in e.get("outputs", [])):
+            continue  # tapeviz's own error messages are in the pictures' language too
+        assert _numbers_only(_printed(z)) == _numbers_only(_printed(e)), _source(e)[:300]
+    prose = [_source(c) for c in zh_cells if c["cell_type"] == "markdown"]
+    assert all(HAN.search(p) for p in prose), "a markdown cell of the Chinese notebook is English"
+
+
+# The documents' numbers, as the Chinese notebooks print them (a selection per document).
+DOCUMENT_NUMBERS = {
+    "01_autodiff_basics": ["tv.Tensor(9.0,", "tv.Tensor(6.0,", "tv.Tensor(125.0,",
+                           "[[ 70.]\n [100.]]", "tv.Tensor(30.0,"],
+    "02_gradienttape_and_optimizers": ["numpy=9.0>", "numpy=42.0>", "numpy=13.0>",
+                                       "numpy=14.0>", "numpy=20.0>", "numpy=-0.3333333>"],
+    "03_autodiff_mechanism": ["tv.Tensor(-2.0,", "tv.Tensor(2.0,", "x =  0.999998569",
+                              "1.00000083", "0.0503761768"],
+    "04_custom_layers_numpy_vs_tape": ["34.0", "20.0", "1 + 6 + 27 = 34"],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("stem", sorted(DOCUMENT_NUMBERS))
+def test_chinese_notebooks_print_the_documents_numbers(stem: str) -> None:
+    path = ZH_DIR / f"{stem}.ipynb"
+    printed = "\n".join(t for c in _load(path)["cells"] for t in _printed(c))
+    for number in DOCUMENT_NUMBERS[stem]:
+        assert number in printed, f"zh/{path.name} does not print {number!r}"

@@ -3,6 +3,8 @@
 # %% [markdown]
 # # tapeviz notebooks — start here
 #
+# *中文版：[从这里开始](zh/00_start_here.ipynb)*
+#
 # **tapeviz** is a small automatic-differentiation engine that speaks TensorFlow 2's
 # language: code from a TensorFlow textbook runs after changing one line,
 # `import tensorflow as tf` → `import tapeviz as tf`. What it adds is a **tape you can

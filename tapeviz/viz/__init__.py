@@ -3,7 +3,9 @@
 ``tv.viz.graph(tape)`` draws what a tape recorded (values, gradients, the reverse-sweep
 order) and shows itself inline in Jupyter; ``tv.viz.to_svg(...)`` gives the SVG text;
 ``tv.viz.legend()`` the key of colours and shapes, which :mod:`tapeviz.viz.theme` defines
-for every picture.  The widgets ``SweepPlayer`` and ``OptimizerRace`` load on first use.
+for every picture.  ``tv.viz.set_language("zh")`` switches their words to Chinese
+(``"en"``, the default, back to English).  The widgets ``SweepPlayer`` and
+``OptimizerRace`` load on first use.
 
 Everything here reads only the public record of a tape (:mod:`tapeviz.graph`).
 """
@@ -15,6 +17,7 @@ from typing import Any
 
 from . import theme
 from .dot import GraphvizNotFoundError, TapeGraph, graph, legend, node_labels, to_svg
+from .messages import get_language, set_language
 
 # Widgets (ipywidgets/matplotlib) are imported only when asked for.
 _LAZY = {
@@ -38,9 +41,11 @@ __all__ = [
     "OptimizerRace",
     "SweepPlayer",
     "TapeGraph",
+    "get_language",
     "graph",
     "legend",
     "node_labels",
+    "set_language",
     "surfaces",
     "theme",
     "to_svg",

@@ -182,7 +182,7 @@ def _accumulation(label: str, seed: np.ndarray | None, parts: list[np.ndarray]) 
     values = ([seed] if seed is not None else []) + list(parts)
     total = _sum([seed] if seed is not None else [], parts)
     if len(values) == 1:
-        suffix = " (seed)" if seed is not None else ""
+        suffix = message("player.seed") if seed is not None else ""
         return f"∂L/∂{label} = {format_value(values[0])}{suffix}"
     text = format_value(values[0])
     for v in values[1:]:
@@ -624,9 +624,12 @@ class SweepPlayer(static.StaticFallback, anywidget.AnyWidget):
     def __repr__(self) -> str:
         n_fwd = sum(f.phase == "forward" for f in self.frames)
         n_bwd = len(self.frames) - n_fwd
-        return (
-            f"<tv.viz.SweepPlayer: {len(self.frames)} frames ({n_fwd} forward, "
-            f"{n_bwd} backward), showing frame {self.index + 1}>"
+        return message(
+            "player.repr",
+            count=len(self.frames),
+            forward=n_fwd,
+            backward=n_bwd,
+            index=self.index + 1,
         )
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from . import theme
+from .messages import html_lang
 
 __all__ = [
     "asset",
@@ -158,7 +159,7 @@ def write_html(
     if "const TV_WIDGET =" not in code:
         raise ValueError("internal error: the front-end module has no 'export default'")
     page = f"""<!DOCTYPE html>
-<html lang="en">
+<html lang="{html_lang()}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

@@ -168,9 +168,12 @@ GRADIENT = "#B34700"  # vermillion, darkened for text contrast
 
 #: Fonts: graphviz passes the list to fontconfig, SVG viewers to CSS ``font-family``;
 #: both take the first family they have.  DejaVu ships with graphviz on Linux and has
-#: every symbol we draw (∂ Σ × ² ᵀ √ σ).
-FONT = "Helvetica,Arial,DejaVu Sans,sans-serif"
-MONO_FONT = "DejaVu Sans Mono,Menlo,Consolas,monospace"
+#: every symbol we draw (∂ Σ × ² ᵀ √ σ).  Chinese characters (names, the Chinese
+#: pictures' words) come from the first family that has them: Noto Sans CJK SC (Debian's
+#: ``fonts-noto-cjk``, installed by ``make system`` and on Binder), else the usual Chinese
+#: fonts of Windows and macOS; naming it picks the simplified Chinese forms.
+FONT = "Helvetica,Arial,DejaVu Sans,Noto Sans CJK SC,Microsoft YaHei,PingFang SC,sans-serif"
+MONO_FONT = "DejaVu Sans Mono,Menlo,Consolas,Noto Sans Mono CJK SC,monospace"
 FONT_SIZE = 14
 SMALL_FONT_SIZE = 10
 SYMBOL_FONT_SIZE = 18

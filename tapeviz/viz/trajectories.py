@@ -90,7 +90,7 @@ import traitlets
 import tapeviz
 
 from . import static, theme
-from .messages import for_front_end, message
+from .messages import MESSAGES, for_front_end, message
 from .surfaces import Surface
 
 __all__ = ["OptimizerRace", "default_optimizers", "plot_fonts", "run_race"]
@@ -302,6 +302,12 @@ def _pair_text(row: np.ndarray, dims: int) -> str:
     return f"({_num(float(row[0]))}, {_num(float(row[1]))})"
 
 
+def _surface_name(name: str) -> str:
+    """A built-in surface's name in the pictures' language (others: as given)."""
+    key = f"race.surface.{name}"
+    return message(key) if key in MESSAGES["en"] else name
+
+
 # --- the picture: matplotlib draws what does not move -------------------------------------------
 @cache
 def plot_fonts() -> tuple[str, ...]:
@@ -312,7 +318,17 @@ def plot_fonts() -> tuple[str, ...]:
     """
     from matplotlib import font_manager
 
-    installed = {f.name for f in font_manager.fontManager.ttflist}
+    manager = font_manager.fontManager
+    installed = {f.name for f in manager.ttflist}
+    if not installed.intersection(theme.PLOT_FONTS[1:]):
+        # matplotlib lists the system's fonts once, in its cache; a Chinese font installed
+        # later (``make system`` after a first run) is on the system but not in the list.
+        known = {f.fname for f in manager.ttflist}
+        for path in font_manager.findSystemFonts():
+            if path not in known and "cjk" in Path(path).name.lower():
+                with contextlib.suppress(Exception):  # a font file matplotlib cannot read
+                    manager.addfont(path)
+        installed = {f.name for f in manager.ttflist}
     return tuple(f for f in theme.PLOT_FONTS if f in installed) or ("DejaVu Sans",)
 
 
@@ -854,7 +870,11 @@ class OptimizerRace(static.StaticFallback, anywidget.AnyWidget):
         self.log_levels = self.surface.log_levels if self.surface else False
         self.resolution = int(resolution)
         self.title = (
-            f"{self.surface.name}: {self.surface.formula}"
+            message(
+                "race.surface_title",
+                name=_surface_name(self.surface.name),
+                formula=self.surface.formula,
+            )  # fmt: skip
             if self.surface
             else message("race.custom_title")
         )
@@ -1171,9 +1191,8 @@ class OptimizerRace(static.StaticFallback, anywidget.AnyWidget):
 
     def __repr__(self) -> str:
         names = ", ".join(self.series)
-        return (
-            f"<tv.viz.OptimizerRace on {self.title}: {names}; {self.steps} steps, "
-            f"showing step {self.index}>"
+        return message(
+            "race.repr", title=self.title, names=names, steps=self.steps, index=self.index
         )
 
 

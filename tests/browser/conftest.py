@@ -187,7 +187,8 @@ class Lab:
 
     def notebook_url(self, name: str) -> str:
         """The notebook alone, in a workspace of its own (nothing restored from a former tab)."""
-        workspace = Path(name).stem.replace(".", "-")
+        # zh/01_x.ipynb and 01_x.ipynb get different workspaces
+        workspace = str(Path(name).with_suffix("")).replace(".", "-").replace("/", "-")
         return f"{self.url}/lab/workspaces/{workspace}/tree/{name}?token={self.token}"
 
     def api(self, path: str, method: str = "GET", timeout: float = 5.0) -> Any:

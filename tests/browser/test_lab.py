@@ -17,6 +17,8 @@ console error of our front-end code, on an error output, and on any request that
   (each checker says "not done yet") and each solution opens with one click.
 * the start page at Binder's path ``lab/tree/notebooks/00_start_here.ipynb``, with the
   project's lab settings: no news pop-up.
+* ``notebooks/zh/01_autodiff_basics.ipynb``: the Chinese edition's SweepPlayer has Chinese
+  controls (播放, 上一步, 正向传播, 反向传播) and no English word of its interface.
 
 Every Run All here checks that the last code cell got its execution count.
 """
@@ -296,3 +298,50 @@ def test_start_page_at_binders_path_without_news(page: Page, lab: Lab, shot: Any
     settings = lab.api("/lab/api/settings/@jupyterlab/apputils-extension:notification")
     defaults = {k: v.get("default") for k, v in settings["schema"]["properties"].items()}
     assert defaults["fetchNews"] == "false" and defaults["checkForUpdates"] is False, defaults
+
+
+# --- the Chinese edition -----------------------------------------------------------------------
+ZH_NOTEBOOK = "zh/01_autodiff_basics.ipynb"
+# words a Chinese player may show that are not interface words: key caps, the ops and names
+# of the recorded graph (code), units
+NOT_INTERFACE = re.compile(
+    r"\b(?:Home|End|Ctrl|Variable|matmul|add|subtract|square|reduce_sum)\b|"
+    r"[tc]\d+|#\d+"
+)
+
+
+def test_chinese_notebook_has_chinese_controls(page: Page, lab: Lab, shot: Any) -> None:
+    cells = open_and_run(page, lab, f"notebooks/{ZH_NOTEBOOK}")
+    assert 'tf.viz.set_language("zh")' in cells[0]["source"]
+    players = live_widgets(page, "player")
+    assert players.count() >= 1
+    root = players.first
+    scroll_to(root)
+    play = root.locator("button.tv-play")
+    assert play.get_attribute("aria-label") == "播放"
+    assert play.get_attribute("title") == "播放 (空格)"
+    assert play.inner_text().strip() == "播放"
+    assert root.locator("button.tv-step-back").get_attribute("aria-label") == "上一步"
+    assert root.locator("button.tv-step-forward").get_attribute("aria-label") == "下一步"
+    assert root.locator("button.tv-zoom-fit").get_attribute("aria-label") == "显示整张图"
+    assert "正向传播" in root.locator(".tv-frame-label").inner_text()
+    # on to the reverse sweep
+    root.focus()
+    page.keyboard.press("End")
+    wait_attr(page, root, "data-phase", "backward")
+    label = root.locator(".tv-frame-label").inner_text()
+    assert "反向传播" in label and "帧" in label, label
+    assert "目前累积的伴随值" in root.locator("table.tv-adjoint-table caption").inner_text()
+    # every visible word of the widget (the graph's SVG aside) is Chinese, numbers or code
+    text = root.evaluate(
+        """(el) => {
+            const copy = el.cloneNode(true);
+            copy.querySelectorAll("svg, .tv-formula").forEach((n) => n.remove());
+            const titles = [...el.querySelectorAll("[title], [aria-label]")]
+                .map((n) => [n.getAttribute("title"), n.getAttribute("aria-label")].join(" "));
+            return [copy.innerText, ...titles].join("\\n");
+        }"""
+    )
+    english = set(re.findall(r"[A-Za-z]{3,}", NOT_INTERFACE.sub("", text)))
+    assert not english, (english, text)
+    shot("zh-player", root)

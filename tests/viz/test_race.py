@@ -491,7 +491,8 @@ def test_fonts_fall_back_to_chinese_ones_when_installed(monkeypatch: pytest.Monk
     )
     plot_fonts.cache_clear()
     try:
-        assert plot_fonts() == ("DejaVu Sans", "Noto Sans CJK SC")
+        # (on a machine with fonts-noto-cjk, its other families follow)
+        assert plot_fonts()[:2] == ("DejaVu Sans", "Noto Sans CJK SC")
     finally:
         monkeypatch.undo()
         plot_fonts.cache_clear()

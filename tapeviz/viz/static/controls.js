@@ -94,7 +94,7 @@ function makeControls(model, options) {
   const first = iconButton("tv-first", "first", t("controls.first"), { keys: "Home" });
   const back = iconButton("tv-step-back", "back", t("controls.back"), { keys: "←" });
   const play = iconButton("tv-play", "play", t("controls.play"),
-                          { keys: "Space", text: t("controls.play") });
+                          { keys: t("controls.key_space"), text: t("controls.play") });
   const fwd = iconButton("tv-step-forward", "forward", t("controls.forward"), { keys: "→" });
   const last = iconButton("tv-last", "last", t("controls.last"), { keys: "End" });
   play.setAttribute("aria-pressed", "false");
@@ -127,7 +127,7 @@ function makeControls(model, options) {
     const label = t(on ? "controls.pause" : "controls.play");
     setIcon(play, on ? "pause" : "play", label);
     play.setAttribute("aria-label", label);
-    play.title = `${label} (Space)`;
+    play.title = `${label} (${t("controls.key_space")})`;
     play.setAttribute("aria-pressed", on ? "true" : "false");
     // no announcement per frame while playing
     frameLabel.setAttribute("aria-live", on ? "off" : "polite");
