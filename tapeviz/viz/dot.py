@@ -152,6 +152,7 @@ import numpy as np
 
 from ..graph import Node, Record, format_value
 from . import theme
+from .messages import message as _m
 
 __all__ = [
     "GraphvizNotFoundError",
@@ -456,8 +457,8 @@ def fit_width(svg: str, max_width: float | None) -> str:
         return svg[: m.start()] + size + svg[m.start(3) :]
     # two more lines below the drawing, in user units that show as 11 pt text
     texts = (
-        f"Scaled to {round(k * 100)} % to fit the page. To zoom, open the image in a new tab,",
-        "or draw it at full size with tv.viz.graph(..., max_width=None).",
+        _m("graph.scaled", percent=round(k * 100)),
+        _m("graph.scaled_2"),
     )
     line = 16 / k
     note = "".join(
@@ -723,10 +724,10 @@ def _window(rec: Record, size: int, prefix: str) -> tuple[set[int], _Region]:
         svg_id=f"{prefix}hidden",
         kind="hidden",
         title="",  # with its count, when the plan is done
-        subtitle=f"before node {_count(start)}",
+        subtitle=_m("graph.before_node", count=_count(start)),
         members=members,
         where=(),
-        tip=["tv.viz.graph(..., max_nodes=None) draws them, slowly"],
+        tip=[_m("graph.draw_all_tip")],
         count=n - len(kept),
     )
     return kept, before
@@ -885,8 +886,11 @@ def _collapse_loops(
             _Region(
                 svg_id=f"{prefix}loop{len(regions)}",
                 kind="loop",
-                title=f"⟳ {_count(more)} more iteration{'' if more == 1 else 's'}",
-                subtitle=f"each: {_symbols(rec, first)}",
+                title=_m(
+                    "graph.more_iteration" if more == 1 else "graph.more_iterations",
+                    count=_count(more),
+                ),
+                subtitle=_m("graph.each", symbols=_symbols(rec, first)),
                 members=rest,
                 where=common,
             )
@@ -942,7 +946,7 @@ def _plan(
         region_of.update({i: r for r in loops for i in r.members})
         if loops and collapse_loops is None:
             n = sum(len(r.members) for r in loops)
-            notes.append(f"{_count(n)} nodes of repeated loop iterations folded into ⟳ boxes")
+            notes.append(_m("graph.note_loops", count=_count(n)))
     hidden = None
     if boxes([]) > budget:
         room = budget - (before is not None)  # one box is the window's
@@ -956,11 +960,11 @@ def _plan(
             before.members = sorted(set(before.members) | set(hidden.members))
             before.count += len(hidden.members)
         hidden = before
-        hidden.title = f"⋯ {_count(hidden.count)} earlier nodes not drawn"
+        hidden.title = _m("graph.hidden", count=_count(hidden.count))
     if hidden is not None:
         regions.append(hidden)
         region_of = {i: r for r in regions for i in r.members}
-        notes.append(f"the {_count(hidden.count)} earliest nodes left out (the ⋯ box)")
+        notes.append(_m("graph.note_hidden", count=_count(hidden.count)))
     # what leaves each box: members used by drawn ops outside it, and targets
     for i in sorted(full):
         if rec.nodes[i].kind != "op":
@@ -977,10 +981,7 @@ def _plan(
         r.exported.sort()
     plan = _Plan(full, context, targets, keys, regions, region_of)
     if notes:
-        plan.note = (
-            f"Drawn in short ({_count(n_drawn)} nodes): {'; '.join(notes)}. "
-            "tv.viz.graph(..., max_nodes=None) draws every node, slowly."
-        )
+        plan.note = _m("graph.note", count=_count(n_drawn), notes="; ".join(notes))
     n_ops = sum(1 for i in full if rec.nodes[i].kind == "op" and i not in region_of)
     plan.large = n_ops > _LARGE
     if refs or (refs is None and plan.large):
@@ -1040,11 +1041,11 @@ def _hide_earliest(
     return _Region(
         svg_id=f"{prefix}hidden",
         kind="hidden",
-        title=f"⋯ {_count(len(hidden))} earlier nodes not drawn",
-        subtitle=f"{n_ops} ops: {_symbols(rec, hidden)}",
+        title=_m("graph.hidden", count=_count(len(hidden))),
+        subtitle=_m("graph.hidden_ops", count=n_ops, symbols=_symbols(rec, hidden)),
         members=hidden,
         where=(),
-        tip=["tv.viz.graph(..., max_nodes=None) draws them, slowly"],
+        tip=[_m("graph.draw_all_tip")],
         count=len(hidden),
     )
 
@@ -1210,11 +1211,15 @@ class _Writer:
             text = (
                 _lines_html(lines, style.text)
                 + '<BR ALIGN="LEFT"/>'
-                + _font("<I>known at run time</I>", size=theme.SMALL_FONT_SIZE, colour=theme.MUTED)
+                + _font(
+                    f"<I>{html_escape(_m('graph.run_time'))}</I>",
+                    size=theme.SMALL_FONT_SIZE,
+                    colour=theme.MUTED,
+                )
             )
             cells.append(("type", theme.MUTED, "value", text, [*lines, ""]))
         elif self.values:
-            caption = "value" if node.dtype == "float32" else node.dtype
+            caption = _m("graph.value") if node.dtype == "float32" else node.dtype
             if self.is_bare(node) and node.id not in self.rec.gradients:
                 caption = ""  # the box is its value: "2", not "value 2"
             lines = value_lines(node.value)
@@ -1222,7 +1227,7 @@ class _Writer:
         if self.grads and node.id in self.rec.gradients:
             lines = value_lines(self.rec.gradients[node.id])
             text = _font(_lines_html(lines, theme.GRADIENT), bold=True)
-            cells.append(("grad", theme.GRADIENT, "grad", text, lines))
+            cells.append((_m("graph.grad"), theme.GRADIENT, "grad", text, lines))
         for caption, colour, kind, text, lines in cells:
             valign = ' VALIGN="TOP"' if len(lines) > 1 else ""
             small = _font(caption, size=theme.SMALL_FONT_SIZE, colour=colour) if caption else ""
@@ -1274,17 +1279,21 @@ class _Writer:
     def value_tip(self, node: Node) -> list[str]:
         """What hovering a value box says: its whole name, what it is, its numbers."""
         label = self.labels[node.id]
-        kind = {"variable": "variable", "constant": "watched constant" if node.watched else
-                "constant"}.get(node.kind, f"output of {node.op}")  # fmt: skip
+        if node.kind == "variable":
+            kind = _m("graph.tip.variable")
+        elif node.kind == "constant":
+            kind = _m("graph.tip.watched_constant" if node.watched else "graph.tip.constant")
+        else:
+            kind = _m("graph.tip.output", op=node.op)
         what = [kind]
         if node.name and node.name.split(":")[0] != label:
-            what.append(f"named {node.name}")
-        what.append(f"{node.dtype}, shape {_shape_text(node.shape) or '()'}")
+            what.append(_m("graph.tip.named", name=node.name))
+        what.append(_m("graph.tip.type", dtype=node.dtype, shape=_shape_text(node.shape) or "()"))
         tip = [f"{label}: {', '.join(what)}"]
         if node.symbolic:
-            tip.append(f"value {node.type_text}: known at run time")
+            tip.append(_m("graph.tip.value_run_time", type=node.type_text))
         elif self.values:
-            tip.append(f"value = {format_value(node.value)}")
+            tip.append(f"{_m('graph.value')} = {format_value(node.value)}")
         if self.grads and node.id in self.rec.gradients:
             tip.append(f"∂L/∂{label} = {format_value(self.rec.gradients[node.id])}")
         return tip
@@ -1317,9 +1326,9 @@ class _Writer:
         args += [f"{k}={v!r}" for k, v in node.attrs.items()]
         tip = [f"{self.labels[node.id]} = {node.op or 'op'}({', '.join(args)})"]
         if node.symbolic:
-            tip.append(f"{self.labels[node.id]}: {node.type_text}, known at run time")
+            tip.append(_m("graph.tip.op_run_time", label=self.labels[node.id], type=node.type_text))
         if step is not None:
-            tip.append(f"reverse sweep, step {step}: {self.formula(node.id)}")
+            tip.append(_m("graph.tip.step", step=step, formula=self.formula(node.id)))
         attrs = [
             ("id", f'"{op_id}"'),
             ("class", f'"{theme.CLASS["node"]} {theme.CLASS["op"]}"'),
@@ -1353,7 +1362,7 @@ class _Writer:
             ("color", f'"{style.stroke}"'),
             ("margin", '"0.06,0.02"'),
             ("height", "0.3"),
-            ("tooltip", dot_quote(f"the value {self.labels[node.id]} (drawn once, elsewhere)")),
+            ("tooltip", dot_quote(_m("graph.tip.ref", label=self.labels[node.id]))),
             ("label", f"<{title}>"),
         ]
         return f"{_name(ref_id)} [{_attrs(attrs)}]"
@@ -1403,7 +1412,7 @@ class _Writer:
         css = f"{theme.CLASS['cluster']} {theme.CLASS[kind]}"
         caption = _font(html_escape(short_label(text, 80)), colour=style.text, bold=True)
         if kind == "group":
-            note = "ops recorded while that tape ran its reverse sweep"
+            note = _m("graph.group_note")
             caption = (
                 _font("∇ ", colour=style.text, bold=True)
                 + caption
@@ -1429,8 +1438,8 @@ class _Writer:
         if kind == "group":
             return text
         if text.startswith("for ") and " in tv.range(" in text:  # a traced loop
-            return f"loop {text}: its body, drawn once, runs at every step"
-        return f"name scope {text}"
+            return _m("graph.tip.loop", text=text)
+        return _m("graph.tip.scope", text=text)
 
     def nodes(self) -> list[str]:
         """Node statements, nested in their clusters (an explicit stack: no recursion)."""
@@ -1532,7 +1541,13 @@ class _Writer:
                 if tail == head or (tail, head) in seen:
                     continue
                 seen.add((tail, head))
-                tip = f"{self.labels[j]} → {node.op} ({self.labels[i]}), input {pos + 1}"
+                tip = _m(
+                    "graph.tip.input",
+                    source=self.labels[j],
+                    op=node.op,
+                    out=self.labels[i],
+                    position=pos + 1,
+                )
                 if nodes[j].shape:
                     tip += f", shape {_shape_text(nodes[j].shape)}"
                 attrs = [
@@ -1553,7 +1568,10 @@ class _Writer:
                     ("id", f'"{p}o{i}"'),
                     ("class", out_css),
                     ("weight", "4"),
-                    ("tooltip", dot_quote(f"{node.op} gives {self.labels[i]}")),
+                    (
+                        "tooltip",
+                        dot_quote(_m("graph.tip.output_edge", op=node.op, out=self.labels[i])),
+                    ),
                 ]
                 out.append(f"{_name(head)} -> {_name(value_box_id(node, p))} [{_attrs(attrs)}]")
         return ["\t" + line for line in out]
@@ -1841,11 +1859,16 @@ def _layout_widths(writer: _Writer) -> tuple[float, float]:
 # --- legend --------------------------------------------------------------------------------
 
 
+def _legend(style: theme.Style) -> str:
+    """What the legend says about ``style``, in the current language (its key in the
+    message table is ``graph.legend.<style name>``)."""
+    return _m(f"graph.legend.{style.name}")
+
+
 def _legend_node(id_prefix: str, present: Mapping[str, bool] | None = None) -> str:
     """One node whose HTML table is the key of colours and shapes."""
-    rows = [
-        f'<TR><TD COLSPAN="2" ALIGN="LEFT">{_font("Legend", bold=True)}</TD></TR>',
-    ]
+    title = _font(html_escape(_m("graph.legend")), bold=True)
+    rows = [f'<TR><TD COLSPAN="2" ALIGN="LEFT">{title}</TD></TR>']
 
     def swatch(style: theme.Style, text: str, round_: bool = True) -> str:
         inner = (
@@ -1872,9 +1895,9 @@ def _legend_node(id_prefix: str, present: Mapping[str, bool] | None = None) -> s
         (theme.VALUE, "t3"),
         (theme.TARGET, "L"),
     ):
-        rows.append(row(swatch(style, sample), style.legend))
+        rows.append(row(swatch(style, sample), _legend(style)))
     if everything or show.get("elided"):
-        rows.append(row(swatch(theme.ELIDED, "t9"), theme.ELIDED.legend))
+        rows.append(row(swatch(theme.ELIDED, "t9"), _legend(theme.ELIDED)))
     badge = _font("<B>2</B>", colour=theme.STEP.text, size=theme.SMALL_FONT_SIZE)
     op_sample = (
         f'<TD ALIGN="CENTER"><TABLE BORDER="{round(theme.OP.penwidth)}" CELLBORDER="0" '
@@ -1882,14 +1905,14 @@ def _legend_node(id_prefix: str, present: Mapping[str, bool] | None = None) -> s
         f'STYLE="rounded"><TR><TD>{_font("×", colour=theme.OP.text)}</TD>'
         f'<TD BGCOLOR="{theme.STEP.fill}" STYLE="rounded">{badge}</TD></TR></TABLE></TD>'
     )
-    rows.append(row(op_sample, "op: its symbol and its step in the reverse sweep"))
+    rows.append(row(op_sample, _m("graph.legend.op")))
     grad = _font("<B>6</B>", colour=theme.GRADIENT, face=theme.MONO_FONT)
-    rows.append(row(f'<TD ALIGN="CENTER">{grad}</TD>', "gradient ∂L/∂value (after tape.gradient)"))
+    rows.append(row(f'<TD ALIGN="CENTER">{grad}</TD>', _m("graph.legend.gradient")))
     rows.append(
         row(
             '<TD ALIGN="CENTER">'
             f"{_font('(2, 1)', size=theme.SMALL_FONT_SIZE, colour=theme.MUTED)}</TD>",
-            "shape of the value on an edge",
+            _m("graph.legend.shape"),
         )
     )
     for key, style in (
@@ -1900,9 +1923,11 @@ def _legend_node(id_prefix: str, present: Mapping[str, bool] | None = None) -> s
     ):
         if everything or show.get(key):
             sample = {"group": "∇", "scope": "dense", "collapsed": "dense", "loop": "⟳"}[key]
-            rows.append(row(swatch(style, sample, round_=key in ("group", "scope")), style.legend))
+            rows.append(
+                row(swatch(style, sample, round_=key in ("group", "scope")), _legend(style))
+            )
     if everything or show.get("ref"):
-        rows.append(row(swatch(theme.VARIABLE, "↪ w"), "the value w, drawn once elsewhere"))
+        rows.append(row(swatch(theme.VARIABLE, "↪ w"), _m("graph.legend.ref")))
     label = (
         '<<TABLE BORDER="1" COLOR="#A6A6A6" BGCOLOR="#FFFFFF" CELLBORDER="0" CELLSPACING="2" '
         'CELLPADDING="2">' + "".join(rows) + "</TABLE>>"

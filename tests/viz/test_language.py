@@ -137,3 +137,36 @@ def test_chinese_errors() -> None:
     tv.viz.set_language("zh")
     with pytest.raises(TypeError, match="SweepPlayer 需要一个 tv.GradientTape"):
         tv.viz.SweepPlayer(3)
+
+
+def test_chinese_drawing_has_no_english_interface_words() -> None:
+    """The legend, captions, tooltips and notes of a drawing follow the language; the names,
+    op symbols, dtypes and the formulas (notation) do not."""
+    tv.viz.set_language("zh")
+    try:
+        tape = small_tape()
+        source = tv.viz.graph(tape, legend=True).source
+        long = tv.viz.graph(_chain(400), max_nodes=40, collapse_loops=False).source
+    finally:
+        tv.viz.set_language("en")
+    for word in ("图例", "变量（tv.Variable）", "梯度 ∂L/∂值", "值", "反向传播第 1 步"):
+        assert word in source, word
+    assert "前面" in long and "节点没有画出" in long and "简化画法" in long, long[-800:]
+    texts = re.findall(r'tooltip="([^"]*)"', source + long)
+    texts += [t for t in re.findall(r">([^<>]+)<", source + long) if "=" not in t]
+    visible = " ".join(texts)
+    # code in the text: op names, dtypes, tv.viz.graph(..., max_nodes=None), tape.watch
+    code = {"float", "add", "multiply", "sin", "graph", "max", "nodes", "None", "Variable",
+            "watch", "gradient", "tape", "name_scope", "Keras", "ntv"}  # fmt: skip
+    assert not english_words(visible) - code, english_words(visible) - code
+    english = tv.viz.graph(small_tape(), legend=True).source
+    assert "Legend" in english and "variable (tv.Variable)" in english
+
+
+def _chain(n: int) -> tv.GradientTape:
+    x = tv.Variable(0.5, name="x")
+    with tv.GradientTape() as tape:
+        y = x
+        for _ in range(n):
+            y = tv.sin(y)
+    return tape
