@@ -12,10 +12,22 @@ Rows
 * the third document's loop: 1000 × {tape, gradient, ``x.assign_sub(lr * g)``} on
   ``a*x**2 + b*x + c``, beside a hand-written numpy version of the same float32 steps;
 * ``import tapeviz`` in a fresh interpreter.
+
+Against another checkout (e.g. the commit before a change), in the same run::
+
+    git worktree add /tmp/old <commit>
+    .venv/bin/python benchmarks/bench_engine.py --against /tmp/old --rounds 5
+
+runs this benchmark alternately on this checkout's tapeviz and on the other's (each round
+in fresh interpreters, the other one first every second round, so that both see the same
+load) and prints, per row, the median over the rounds of each, and their ratio.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
 import statistics
 import subprocess
 import sys
@@ -115,7 +127,8 @@ def import_time() -> float:
     return statistics.median(runs)
 
 
-def main() -> None:
+def measure() -> list[tuple[str, float, str]]:
+    """Every row: (name, median seconds, the median as shown)."""
     rows: list[tuple[str, float, str]] = []
     scalar = np.float32(0.5)
     arr = np.random.default_rng(0).uniform(-1, 1, 10_000).astype(np.float32)
@@ -124,25 +137,90 @@ def main() -> None:
         np_both = median_seconds(chain_numpy(x0, backward=True), number=5)
         tv_fwd = median_seconds(chain_tapeviz(x0, record=False), number=5)
         tv_both = median_seconds(chain_tapeviz(x0, record=True), number=5)
-        per_op = lambda s: f"{s / N_OPS * 1e6:7.2f} µs/op"  # noqa: E731
         rows += [
-            (f"{N_OPS}-op chain, {label}: numpy forward", np_fwd, per_op(np_fwd)),
+            (f"{N_OPS}-op chain, {label}: numpy forward", np_fwd, _per_op(np_fwd)),
             (
                 f"{N_OPS}-op chain, {label}: numpy forward+backward (hand-written)",
                 np_both,
-                per_op(np_both),
+                _per_op(np_both),
             ),
-            (f"{N_OPS}-op chain, {label}: tapeviz forward, no tape", tv_fwd, per_op(tv_fwd)),
-            (f"{N_OPS}-op chain, {label}: tapeviz tape + gradient", tv_both, per_op(tv_both)),
+            (f"{N_OPS}-op chain, {label}: tapeviz forward, no tape", tv_fwd, _per_op(tv_fwd)),
+            (f"{N_OPS}-op chain, {label}: tapeviz tape + gradient", tv_both, _per_op(tv_both)),
         ]
     q_np = median_seconds(quadratic_numpy)
     q_tv = median_seconds(quadratic_tapeviz)
     rows += [
-        ("doc-3 loop, 1000 steps: hand-written numpy float32", q_np, f"{q_np * 1e3:7.2f} ms"),
-        ("doc-3 loop, 1000 steps: tapeviz tape+gradient+assign_sub", q_tv, f"{q_tv * 1e3:7.2f} ms"),
+        ("doc-3 loop, 1000 steps: hand-written numpy float32", q_np, _ms(q_np)),
+        ("doc-3 loop, 1000 steps: tapeviz tape+gradient+assign_sub", q_tv, _ms(q_tv)),
     ]
     t_imp = import_time()
     rows.append(("import tapeviz (fresh interpreter)", t_imp, f"{t_imp * 1e3:7.1f} ms"))
+    return rows
+
+
+def _per_op(seconds: float) -> str:
+    return f"{seconds / N_OPS * 1e6:7.2f} µs/op"
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:7.2f} ms"
+
+
+def _shown(name: str, seconds: float) -> str:
+    """A median in the unit of its row."""
+    if "op chain" in name:
+        return _per_op(seconds)
+    if name.startswith("import"):
+        return f"{seconds * 1e3:7.1f} ms"
+    return _ms(seconds)
+
+
+def compare(other: str, rounds: int) -> None:
+    """This checkout against the checkout ``other``, alternately in the same run."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    checkouts = {"this": here, "other": os.path.abspath(other)}
+    if not os.path.isfile(os.path.join(checkouts["other"], "tapeviz", "__init__.py")):
+        sys.exit(f"--against: {other} is not a tapeviz checkout (no tapeviz/__init__.py)")
+    runs: dict[str, list[dict[str, float]]] = {"this": [], "other": []}
+    for r in range(rounds):
+        order = ("this", "other") if r % 2 == 0 else ("other", "this")
+        for which in order:
+            env = dict(os.environ, PYTHONPATH=checkouts[which])
+            out = subprocess.run(
+                [sys.executable, os.path.abspath(__file__), "--json"],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=checkouts[which],
+            ).stdout
+            runs[which].append(json.loads(out))
+            print(f"round {r + 1}/{rounds}: {which} done", file=sys.stderr)
+    names = list(runs["this"][0])
+    width = max(len(n) for n in names)
+    print(f"this checkout: {here}\nother checkout: {checkouts['other']}")
+    print(f"medians over {rounds} alternating rounds (each row itself a median of 9 runs)\n")
+    print(f"{'benchmark':<{width}}  {'this':>14}  {'other':>14}  {'this/other':>10}")
+    print("-" * (width + 44))
+    for n in names:
+        a = statistics.median(run[n] for run in runs["this"])
+        b = statistics.median(run[n] for run in runs["other"])
+        print(f"{n:<{width}}  {_shown(n, a):>14}  {_shown(n, b):>14}  {a / b:10.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--against", metavar="CHECKOUT", help="another tapeviz checkout")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (--against)")
+    parser.add_argument("--json", action="store_true", help="print {row: median seconds}")
+    args = parser.parse_args()
+    if args.against:
+        compare(args.against, args.rounds)
+        return
+    rows = measure()
+    if args.json:
+        print(json.dumps({name: seconds for name, seconds, _ in rows}))
+        return
     width = max(len(r[0]) for r in rows)
     print(f"{'benchmark':<{width}}  {'median':>14}")
     print("-" * (width + 16))

@@ -28,26 +28,21 @@ tv.Tensor(6.0, shape=(), dtype=float32)
 
 from __future__ import annotations
 
-import array
 import collections
 import contextlib
 import enum
 import operator
-import os
-import re
-import sys
-import types
 import warnings
 import weakref
-from collections.abc import Iterator, Mapping
-from types import MappingProxyType
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
+from . import _record_builder as _rb
 from . import _state
-from .graph import FrozenSequence, Node, Record, SweepStep, format_value
-from .ops._registry import NUMPY, TENSOR, Op, sanitize_attrs
+from .graph import Record
+from .ops._registry import NUMPY, TENSOR, Op, TapeEntry, sanitize_attrs
 from .tensor import Tensor, Variable, convert_to_tensor
 
 __all__ = ["GradientTape", "UnconnectedGradients", "tape_of"]
@@ -58,6 +53,7 @@ _local = _state.local
 _next_tape_id = _state.next_tape_id
 _next_id = _state.next_id
 _new = object.__new__
+_entry = tuple.__new__  # a TapeEntry from a tuple, without NamedTuple's Python-level __new__
 _FLOAT_SCALARS = frozenset({np.float16, np.float32, np.float64})
 _id_of = operator.attrgetter("_id")
 _NO_ATTRS: dict[str, Any] = {}
@@ -72,7 +68,7 @@ def tape_of(tensor: Any) -> GradientTape | None:
         tape = ref()
         if tape is None:
             continue
-        if tid in tape._watched or any(e[7] == tid for e in tape._entries):
+        if tid in tape._watched or any(e.output_id == tid for e in tape._entries):
             return tape
     return None
 
@@ -118,7 +114,7 @@ class GradientTape:
     _used = False
     _last: tuple[Any, ...] | None = None
     _record_cache: Record | None = None
-    _record_data: _RecordData | None = None
+    _record_data: _rb.RecordData | None = None
     _record_names: tuple[dict[int, str], dict[int, str]] | None = None
     _record_stamp: tuple[int, int, int] = (0, 0, 0)
     _sweeps = 0  # traced sweeps so far (part of the record's cache stamp)
@@ -134,7 +130,7 @@ class GradientTape:
         self._persistent = persistent is not False and bool(persistent)
         self._watch_accessed = watch_accessed_variables is True or bool(watch_accessed_variables)
         self._id = _next_tape_id()
-        self._entries: list[tuple[Any, ...]] = []
+        self._entries: list[TapeEntry] = []
         self._tracked: set[int] = set()
         # id -> (Variable or _Kept, number of entries recorded when it was watched)
         self._watched: dict[int, tuple[Any, float, Any]] = {}
@@ -233,94 +229,65 @@ class GradientTape:
         vs = [w[0] for w in self._watched.values() if isinstance(w[0], Variable)]
         return tuple(sorted(vs, key=lambda v: v._id))
 
-    def _maybe_record(self, op: Op, xs: Any, vals: Any, out: Tensor, attrs: dict[str, Any]) -> None:
-        """Called by every op while this tape records.
-
-        An op is recorded when one of its inputs is tracked (watched, or computed from a
-        watched tensor); trainable float Variables it reads are watched on the way.
-        """
-        if len(xs) == 2 and not attrs:
-            self._record2(op, xs[0], xs[1], vals[0], vals[1], out)
-            return
-        tracked = self._tracked
-        flags = []
-        for x in xs:
-            flags.append(x._id in tracked or (type(x) is Variable and self._auto_watch(x)))
-        if True not in flags:
-            return
-        value = out._value
-        if type(value) not in _FLOAT_SCALARS and value.dtype.kind != "f":
-            return  # an int or bool result carries no gradient
-        vals = vals if type(vals) is tuple else tuple(vals)
-        self._append(
-            op,
-            tuple([x if type(x) is Variable else x._name for x in xs]),
-            vals,
-            out,
-            attrs,
-            tuple(map(_id_of, xs)),
-            tuple(flags),
-        )
-
-    def _record2(self, op: Op, x: Any, y: Any, xv: Any, yv: Any, out: Tensor) -> None:
-        """:meth:`_maybe_record` for a binary op without attrs (the hot path)."""
-        tracked = self._tracked
-        xid = x._id
-        yid = y._id
-        nx = xid in tracked or (type(x) is Variable and self._auto_watch(x))
-        ny = yid in tracked or (type(y) is Variable and self._auto_watch(y))
-        if not (nx or ny):
-            return
-        value = out._value
-        if type(value) not in _FLOAT_SCALARS and value.dtype.kind != "f":
-            return
-        out_id = out._id
-        tracked.add(out_id)
-        warn = op.may_warn
-        if warn and (warn is True or warn(xv, yv)):
-            self._risky = True
-        self._entries.append(
-            (
-                op,
-                (x if type(x) is Variable else x._name, y if type(y) is Variable else y._name),
-                (xv, yv),
-                value,
-                _NO_ATTRS,
-                _local.where,
-                (xid, yid),
-                out_id,
-                out._name,
-                (nx, ny),
-            )
-        )
-
-    def _append(
+    def _record(
         self,
         op: Op,
-        xin: tuple[Any, ...],
+        xs: Sequence[Tensor],
         vals: tuple[Any, ...],
         out: Tensor,
         attrs: dict[str, Any],
-        ids: tuple[int, ...],
-        needs: tuple[bool, ...],
     ) -> None:
+        """Record ``op`` (run by :func:`~tapeviz.ops._registry.apply`) if it reads a
+        tracked tensor: the one place where a :class:`TapeEntry` is made.
+
+        An input is tracked when it is watched or computed from a watched tensor; a
+        trainable float Variable an op reads is watched on the way.  An int or bool result
+        carries no gradient and is not recorded.
+        """
+        tracked = self._tracked
+        if len(xs) == 2:  # the binary operators, most of a training loop's ops
+            x, y = xs
+            nx = x._id in tracked or (type(x) is Variable and self._auto_watch(x))
+            ny = y._id in tracked or (type(y) is Variable and self._auto_watch(y))
+            if not (nx or ny):
+                return
+            needs: tuple[bool, ...] = (nx, ny)
+            inputs: tuple[Variable | str | None, ...] = (
+                x if type(x) is Variable else x._name,
+                y if type(y) is Variable else y._name,
+            )
+            ids: tuple[int, ...] = (x._id, y._id)
+        else:
+            needs = tuple(
+                [x._id in tracked or (type(x) is Variable and self._auto_watch(x)) for x in xs]
+            )
+            if True not in needs:
+                return
+            inputs = tuple([x if type(x) is Variable else x._name for x in xs])
+            ids = tuple([x._id for x in xs])
+        value = out._value
+        if type(value) not in _FLOAT_SCALARS and value.dtype.kind != "f":
+            return  # an int or bool result carries no gradient
         out_id = out._id
-        self._tracked.add(out_id)
+        tracked.add(out_id)
         warn = op.may_warn
         if warn and (warn is True or warn(*vals)):
             self._risky = True
         self._entries.append(
-            (
-                op,
-                xin,
-                vals,
-                out._value,
-                attrs,
-                _local.where,
-                ids,
-                out_id,
-                out._name,
-                needs,
+            _entry(
+                TapeEntry,
+                (
+                    op,
+                    inputs,
+                    vals,
+                    value,
+                    attrs,
+                    _local.where,
+                    ids,
+                    out_id,
+                    out._name,
+                    needs,
+                ),
             )
         )
 
@@ -331,9 +298,12 @@ class GradientTape:
             return True
         return False
 
-    def _record_custom(self, op: Op, xs: Any, out: Tensor, attrs: dict[str, Any]) -> None:
+    def _record_custom(
+        self, op: Op, xs: Sequence[Tensor], out: Tensor, attrs: dict[str, Any]
+    ) -> None:
+        """Record a ``custom_gradient`` op (its VJP calls the user's ``grad_fn``)."""
         self._custom = True
-        self._maybe_record(op, xs, [x._value for x in xs], out, attrs)
+        self._record(op, xs, tuple([x._value for x in xs]), out, attrs)
 
     # -- gradients ---------------------------------------------------------------------------
     def _begin_use(self, what: str) -> None:
@@ -363,7 +333,7 @@ class GradientTape:
         """Let go of custom_gradient's grad_fn closures, which only the sweep needed (the
         record keeps their names)."""
         self._entries = [
-            e[:4] + (sanitize_attrs(e[4]),) + e[5:] if e[0].name == "custom_gradient" else e
+            e._replace(attrs=sanitize_attrs(e.attrs)) if e.op.name == "custom_gradient" else e
             for e in self._entries
         ]
 
@@ -483,9 +453,9 @@ class GradientTape:
             reach = {i for i in src_ids if i in tracked}
             if reach:
                 for e in entries:
-                    for xid in e[6]:
+                    for xid in e.input_ids:
                         if xid in reach:
-                            reach.add(e[7])
+                            reach.add(e.output_id)
                             break
         tensor_mode = False
         for t in _local.tapes:
@@ -529,7 +499,7 @@ class GradientTape:
         if tensor_mode:
             saved_group = _local.group
             _local.group = group = f"gradient of tape {self._id}"
-            _note_group(group, self, targets, sources)
+            _rb.note_group(group, self, targets, sources)
         quiet = None
         if self._risky or n > 32:
             quiet = np.errstate(divide="ignore", invalid="ignore", over="ignore")
@@ -689,17 +659,17 @@ class GradientTape:
         stamp = (len(self._entries), len(self._watched), self._sweeps)
         data = self._record_data
         if data is None or self._record_stamp != stamp:
-            data = self._record_data = _RecordData(self)
+            data = self._record_data = _rb.RecordData(self)
             self._record_stamp = stamp
             self._record_cache = None
-        tensors, tapes = _user_names()
+        tensors, tapes = _rb.user_names()
         local_id = data.local_id
         names = {tid: name for tid, name in tensors.items() if tid in local_id}
         inner = {ref._id for ref in data.inner_tapes()}  # the tapes its groups name
         tapes = {tid: name for tid, name in tapes.items() if tid in inner}
         cached = self._record_cache
         if cached is None or self._record_names != (names, tapes):
-            cached = self._record_cache = _RecordView(data, names, tapes).record()
+            cached = self._record_cache = _rb.RecordView(data, names, tapes).record()
             self._record_names = (names, tapes)
         return cached
 
@@ -739,18 +709,20 @@ def _run_sweep(
         def take(i: int, default: Any) -> Any:
             return adj_get(i) if i in keep else pop(i, default)
 
-    for idx in range(n - 1, -1, -1):
+    for idx in range(n - 1, -1, -1):  # the equations, last first
         e = entries[idx]
-        g = take(e[7], None)
+        g = take(e.output_id, None)  # ∂L/∂out: complete, as every use of out came later
         if g is None:
-            continue
-        op, _, vals, out, attrs, _, ids, _, _, needs = e
-        if tensor_mode:
-            vals = _tensors_of(e)
-            out = _revive(out, e[7], e[8])
+            continue  # out does not lead to a target
+        op = e.op
+        if tensor_mode:  # higher order: the rule runs on tensors an outer tape records
+            vals: Sequence[Any] = _tensors_of(e)
+            out = _revive(e.output_value, e.output_id, e.output_name)
+        else:
+            vals, out = e.input_values, e.output_value
+        attrs = e.attrs
         if op.takes_needs:
-            if not covered:
-                needs = tuple([i in reach for i in ids])
+            needs = e.needs if covered else tuple([i in reach for i in e.input_ids])
             if attrs:
                 grads = op.vjp(k, g, out, *vals, needs=needs, **attrs)
             else:
@@ -759,11 +731,11 @@ def _run_sweep(
             grads = op.vjp(k, g, out, *vals, **attrs)
         else:
             grads = op.vjp(k, g, out, *vals)
-        for xid, gi in zip(ids, grads):  # noqa: B905 (hot loop)
+        for xid, gi in zip(e.input_ids, grads):  # noqa: B905 (hot loop)
             if gi is None or xid not in reach:
-                continue
+                continue  # no gradient, or an input that leads to no source
             prev = adj_get(xid)
-            adj[xid] = gi if prev is None else prev + gi
+            adj[xid] = gi if prev is None else prev + gi  # a value used twice: sum
         if steps is not None:
             steps.append((idx, g, grads))
 
@@ -797,14 +769,14 @@ def _symbolic_class() -> type[Tensor]:
     return SymbolicTensor
 
 
-def _tensors_of(e: tuple[Any, ...]) -> list[Tensor]:
+def _tensors_of(e: TapeEntry) -> list[Tensor]:
     """The inputs of entry ``e`` as tensors, for a VJP rule that runs on the TENSOR backend.
 
     A Variable whose value has not changed since the op ran is passed itself; one that
     has been assigned since gives its old value under the Variable's id — as TensorFlow's
     read of the variable, it stays connected to the Variable for an outer tape."""
     out: list[Tensor] = []
-    for x, v, xid in zip(e[1], e[2], e[6], strict=True):
+    for x, v, xid in zip(e.inputs, e.input_values, e.input_ids, strict=True):
         if type(x) is Variable:
             out.append(x if x._value is v else _revive(v, xid, x._vname))
         else:
@@ -880,531 +852,3 @@ def _tensors(items: Any, what: str) -> list[Tensor]:
             )
         out.append(t)
     return out
-
-
-# --- the public record -------------------------------------------------------------------------
-#
-# tape.record() is built in two layers, both lazy enough for a million-op tape:
-#
-# * _RecordData (one per state of the tape: entries, watches, sweeps) numbers the values in
-#   forward order, replays the last sweep's adjoints when the sweep did not keep them, and
-#   makes a node or a sweep step only when the record's reader asks for it;
-# * _RecordView (one per set of user names) gives each node its label — the name the
-#   user's code bound the tensor to, found in the caller's variables when record() runs —
-#   and writes the formulas with those labels.
-
-
-# tapeviz's own code: frames of files in this package (doctests, which run with a tapeviz
-# module's globals, are user code)
-_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
-
-
-def _user_names() -> tuple[dict[int, str], dict[int, str]]:
-    """The Python names the user's code bound tensors and tapes to, by their ids.
-
-    Walks out of tapeviz's own frames to the first frame of user code (a notebook cell, a
-    test, a script) and looks in its local variables, then its global ones (a notebook's
-    namespace); then, for what is still unnamed, in the frames that called it (a helper
-    function called from a notebook cell).  Names starting with ``_`` (IPython's ``_``,
-    ``_5``...) are skipped.  Returns (tensor id -> name, tape id -> name); the innermost
-    binding wins.
-    """
-    tensors: dict[int, str] = {}
-    tapes: dict[int, str] = {}
-    seen: dict[int, Any] = {}  # namespaces already read (kept, so their ids stay theirs)
-    frame: types.FrameType | None = sys._getframe(1)
-    while frame is not None:
-        if frame.f_code.co_filename.startswith(_PACKAGE):
-            frame = frame.f_back
-            continue
-        spaces = [frame.f_globals]
-        if frame.f_code.co_flags & _CO_NEWLOCALS:  # a function: its locals come first
-            spaces.insert(0, frame.f_locals)
-        for space in spaces:
-            if id(space) in seen:
-                continue
-            seen[id(space)] = space
-            for name, value in list(space.items()):
-                if not isinstance(name, str) or name[:1] == "_":
-                    continue
-                kind = type(value)  # not isinstance: a proxy's __class__ may run code
-                if issubclass(kind, Tensor):
-                    tensors.setdefault(value._id, name)
-                elif issubclass(kind, GradientTape):
-                    tapes.setdefault(value._id, name)
-        frame = frame.f_back
-    return tensors, tapes
-
-
-_CO_NEWLOCALS = 0x0002  # inspect.CO_NEWLOCALS, without importing inspect
-_DTYPE_NAMES: dict[Any, str] = {}
-
-
-def _dtype_name(value: Any) -> str:
-    dtype = getattr(value, "dtype", None)
-    if dtype is None:
-        dtype = np.asarray(value).dtype
-    name = _DTYPE_NAMES.get(dtype)
-    if name is None:
-        name = _DTYPE_NAMES[dtype] = dtype.name
-    return name
-
-
-def _source_name(t: Any) -> tuple[str | None, bool]:
-    """A source's name without ``:0``, and whether the user gave it (``name=``).
-
-    A Variable created without a name is called ``Variable`` (TensorFlow's default): a name
-    of last resort, which the name the code bound it to replaces.
-    """
-    if isinstance(t, Variable):
-        base = t.name.split(":")[0]
-        return base, base.rsplit("/", 1)[-1] != "Variable"
-    name = getattr(t, "_name", t)
-    return (name.split(":")[0], True) if isinstance(name, str) and name else (None, False)
-
-
-# Who ran each traced sweep recorded by an outer tape: group key -> [(target ids, source
-# ids, weak reference to the inner tape)], for the titles of the record's groups.  Only the
-# most recent groups are kept.
-_GROUP_SWEEPS: collections.OrderedDict[str, list[tuple[tuple[int, ...], tuple[int, ...], Any]]]
-_GROUP_SWEEPS = collections.OrderedDict()
-_GROUPS_KEPT = 256
-
-
-def _note_group(group: str, tape: GradientTape, targets: list[Tensor], sources: list[Any]) -> None:
-    # (each step is one call into C, safe when threads sweep at once)
-    sweeps = _GROUP_SWEEPS.pop(group, [])  # re-inserted: the most recent come last
-    key = (tuple(map(_id_of, targets)), tuple(map(_id_of, sources)), weakref.ref(tape))
-    if all(s[:2] != key[:2] for s in sweeps) and len(sweeps) < 8:
-        sweeps.append(key)
-    _GROUP_SWEEPS[group] = sweeps
-    if len(_GROUP_SWEEPS) > _GROUPS_KEPT:
-        with contextlib.suppress(KeyError):
-            _GROUP_SWEEPS.popitem(last=False)
-
-
-class _RecordData:
-    """Everything a record of one state of the tape needs, without the user's names.
-
-    Holds the tape's entries list (never the tape: a tape makes no reference cycles), the
-    node number of every tensor id, and the replayed adjoints of the last sweep.
-    """
-
-    def __init__(self, tape: GradientTape) -> None:
-        entries = tape._entries
-        self.entries = entries
-        self.tape_id = tape._id
-        watched = tape._watched
-        self.watched_ids = frozenset(watched)
-        local_id: dict[int, int] = {}
-        tids: list[int] = []  # per node: the id of its tensor
-        # per node: the index of its entry (op nodes), or -1 - k for the k-th source
-        where = array.array("q")
-        sources: list[tuple[Any, Any]] = []  # (Variable, _Kept or input name; value)
-        self.explicit: dict[int, str] = {}  # node -> name given by the user
-        self.defaults: dict[int, str] = {}  # node -> "Variable" (unnamed Variables)
-        groups: dict[str, None] = {}
-
-        def add_source(tid: int, t: Any, value: Any) -> None:
-            nid = len(where)
-            local_id[tid] = nid
-            tids.append(tid)
-            where.append(-1 - len(sources))
-            sources.append((t, value))
-            name, given = _source_name(t)
-            if name is not None:
-                (self.explicit if given else self.defaults)[nid] = name
-
-        watched_order = sorted(watched.values(), key=lambda p: p[1])
-        wi = 0
-        n_watched = len(watched_order)
-        for idx, e in enumerate(entries):
-            while wi < n_watched and watched_order[wi][1] < idx:
-                wt, _, wv = watched_order[wi]
-                if wt._id not in local_id:
-                    add_source(wt._id, wt, wv)
-                wi += 1
-            for xid, x, v in zip(e[6], e[1], e[2], strict=True):
-                if xid not in local_id:
-                    add_source(xid, x, v)
-            nid = len(where)
-            local_id[e[7]] = nid
-            tids.append(e[7])
-            where.append(idx)
-            if e[8]:
-                self.explicit[nid] = e[8].split(":")[0]
-            group = e[5][1]
-            if group is not None:
-                groups[group] = None
-        for wt, _, wv in watched_order[wi:]:
-            if wt._id not in local_id:
-                add_source(wt._id, wt, wv)
-        self.local_id = local_id
-        self.where = where
-        self.sources = sources
-        self.groups = tuple(groups)
-        self.tensor_ids = tuple(tids)
-        # the last sweep: its steps (entry indices, in sweep order) and every adjoint
-        self.order = array.array("q")
-        self.kept_steps: dict[int, tuple[Any, Any]] = {}  # entry index -> (g, grads)
-        self.adj: dict[int, Any] = {}
-        self.targets: tuple[int, ...] = ()
-        self.source_ids: tuple[int, ...] = ()
-        if tape._last is not None:
-            self._replay(tape._last)
-
-    def _replay(self, last: tuple[Any, ...]) -> None:
-        n, t_ids, s_ids, reach, covered, kept = last
-        local_id = self.local_id
-        self.reach, self.covered = reach, covered
-        self.targets = tuple(local_id[i] for i in t_ids if i in local_id)
-        self.source_ids = tuple(local_id[i] for i in s_ids if i in local_id)
-        entries = self.entries
-        if isinstance(kept, tuple):  # the sweep kept its steps (tensors, or custom grad_fns)
-            steps, adj = kept
-            self.order = array.array("q", [idx for idx, _, _ in steps])
-            self.kept_steps = {idx: (g, grads) for idx, g, grads in steps}
-        else:
-            # replay on numpy, keeping every adjoint but no steps: a step's contributions
-            # are worked out again (a pure function of the recorded values) when it is read
-            adj = dict(kept)
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                _run_sweep(entries, n, adj, reach, covered, NUMPY, False, None, True)
-            self.order = array.array("q", (i for i in range(n - 1, -1, -1) if entries[i][7] in adj))
-        self.adj = adj
-
-    def inner_tapes(self) -> list[GradientTape]:
-        """The live tapes whose sweeps this tape recorded (its groups)."""
-        out = []
-        for group in self.groups:
-            for _, _, ref in _GROUP_SWEEPS.get(group, ()):
-                inner = ref()
-                if inner is not None:
-                    out.append(inner)
-        return out
-
-    # -- nodes -----------------------------------------------------------------------------
-    def node(self, nid: int, label: str) -> Node:
-        k = self.where[nid]
-        if k < 0:
-            t, value = self.sources[-1 - k]
-            is_var = isinstance(t, Variable)
-            return Node(
-                id=nid,
-                kind="variable" if is_var else "constant",
-                op=None,
-                inputs=(),
-                shape=tuple(np.shape(value)),
-                dtype=_dtype_name(value),
-                value=_frozen(value),
-                name=t.name if is_var else getattr(t, "_name", t),
-                watched=self.tensor_ids[nid] in self.watched_ids,
-                label=label,
-            )
-        op, _, _, out_value, attrs, (scope, group), ids, out_id, out_name, _ = self.entries[k]
-        local_id = self.local_id
-        return Node(
-            id=nid,
-            kind="op",
-            op=op.name,
-            inputs=tuple([local_id[xid] for xid in ids]),
-            shape=tuple(np.shape(out_value)),
-            dtype=_dtype_name(out_value),
-            value=_frozen(out_value),
-            name=out_name,
-            watched=out_id in self.watched_ids,
-            symbol=op.symbol,
-            attrs=MappingProxyType(sanitize_attrs(attrs)) if attrs else _NO_ATTRS_VIEW,
-            scope=scope.rstrip("/"),
-            group=group,
-            label=label,
-        )
-
-    def auto_label(self, nid: int) -> str:
-        """The short symbol of a node nobody named: ``t7``, ``2`` (a scalar), ``c5``."""
-        k = self.where[nid]
-        if k >= 0:
-            return f"t{nid}"
-        value = self.sources[-1 - k][1]
-        return format_value(value) if np.ndim(value) == 0 else f"c{nid}"
-
-    def is_constant(self, nid: int) -> bool:
-        k = self.where[nid]
-        return k < 0 and not isinstance(self.sources[-1 - k][0], Variable)
-
-    # -- sweep steps -----------------------------------------------------------------------
-    def step(self, k: int) -> tuple[tuple[Any, ...], Any, list[tuple[int, Any]]]:
-        """Entry, adjoint and contributions ``[(input id, part)]`` of sweep step ``k``."""
-        idx = self.order[k]
-        e = self.entries[idx]
-        kept = self.kept_steps.get(idx)
-        if kept is not None:
-            g, grads = kept
-        else:
-            g = self.adj[e[7]]
-            steps: list[tuple[int, Any, Any]] = []
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                _run_sweep([e], 1, {e[7]: g}, self.reach, self.covered, NUMPY, False, steps)
-            grads = steps[0][2]
-        reach = self.reach
-        # what the VJP sent to inputs that lead back to a source, in input order
-        contrib = [
-            (xid, c)
-            for xid, c in zip(e[6], grads)  # noqa: B905 (grads may be longer)
-            if c is not None and xid in reach
-        ]
-        return e, g, contrib
-
-
-_NO_ATTRS_VIEW: Any = MappingProxyType({})
-
-
-class _RecordView:
-    """A record of one _RecordData with the labels of one set of user names."""
-
-    def __init__(self, data: _RecordData, names: dict[int, str], tapes: dict[int, str]) -> None:
-        self.data = data
-        self.names = names
-        local_id = data.local_id
-        # explicit names win over the names the code bound, which win over "Variable"
-        named = dict(data.defaults)
-        named.update({local_id[tid]: name for tid, name in names.items() if tid in local_id})
-        named.update(data.explicit)
-        counts: dict[str, int] = {}
-        for text in named.values():
-            counts[text] = counts.get(text, 0) + 1
-        for nid, text in named.items():
-            if data.is_constant(nid):
-                continue
-            clash = counts[text] > 1
-            if not clash and text[:1] in "tc" and text[1:].isdigit():  # like a short symbol
-                other = int(text[1:])
-                clash = other != nid and other < len(data.where) and other not in named
-            if clash:
-                named[nid] = f"{text}#{nid}"
-        self.named = named
-        self.tape_names = tapes
-
-    def label(self, nid: int) -> str:
-        text = self.named.get(nid)
-        return text if text is not None else self.data.auto_label(nid)
-
-    def node(self, nid: int) -> Node:
-        return self.data.node(nid, self.label(nid))
-
-    def sweep_step(self, k: int) -> SweepStep:
-        data = self.data
-        e, g, contrib = data.step(k)
-        local_id = data.local_id
-        summed: dict[int, Any] = {}
-        for xid, c in contrib:  # an input used twice (x * x) receives both parts
-            nid = local_id[xid]
-            summed[nid] = _val(c) if nid not in summed else summed[nid] + _val(c)
-        gv = _val(g)
-        return SweepStep(
-            node=local_id[e[7]],
-            adjoint=_frozen(gv),
-            contributions=MappingProxyType({nid: _frozen(v) for nid, v in summed.items()}),
-            formula=_formula(e, gv, contrib, local_id, self.label),
-        )
-
-    def group_titles(self) -> dict[str, str]:
-        """A title for each group: which gradient its ops computed, in the user's names."""
-        titles = {}
-        for group in self.data.groups:
-            parts = []
-            tape_name = None
-            for t_ids, s_ids, ref in _GROUP_SWEEPS.get(group, ()):
-                parts.append(f"∂{self._names_of(t_ids)}/∂{self._names_of(s_ids)}")
-                inner = ref()
-                if inner is not None:
-                    tape_name = self.tape_names.get(inner._id, tape_name)
-            title = "gradient " + ", ".join(parts) if parts else "gradient"
-            if tape_name is not None:
-                title += f" by {tape_name}"
-            elif not parts:  # too long ago to be known
-                title = "gradient, by an inner tape"
-            titles[group] = title
-        return titles
-
-    def _names_of(self, tids: tuple[int, ...]) -> str:
-        local_id = self.data.local_id
-        labels = [
-            self.label(local_id[t]) if t in local_id else self.names.get(t, "?") for t in tids
-        ]
-        if len(labels) > 3:
-            labels = labels[:2] + [f"… {len(labels) - 2} more"]
-        return labels[0] if len(labels) == 1 else "(" + ", ".join(labels) + ")"
-
-    def record(self) -> Record:
-        data = self.data
-        nodes = FrozenSequence(len(data.where), self.node)
-        sweep = _Steps(len(data.order), self.sweep_step)
-        sweep.node_ids = _EntryNodes(data.order, data.entries, data.local_id)
-        return Record(
-            nodes=nodes,
-            sweep=sweep,
-            targets=data.targets,
-            sources=data.source_ids,
-            gradients=_Gradients(data),
-            tape_id=data.tape_id,
-            tensor_ids=data.tensor_ids,
-            groups=MappingProxyType(self.group_titles()),
-        )
-
-
-class _Steps(FrozenSequence[SweepStep]):
-    """The record's sweep; ``node_ids`` gives each step's node without making the step."""
-
-    __slots__ = ("node_ids",)
-    node_ids: Any
-
-
-class _EntryNodes:
-    """The node of each sweep step, worked out when read."""
-
-    __slots__ = ("_order", "_local_id", "_entries")
-
-    def __init__(self, order: Any, entries: Any, local_id: dict[int, int]) -> None:
-        self._order = order
-        self._entries = entries
-        self._local_id = local_id
-
-    def __iter__(self) -> Iterator[int]:
-        entries, local_id = self._entries, self._local_id
-        return (local_id[entries[i][7]] for i in self._order)
-
-    def __len__(self) -> int:
-        return len(self._order)
-
-
-class _Gradients(Mapping[int, np.ndarray]):
-    """Final adjoint of every node the sweep reached, made read-only when first read."""
-
-    def __init__(self, data: _RecordData) -> None:
-        self._adj = data.adj
-        self._tids = data.tensor_ids
-        local_id = data.local_id
-        self._ids = sorted(local_id[t] for t in data.adj if t in local_id)
-        self._made: dict[int, np.ndarray] = {}
-
-    def __getitem__(self, nid: int) -> np.ndarray:
-        arr = self._made.get(nid)
-        if arr is None:
-            if not (isinstance(nid, int) and 0 <= nid < len(self._tids)):
-                raise KeyError(nid)
-            arr = self._made[nid] = _frozen(_val(self._adj[self._tids[nid]]))
-        return arr
-
-    def __contains__(self, nid: object) -> bool:
-        return isinstance(nid, int) and 0 <= nid < len(self._tids) and self._tids[nid] in self._adj
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._ids)
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-    def __repr__(self) -> str:
-        return repr(dict(self))
-
-
-def _val(x: Any) -> Any:
-    return x._value if isinstance(x, Tensor) else x
-
-
-def _frozen(value: Any) -> np.ndarray:
-    if type(value) is np.ndarray and not value.flags.writeable and value.base is None:
-        return value  # already a read-only array nobody can change (a Variable's value)
-    arr = np.array(value, copy=True)
-    arr.flags.writeable = False
-    return arr
-
-
-# --- formulas -----------------------------------------------------------------------------------
-_PLACEHOLDERS = ("x", "y", "z")
-_TRANSPOSED = re.compile(r"\{(g|out|x|y|z)\}ᵀ")
-
-
-def _number(value: Any, bare: bool) -> str:
-    """A value as a formula writes it: a negative scalar inside an expression in brackets."""
-    text = format_value(value)
-    if not bare and text.startswith("-") and np.ndim(value) == 0:
-        return f"({text})"
-    return text
-
-
-def _transposed(value: Any) -> Any:
-    arr = np.asarray(value)
-    return np.swapaxes(arr, -1, -2) if arr.ndim >= 2 else arr
-
-
-def _formula(
-    e: tuple[Any, ...],
-    g: Any,
-    contrib: list[tuple[int, Any]],
-    local_id: dict[int, int],
-    label: Any,
-) -> str:
-    """The VJP rule of one step in the user's names, then with the numbers filled in.
-
-    ``∂L/∂w += Xᵀ · ∂L/∂t2 = [[1,3],[2,4]] · [[10],[20]] = [[70],[100]]``: each input's
-    part, in symbols, then the same expression with the values (``Xᵀ`` is written as the
-    transposed matrix), then the result.  Big arrays are shortened by :func:`format_value`;
-    a part that broadcasting stretched is summed back, ``Σ(...)``.
-    """
-    op, vals, out, attrs, ids = e[0], e[2], e[3], e[4], e[6]
-    out_label = label(local_id[e[7]])
-    gname = f"∂L/∂{out_label}"
-    names = {"g": gname, "out": out_label}
-    values = {"g": g, "out": out}
-    for i, xid in enumerate(ids[: len(_PLACEHOLDERS)]):
-        names[_PLACEHOLDERS[i]] = label(local_id[xid])
-        values[_PLACEHOLDERS[i]] = _val(vals[i])
-    texts = op.texts(attrs, len(ids))
-    clauses = []
-    pending = list(contrib)  # in input order, one item per input position that got a part
-    for i, xid in enumerate(ids):
-        if not pending or pending[0][0] != xid:
-            continue
-        c = _val(pending.pop(0)[1])
-        tmpl = texts[i] if i < len(texts) and texts[i] else "{g}"
-        try:
-            sym, num = _fill(tmpl, names, values)
-        except (KeyError, IndexError, ValueError):
-            sym, num = tmpl, None
-        if op.broadcasts and np.shape(c) != np.shape(g):
-            # broadcasting: the input's part is summed over the axes it was stretched along
-            sym = f"Σ({sym})"
-            num = None if num is None else f"Σ({num})"
-        text = f"∂L/∂{label(local_id[xid])} += {sym}"
-        value = format_value(c)
-        if num is not None and num != value and num != sym:
-            text += f" = {num}"
-        clauses.append(f"{text} = {value}")
-    return "; ".join(clauses) if clauses else f"{gname} reaches no source"
-
-
-class _Filled(dict[str, str]):
-    """Placeholder texts made when a template asks for them; ``xT`` is ``x`` transposed."""
-
-    def __init__(self, make: Any, source: dict[str, Any]) -> None:
-        super().__init__()
-        self.make = make
-        self.source = source
-
-    def __missing__(self, key: str) -> str:
-        transposed = key.endswith("T") and key[:-1] in self.source
-        base = key[:-1] if transposed else key
-        text: str = self.make(self.source[base], transposed)
-        self[key] = text
-        return text
-
-
-def _fill(tmpl: str, names: dict[str, str], values: dict[str, Any]) -> tuple[str, str | None]:
-    """``tmpl`` in symbols and in numbers; ``{x}ᵀ`` (or ``{xT}``) is x transposed."""
-    tmpl = _TRANSPOSED.sub(r"{\1T}", tmpl)
-    sym = tmpl.format_map(_Filled(lambda name, t: name + ("ᵀ" if t else ""), names))
-    bare = tmpl.strip() in {"{" + k + "}" for k in values}
-    num = tmpl.format_map(_Filled(lambda v, t: _number(_transposed(v) if t else v, bare), values))
-    return sym, num

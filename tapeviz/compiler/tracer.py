@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from .. import _state, dtypes
-from ..ops._registry import REGISTRY, Op
+from ..ops._registry import REGISTRY, Op, record
 from ..tensor import Tensor, Variable, convert_to_tensor
 from .ir import Atom, Const, Eqn, Program, Slot, Var
 
@@ -207,7 +207,7 @@ class _TraceMarker:
     _recording = True
     _id = 0
 
-    def _maybe_record(self, *args: Any) -> None:
+    def _record(self, *args: Any) -> None:
         return None
 
     def _record_custom(self, *args: Any) -> None:
@@ -384,10 +384,7 @@ class Tracer:
         atoms = [self.atom(x) for x in xs]
         out = self.symbolic(self.compute(op, atoms, attrs))
         if op.vjp is not None:
-            vals = [x._value for x in xs]
-            for tape in _state.local.tapes:
-                if tape._recording and tape is not self.marker:
-                    tape._maybe_record(op, xs, vals, out, attrs)
+            record(op, xs, out, attrs)  # (the marker records nothing)
         return out
 
     # -- Variables -------------------------------------------------------------------------

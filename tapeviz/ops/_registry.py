@@ -27,13 +27,16 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from .. import _state
 
-__all__ = ["Op", "REGISTRY", "register", "apply", "NUMPY", "TENSOR", "Backend"]
+if TYPE_CHECKING:
+    from ..tensor import Tensor, Variable
+
+__all__ = ["Op", "TapeEntry", "REGISTRY", "register", "apply", "NUMPY", "TENSOR", "Backend"]
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,33 @@ class Op:
         if callable(self.grad_text):
             return self.grad_text(dict(attrs or {}), n_inputs)
         return self.grad_text
+
+
+class TapeEntry(NamedTuple):
+    """One op as a tape recorded it: what the reverse sweep needs to run the op's VJP rule,
+    and what ``tape.record()`` shows.
+
+    The tape keeps no Tensor objects (so it keeps none alive): ``inputs`` holds, per input,
+    the Variable itself or the tensor's name, and ``input_ids``/``output_id`` the tensors'
+    ids, by which the sweep sums adjoints.  Made only by :meth:`GradientTape._record
+    <tapeviz.tape.GradientTape._record>`, which :func:`apply` calls.
+    """
+
+    op: Op
+    #: per input, the Variable itself or the input tensor's name (``None`` if unnamed)
+    inputs: tuple[Variable | str | None, ...]
+    #: the inputs' values when the op ran (numpy; placeholders while tracing)
+    input_values: tuple[Any, ...]
+    output_value: Any
+    attrs: dict[str, Any]
+    #: ``(name scope, group)``: the scope prefix (``"dense/"``) and, for an op of a reverse
+    #: sweep that this tape recorded (higher order), the label of that sweep
+    where: tuple[str, str | None]
+    input_ids: tuple[int, ...]
+    output_id: int
+    output_name: str | None
+    #: per input, whether it was tracked (watched, or computed from a watched tensor)
+    needs: tuple[bool, ...]
 
 
 REGISTRY: dict[str, Op] = {}
@@ -154,20 +184,34 @@ NUMPY = Backend("numpy")
 TENSOR = Backend("tensor")
 
 
-def apply(op: Op, xs: Sequence[Any], attrs: dict[str, Any], name: str | None = None) -> Any:
-    """Run ``op`` on tapeviz tensors ``xs`` and let every active tape record it.
+def apply(
+    op: Op,
+    xs: Sequence[Tensor],
+    attrs: dict[str, Any],
+    name: str | None = None,
+    vals: tuple[Any, ...] | None = None,
+) -> Tensor:
+    """Run ``op`` on tapeviz tensors ``xs`` and let every recording tape record it.
 
-    This is the only place where ops run: it computes the forward on numpy values, wraps
-    the result in a Tensor (named ``name``) and hands the triple (op, inputs, output) to
-    the tapes.
+    This is the only place where ops run: it computes the forward on numpy values (or,
+    while ``tv.function`` traces, hands the op to the tracer, the hook
+    ``_state.local.tracer``), wraps the result in a Tensor named ``name`` and gives
+    (op, inputs, input values, output, attrs) to each recording tape, which makes its
+    :class:`TapeEntry` (:meth:`~tapeviz.tape.GradientTape._record`).
+
+    ``vals`` are the inputs' values when the caller has them already (the binary
+    operators of :mod:`tapeviz.ops.math`); an input given that way may be ``None`` in
+    ``xs`` (a Python number) when no tape is active and no tracer runs: its tensor is
+    needed only to be recorded.
     """
     local = _local
     if local.tracer is not None:
-        out = local.tracer.apply(op, xs, attrs)
+        out: Tensor = local.tracer.apply(op, xs, attrs)
         if name is not None:
             out._name = name
         return out
-    vals = (xs[0]._value,) if len(xs) == 1 else tuple(map(_value_of, xs))
+    if vals is None:
+        vals = (xs[0]._value,) if len(xs) == 1 else tuple(map(_value_of, xs))
     value = op.forward(*vals, **attrs) if attrs else op.forward(*vals)
     if type(value) is _ndarray and not value.ndim:
         value = value[()]  # rank 0 lives as a numpy scalar: much faster arithmetic
@@ -179,8 +223,21 @@ def apply(op: Op, xs: Sequence[Any], attrs: dict[str, Any], name: str | None = N
     if tapes and op.vjp is not None:
         for tape in tapes:
             if tape._recording:
-                tape._maybe_record(op, xs, vals, out, attrs)
+                tape._record(op, xs, vals, out, attrs)
     return out
+
+
+def record(op: Op, xs: Sequence[Tensor], out: Tensor, attrs: dict[str, Any]) -> None:
+    """Let every recording tape record ``op``, whose output ``out`` was made elsewhere.
+
+    This is the recording half of :func:`apply`, for the tracer of ``tv.function``, which
+    makes a symbolic output instead of running the numpy forward (its marker on the tape
+    stack records nothing).
+    """
+    vals = tuple([x._value for x in xs])
+    for tape in _local.tapes:
+        if tape._recording:
+            tape._record(op, xs, vals, out, attrs)
 
 
 _local = _state.local
@@ -189,7 +246,8 @@ _value_of = operator.attrgetter("_value")
 _NO_ATTRS: dict[str, Any] = {}
 _new = object.__new__
 _next_id = _state.next_id
-_TensorClass: Any = None  # set by tapeviz.tensor at import time (avoids an import cycle)
+# tapeviz.tensor.Tensor, set by tapeviz.tensor when it loads (it imports this module)
+_TensorClass: type[Tensor] = object  # type: ignore[assignment]
 
 
 def sanitize_attrs(attrs: dict[str, Any]) -> dict[str, Any]:

@@ -122,7 +122,6 @@ def _unary(op: Op, *, float_only: bool = True) -> Callable[..., Tensor]:
 
 def _binary(op: Op) -> Callable[..., Tensor]:
     opname = op.name
-    forward = op.forward
     differentiable = op.vjp is not None  # comparisons are never recorded
     no_bool = opname in NO_BOOL  # (bool scalars never take the fast path below)
 
@@ -163,28 +162,15 @@ def _binary(op: Op) -> Callable[..., Tensor]:
                 x, y, xv, yv = _checked_pair(x, y, opname, no_bool)
         else:
             x, y, xv, yv = _checked_pair(x, y, opname, no_bool)
-        # what tapeviz.ops._registry.apply does, unrolled for two inputs (the arithmetic
-        # operators are most of a training loop's ops)
+        # a Python number's tensor is made only if a tape may record the op (or a tracer
+        # runs it); apply's fast path takes the values computed above
         local = _local
-        if local.tracer is not None:
-            return apply(op, (_tensor_of(x, xv), _tensor_of(y, yv)), _NO_ATTRS, name)
-        value = forward(xv, yv)
-        if type(value) is _ndarray and not value.ndim:
-            value = value[()]
-        out = _new(Tensor)
-        out._value = value
-        out._id = _next_id()
-        out._name = name
-        tapes = local.tapes
-        if tapes and differentiable:
-            if x is None:  # a Python number: its tensor is needed only now
+        if local.tracer is not None or (differentiable and local.tapes):
+            if x is None:
                 x = _tensor_of(x, xv)
             elif y is None:
                 y = _tensor_of(y, yv)
-            for tape in tapes:
-                if tape._recording:
-                    tape._record2(op, x, y, xv, yv, out)
-        return out
+        return apply(op, (x, y), _NO_ATTRS, name, (xv, yv))
 
     fn.__name__ = op.name
     fn.__doc__ = (
