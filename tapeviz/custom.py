@@ -188,10 +188,9 @@ def numpy_function(
     write its backward pass.  Not available inside :func:`tapeviz.function` (an error
     says so): call it outside and pass the result in.
     """
-    if _state.local.tracer is not None:
-        from .compiler.tracer import SymbolicValueError
-
-        raise SymbolicValueError(NUMPY_FUNCTION_IN_FUNCTION)
+    tracer = _state.local.tracer
+    if tracer is not None:
+        raise tracer.value_error(NUMPY_FUNCTION_IN_FUNCTION)
     values = [np.asarray(convert_to_tensor(x)._value) for x in inp]
     result = func(*values)
     if isinstance(Tout, list | tuple):

@@ -1,13 +1,11 @@
 """``GradientTape``: record ops, then run the reverse sweep over the record.
 
-The tape is a list of entries in execution order, one per recorded op::
-
-    (op, inputs, input_values, output_value, attrs, (scope, group),
-     input_ids, output_id, output_name, needs)
-
-where ``inputs`` holds, per input, the Variable itself or the tensor's name — never the
-Tensor objects, which the tape therefore does not keep alive — and ``needs`` says which
-inputs were tracked when the op ran.
+The tape is a list of :class:`~tapeviz.ops._registry.TapeEntry` in execution order, one per
+recorded op: the op, its inputs (per input the Variable itself or the tensor's name — never
+the Tensor objects, which the tape therefore does not keep alive), their values, the output
+value, the attrs, the name scope, the tensors' ids and which inputs were tracked when the op
+ran.  Ops run in one place, :func:`tapeviz.ops._registry.apply`, which hands each op to
+:meth:`GradientTape._record`, the one place that makes an entry.
 
 ``gradient`` walks that list backwards in a plain loop (no recursion: a 100 000-op chain
 works), asking each op's VJP rule for the contributions to its inputs and summing them
@@ -53,7 +51,6 @@ _local = _state.local
 _next_tape_id = _state.next_tape_id
 _next_id = _state.next_id
 _new = object.__new__
-_entry = tuple.__new__  # a TapeEntry from a tuple, without NamedTuple's Python-level __new__
 _FLOAT_SCALARS = frozenset({np.float16, np.float32, np.float64})
 _id_of = operator.attrgetter("_id")
 _NO_ATTRS: dict[str, Any] = {}
@@ -245,26 +242,32 @@ class GradientTape:
         carries no gradient and is not recorded.
         """
         tracked = self._tracked
-        if len(xs) == 2:  # the binary operators, most of a training loop's ops
+        n = len(xs)
+        if n == 1:  # (one and two inputs: most of a training loop's ops)
+            x = xs[0]
+            if not (x._id in tracked or (type(x) is Variable and self._auto_watch(x))):
+                return
+            needs: tuple[bool, ...] = (True,)
+            inputs: tuple[Variable | str | None, ...] = (x if type(x) is Variable else x._name,)
+            ids: tuple[int, ...] = (x._id,)
+        elif n == 2:
             x, y = xs
             nx = x._id in tracked or (type(x) is Variable and self._auto_watch(x))
             ny = y._id in tracked or (type(y) is Variable and self._auto_watch(y))
             if not (nx or ny):
                 return
-            needs: tuple[bool, ...] = (nx, ny)
-            inputs: tuple[Variable | str | None, ...] = (
-                x if type(x) is Variable else x._name,
-                y if type(y) is Variable else y._name,
-            )
-            ids: tuple[int, ...] = (x._id, y._id)
+            needs = (nx, ny)
+            inputs = (x if type(x) is Variable else x._name, y if type(y) is Variable else y._name)
+            ids = (x._id, y._id)
         else:
-            needs = tuple(
-                [x._id in tracked or (type(x) is Variable and self._auto_watch(x)) for x in xs]
-            )
-            if True not in needs:
+            flags: list[bool] = []
+            names: list[Variable | str | None] = []
+            for x in xs:
+                flags.append(x._id in tracked or (type(x) is Variable and self._auto_watch(x)))
+                names.append(x if type(x) is Variable else x._name)
+            if True not in flags:
                 return
-            inputs = tuple([x if type(x) is Variable else x._name for x in xs])
-            ids = tuple([x._id for x in xs])
+            needs, inputs, ids = tuple(flags), tuple(names), tuple(map(_id_of, xs))
         value = out._value
         if type(value) not in _FLOAT_SCALARS and value.dtype.kind != "f":
             return  # an int or bool result carries no gradient
@@ -273,23 +276,18 @@ class GradientTape:
         warn = op.may_warn
         if warn and (warn is True or warn(*vals)):
             self._risky = True
-        self._entries.append(
-            _entry(
-                TapeEntry,
-                (
-                    op,
-                    inputs,
-                    vals,
-                    value,
-                    attrs,
-                    _local.where,
-                    ids,
-                    out_id,
-                    out._name,
-                    needs,
-                ),
-            )
-        )
+        e: TapeEntry = _new(TapeEntry)  # (field by field: faster than a constructor call)
+        e.op = op
+        e.inputs = inputs
+        e.input_values = vals
+        e.output_value = value
+        e.attrs = attrs
+        e.where = _local.where
+        e.input_ids = ids
+        e.output_id = out_id
+        e.output_name = out._name
+        e.needs = needs
+        self._entries.append(e)
 
     def _auto_watch(self, v: Variable) -> bool:
         """Watch a Variable read by an op, as TensorFlow does for trainable float ones."""
@@ -333,7 +331,7 @@ class GradientTape:
         """Let go of custom_gradient's grad_fn closures, which only the sweep needed (the
         record keeps their names)."""
         self._entries = [
-            e._replace(attrs=sanitize_attrs(e.attrs)) if e.op.name == "custom_gradient" else e
+            e.with_attrs(sanitize_attrs(e.attrs)) if e.op.name == "custom_gradient" else e
             for e in self._entries
         ]
 
@@ -754,19 +752,21 @@ class _Kept:
 def _revive(value: Any, tid: int, name: str | None) -> Tensor:
     """A Tensor standing for a recorded one: same id, value and name, so that a tape that
     recorded the original connects what is computed from this one (higher order)."""
-    cls: type[Tensor] = Tensor if isinstance(value, np.ndarray | np.generic) else _symbolic_class()
-    t: Tensor = object.__new__(cls)
+    cls: type[Tensor] = Tensor
+    if not isinstance(value, np.ndarray | np.generic):
+        # inside tv.function recorded values are the tracer's placeholders
+        tracer = _local.tracer
+        if tracer is None:
+            raise RuntimeError(
+                "this tape recorded ops while tv.function traced; differentiate with it "
+                "inside that function"
+            )
+        cls = tracer.symbolic_tensor
+    t: Tensor = _new(cls)
     t._value = value
     t._id = tid
     t._name = name
     return t
-
-
-def _symbolic_class() -> type[Tensor]:
-    # inside tv.function recorded values are placeholders of the tracer
-    from .compiler.tracer import SymbolicTensor
-
-    return SymbolicTensor
 
 
 def _tensors_of(e: TapeEntry) -> list[Tensor]:

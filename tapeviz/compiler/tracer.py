@@ -245,7 +245,23 @@ def _dummy(shape: tuple[int, ...], dtype: np.dtype[Any]) -> Any:
 
 
 class Tracer:
-    """Builds a :class:`~tapeviz.compiler.ir.Program` while a Python function runs."""
+    """Builds a :class:`~tapeviz.compiler.ir.Program` while a Python function runs.
+
+    It implements the engine's hooks, :class:`tapeviz._state.Tracer`: while it traces it is
+    ``_state.local.tracer``, and ops, Variables and optimizers hand their work to it."""
+
+    symbolic_tensor = SymbolicTensor
+    value_error = SymbolicValueError
+
+    @staticmethod
+    def is_symbolic(value: Any) -> bool:
+        return type(value) is Placeholder
+
+    @staticmethod
+    def scalars(opt: Any) -> Any:
+        from .optimizers import TracedScalars
+
+        return TracedScalars(opt)
 
     def __init__(self, name: str, allow_variable_creation: bool) -> None:
         self.name = name

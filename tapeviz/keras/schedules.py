@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from .. import _state
 from .._surface import module_getattr as _module_getattr
 from ..tensor import Tensor, Variable, convert_to_tensor
 from . import _f32
+
+if TYPE_CHECKING:
+    from .._state import Tracer
 
 __all__ = [
     "LearningRateSchedule",
@@ -48,13 +51,11 @@ def _float_dtype(value: Any) -> Any:
     return np.float32
 
 
-def _symbolic(step: Any) -> bool:
+def _symbolic(step: Any, tracer: Tracer) -> bool:
     """Whether a step seen while tracing has its value only at run time (a Variable —
     whose value changes between calls — or a tensor computed from the arguments)."""
-    from ..compiler.tracer import Placeholder
-
     return isinstance(step, Variable) or (
-        isinstance(step, Tensor) and type(step._value) is Placeholder
+        isinstance(step, Tensor) and tracer.is_symbolic(step._value)
     )
 
 
@@ -189,12 +190,11 @@ class LearningRateSchedule:
                 f"Learning rate schedule '{type(self).__name__}' must override "
                 "`__call__(self, step)`."
             )
-        if _state.local.tracer is not None and _symbolic(step):
+        tracer = _state.local.tracer
+        if tracer is not None and _symbolic(step, tracer):
             # inside tv.function: the rate is computed by ops, at run time (a number or a
             # constant step is computed now, by the eager formula: bit for bit eager's)
-            from ..compiler.optimizers import TracedScalars
-
-            k: Any = TracedScalars(None)
+            k: Any = tracer.scalars(None)
             out: Tensor = self._value_at(k.cast(convert_to_tensor(step), self._step_dtype()), k)
             return out
         return Tensor._wrap(self._value_at(_scalar(step, self._step_dtype())))

@@ -27,7 +27,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -94,16 +94,30 @@ class Op:
         return self.grad_text
 
 
-class TapeEntry(NamedTuple):
+class TapeEntry:
     """One op as a tape recorded it: what the reverse sweep needs to run the op's VJP rule,
     and what ``tape.record()`` shows.
 
     The tape keeps no Tensor objects (so it keeps none alive): ``inputs`` holds, per input,
     the Variable itself or the tensor's name, and ``input_ids``/``output_id`` the tensors'
-    ids, by which the sweep sums adjoints.  Made only by :meth:`GradientTape._record
-    <tapeviz.tape.GradientTape._record>`, which :func:`apply` calls.
+    ids, by which the sweep sums adjoints.  Made in one place, :meth:`GradientTape._record
+    <tapeviz.tape.GradientTape._record>`, which :func:`apply` calls for every recording
+    tape.  (A class with slots, not a NamedTuple: its fields are read faster than a tuple's
+    items, and a training loop makes one per op.)
     """
 
+    __slots__ = (
+        "op",
+        "inputs",
+        "input_values",
+        "output_value",
+        "attrs",
+        "where",
+        "input_ids",
+        "output_id",
+        "output_name",
+        "needs",
+    )
     op: Op
     #: per input, the Variable itself or the input tensor's name (``None`` if unnamed)
     inputs: tuple[Variable | str | None, ...]
@@ -119,6 +133,20 @@ class TapeEntry(NamedTuple):
     output_name: str | None
     #: per input, whether it was tracked (watched, or computed from a watched tensor)
     needs: tuple[bool, ...]
+
+    def with_attrs(self, attrs: dict[str, Any]) -> TapeEntry:
+        """A copy with other attrs."""
+        e: TapeEntry = _new(TapeEntry)
+        for field_name in TapeEntry.__slots__:
+            setattr(e, field_name, getattr(self, field_name))
+        e.attrs = attrs
+        return e
+
+    def __repr__(self) -> str:
+        return (
+            f"<TapeEntry {self.op.name} {list(self.input_ids)} -> {self.output_id}"
+            f"{' ' + repr(self.output_name) if self.output_name else ''}>"
+        )
 
 
 REGISTRY: dict[str, Op] = {}
@@ -186,7 +214,7 @@ TENSOR = Backend("tensor")
 
 def apply(
     op: Op,
-    xs: Sequence[Tensor],
+    xs: Sequence[Tensor | None],
     attrs: dict[str, Any],
     name: str | None = None,
     vals: tuple[Any, ...] | None = None,
@@ -199,20 +227,26 @@ def apply(
     (op, inputs, input values, output, attrs) to each recording tape, which makes its
     :class:`TapeEntry` (:meth:`~tapeviz.tape.GradientTape._record`).
 
-    ``vals`` are the inputs' values when the caller has them already (the binary
-    operators of :mod:`tapeviz.ops.math`); an input given that way may be ``None`` in
-    ``xs`` (a Python number) when no tape is active and no tracer runs: its tensor is
-    needed only to be recorded.
+    The fast path of the binary operators (:mod:`tapeviz.ops.math`): they pass the
+    inputs' values as ``vals``, already checked, and ``None`` in ``xs`` for an input that
+    was a Python number (``x * 0.5``), whose tensor is made here only if a tape records
+    the op or a tracer runs it.  Otherwise every item of ``xs`` is a Tensor.
     """
     local = _local
     if local.tracer is not None:
+        if vals is not None and (xs[0] is None or xs[1] is None):
+            xs = _with_constants(xs, vals)
         out: Tensor = local.tracer.apply(op, xs, attrs)
         if name is not None:
             out._name = name
         return out
-    if vals is None:
-        vals = (xs[0]._value,) if len(xs) == 1 else tuple(map(_value_of, xs))
-    value = op.forward(*vals, **attrs) if attrs else op.forward(*vals)
+    if vals is not None:  # a binary operator: two values, no attrs
+        value = op.forward(vals[0], vals[1])
+        constants = xs[0] is None or xs[1] is None
+    else:
+        vals = (xs[0]._value,) if len(xs) == 1 else tuple(map(_value_of, xs))  # type: ignore[union-attr]
+        value = op.forward(*vals, **attrs) if attrs else op.forward(*vals)
+        constants = False
     if type(value) is _ndarray and not value.ndim:
         value = value[()]  # rank 0 lives as a numpy scalar: much faster arithmetic
     out = _new(_TensorClass)
@@ -221,10 +255,29 @@ def apply(
     out._name = name
     tapes = local.tapes
     if tapes and op.vjp is not None:
+        if constants:
+            xs = _with_constants(xs, vals)
         for tape in tapes:
             if tape._recording:
                 tape._record(op, xs, vals, out, attrs)
     return out
+
+
+def _with_constants(xs: Sequence[Tensor | None], vals: tuple[Any, ...]) -> Sequence[Tensor]:
+    """The two inputs of a binary operator, with a new constant tensor for a ``None`` (a
+    Python number, whose value is in ``vals``)."""
+    x, y = xs
+    if x is None:
+        x = _new(_TensorClass)
+        x._value = vals[0]
+        x._id = _next_id()
+        x._name = None
+    elif y is None:
+        y = _new(_TensorClass)
+        y._value = vals[1]
+        y._id = _next_id()
+        y._name = None
+    return (x, y)  # type: ignore[return-value]
 
 
 def record(op: Op, xs: Sequence[Tensor], out: Tensor, attrs: dict[str, Any]) -> None:

@@ -122,7 +122,6 @@ def _unary(op: Op, *, float_only: bool = True) -> Callable[..., Tensor]:
 
 def _binary(op: Op) -> Callable[..., Tensor]:
     opname = op.name
-    differentiable = op.vjp is not None  # comparisons are never recorded
     no_bool = opname in NO_BOOL  # (bool scalars never take the fast path below)
 
     def fn(x: Any, y: Any, name: str | None = None) -> Tensor:
@@ -162,14 +161,8 @@ def _binary(op: Op) -> Callable[..., Tensor]:
                 x, y, xv, yv = _checked_pair(x, y, opname, no_bool)
         else:
             x, y, xv, yv = _checked_pair(x, y, opname, no_bool)
-        # a Python number's tensor is made only if a tape may record the op (or a tracer
-        # runs it); apply's fast path takes the values computed above
-        local = _local
-        if local.tracer is not None or (differentiable and local.tapes):
-            if x is None:
-                x = _tensor_of(x, xv)
-            elif y is None:
-                y = _tensor_of(y, yv)
+        # apply's fast path: the values checked above (a Python number's tensor, None
+        # here, is made only if a tape records the op)
         return apply(op, (x, y), _NO_ATTRS, name, (xv, yv))
 
     fn.__name__ = op.name
