@@ -13,6 +13,7 @@ import numpy as np
 
 from . import _state, dtypes
 from .ops._registry import NUMPY, Op, register
+from .tape import GradientTape, hidden_from_tapes
 from .tensor import Tensor, Variable, convert_to_tensor
 
 __all__ = ["custom_gradient", "numpy_function", "name_scope"]
@@ -122,23 +123,11 @@ def run_custom_gradient(
     recording tape (but ``exclude``) record one ``custom_gradient`` op whose VJP is f's
     ``grad_fn``.  ``wrap_output`` makes the output tensor (eager or, in tv.function,
     symbolic)."""
-    from .tape import GradientTape
-
-    local = _state.local
     fname = getattr(f, "__name__", "f")
     xs = [convert_to_tensor(a) for a in args]
-    recording = [t for t in local.tapes if t._recording and t is not exclude]
     watcher = GradientTape()
-    for t in recording:
-        t._recording = False
-    local.tapes.append(watcher)
-    watcher._recording = True
-    try:
+    with hidden_from_tapes(keep=exclude, watcher=watcher) as recording:
         result = f(*xs, **kwargs)
-    finally:
-        watcher._pop()
-        for t in recording:
-            t._recording = True
     if not (isinstance(result, tuple) and len(result) == 2 and callable(result[1])):
         raise TypeError(f"custom_gradient: {fname} must return (y, grad_fn)")
     y, grad_fn = result

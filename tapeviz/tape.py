@@ -43,7 +43,7 @@ from .graph import Record
 from .ops._registry import NUMPY, TENSOR, Op, TapeEntry, sanitize_attrs
 from .tensor import Tensor, Variable, convert_to_tensor
 
-__all__ = ["GradientTape", "UnconnectedGradients", "tape_of"]
+__all__ = ["GradientTape", "UnconnectedGradients", "hidden_from_tapes", "tape_of"]
 
 _local = _state.local
 # The last few tapes entered (weak references), so that a tensor can be traced back to the
@@ -68,6 +68,34 @@ def tape_of(tensor: Any) -> GradientTape | None:
         if tid in tape._watched or any(e.output_id == tid for e in tape._entries):
             return tape
     return None
+
+
+@contextlib.contextmanager
+def hidden_from_tapes(
+    keep: object = None, watcher: GradientTape | None = None
+) -> Iterator[list[GradientTape]]:
+    """Run the block's ops unseen by this thread's recording tapes (all but ``keep``).
+
+    The one way work is hidden from tapes (besides a tape's own ``stop_recording``): the
+    forward of ``tv.custom_gradient``'s function and an optimizer step traced inside
+    ``tv.function`` use it.  ``watcher``, a fresh tape, records the block instead (to see
+    which Variables it reads).  Yields the tapes hidden.
+    """
+    tapes = _local.tapes
+    hidden = [t for t in tapes if t._recording and t is not keep]
+    for t in hidden:
+        t._recording = False
+    if watcher is not None:
+        tapes.append(watcher)
+        watcher._recording = True
+    try:
+        yield hidden
+    finally:
+        if watcher is not None:
+            watcher._pop()
+            watcher._recording = False
+        for t in hidden:
+            t._recording = True
 
 
 class UnconnectedGradients(enum.Enum):

@@ -20,34 +20,19 @@ Ops run here are hidden from recording tapes, as eager optimizer steps are.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from .. import _state
-from ..custom import name_scope
 from ..ops import math as m
 from ..ops._registry import TENSOR
+from ..tape import hidden_from_tapes
 from ..tensor import Tensor, Variable
 
 __all__ = ["apply_gradients"]
 
 TINY32 = float(np.finfo(np.float32).tiny)
 TINY64 = float(np.finfo(np.float64).tiny)
-
-
-@contextlib.contextmanager
-def _hidden_from_tapes(tracer: Any) -> Iterator[None]:
-    tapes = [t for t in _state.local.tapes if t._recording and t is not tracer.marker]
-    for t in tapes:
-        t._recording = False
-    try:
-        yield
-    finally:
-        for t in tapes:
-            t._recording = True
 
 
 def _const(value: Any, dtype: Any) -> Tensor:
@@ -73,7 +58,7 @@ def _hyper(opt: Any, name: str, dtype: Any) -> Tensor:
     """``Optimizer._hyper_value`` as a tensor (a hyperparameter Variable is read at run time)."""
     from ..keras.optimizers import _as_number
 
-    value = opt._hyper[name]
+    value = opt._hyper_setting(name)
     if isinstance(value, Tensor):
         return _cast(value if isinstance(value, Variable) else value, dtype)
     if callable(value):
@@ -114,7 +99,7 @@ class TracedScalars:
         return _flush(m.cos(x))
 
     def __init__(self, opt: Any) -> None:
-        cache = getattr(opt, "_m_cache", None)
+        cache = None if opt is None else opt._momentum_cache
         # Nadam's cache as it was before this step (eagerly: _before_apply)
         self._nadam_read = m.identity(cache) if cache is not None else None
 
@@ -138,14 +123,15 @@ class TracedScalars:
 
     @staticmethod
     def set_nadam_cache(opt: Any, value: Tensor, dtype: Any) -> None:
-        if opt._m_cache._value.dtype == np.dtype(dtype):
-            opt._m_cache.assign(value)
+        cache = opt._momentum_cache
+        if cache._value.dtype == np.dtype(dtype):
+            cache.assign(value)
 
 
 def apply_gradients(tracer: Any, opt: Any, grads_and_vars: Any) -> Variable:
     """``opt.apply_gradients(grads_and_vars)`` while tracing (see the module docstring)."""
     items = list(grads_and_vars)
-    with _hidden_from_tapes(tracer):
+    with hidden_from_tapes(keep=tracer.marker):
         given = {}
         for item in items:
             try:
@@ -155,27 +141,17 @@ def apply_gradients(tracer: Any, opt: Any, grads_and_vars: Any) -> Variable:
             if isinstance(var, Variable):
                 given[var._id] = g
         pairs = opt._check_pairs(items)
-        it = opt._iterations
-        if it is None:
-            with name_scope(opt._name):
-                it = opt.iterations
+        it = opt._step_counter()
         if not pairs:
             return it
-        for var, _ in pairs:
-            if var._id not in opt._slot_tuples:
-                opt._create_all_slots([v for v, _ in pairs])
-                break
+        slot_tuples = opt._slots_of(pairs)
         sym: list[tuple[Variable, Tensor]] = []
         for var, gv in pairs:
             g = given.get(var._id)
             if not isinstance(g, Tensor):
                 g = Tensor._wrap(np.asarray(gv))
             sym.append((var, g))
-        if (
-            opt._clipvalue is not None
-            or opt._clipnorm is not None
-            or opt._global_clipnorm is not None
-        ):
+        if opt._clips:
             sym = opt._clip(sym, TENSOR)  # the eager clipping, on tensors
         coefficients: dict[Any, Any] = {}
         k = TracedScalars(opt)
@@ -184,7 +160,7 @@ def apply_gradients(tracer: Any, opt: Any, grads_and_vars: Any) -> Variable:
             c = coefficients.get(dtype)
             if c is None:
                 c = coefficients[dtype] = opt._coefficients(dtype, k)
-            slots = opt._slot_tuples[var._id]
+            slots = slot_tuples[var._id]
             value = tracer.symbolic(tracer.atom(var))
             slot_values = tuple(tracer.symbolic(tracer.atom(s)) for s in slots)
             try:

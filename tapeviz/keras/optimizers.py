@@ -192,6 +192,13 @@ class Optimizer:
         Deprecated spelling of ``learning_rate`` (accepted with a DeprecationWarning).
 
     Subclasses define ``_coefficients(dtype, k)`` and ``_update(var, value, g, slots, c)``.
+
+    A step traced inside ``tv.function`` (``tapeviz.compiler.optimizers``) is computed by
+    the same methods on symbolic tensors; the compiler reads no field of the optimizer,
+    only this protected protocol, which the eager :meth:`apply_gradients` uses too:
+    :meth:`_check_pairs`, :meth:`_step_counter`, :meth:`_slots_of`, :attr:`_clips` and
+    :meth:`_clip`, :meth:`_coefficients` and :meth:`_update`, :meth:`_hyper_setting` and
+    :attr:`_momentum_cache`.
     """
 
     _ALLOWED_KWARGS: tuple[str, ...] = ("clipnorm", "clipvalue", "lr", "decay", "global_clipnorm")
@@ -296,6 +303,43 @@ class Optimizer:
         else:
             x = value
         return x if type(x) is dtype else dtype(x)
+
+    # -- the protocol of a step (eager here; on symbolic tensors in tv.function) -----------
+    def _hyper_setting(self, name: str) -> Any:
+        """A hyperparameter as it was set: a number, a Variable, a schedule or a callable."""
+        return self._hyper[name]
+
+    def _step_counter(self) -> Variable:
+        """``iterations``, created on first use in this optimizer's name scope."""
+        it = self._iterations
+        if it is None:
+            with name_scope(self._name):
+                it = self.iterations
+        return it
+
+    def _slots_of(self, pairs: list[tuple[Variable, Any]]) -> dict[int, tuple[Variable, ...]]:
+        """The slot Variables of every variable, by the variable's id; those of the
+        variables in ``pairs`` are created on first use."""
+        slot_tuples = self._slot_tuples
+        for var, _ in pairs:
+            if var._id not in slot_tuples:
+                self._create_all_slots([v for v, _ in pairs])
+                break
+        return slot_tuples
+
+    @property
+    def _clips(self) -> bool:
+        """Whether gradients are clipped (clipvalue, clipnorm or global_clipnorm)."""
+        return (
+            self._clipvalue is not None
+            or self._clipnorm is not None
+            or self._global_clipnorm is not None
+        )
+
+    @property
+    def _momentum_cache(self) -> Variable | None:
+        """Nadam's momentum cache (a Variable), else None."""
+        return None
 
     def __getattr__(self, name: str) -> Any:
         # Only called when normal lookup fails: hyperparameters by name, `lr` as alias.
@@ -585,23 +629,12 @@ class Optimizer:
             out: Variable = tracer.optimizer_apply(self, grads_and_vars)
             return out
         pairs = self._check_pairs(grads_and_vars)
-        it = self._iterations
-        if it is None:
-            with name_scope(self._name):
-                it = self.iterations
+        it = self._step_counter()
         if not pairs:
             return it
-        slot_tuples = self._slot_tuples
-        for var, _ in pairs:
-            if var._id not in slot_tuples:
-                self._create_all_slots([v for v, _ in pairs])
-                break
+        slot_tuples = self._slots_of(pairs)
         self._before_apply()
-        if (
-            self._clipvalue is not None
-            or self._clipnorm is not None
-            or self._global_clipnorm is not None
-        ):
+        if self._clips:
             pairs = self._clip(pairs)
         # The scalars of this step, once per dtype (TensorFlow's _prepare_local).
         coefficients: dict[Any, Any] = {}
@@ -1274,6 +1307,10 @@ class Nadam(Optimizer):
         self._m_cache: Variable | None = None
         self._m_cache_read: Any = None
         self._slot_names = ["m", "v"]
+
+    @property
+    def _momentum_cache(self) -> Variable | None:
+        return self._m_cache
 
     def _create_slots(self, var_list: list[Variable]) -> None:
         if self._m_cache is None:
