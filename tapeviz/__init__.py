@@ -126,8 +126,8 @@ _LAZY = {
     "random": ".random",
     "datasets": ".datasets",
     "data": ".datasets",  # tf.data.Dataset.from_tensor_slices(...) runs unchanged
-    "function": ".function",
-    "print": ".function",
+    "function": ".compiler.tf_function",
+    "print": ".compiler.tf_function",
     "errors": ".errors",
     "initializers": ".keras.initializers",  # tf.initializers is Keras' module
 }
@@ -139,9 +139,8 @@ def __getattr__(name: str) -> Any:
 
     if name in _LAZY:
         mod = importlib.import_module(_LAZY[name], __name__)
-        if mod.__name__ == __name__ + ".function":
-            # importing the submodule bound `tapeviz.function` to the module: rebind both
-            # names to the decorator and the printer, whichever was asked for first
+        if mod.__name__ == __name__ + ".compiler.tf_function":
+            # the decorator and the printer, whichever was asked for first
             globals()["function"] = mod.function
             globals()["print"] = mod.print
             return globals()[name]

@@ -13,7 +13,11 @@ import numpy as np
 import pytest
 
 import tapeviz as tv
-from tapeviz.function import OperatorNotAllowedInGraphError, RetracingWarning, SymbolicValueError
+from tapeviz.compiler.tf_function import (
+    OperatorNotAllowedInGraphError,
+    RetracingWarning,
+    SymbolicValueError,
+)
 
 from .processes import REPO, run_python
 
@@ -740,7 +744,7 @@ def test_keras_model_training_step_compiled_equals_eager_bits() -> None:
 
 @pytest.mark.skipif(JIT_DISABLED, reason="everything runs on the interpreter")
 def test_huge_unrolled_trace_runs_on_the_interpreter(monkeypatch: pytest.MonkeyPatch) -> None:
-    module = sys.modules["tapeviz.function"]  # (tapeviz.function is the decorator)
+    module = sys.modules["tapeviz.compiler.tf_function"]
     monkeypatch.setattr(module, "MAX_COMPILED_EQUATIONS", 50)
     x = tv.Variable(0.0)
 

@@ -63,7 +63,7 @@ def test_float_division_by_zero_stays_inf_and_nan() -> None:
     np.testing.assert_array_equal((x % y).numpy(), np.float32([np.nan, 1.0]))
 
 
-@pytest.mark.filterwarnings("ignore::tapeviz.function.RetracingWarning")
+@pytest.mark.filterwarnings("ignore::tapeviz.compiler.tf_function.RetracingWarning")
 @pytest.mark.parametrize("op", ["//", "%"])
 def test_compiled_integer_division_by_zero_raises(op: str) -> None:
     f = DIVISIONS[op]

@@ -398,7 +398,7 @@ def test_schedule_inside_a_function_for_tensor_steps_of_each_dtype(
     assert rate.experimental_get_tracing_count() == 1
 
 
-@pytest.mark.filterwarnings("ignore::tapeviz.function.RetracingWarning")
+@pytest.mark.filterwarnings("ignore::tapeviz.compiler.tf_function.RetracingWarning")
 @pytest.mark.parametrize("name", [n for n in SCHEDULES if "Cosine" not in n])
 def test_schedule_inside_a_function_for_python_int_steps(name: str) -> None:
     """A Python int step is a constant of the trace: the rate is still the eager one."""
@@ -409,7 +409,7 @@ def test_schedule_inside_a_function_for_python_int_steps(name: str) -> None:
         assert got.dtype == want.dtype and got == want, (step, got, want)
 
 
-@pytest.mark.filterwarnings("ignore::tapeviz.function.RetracingWarning")
+@pytest.mark.filterwarnings("ignore::tapeviz.compiler.tf_function.RetracingWarning")
 @pytest.mark.parametrize("name", ["Cosine", "Cosine warm-up"])
 def test_cosine_schedule_inside_a_function_for_python_int_steps(name: str) -> None:
     """As for the other schedules: ``rate(3)`` inside tv.function is eager's ``s(3)``."""

@@ -43,15 +43,15 @@ from typing import Any
 
 import numpy as np
 
-from . import _state
-from .compiler import interp, passes, printing
-from .compiler.ir import Const, Program
-from .compiler.tracer import (
+from .. import _state
+from ..tensor import Tensor, Variable, convert_to_tensor
+from . import interp, passes, printing
+from .ir import Const, Program
+from .tracer import (
     OperatorNotAllowedInGraphError,
     SymbolicValueError,
     Tracer,
 )
-from .tensor import Tensor, Variable, convert_to_tensor
 
 __all__ = [
     "function",
@@ -340,7 +340,7 @@ class ConcreteFunction:
                     stacklevel=4,
                 )
                 return None
-            from .compiler import jit
+            from . import jit
 
             self._compiled = jit.compile_program(self.program, self.name)
             self.source = self._compiled.source
@@ -395,7 +395,7 @@ class ConcreteFunction:
 
         Variables carry their current values; everything else a trace does not know yet
         (NaN).  Ops inside ``tv.range`` loops have the loop in their ``scope``."""
-        from .compiler.record import program_record
+        from .record import program_record
 
         values = [None if v is None else v._value for v in self.variables]
         known = None if any(v is None for v in values) else values
@@ -404,7 +404,7 @@ class ConcreteFunction:
     @property
     def python_source(self) -> str:
         """The Python module generated for numba from this trace (generated, not run)."""
-        from .compiler import codegen
+        from . import codegen
 
         return codegen.generate(self.program, self.name).source
 
@@ -413,7 +413,7 @@ class ConcreteFunction:
 
 
 def _walk_eqns(prog: Program) -> Any:
-    from .compiler.ir import walk
+    from .ir import walk
 
     return walk(prog.eqns)
 
