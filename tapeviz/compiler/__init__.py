@@ -6,12 +6,13 @@ loops with a body of equations, prints — and outputs.  Since the reverse sweep
 ``GradientTape`` inside the function runs on the tracer's symbolic tensors, the gradient
 ops are equations of the same program, and so are the optimizer's updates.
 
-Pipeline::
+``tf_function.py`` is the decorator itself (``tv.function``: signatures, the cache of
+traces, retracing, ``tv.print``).  Pipeline::
 
     tracer.py   Python function ──(symbolic tensors)──> Program
     passes.py   Program ──> Program   (fold constants, drop dead code, merge duplicates)
     interp.py   Program + values ──> values   (pure numpy: the registry's forwards)
-    codegen.py  Program ──> Python source    (numpy + tapeviz.kernels, for numba)
+    codegen.py  Program ──> Python source    (numpy + kernels.py, for numba)
     jit.py      source file in the cache dir ──> numba.njit(cache=True) function
     record.py   Program ──> tapeviz.graph.Record   (what the graphviz emitter draws)
 

@@ -33,9 +33,7 @@ import contextlib
 import functools
 import inspect
 import os
-import sys
 import threading
-import types
 import warnings
 import weakref
 from collections.abc import Callable
@@ -674,15 +672,3 @@ def print(
         return
     values = [t._value for t in tensors]
     printing.write(printing.render(parts, values, summarize, sep, end), stream)
-
-
-class _CallableModule(types.ModuleType):
-    """``import tapeviz.function`` makes ``tapeviz.function`` this module (Python sets the
-    submodule as an attribute of its package), so the module itself also works as the
-    decorator: ``tv.function(f)`` and ``@tv.function`` call :func:`function`."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return function(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
