@@ -47,7 +47,7 @@ import numpy as np
 from timing import paired_median_times
 
 import tapeviz as tv
-from tapeviz import kernels as K
+from tapeviz.compiler import kernels as K
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROWS: list[tuple[str, str, float, str]] = []

@@ -954,7 +954,7 @@ code beside it (__pycache__)."""
 import numba
 import numpy as np
 
-from tapeviz import kernels as K
+from tapeviz.compiler import kernels as K
 from tapeviz.compiler.numba_cache import njit as _njit
 from tapeviz.errors import InvalidArgumentError as _InvalidArgument
 from tapeviz.compiler.runtime import print_values as _print_values
@@ -975,7 +975,7 @@ def _kernels_digest() -> str:
     if _KERNELS_DIGEST is None:
         import os
 
-        path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "kernels.py")
+        path = os.path.join(os.path.dirname(__file__), "kernels.py")
         with open(path, "rb") as fh:
             _KERNELS_DIGEST = hashlib.sha256(fh.read()).hexdigest()[:16]
     return _KERNELS_DIGEST

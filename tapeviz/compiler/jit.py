@@ -26,11 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from ..kernels import flush_subnormals_enter as _flush_enter
-from ..kernels import flush_subnormals_leave as _flush_leave
 from . import codegen, diskcache, printing
 from .diskcache import cache_dir
 from .ir import Program
+from .kernels import flush_subnormals_enter as _flush_enter
+from .kernels import flush_subnormals_leave as _flush_leave
 
 __all__ = ["cache_dir", "compile_program", "Compiled"]
 

@@ -431,7 +431,7 @@ def test_folder_checks_of_owners(tmp_path: Any) -> None:
 KERNEL = """
     import json, warnings
     import numpy as np
-    from tapeviz import kernels as K
+    from tapeviz.compiler import kernels as K
     from tapeviz.compiler.diskcache import CacheWarning
 
     with warnings.catch_warnings(record=True) as caught:
@@ -538,7 +538,7 @@ NO_NUMBA = """
     a = np.array([0.5, 1.5], np.float32)
     print(x.numpy() == xs, float(s) == float(np.sum(np.exp(a) * a)))
     print(len(caught), caught[0].category.__name__, str(caught[0].message))
-    print(sys.modules.get("numba"), "tapeviz.kernels" in sys.modules)
+    print(sys.modules.get("numba"), "tapeviz.compiler.kernels" in sys.modules)
 """
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tapeviz as tv
-from tapeviz import kernels as K
+from tapeviz.compiler import kernels as K
 from tapeviz.compiler.fusion import pairwise_schedule
 
 pytestmark = pytest.mark.skipif(

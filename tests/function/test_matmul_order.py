@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 import tapeviz as tv
-from tapeviz import kernels as K
 from tapeviz.compiler import codegen
+from tapeviz.compiler import kernels as K
 from tapeviz.ops.linalg import CHAIN_MAX_K, FIXED_ORDER_MAX_MACS, fixed_order
 
 from .processes import run_python

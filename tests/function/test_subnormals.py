@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import tapeviz as tv
-from tapeviz import kernels as K
+from tapeviz.compiler import kernels as K
 
 pytestmark = pytest.mark.skipif(
     not K.FLUSHES_SUBNORMALS or os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"),

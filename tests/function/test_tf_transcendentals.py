@@ -17,7 +17,7 @@ import numba
 import numpy as np
 import pytest
 
-from tapeviz import kernels as K
+from tapeviz.compiler import kernels as K
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0") or not K.FLUSHES_SUBNORMALS,

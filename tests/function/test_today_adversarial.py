@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 import tapeviz as tv
-from tapeviz import kernels as K
+from tapeviz.compiler import kernels as K
 
 from .processes import run_python
 

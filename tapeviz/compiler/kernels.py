@@ -31,7 +31,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
-from .compiler.numba_cache import cached_njit
+from .numba_cache import cached_njit
 
 __all__ = [
     "HAVE_BLAS",
@@ -844,7 +844,7 @@ def truncated_normal(n: int) -> Any:
 def ref_truncated_normal(rs: np.random.RandomState, n: int) -> np.ndarray:
     """numpy reference of :func:`truncated_normal`, drawing from numpy's legacy generator
     (whose algorithms numba's ``np.random`` reproduces)."""
-    from .compiler.interp import truncated_normal as reference
+    from .interp import truncated_normal as reference
 
     return reference(rs, n)
 
