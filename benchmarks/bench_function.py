@@ -413,7 +413,7 @@ def bench_mlp(batch: int, hidden: int, target: float, repeat: int) -> float:
 @numba.njit(error_model="numpy", fastmath={"reassoc"})
 def fused_njit(x: Any, w: Any, b: Any, gw: Any, gb: Any) -> Any:
     """Loss and gradients of sum(tanh(x*w+b)**2 * exp(-x)) in one loop, vectorised as a
-    careful numba user writes it: the branch-free float32 exp/tanh of tapeviz.kernels
+    careful numba user writes it: the branch-free float32 exp/tanh of tapeviz.compiler.kernels
     (numba has no SVML), a float32 accumulator, and reassociation allowed (the only
     fastmath flag: the vector loop needs it to split the sum; the kernels' own arithmetic
     keeps IEEE order, as in tapeviz)."""

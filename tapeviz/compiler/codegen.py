@@ -1,7 +1,7 @@
 """Code generation: a program becomes the Python source of one numba function.
 
 Each equation becomes one or a few lines of numpy-style Python (``t7 = t5 * t6``), with
-the heavy parts (reductions, softmax, matrix products) calling :mod:`tapeviz.kernels`.
+the heavy parts (reductions, softmax, matrix products) calling :mod:`tapeviz.compiler.kernels`.
 Rank-0 values are numpy scalars, so scalar code (the documents' optimisation loops)
 compiles to plain register arithmetic.  A Variable is a local name (``v0``) that the
 function receives and returns; a ``loop`` equation is a Python ``for`` loop.

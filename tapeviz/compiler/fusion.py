@@ -15,7 +15,7 @@ Only values used outside the group are stored; the rest live in registers.  A
 ``reduce_sum`` over leading axes of a member (the bias gradient of a dense layer) joins the
 group as an accumulation ``t24[_i1] += e23``, in the order numpy adds rows, so it stays bit
 for bit equal to numpy.  ``exp``, ``log``, ``tanh`` and ``sigmoid`` of float32 use
-:func:`tapeviz.kernels.exp32` & co., which vectorise (``exp`` and ``log`` are
+:func:`tapeviz.compiler.kernels.exp32` & co., which vectorise (``exp`` and ``log`` are
 TensorFlow's own arithmetic).
 
 Planning keeps the program's meaning: equations that do not depend on the group may run

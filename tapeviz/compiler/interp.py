@@ -20,7 +20,7 @@ __all__ = ["run", "loop_indices", "draw"]
 
 def truncated_normal(rs: np.random.RandomState, n: int) -> np.ndarray:
     """``n`` standard normal draws, each redrawn until it lies within two standard
-    deviations (the reference of ``tapeviz.kernels.truncated_normal``)."""
+    deviations (the reference of ``tapeviz.compiler.kernels.truncated_normal``)."""
     out = np.empty(n)
     for i in range(n):
         v = rs.standard_normal()

@@ -25,7 +25,7 @@ which rounds the same on every CPU (:func:`fixed_order` says which order):
 
 Larger products call BLAS through ``np.matmul``: fast, but their last bits depend on the
 CPU.  The compiled code of :func:`tapeviz.function` makes the same choice with the same
-arithmetic (``tapeviz.kernels.chain_matmul`` / ``pairwise_matmul``), so eager and compiled
+arithmetic (``tapeviz.compiler.kernels.chain_matmul`` / ``pairwise_matmul``), so eager and compiled
 results stay equal bit for bit.
 """
 

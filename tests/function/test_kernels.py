@@ -1,5 +1,5 @@
-"""Every numba kernel against its numpy reference (tapeviz.kernels: ``ref_<name>``), and the
-fused loops the code generator writes (pairwise sums in numpy's order, recycled buffers)."""
+"""Every numba kernel against its numpy reference (tapeviz.compiler.kernels: ``ref_<name>``),
+and the fused loops the code generator writes (pairwise sums in numpy's order, recycled buffers)."""
 
 from __future__ import annotations
 
