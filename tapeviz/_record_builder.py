@@ -31,7 +31,7 @@ import numpy as np
 
 from . import tape as _tape
 from .graph import FrozenSequence, Node, Record, SweepStep, format_value
-from .ops._registry import NUMPY, sanitize_attrs
+from .ops._registry import NUMPY, TapeEntry, sanitize_attrs
 from .tensor import Tensor, Variable
 
 if TYPE_CHECKING:
@@ -282,7 +282,7 @@ class RecordData:
         return k < 0 and not isinstance(self.sources[-1 - k][0], Variable)
 
     # -- sweep steps -----------------------------------------------------------------------
-    def step(self, k: int) -> tuple[tuple[Any, ...], Any, list[tuple[int, Any]]]:
+    def step(self, k: int) -> tuple[TapeEntry, Any, list[tuple[int, Any]]]:
         """Entry, adjoint and contributions ``[(input id, part)]`` of sweep step ``k``."""
         idx = self.order[k]
         e = self.entries[idx]
@@ -491,7 +491,7 @@ def _transposed(value: Any) -> Any:
 
 
 def _formula(
-    e: tuple[Any, ...],
+    e: TapeEntry,
     g: Any,
     contrib: list[tuple[int, Any]],
     local_id: dict[int, int],

@@ -85,7 +85,9 @@ class _Local(threading.local):
         # while an outer tape records (or None).  Set through ``scope`` and ``group``.
         self.where: tuple[str, str | None] = ("", None)
         # Set by tv.function while tracing (the active tracer), else None.
-        self.tracer: Tracer | None = None
+        # (a :class:`Tracer`; typed Any since the compiler's code also calls its own
+        # methods on it)
+        self.tracer: Any = None
 
     @property
     def scope(self) -> str:

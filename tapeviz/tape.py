@@ -709,7 +709,7 @@ class GradientTape:
 
 # --- helpers -----------------------------------------------------------------------------------
 def _run_sweep(
-    entries: list[tuple[Any, ...]],
+    entries: list[TapeEntry],
     n: int,
     adj: dict[int, Any],
     reach: Any,
@@ -741,6 +741,8 @@ def _run_sweep(
         if g is None:
             continue  # out does not lead to a target
         op = e.op
+        rule = op.vjp
+        assert rule is not None  # (an op without a VJP rule is never recorded)
         if tensor_mode:  # higher order: the rule runs on tensors an outer tape records
             vals: Sequence[Any] = _tensors_of(e)
             out = _revive(e.output_value, e.output_id, e.output_name)
@@ -750,13 +752,13 @@ def _run_sweep(
         if op.takes_needs:
             needs = e.needs if covered else tuple([i in reach for i in e.input_ids])
             if attrs:
-                grads = op.vjp(k, g, out, *vals, needs=needs, **attrs)
+                grads = rule(k, g, out, *vals, needs=needs, **attrs)
             else:
-                grads = op.vjp(k, g, out, *vals, needs=needs)
+                grads = rule(k, g, out, *vals, needs=needs)
         elif attrs:
-            grads = op.vjp(k, g, out, *vals, **attrs)
+            grads = rule(k, g, out, *vals, **attrs)
         else:
-            grads = op.vjp(k, g, out, *vals)
+            grads = rule(k, g, out, *vals)
         for xid, gi in zip(e.input_ids, grads):  # noqa: B905 (hot loop)
             if gi is None or xid not in reach:
                 continue  # no gradient, or an input that leads to no source
@@ -805,7 +807,7 @@ def _tensors_of(e: TapeEntry) -> list[Tensor]:
     read of the variable, it stays connected to the Variable for an outer tape."""
     out: list[Tensor] = []
     for x, v, xid in zip(e.inputs, e.input_values, e.input_ids, strict=True):
-        if type(x) is Variable:
+        if isinstance(x, Variable):
             out.append(x if x._value is v else _revive(v, xid, x._vname))
         else:
             out.append(_revive(v, xid, x))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import _state, dtypes
+from ._state import Tracer
 from .dtypes import DType
 from .ops import _registry
 
@@ -370,21 +371,21 @@ class Variable(Tensor):
 
     def assign(self, value: Any, use_locking: bool = False, name: Any = None) -> Variable:
         """Replace the value (same shape and dtype)."""
-        tracer = _state.local.tracer
+        tracer: Tracer | None = _state.local.tracer
         if tracer is not None:  # inside tv.function: an equation of the program
             return tracer.assign(self, value, "assign")
         return self._set(self._new_value(value, "assign to"))
 
     def assign_add(self, delta: Any, use_locking: bool = False, name: Any = None) -> Variable:
         """``self = self + delta`` in the variable's dtype."""
-        tracer = _state.local.tracer
+        tracer: Tracer | None = _state.local.tracer
         if tracer is not None:
             return tracer.assign(self, delta, "assign_add")
         return self._set(self._value + self._new_value(delta, "add to"))
 
     def assign_sub(self, delta: Any, use_locking: bool = False, name: Any = None) -> Variable:
         """``self = self - delta`` in the variable's dtype."""
-        tracer = _state.local.tracer
+        tracer: Tracer | None = _state.local.tracer
         if tracer is not None:
             return tracer.assign(self, delta, "assign_sub")
         value = self._value

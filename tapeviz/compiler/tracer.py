@@ -24,7 +24,7 @@ import itertools
 import os
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -250,8 +250,8 @@ class Tracer:
     It implements the engine's hooks, :class:`tapeviz._state.Tracer`: while it traces it is
     ``_state.local.tracer``, and ops, Variables and optimizers hand their work to it."""
 
-    symbolic_tensor = SymbolicTensor
-    value_error = SymbolicValueError
+    symbolic_tensor: type[Tensor] = SymbolicTensor
+    value_error: type[Exception] = SymbolicValueError
 
     @staticmethod
     def is_symbolic(value: Any) -> bool:
@@ -696,3 +696,9 @@ def _normalize(value: Any) -> Any:
     if isinstance(value, np.ndarray) and value.ndim == 0:
         return value[()]
     return value
+
+
+if TYPE_CHECKING:  # the tracer implements the engine's hooks (checked by mypy)
+
+    def _implements_hooks(tracer: Tracer) -> _state.Tracer:
+        return tracer
