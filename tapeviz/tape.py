@@ -32,7 +32,8 @@ import enum
 import operator
 import warnings
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
+from types import TracebackType
 from typing import Any
 
 import numpy as np
@@ -40,7 +41,7 @@ import numpy as np
 from . import _record_builder as _rb
 from . import _state
 from .graph import Record
-from .ops._registry import NUMPY, TENSOR, Op, TapeEntry, sanitize_attrs
+from .ops._registry import NUMPY, TENSOR, Backend, Op, TapeEntry, sanitize_attrs
 from .tensor import Tensor, Variable, convert_to_tensor
 
 __all__ = ["GradientTape", "UnconnectedGradients", "hidden_from_tapes", "tape_of"]
@@ -58,7 +59,7 @@ _ONE = {t: t(1) for t in (np.float16, np.float32, np.float64)}  # seeds of scala
 _recent: collections.deque[weakref.ReferenceType[GradientTape]] = collections.deque(maxlen=32)
 
 
-def tape_of(tensor: Any) -> GradientTape | None:
+def tape_of(tensor: object) -> GradientTape | None:
     """The most recent live tape that recorded ``tensor`` (as an op output or a source)."""
     tid = getattr(tensor, "_id", None)
     for ref in reversed(_recent):
@@ -158,7 +159,7 @@ class GradientTape:
         self._entries: list[TapeEntry] = []
         self._tracked: set[int] = set()
         # id -> (Variable or _Kept, number of entries recorded when it was watched)
-        self._watched: dict[int, tuple[Any, float, Any]] = {}
+        self._watched: dict[int, tuple[Variable | _Kept, float, Any]] = {}
 
     # -- context management ----------------------------------------------------------------
     def __enter__(self) -> GradientTape:
@@ -170,7 +171,12 @@ class GradientTape:
         _recent.append(weakref.ref(self))
         return self
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         tapes = _local.tapes
         if tapes and tapes[-1] is self:
             tapes.pop()
@@ -712,12 +718,12 @@ def _run_sweep(
     entries: list[TapeEntry],
     n: int,
     adj: dict[int, Any],
-    reach: Any,
+    reach: Container[int],
     covered: bool,
-    k: Any,
+    k: Backend,
     tensor_mode: bool,
     steps: list[tuple[int, Any, Any]] | None,
-    keep: Any = (),
+    keep: Container[int] | bool | None = None,
 ) -> None:
     """The reverse sweep over ``entries[:n]``: adjoints in ``adj`` (seeded with the
     targets') flow back through each op's VJP rule to the tensors in ``reach``.
@@ -728,12 +734,13 @@ def _run_sweep(
     adj_get = adj.get
     # an op's output adjoint is complete when the sweep reaches the op: unless the record
     # keeps it or it is asked for, let it go (a big graph then holds few adjoints at once)
-    take: Any = adj_get if steps is not None or keep is True else adj.pop
-    if keep and keep is not True and steps is None:
+    take: Callable[[int, Any], Any] = adj_get if steps is not None or keep is True else adj.pop
+    if keep and not isinstance(keep, bool) and steps is None:
         pop = adj.pop
+        sources = keep
 
         def take(i: int, default: Any) -> Any:
-            return adj_get(i) if i in keep else pop(i, default)
+            return adj_get(i) if i in sources else pop(i, default)
 
     for idx in range(n - 1, -1, -1):  # the equations, last first
         e = entries[idx]
@@ -773,7 +780,7 @@ class _Kept:
 
     __slots__ = ("_id", "_value", "_name")
 
-    def __init__(self, t: Any) -> None:
+    def __init__(self, t: Tensor) -> None:
         self._id = t._id
         self._value = t._value
         self._name = t._name
@@ -814,7 +821,7 @@ def _tensors_of(e: TapeEntry) -> list[Tensor]:
     return out
 
 
-def _unconnected(value: Any) -> UnconnectedGradients:
+def _unconnected(value: object) -> UnconnectedGradients:
     if isinstance(value, UnconnectedGradients):
         return value
     try:
@@ -866,7 +873,7 @@ def _flatten_structure(x: Any) -> tuple[list[Any], Any]:
     return leaves, build
 
 
-def _tensors(items: Any, what: str) -> list[Tensor]:
+def _tensors(items: Iterable[object], what: str) -> list[Tensor]:
     out = []
     for t in items:
         if not isinstance(t, Tensor):
