@@ -240,13 +240,11 @@ def apply(
         if name is not None:
             out._name = name
         return out
-    if vals is not None:  # a binary operator: two values, no attrs
-        value = op.forward(vals[0], vals[1])
-        constants = xs[0] is None or xs[1] is None
-    else:
+    if vals is None:
         vals = (xs[0]._value,) if len(xs) == 1 else tuple(map(_value_of, xs))  # type: ignore[union-attr]
         value = op.forward(*vals, **attrs) if attrs else op.forward(*vals)
-        constants = False
+    else:  # a binary operator: two values, no attrs
+        value = op.forward(*vals)
     if type(value) is _ndarray and not value.ndim:
         value = value[()]  # rank 0 lives as a numpy scalar: much faster arithmetic
     out = _new(_TensorClass)
@@ -255,7 +253,7 @@ def apply(
     out._name = name
     tapes = local.tapes
     if tapes and op.vjp is not None:
-        if constants:
+        if xs[0] is None or xs[-1] is None:  # (only a binary operator's may be None)
             xs = _with_constants(xs, vals)
         for tape in tapes:
             if tape._recording:

@@ -180,21 +180,6 @@ _SCALAR_TYPES = frozenset(  # (no np.bool_: see NO_BOOL)
     | {np.uint64}
     | _FLOAT_SCALARS
 )
-_local = _state.local
-_ndarray = np.ndarray
-_new = object.__new__
-_next_id = _state.next_id
-
-
-def _tensor_of(t: Tensor | None, value: Any) -> Tensor:
-    """``t``, or for a Python number (``t`` None) a new constant tensor of ``value``."""
-    if t is not None:
-        return t
-    c = _new(Tensor)
-    c._value = value
-    c._id = _next_id()
-    c._name = None
-    return c
 
 
 def _checked_pair(x: Any, y: Any, opname: str, no_bool: bool) -> tuple[Any, Any, Any, Any]:
@@ -890,7 +875,6 @@ def stop_gradient(input: Any, name: str | None = None) -> Tensor:
     tv.Tensor(2.0, shape=(), dtype=float32)
     """
     t = convert_to_tensor(input)
-    from .. import _state
 
     if _state.local.tracer is not None:
         return _state.local.tracer.stop_gradient(t)
