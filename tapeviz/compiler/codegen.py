@@ -17,9 +17,9 @@ op computes.
 ...     return tv.exp(x) * y + 1.0
 >>> print(codegen.generate(f.get_concrete_function(tv.ones([2, 3]), tv.ones([3])).program,
 ...                        "f").body)
-def tv_f(t1, t2, b0):
+def tv_f(t1, t2):
     k0 = np.float32(1.0)
-    t5 = b0
+    t5 = np.empty((2, 3), np.float32)
     for _i0 in range(2):
         for _i1 in range(3):
             e3 = K.exp32(t1[_i0, _i1])
