@@ -4,10 +4,10 @@
         > tests/data/tf_batchnorm.json
 """
 
-import json
-
 import numpy as np
-import tensorflow as tf
+from _tfrecord import emit, tensorflow
+
+tf = tensorflow(legacy_keras=True, onednn=False)
 
 x = np.array([[1.0, 2.0, -1.0], [3.0, 6.0, 0.5], [-2.0, 0.5, 4.0], [0.25, -1.5, 2.0]], np.float32)
 bn = tf.keras.layers.BatchNormalization()
@@ -17,14 +17,12 @@ with tf.GradientTape() as tape:
     s = tf.reduce_sum(y * tf.reshape(tf.range(1.0, 13.0), (4, 3)))
 g = tape.gradient(s, [xv] + bn.trainable_weights)
 y2 = bn(x, training=False)
-print(
-    json.dumps(
-        {
-            "names": [w.name for w in bn.weights],
-            "train": y.numpy().tolist(),
-            "grads": [t.numpy().tolist() for t in g],
-            "moving": [w.numpy().tolist() for w in bn.non_trainable_weights],
-            "infer": y2.numpy().tolist(),
-        }
-    )
+emit(
+    {
+        "names": [w.name for w in bn.weights],
+        "train": y.numpy().tolist(),
+        "grads": [t.numpy().tolist() for t in g],
+        "moving": [w.numpy().tolist() for w in bn.non_trainable_weights],
+        "infer": y2.numpy().tolist(),
+    }
 )
