@@ -363,7 +363,7 @@ class GradientTape:
         """Let go of custom_gradient's grad_fn closures, which only the sweep needed (the
         record keeps their names)."""
         self._entries = [
-            e[:4] + (sanitize_attrs(e[4]),) + e[5:] if e[0].name == "custom_gradient" else e
+            (*e[:4], sanitize_attrs(e[4]), *e[5:]) if e[0].name == "custom_gradient" else e
             for e in self._entries
         ]
 
@@ -1233,7 +1233,7 @@ class _RecordView:
             self.label(local_id[t]) if t in local_id else self.names.get(t, "?") for t in tids
         ]
         if len(labels) > 3:
-            labels = labels[:2] + [f"… {len(labels) - 2} more"]
+            labels = [*labels[:2], f"… {len(labels) - 2} more"]
         return labels[0] if len(labels) == 1 else "(" + ", ".join(labels) + ")"
 
     def record(self) -> Record:
