@@ -1,6 +1,6 @@
-"""Record Keras 2 BatchNormalization numbers (run once with TF):
+"""Record Keras 2 BatchNormalization numbers (run once with TF).
 
-    TF_USE_LEGACY_KERAS=1 TF_ENABLE_ONEDNN_OPTS=0 python tools/record_batchnorm_tf.py \
+TF_USE_LEGACY_KERAS=1 TF_ENABLE_ONEDNN_OPTS=0 python tools/record_batchnorm_tf.py \
         > tests/data/tf_batchnorm.json
 """
 
@@ -15,7 +15,7 @@ xv = tf.Variable(x)
 with tf.GradientTape() as tape:
     y = bn(xv, training=True)
     s = tf.reduce_sum(y * tf.reshape(tf.range(1.0, 13.0), (4, 3)))
-g = tape.gradient(s, [xv] + bn.trainable_weights)
+g = tape.gradient(s, [xv, *bn.trainable_weights])
 y2 = bn(x, training=False)
 emit(
     {

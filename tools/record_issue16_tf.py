@@ -1,6 +1,6 @@
 """Record TensorFlow's results for the functions added in issue 16 (run once, with TF).
 
-    TF_USE_LEGACY_KERAS=1 TF_ENABLE_ONEDNN_OPTS=0 python tools/record_issue16_tf.py \
+TF_USE_LEGACY_KERAS=1 TF_ENABLE_ONEDNN_OPTS=0 python tools/record_issue16_tf.py \
         > tests/data/tf_issue16.json
 """
 
@@ -13,6 +13,7 @@ out = {"tensorflow": tf.__version__}
 
 
 def grads(fn, *xs):
+    """``fn(*xs)`` and the gradients of its weighted sum (see _tfrecord)."""
     return weighted_sum_gradients(tf, fn, *xs)
 
 
@@ -53,6 +54,8 @@ out["format"] = {
 
 
 class Simple(tf.Module):
+    """A module with trainable, non-trainable, nested and scoped Variables."""
+
     def __init__(self, name=None):
         super().__init__(name=name)
         self.a_variable = tf.Variable(5.0, name="train_me")
@@ -79,7 +82,10 @@ out["reduction"] = [
 
 
 class ActivityReg(tf.keras.layers.Layer):
+    """A layer that adds half the sum of its inputs as a loss."""
+
     def call(self, inputs):
+        """The inputs unchanged; their half sum added to the layer's losses."""
         self.add_loss(tf.reduce_sum(inputs) * 0.5)
         return inputs
 

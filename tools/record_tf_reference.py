@@ -370,6 +370,7 @@ def dumps(node: Any, indent: str = "") -> str:
 
 
 def main() -> int:
+    """Recompute the sections, then compare them with the file or write it (``--write``)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--write", action="store_true", help="write the file (else compare)")
     args = parser.parse_args()

@@ -28,8 +28,19 @@ def fd(f: Callable[[np.ndarray], float], x0: Any, h: float = 1e-6) -> np.ndarray
 def summary(rec: Record) -> tuple[Any, ...]:
     """Everything a record shows, as plain comparable data."""
     nodes = [
-        (n.id, n.kind, n.op, n.inputs, n.shape, n.dtype, n.value.tolist(), n.name, n.watched)
-        + (n.scope, n.group)
+        (
+            n.id,
+            n.kind,
+            n.op,
+            n.inputs,
+            n.shape,
+            n.dtype,
+            n.value.tolist(),
+            n.name,
+            n.watched,
+            n.scope,
+            n.group,
+        )
         for n in rec.nodes
     ]
     steps = [

@@ -29,7 +29,7 @@ def _watched_intermediate(outer: bool) -> tuple[list[Any], Record]:
             y = x * x
             tape.watch(y)  # an op output, watched explicitly (as TF allows)
             z = y * 3.0 + y
-        grads = values([tape.gradient(z, y)] + list(tape.gradient(z, [x, y])))
+        grads = values([tape.gradient(z, y), *tape.gradient(z, [x, y])])
         return grads, tape.record()
     finally:
         if ctx is not None:

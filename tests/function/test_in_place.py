@@ -178,7 +178,7 @@ CHAINS: dict[str, tuple[Callable[..., Any], Callable[[np.random.Generator], list
     # two loops in a row: the second writes into the first's array
     "chained loops": (
         lambda a, b: tv.reduce_sum(tv.square((a @ b) * 2.0), axis=0) + (a @ b)[0],
-        lambda r: [r.standard_normal((6, 3)).astype(np.float64)] + [np.eye(3)],
+        lambda r: [r.standard_normal((6, 3)).astype(np.float64), np.eye(3)],
     ),
     # transposed (non-contiguous) arguments
     "non-contiguous": (

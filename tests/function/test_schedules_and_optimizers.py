@@ -117,7 +117,7 @@ def test_numpy_function_on_a_symbolic_tensor_is_a_clear_error() -> None:
     def f(x: tv.Tensor) -> tv.Tensor:
         return tv.numpy_function(lambda a: a * 2, [x], tv.float32)
 
-    with pytest.raises(TypeError, match="numpy_function is not supported inside tv.function"):
+    with pytest.raises(TypeError, match=r"numpy_function is not supported inside tv.function"):
         f(tv.constant([1.0, 2.0]))
 
 
@@ -156,7 +156,7 @@ def test_indexing_with_a_loop_index_is_a_clear_error() -> None:
             total = total + x[i]
         return total
 
-    with pytest.raises(TypeError, match="tv.one_hot"):
+    with pytest.raises(TypeError, match=r"tv.one_hot"):
         f(tv.constant([1.0, 2.0, 3.0]))
 
 
