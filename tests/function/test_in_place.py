@@ -15,15 +15,9 @@ import pytest
 
 import tapeviz as tv
 
+from .compiled import generated_source
+
 JIT_DISABLED = os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0")
-S = tv.keras.optimizers.schedules
-
-
-def _source(fn: Any, *args: Any) -> str:
-    """The generated source of ``fn``'s concrete function for ``args`` (compiled only)."""
-    src = fn.get_concrete_function(*args).source
-    assert src is not None
-    return src
 
 
 # --- in-place fused loops and Variables storing their arrays -------------------------------------
@@ -62,7 +56,7 @@ def test_in_place_step_equals_eager_and_keeps_every_held_value(dtype: Any, rows:
         assert np.array_equal(d_c.numpy(), d_want)
     assert not w_c._value.flags.writeable  # a Variable's value never changes in place
     if not JIT_DISABLED and rows == 8:
-        assert "# its array, overwritten" in _source(f, w_c, x)  # the path under test ran
+        assert "# its array, overwritten" in generated_source(f, w_c, x)  # the path under test ran
 
 
 def test_a_value_defined_before_a_loop_is_not_overwritten_inside_it() -> None:

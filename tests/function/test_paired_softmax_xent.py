@@ -14,15 +14,9 @@ from ulp import within_ulps
 import tapeviz as tv
 from tapeviz import kernels as K
 
+from .compiled import generated_source
+
 JIT_DISABLED = os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0")
-S = tv.keras.optimizers.schedules
-
-
-def _source(fn: Any, *args: Any) -> str:
-    """The generated source of ``fn``'s concrete function for ``args`` (compiled only)."""
-    src = fn.get_concrete_function(*args).source
-    assert src is not None
-    return src
 
 
 # --- a cross-entropy and the softmax of its logits from one kernel -------------------------------
@@ -83,7 +77,7 @@ def test_paired_cross_entropy_and_softmax(name: str, dense: bool) -> None:
     assert within_ulps(sm.numpy(), want_sm.numpy(), 4, flush=True), (sm, want_sm)
     if JIT_DISABLED:
         return
-    assert ("K.xent_softmax_rows" if dense else "K.sparse_xent_softmax_rows") in _source(
+    assert ("K.xent_softmax_rows" if dense else "K.sparse_xent_softmax_rows") in generated_source(
         f, labels, logits
     )
     rows = np.ascontiguousarray(logits).reshape(-1, k)
