@@ -30,7 +30,8 @@ def _document_1() -> tuple[tv.GradientTape, dict[str, object]]:
 
 def test_nodes_are_labelled_with_the_names_of_the_code() -> None:
     tape, names = _document_1()
-    X, y, w, b, _L = names.values()  # bound here, in this frame, when record() runs
+    # all bound here, in this frame, when record() runs: it labels nodes with these names
+    X, y, w, b, L = names.values()  # noqa: RUF059
     rec = tape.record()
     assert [n.label for n in rec.nodes] == ["X", "w", "t2", "b", "t4", "y", "t6", "t7", "L"]
     assert [n.name for n in rec.nodes if n.kind == "variable"] == ["Variable:0", "Variable:0"]
