@@ -8,9 +8,12 @@ examples are checked without listing it here.
 
 from __future__ import annotations
 
+import builtins
 import doctest
 import importlib
 import pkgutil
+from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -32,6 +35,16 @@ def _modules_with_examples() -> list[str]:
 MODULES = _modules_with_examples()
 
 
+def _globals(module: ModuleType) -> dict[str, Any]:
+    """The module's names without those that shadow Python's builtins.
+
+    tapeviz defines ``tv.print``, ``tv.abs``, ``tv.pow``... (bound in ``tapeviz``'s namespace
+    once first used): an example's ``print(...)`` means Python's, as for a reader who typed
+    ``import tapeviz as tv``, whatever ran before it.
+    """
+    return {k: v for k, v in vars(module).items() if k.startswith("__") or not hasattr(builtins, k)}
+
+
 def test_the_walk_finds_the_modules_known_to_have_examples() -> None:
     """The discovery is not silently empty (e.g. after a package is renamed)."""
     for name in ("tapeviz", "tapeviz.graph", "tapeviz.keras.optimizers", "tapeviz.viz.player"):
@@ -41,6 +54,6 @@ def test_the_walk_finds_the_modules_known_to_have_examples() -> None:
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples_run(name: str) -> None:
     module = importlib.import_module(name)
-    result = doctest.testmod(module, optionflags=FLAGS, verbose=False)
+    result = doctest.testmod(module, globs=_globals(module), optionflags=FLAGS, verbose=False)
     assert result.attempted > 0, f"no docstring examples found in {name}"
     assert result.failed == 0, f"{result.failed} docstring example(s) failed in {name}"
