@@ -118,7 +118,7 @@ def drawing_table(sizes: list[int], repeat: int, timeout: float) -> None:
 
 
 def _peak_mb() -> float:
-    """This process's peak resident memory, MB: Linux's VmHWM (getrusage's ru_maxrss would
+    """The peak resident memory of this process, MB: Linux's VmHWM (getrusage's ru_maxrss would
     count the memory of the parent process this one was forked from)."""
     try:
         status = Path("/proc/self/status").read_text()

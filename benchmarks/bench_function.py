@@ -457,8 +457,8 @@ def bench_elementwise(n: int, repeat: int) -> float:
         [lambda: grad(xt), lambda: fused_njit(x, w0, b0, gw, gb), lambda: numpy_grad(x, w0, b0)],
         reps,
     )
-    loss, g1, g2 = grad(xt)
-    ref_loss, ref_gw, ref_gb = numpy_grad(x, w0, b0)
+    loss, g1, _g2 = grad(xt)
+    ref_loss, ref_gw, _ref_gb = numpy_grad(x, w0, b0)
     assert np.allclose(g1.numpy(), ref_gw, rtol=1e-4, atol=1e-6)
     assert abs(float(loss) - float(ref_loss)) < 1e-4 * abs(float(ref_loss))
     ratio = t_tv / t_njit

@@ -52,18 +52,22 @@ class DType:
 
     @property
     def as_numpy_dtype(self) -> type:
+        """The numpy scalar type (``np.float32`` for ``tv.float32``)."""
         return self.np.type
 
     @property
     def base_dtype(self) -> DType:
+        """The dtype itself (tapeviz has no reference dtypes)."""
         return self
 
     @property
     def min(self) -> Any:
+        """The smallest value of the dtype (the most negative finite one for floats)."""
         return np.finfo(self.np).min if self.is_floating else np.iinfo(self.np).min
 
     @property
     def max(self) -> Any:
+        """The largest finite value of the dtype."""
         return np.finfo(self.np).max if self.is_floating else np.iinfo(self.np).max
 
     def __repr__(self) -> str:
@@ -93,7 +97,7 @@ int16 = DType("int16", np.int16)
 int32 = DType("int32", np.int32)
 int64 = DType("int64", np.int64)
 uint8 = DType("uint8", np.uint8)
-bool = DType("bool", np.bool_)  # noqa: A001 - TensorFlow's name
+bool = DType("bool", np.bool_)  # TensorFlow's name
 string = DType("string", np.object_)
 
 _BY_NP: dict[np.dtype, DType] = {

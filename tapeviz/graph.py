@@ -221,6 +221,7 @@ class Node:
         return short_type(self.dtype, self.shape)
 
     def to_dict(self) -> dict[str, Any]:
+        """The node as plain JSON-ready data (arrays as nested lists)."""
         return {
             "id": self.id,
             "kind": self.kind,
@@ -264,6 +265,7 @@ class SweepStep:
     formula: str = ""
 
     def to_dict(self) -> dict[str, Any]:
+        """The step as plain JSON-ready data (arrays as nested lists)."""
         return {
             "node": self.node,
             "adjoint": _jsonable(self.adjoint),
@@ -346,6 +348,7 @@ class Record:
         return tuple((src, n.id, pos) for n in self.nodes for pos, src in enumerate(n.inputs))
 
     def to_dict(self) -> dict[str, Any]:
+        """The whole record as plain JSON-ready data (arrays as nested lists)."""
         return {
             "tape_id": self.tape_id,
             "nodes": [n.to_dict() for n in self.nodes],

@@ -68,6 +68,7 @@ class Module:
 
     @property
     def name(self) -> str:
+        """The module's name (by default the class name in snake case)."""
         return self._name
 
     @property
@@ -87,6 +88,7 @@ class Module:
 
     @property
     def non_trainable_variables(self) -> tuple[Variable, ...]:
+        """The Variables with ``trainable=False`` found in the module's attributes."""
         return tuple(self._flatten(lambda v: isinstance(v, Variable) and not v.trainable))
 
     @property
@@ -174,7 +176,7 @@ class _CoreInitializer:
         return {}
 
 
-class zeros_initializer(_CoreInitializer):  # noqa: N801  (TensorFlow's name)
+class zeros_initializer(_CoreInitializer):  # TensorFlow's name
     """Zeros of the given shape, as ``tf.zeros_initializer()``."""
 
     def _keras(self) -> Any:
@@ -183,7 +185,7 @@ class zeros_initializer(_CoreInitializer):  # noqa: N801  (TensorFlow's name)
         return Zeros()
 
 
-class ones_initializer(_CoreInitializer):  # noqa: N801
+class ones_initializer(_CoreInitializer):
     """Ones of the given shape, as ``tf.ones_initializer()``."""
 
     def _keras(self) -> Any:
@@ -192,7 +194,7 @@ class ones_initializer(_CoreInitializer):  # noqa: N801
         return Ones()
 
 
-class constant_initializer(_CoreInitializer):  # noqa: N801
+class constant_initializer(_CoreInitializer):
     """A constant (number, or array of exactly the shape), as ``tf.constant_initializer``."""
 
     def __init__(self, value: Any = 0) -> None:
@@ -204,10 +206,11 @@ class constant_initializer(_CoreInitializer):  # noqa: N801
         return Constant(self.value)
 
     def get_config(self) -> dict[str, Any]:
+        """``{"value": ...}``."""
         return {"value": self.value}
 
 
-class random_normal_initializer(_CoreInitializer):  # noqa: N801
+class random_normal_initializer(_CoreInitializer):
     """Normal samples, as ``tf.random_normal_initializer(mean=0.0, stddev=0.05, seed=None)``."""
 
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None) -> None:
@@ -219,10 +222,11 @@ class random_normal_initializer(_CoreInitializer):  # noqa: N801
         return RandomNormal(self.mean, self.stddev, self.seed)
 
     def get_config(self) -> dict[str, Any]:
+        """``mean``, ``stddev`` and ``seed``."""
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
 
-class random_uniform_initializer(_CoreInitializer):  # noqa: N801
+class random_uniform_initializer(_CoreInitializer):
     """Uniform samples on ``[minval, maxval)``, as ``tf.random_uniform_initializer``."""
 
     def __init__(
@@ -236,4 +240,5 @@ class random_uniform_initializer(_CoreInitializer):  # noqa: N801
         return RandomUniform(self.minval, self.maxval, self.seed)
 
     def get_config(self) -> dict[str, Any]:
+        """``minval``, ``maxval`` and ``seed``."""
         return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}

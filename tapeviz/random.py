@@ -136,7 +136,7 @@ def normal(
     seed: int | None = None,
     name: str | None = None,
 ) -> Tensor:
-    """Samples of a normal distribution :math:`\\mathcal N(\\text{mean}, \\text{stddev}^2)`.
+    r"""Samples of a normal distribution :math:`\mathcal N(\text{mean}, \text{stddev}^2)`.
 
     >>> import tapeviz as tv
     >>> tv.random.set_seed(0)

@@ -40,17 +40,21 @@ class TensorShape(tuple[int, ...]):
         return tuple.__repr__(tuple(self))
 
     def as_list(self) -> list[int]:
+        """The dimensions as a list of ints."""
         return list(self)
 
     @property
     def rank(self) -> int:
+        """The number of dimensions."""
         return len(self)
 
     @property
     def ndims(self) -> int:
+        """The number of dimensions (TensorFlow's older name for ``rank``)."""
         return len(self)
 
     def num_elements(self) -> int:
+        """The number of entries (the product of the dimensions)."""
         return int(np.prod(self, dtype=np.int64))
 
 
@@ -99,18 +103,22 @@ class Tensor:
     # -- basic properties ------------------------------------------------------------
     @property
     def shape(self) -> TensorShape:
+        """The dimensions, as a ``TensorShape`` (a tuple of ints)."""
         return TensorShape(self._value.shape)
 
     @property
     def dtype(self) -> DType:
+        """The element type (``tv.float32``, ...)."""
         return dtypes.from_numpy(self._value.dtype)
 
     @property
     def ndim(self) -> int:
+        """The number of axes."""
         return int(self._value.ndim)
 
     @property
     def name(self) -> str | None:
+        """The name the tensor was given (None if none), shown in drawings."""
         return self._name
 
     def numpy(self) -> Any:
@@ -119,6 +127,7 @@ class Tensor:
         return v.copy() if isinstance(v, np.ndarray) else v
 
     def get_shape(self) -> TensorShape:
+        """The same as :attr:`shape`."""
         return self.shape
 
     def ref(self) -> _Ref:
@@ -319,10 +328,12 @@ class Variable(Tensor):
 
     @property
     def name(self) -> str:
+        """The name with its scope and output index (``"dense/w:0"``), as in TensorFlow 2."""
         return self._vname
 
     @property
     def trainable(self) -> bool:
+        """Whether optimizers and ``trainable_variables`` take it (and tapes watch it)."""
         return self._trainable
 
     def __repr__(self) -> str:
@@ -343,6 +354,7 @@ class Variable(Tensor):
         return self.read_value()
 
     def read_value(self) -> Tensor:
+        """The current value as a new tensor (recorded as an identity op)."""
         from .ops.math import identity
 
         return identity(self)
@@ -398,6 +410,7 @@ class Variable(Tensor):
 
 
 def is_tensor(x: Any) -> bool:
+    """Whether ``x`` is a tapeviz Tensor (a Variable is one)."""
     return isinstance(x, Tensor)
 
 

@@ -59,14 +59,17 @@ class TensorArray:
 
     @property
     def dtype(self) -> dtypes.DType:
+        """The element type."""
         return self._dtype
 
     @property
     def dynamic_size(self) -> bool:
+        """Whether writing past the end grows the array."""
         return self._dynamic
 
     @property
     def element_shape(self) -> Any:
+        """The shape every element must have (None: set by the first write)."""
         return self._element_shape
 
     def size(self, name: Any = None) -> Tensor:

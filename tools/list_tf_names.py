@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # Keras 2 (tf_keras), tapeviz's semantics
-import tensorflow as tf  # noqa: E402
+import tensorflow as tf
 
 MODULES = [
     "tf",
@@ -37,6 +37,7 @@ MODULES = [
 
 
 def public(path: str) -> list[str]:
+    """The public names of the TensorFlow module at ``path`` (``"tf.math"``)."""
     obj = tf
     for part in path.split(".")[1:]:
         obj = getattr(obj, part)

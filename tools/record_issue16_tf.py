@@ -1,29 +1,20 @@
 """Record TensorFlow's results for the functions added in issue 16 (run once, with TF).
 
-    TF_USE_LEGACY_KERAS=1 TF_ENABLE_ONEDNN_OPTS=0 python tools/record_issue16_tf.py \
+TF_USE_LEGACY_KERAS=1 TF_ENABLE_ONEDNN_OPTS=0 python tools/record_issue16_tf.py \
         > tests/data/tf_issue16.json
 """
 
-import json
-
 import numpy as np
-import tensorflow as tf
+from _tfrecord import emit, tensorflow, weighted_sum_gradients
+from _tfrecord import float32_list as f32
 
+tf = tensorflow(legacy_keras=True, onednn=False)
 out = {"tensorflow": tf.__version__}
 
 
-def f32(t):
-    return np.asarray(t, np.float32).tolist()
-
-
 def grads(fn, *xs):
-    vs = [tf.Variable(x) for x in xs]
-    with tf.GradientTape() as tape:
-        y = fn(*vs)
-        s = tf.reduce_sum(
-            y * tf.cast(tf.reshape(tf.range(1, tf.size(y) + 1), tf.shape(y)), y.dtype)
-        )
-    return f32(y), [f32(g) for g in tape.gradient(s, vs)]
+    """``fn(*xs)`` and the gradients of its weighted sum (see _tfrecord)."""
+    return weighted_sum_gradients(tf, fn, *xs)
 
 
 x = np.array([-2.5, -1.0, -0.25, 0.5, 1.75, 3.0], np.float32)
@@ -63,6 +54,8 @@ out["format"] = {
 
 
 class Simple(tf.Module):
+    """A module with trainable, non-trainable, nested and scoped Variables."""
+
     def __init__(self, name=None):
         super().__init__(name=name)
         self.a_variable = tf.Variable(5.0, name="train_me")
@@ -89,7 +82,10 @@ out["reduction"] = [
 
 
 class ActivityReg(tf.keras.layers.Layer):
+    """A layer that adds half the sum of its inputs as a loss."""
+
     def call(self, inputs):
+        """The inputs unchanged; their half sum added to the layer's losses."""
         self.add_loss(tf.reduce_sum(inputs) * 0.5)
         return inputs
 
@@ -106,4 +102,4 @@ out["lambda"] = f32(
 )
 out["zeros_initializer"] = f32(tf.zeros_initializer()(shape=(2, 2)))
 out["constant_initializer"] = f32(tf.constant_initializer(0.5)(shape=(3,)))
-print(json.dumps(out))
+emit(out)

@@ -7,13 +7,10 @@ not (tapeviz reproduces it, see tapeviz/ops/_tf_cpu.py).  Values are stored as t
 bit patterns of the float32 numbers, so that the comparison is exact.
 """
 
-import json
-import os
-
 import numpy as np
-import tensorflow as tf
+from _tfrecord import emit, tensorflow
 
-assert os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "0", "run with TF_ENABLE_ONEDNN_OPTS=0"
+tf = tensorflow(onednn=False)
 rng = np.random.default_rng(16)
 cases = []
 for shape, scale in [
@@ -44,4 +41,4 @@ cases.append(
         "softmax": tf.nn.softmax(x).numpy().view(np.int32).tolist(),
     }
 )
-print(json.dumps({"tensorflow": tf.__version__, "cases": cases}))
+emit({"tensorflow": tf.__version__, "cases": cases})

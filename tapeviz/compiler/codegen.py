@@ -17,9 +17,9 @@ op computes.
 ...     return tv.exp(x) * y + 1.0
 >>> print(codegen.generate(f.get_concrete_function(tv.ones([2, 3]), tv.ones([3])).program,
 ...                        "f").body)
-def tv_f(t1, t2, b0):
+def tv_f(t1, t2):
     k0 = np.float32(1.0)
-    t5 = b0
+    t5 = np.empty((2, 3), np.float32)
     for _i0 in range(2):
         for _i1 in range(3):
             e3 = K.exp32(t1[_i0, _i1])
@@ -683,9 +683,9 @@ def _matmul(g: Gen, e: Eqn) -> None:
     aa = f"np.ascontiguousarray(np.broadcast_to({g.a(a)}, {_shape_text(batch + a.shape[-2:])}))"
     bb = f"np.ascontiguousarray(np.broadcast_to({g.a(b)}, {_shape_text(batch + b.shape[-2:])}))"
     ta_, tb_ = g.tmp(), g.tmp()
-    g.emit(f"{ta_} = {aa}.reshape({_shape_text((nb,) + a.shape[-2:])})")
-    g.emit(f"{tb_} = {bb}.reshape({_shape_text((nb,) + b.shape[-2:])})")
-    g.emit(f"{o.name} = np.empty({_shape_text((nb,) + o.shape[-2:])}, {np_dtype(o.dtype)})")
+    g.emit(f"{ta_} = {aa}.reshape({_shape_text((nb, *a.shape[-2:]))})")
+    g.emit(f"{tb_} = {bb}.reshape({_shape_text((nb, *b.shape[-2:]))})")
+    g.emit(f"{o.name} = np.empty({_shape_text((nb, *o.shape[-2:]))}, {np_dtype(o.dtype)})")
     i = g.tmp()
     g.emit(f"for {i} in range({nb}):")
     g.emit(f"    {o.name}[{i}] = {kernel}({ta_}[{i}], {tb_}[{i}], {ta}, {tb})")
@@ -744,10 +744,10 @@ def _escaping(prog: Program) -> dict[int, Var]:
                 if isinstance(a, Var):
                     uses.append((a, path))
             for o in e.outs:
-                inner = path + (id(e),) if e.prim == "loop" else path
+                inner = (*path, id(e)) if e.prim == "loop" else path
                 depth_of[o.id] = inner
             if e.body is not None:
-                stack.append((e.body, path + (id(e),)))
+                stack.append((e.body, (*path, id(e))))
     for a in prog.outputs:
         if isinstance(a, Var):
             uses.append((a, ()))

@@ -129,6 +129,7 @@ class Group:
         self.reductions: dict[int, str] = {}  # id() of fused reduce_sum -> "lead" | "full"
 
     def add(self, e: Eqn, reduction: str | None = None) -> None:
+        """Add an equation to the group (``reduction``: the kind, for a reducing equation)."""
         self.members.append(e)
         self.values.add(e.outs[0].id)
         if reduction:
@@ -248,7 +249,7 @@ def _index(atom: Any, shape: tuple[int, ...], idx: list[str]) -> str:
 
 
 def pairwise_schedule(n: int) -> tuple[list[int], list[int]]:
-    """numpy's pairwise summation of ``n`` numbers as leaves and merges.
+    """NumPy's pairwise summation of ``n`` numbers as leaves and merges.
 
     numpy splits a range in two halves (the first a multiple of 8) until at most 128 remain,
     sums each leaf with 8 accumulators and adds the halves back.  Returns the leaf lengths

@@ -72,10 +72,12 @@ class Var:
 
     @property
     def name(self) -> str:
+        """The variable's name in printed programs and generated code (``t7``)."""
         return f"t{self.id}"
 
     @property
     def size(self) -> int:
+        """The number of entries (1 for a scalar)."""
         return int(np.prod(self.shape, dtype=np.int64))
 
     def __repr__(self) -> str:
@@ -98,14 +100,17 @@ class Const:
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """The constant's shape."""
         return tuple(np.shape(self.value))
 
     @property
     def dtype(self) -> np.dtype[Any]:
+        """The constant's numpy dtype."""
         return np.asarray(self.value).dtype
 
     @property
     def size(self) -> int:
+        """The number of entries of the constant."""
         return int(np.size(self.value))
 
     def __repr__(self) -> str:
@@ -206,6 +211,7 @@ class Program:
         return "\n".join(lines)
 
     def num_eqns(self) -> int:
+        """How many equations the program has, loop bodies included."""
         return sum(1 for _ in walk(self.eqns))
 
 

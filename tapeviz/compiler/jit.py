@@ -79,7 +79,7 @@ def _load(gen: codegen.Generated) -> types.ModuleType:
         mod = types.ModuleType(gen.module)
         mod.__file__ = filename
         sys.modules[gen.module] = mod
-        exec(code, mod.__dict__)  # noqa: S102 - the text generated above, not the file's
+        exec(code, mod.__dict__)  # the text generated above, not the file's
         _modules[gen.module] = mod
         return mod
 

@@ -126,7 +126,7 @@ _BLAS_ROUTINES = ("sgemm", "dgemm", "sgemv", "dgemv", "sdot", "ddot", "ssyrk", "
 
 
 def _find_blas() -> dict[str, Any] | None:
-    """numpy's own OpenBLAS (the one eager matmul calls), or None."""
+    """NumPy's own OpenBLAS (the one eager matmul calls), or None."""
     libdir = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
     for path in sorted(glob.glob(os.path.join(libdir, "*openblas*.so*"))):
         try:
@@ -176,7 +176,7 @@ def select(c: Any, x: Any, y: Any) -> Any:
 # --- sums: numpy's pairwise summation ------------------------------------------------------
 @jit
 def _block_sum(a: Any, lo: int, n: int) -> Any:
-    """numpy's pairwise_sum leaf: fewer than 8 entries in order, else 8 accumulators."""
+    """NumPy's pairwise_sum leaf: fewer than 8 entries in order, else 8 accumulators."""
     if n < 8:
         res = a.dtype.type(0)
         for i in range(n):
@@ -295,6 +295,7 @@ def sum_axis(x: Any) -> Any:
 
 
 def ref_sum_axis(x: np.ndarray) -> np.ndarray:
+    """NumPy's sum over the middle axis, the reference of :func:`sum_axis`."""
     return np.sum(x, axis=1)
 
 
@@ -311,6 +312,7 @@ def mean_axis(x: Any) -> Any:
 
 
 def ref_mean_axis(x: np.ndarray) -> np.ndarray:
+    """NumPy's mean over the middle axis, the reference of :func:`mean_axis`."""
     return np.mean(x, axis=1)
 
 
@@ -327,6 +329,7 @@ def prod_axis(x: Any) -> Any:
 
 
 def ref_prod_axis(x: np.ndarray) -> np.ndarray:
+    """NumPy's product over the middle axis, the reference of :func:`prod_axis`."""
     return np.prod(x, axis=1)
 
 
@@ -349,6 +352,7 @@ def max_axis(x: Any) -> Any:
 
 
 def ref_max_axis(x: np.ndarray) -> np.ndarray:
+    """NumPy's max over the middle axis, the reference of :func:`max_axis`."""
     return np.max(x, axis=1)
 
 
@@ -371,11 +375,13 @@ def min_axis(x: Any) -> Any:
 
 
 def ref_min_axis(x: np.ndarray) -> np.ndarray:
+    """NumPy's min over the middle axis, the reference of :func:`min_axis`."""
     return np.min(x, axis=1)
 
 
 @jit
 def any_axis(x: Any) -> Any:
+    """Whether any entry is true along the middle axis of a ``(p, r, q)`` array."""
     p_, r_, q_ = x.shape
     out = np.zeros((p_, q_), np.bool_)
     for p in range(p_):
@@ -387,11 +393,13 @@ def any_axis(x: Any) -> Any:
 
 
 def ref_any_axis(x: np.ndarray) -> np.ndarray:
+    """NumPy's ``any`` over the middle axis, the reference of :func:`any_axis`."""
     return np.any(x, axis=1)
 
 
 @jit
 def all_axis(x: Any) -> Any:
+    """Whether every entry is true along the middle axis of a ``(p, r, q)`` array."""
     p_, r_, q_ = x.shape
     out = np.ones((p_, q_), np.bool_)
     for p in range(p_):
@@ -403,6 +411,7 @@ def all_axis(x: Any) -> Any:
 
 
 def ref_all_axis(x: np.ndarray) -> np.ndarray:
+    """NumPy's ``all`` over the middle axis, the reference of :func:`all_axis`."""
     return np.all(x, axis=1)
 
 
@@ -429,11 +438,13 @@ def argmax_axis(x: Any) -> Any:
 
 
 def ref_argmax_axis(x: np.ndarray) -> np.ndarray:
+    """NumPy's argmax over the middle axis (int64), the reference of :func:`argmax_axis`."""
     return np.argmax(x, axis=1).astype(np.int64)
 
 
 @jit
 def argmin_axis(x: Any) -> Any:
+    """The index of the first minimum along the middle axis of a ``(p, r, q)`` array."""
     p_, r_, q_ = x.shape
     out = np.zeros((p_, q_), np.int64)
     for p in range(p_):
@@ -454,6 +465,7 @@ def argmin_axis(x: Any) -> Any:
 
 
 def ref_argmin_axis(x: np.ndarray) -> np.ndarray:
+    """NumPy's argmin over the middle axis (int64), the reference of :func:`argmin_axis`."""
     return np.argmin(x, axis=1).astype(np.int64)
 
 
@@ -514,6 +526,7 @@ def softmax_rows(x: Any) -> Any:
 
 
 def ref_softmax_rows(x: np.ndarray) -> np.ndarray:
+    """Softmax of each row with numpy, the reference of :func:`softmax_rows`."""
     e = np.exp(x - np.max(x, axis=-1, keepdims=True))
     return e / np.sum(e, axis=-1, keepdims=True)
 
@@ -532,6 +545,7 @@ def log_softmax_rows(x: Any) -> Any:
 
 
 def ref_log_softmax_rows(x: np.ndarray) -> np.ndarray:
+    """Log-softmax of each row with numpy, the reference of :func:`log_softmax_rows`."""
     shifted = x - np.max(x, axis=-1, keepdims=True)
     with np.errstate(divide="ignore"):
         return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
@@ -554,6 +568,7 @@ def xent_rows(labels: Any, logits: Any) -> Any:
 
 
 def ref_xent_rows(labels: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    """Cross-entropy of each row from label probabilities, with NumPy (reference of xent_rows)."""
     shifted = logits - np.max(logits, axis=-1, keepdims=True)
     sum_exp = np.sum(np.exp(shifted), axis=-1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -585,6 +600,7 @@ def sparse_xent_rows(labels: Any, logits: Any) -> Any:
 
 
 def ref_sparse_xent_rows(labels: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    """Cross-entropy of each row from integer labels, with NumPy (reference of sparse_xent_rows)."""
     shifted = logits - np.max(logits, axis=-1, keepdims=True)
     lse = np.log(np.sum(np.exp(shifted), axis=-1))
     picked = np.take_along_axis(shifted, labels[:, None].astype(np.intp), axis=-1)
@@ -631,7 +647,7 @@ def xent_softmax_rows(labels: Any, logits: Any) -> Any:
 # --- matrix product: numpy's choice of BLAS routine, so results are numpy's bits -------------
 @jit
 def _matmul_loops(a: Any, b: Any, ta: bool, tb: bool) -> Any:
-    """numpy's loop without BLAS: ``out = 0; out += a·b`` term by term."""
+    """NumPy's loop without BLAS: ``out = 0; out += a·b`` term by term."""
     m = a.shape[1] if ta else a.shape[0]
     k = a.shape[0] if ta else a.shape[1]
     n = b.shape[0] if tb else b.shape[1]
@@ -648,7 +664,7 @@ def _matmul_loops(a: Any, b: Any, ta: bool, tb: bool) -> Any:
 @jit
 def _gemv(use32: bool, mat: Any, s_m: int, s_n: int, x: Any, inc_x: int, out: Any,
           inc_y: int, m: int, n: int) -> None:  # fmt: skip
-    """numpy's ``@TYPE@_gemv``: ``out[i] = Σ_j mat[i·s_m + j·s_n] · x[j·inc_x]`` (strides in
+    """NumPy's ``@TYPE@_gemv``: ``out[i] = Σ_j mat[i·s_m + j·s_n] · x[j·inc_x]`` (strides in
     elements of the flat buffers)."""
     if s_n == 1 and s_m >= n:
         order, lda = _COL_MAJOR, s_m
@@ -764,6 +780,7 @@ matmul_loops = _matmul_loops
 
 
 def ref_matmul2d(a: np.ndarray, b: np.ndarray, ta: bool, tb: bool) -> np.ndarray:
+    """``np.matmul`` of the (optionally transposed) operands, the reference of the matmuls."""
     return np.matmul(np.swapaxes(a, -1, -2) if ta else a, np.swapaxes(b, -1, -2) if tb else b)
 
 
@@ -842,7 +859,7 @@ def truncated_normal(n: int) -> Any:
 
 
 def ref_truncated_normal(rs: np.random.RandomState, n: int) -> np.ndarray:
-    """numpy reference of :func:`truncated_normal`, drawing from numpy's legacy generator
+    """The numpy reference of :func:`truncated_normal`, drawing from numpy's legacy generator
     (whose algorithms numba's ``np.random`` reproduces)."""
     from .interp import truncated_normal as reference
 
@@ -864,6 +881,7 @@ def one_hot(indices: Any, depth: int, dtype: Any) -> Any:
 
 
 def ref_one_hot(indices: np.ndarray, depth: int, dtype: Any) -> np.ndarray:
+    """One-hot rows with numpy, the reference of :func:`one_hot`."""
     return np.eye(depth, dtype=dtype)[indices]
 
 
@@ -934,6 +952,7 @@ def solve(a: Any, b: Any, adjoint: Any) -> Any:
 
 
 def ref_solve(a: np.ndarray, b: np.ndarray, adjoint: bool) -> np.ndarray:
+    """``np.linalg.solve`` (of ``aᵀ`` if ``adjoint``), the reference of :func:`solve`."""
     aa = np.swapaxes(a, -1, -2) if adjoint else a
     return np.linalg.solve(aa, b).astype(b.dtype)
 
@@ -1013,11 +1032,13 @@ def log32(x: Any) -> Any:
 
 
 def ref_log32(x: np.ndarray) -> np.ndarray:
+    """NumPy's float32 ``log``, the reference of :func:`log32`."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.log(x.astype(np.float32))
 
 
 def ref_exp32(x: np.ndarray) -> np.ndarray:
+    """NumPy's float32 ``exp``, the reference of :func:`exp32`."""
     with np.errstate(over="ignore"):
         return np.exp(x.astype(np.float32))
 
@@ -1042,6 +1063,7 @@ def tanh32(x: Any) -> Any:
 
 
 def ref_tanh32(x: np.ndarray) -> np.ndarray:
+    """NumPy's float32 ``tanh``, the reference of :func:`tanh32`."""
     return np.tanh(x.astype(np.float32))
 
 
@@ -1052,6 +1074,7 @@ def sigmoid32(x: Any) -> Any:
 
 
 def ref_sigmoid32(x: np.ndarray) -> np.ndarray:
+    """NumPy's float32 ``1 / (1 + exp(-x))``, the reference of :func:`sigmoid32`."""
     with np.errstate(over="ignore"):
         return 1 / (1 + np.exp(-x.astype(np.float32)))
 
@@ -1167,8 +1190,10 @@ else:  # pragma: no cover - other processors keep IEEE subnormals
 
     @jit
     def flush_subnormals_enter() -> Any:
+        """Nothing to switch on this processor: a placeholder for the saved state."""
         return np.uint32(0)
 
     @jit
     def flush_subnormals_leave(old: Any) -> None:
+        """Nothing to put back on this processor."""
         return None

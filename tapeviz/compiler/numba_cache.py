@@ -88,7 +88,8 @@ try:
             _checked.add(path)
 
     class _CheckedImpl(CompileResultCacheImpl):
-        _locator_classes = [_CheckedFolder]
+        # numba's CacheImpl declares this class attribute a list, which it only reads
+        _locator_classes = [_CheckedFolder]  # noqa: RUF012
 
     class _SealedFiles(IndexDataCacheFile):
         """numba's index (``.nbi``) and data (``.nbc``) files, sealed."""
@@ -102,7 +103,7 @@ try:
                 version, stamp, overloads = pickle.loads(diskcache.unseal(data, path))
             except diskcache.DamagedFile:
                 raise
-            except Exception as e:  # noqa: BLE001 - sealed but unreadable
+            except Exception as e:  # sealed but unreadable
                 raise diskcache.DamagedFile(path, diskcache.describe(e)) from e
             if version != self._version or stamp != self._source_stamp:
                 return {}  # another numba, or the source changed: compiled again
@@ -122,7 +123,7 @@ try:
                 return pickle.loads(diskcache.unseal(data, path))
             except diskcache.DamagedFile:
                 raise
-            except Exception as e:  # noqa: BLE001 - sealed but unreadable
+            except Exception as e:  # sealed but unreadable
                 raise diskcache.DamagedFile(path, diskcache.describe(e)) from e
 
         def _save_data(self, name: str, data: Any) -> None:
@@ -163,7 +164,7 @@ try:
                 return None
             try:
                 return self._impl.rebuild(target_context, data)
-            except Exception as e:  # noqa: BLE001 - sealed, yet not machine code numba takes
+            except Exception as e:  # sealed, yet not machine code numba takes
                 raise diskcache.DamagedFile(files._data_path(name), diskcache.describe(e)) from e
 
         def save_overload(self, sig: Any, data: Any) -> None:
@@ -254,7 +255,7 @@ def initialize_nrt(ctx: Any) -> None:
         with global_compiler_lock:
             if not rtsys._init:
                 NRT_SOURCE = _nrt_from_cache(ctx)
-    except Exception:  # noqa: BLE001 - any surprise: numba's own initialisation
+    except Exception:  # any surprise: numba's own initialisation
         NRT_SOURCE = "numba"
     rtsys.initialize(ctx)  # (does nothing if the NRT is set up)
 
@@ -289,7 +290,7 @@ def _nrt_from_cache(ctx: Any) -> str:
                 library, source = codegen.unserialize_library(state), "cache"
         except diskcache.DamagedFile as e:
             diskcache.discard(e.path, e.reason)
-        except Exception as e:  # noqa: BLE001 - sealed, yet not code LLVM takes
+        except Exception as e:  # sealed, yet not code LLVM takes
             diskcache.discard(path, diskcache.describe(e))
     if library is None:
         module, library = nrtdynmod.create_nrt_module(ctx)

@@ -60,7 +60,7 @@ def _hyper(opt: Any, name: str, dtype: Any) -> Tensor:
 
     value = opt._hyper_setting(name)
     if isinstance(value, Tensor):
-        return _cast(value if isinstance(value, Variable) else value, dtype)
+        return _cast(value, dtype)
     if callable(value):
         value = _as_number(value())  # evaluated once, while tracing (as TensorFlow)
         if isinstance(value, Tensor):

@@ -24,6 +24,7 @@ _SIDE_EFFECTS = frozenset({"assign", "print"})
 
 
 def eliminate_dead_code(prog: Program) -> Program:
+    """Drop the equations no output needs (side effects such as assignments stay), in place."""
     live: set[int] = {a.id for a in prog.outputs if isinstance(a, Var)}
     keep: set[int] = set()  # id() of live equations
     order = list(walk(prog.eqns))
@@ -117,4 +118,5 @@ def merge_duplicates(prog: Program) -> Program:
 
 
 def optimize(prog: Program) -> Program:
+    """The program after merging duplicate equations, then dropping dead ones."""
     return eliminate_dead_code(merge_duplicates(prog))

@@ -134,6 +134,7 @@ def stream_key(stream: Any) -> Any:
 
 
 def write(text: str, stream: Any) -> None:
+    """Write ``tv.print``'s text to ``"stderr"``, ``"stdout"`` or a ``file://`` path."""
     if stream == "stderr":
         out: Any = sys.stderr
     elif stream == "stdout":

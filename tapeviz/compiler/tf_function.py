@@ -263,7 +263,7 @@ def _numba_missing() -> bool:
     if _numba_problem is None:
         try:
             import numba  # noqa: F401
-        except Exception as e:  # noqa: BLE001 - not installed, or broken (e.g. numpy too new)
+        except Exception as e:  # not installed, or broken (e.g. numpy too new)
             _numba_problem = f"{type(e).__name__}: {e}"
             warnings.warn(
                 f"tv.function: numba cannot be imported ({_numba_problem}), so functions run "
@@ -384,6 +384,7 @@ class ConcreteFunction:
         return _unflatten(self._out_spec, results)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the compiled program on these arguments (of the traced shapes and dtypes)."""
         leaves, _ = _flatten((args, kwargs))
         return self._call_leaves(leaves)
 
@@ -468,6 +469,7 @@ class Function:
 
     @property
     def experimental_get_tracing_count(self) -> Callable[[], int]:
+        """A function that returns how many times this function has been traced."""
         return lambda: self._traces
 
     def __get__(self, instance: Any, owner: Any = None) -> Any:
@@ -476,6 +478,7 @@ class Function:
         return functools.partial(self.__call__, instance)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the compiled program for these arguments, tracing it first if needed."""
         local = _state.local
         if local.tracer is not None:
             # called from traced code: its ops join the caller's program
@@ -653,7 +656,7 @@ def print(
     sep: str = " ",
     end: str = "\n",
     name: Any = None,
-) -> None:  # noqa: A001
+) -> None:
     """Print tensors (and Python values) the way ``tf.print`` does; default: to stderr.
 
     Inside :func:`function` the print becomes part of the compiled code and runs every

@@ -101,10 +101,12 @@ class Placeholder:
 
     @property
     def ndim(self) -> int:
+        """The number of axes."""
         return len(self.shape)
 
     @property
     def size(self) -> int:
+        """The number of entries."""
         return int(np.prod(self.shape, dtype=np.int64))
 
     def __len__(self) -> int:
@@ -134,18 +136,23 @@ class Placeholder:
         raise _no_value("the truth value of a symbolic tensor")
 
     def tolist(self) -> Any:
+        """Raise the error that explains a traced tensor has no value yet."""
         raise _no_value("the value of a symbolic tensor (tolist)")
 
     def item(self, *args: Any) -> Any:
+        """Raise the error that explains a traced tensor has no value yet."""
         raise _no_value("the value of a symbolic tensor (item)")
 
     def astype(self, *args: Any, **kwargs: Any) -> Any:
+        """Raise the error that points to ``tv.cast`` instead."""
         raise _no_value("converting the value of a symbolic tensor (use tv.cast)")
 
     def copy(self, *args: Any, **kwargs: Any) -> Any:
+        """Raise the error that explains a traced tensor has no value to copy."""
         raise _no_value("copying the value of a symbolic tensor")
 
     def reshape(self, *args: Any, **kwargs: Any) -> Any:
+        """Raise the error that points to ``tv.reshape`` instead."""
         raise _no_value("reshaping the value of a symbolic tensor (use tv.reshape)")
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
@@ -187,6 +194,7 @@ class SymbolicTensor(Tensor):
     __slots__ = ()
 
     def numpy(self) -> Any:
+        """Raise the error that explains ``.numpy()`` has no value while tracing."""
         raise _no_value(".numpy() of a symbolic tensor")
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
@@ -287,6 +295,7 @@ class Tracer:
 
     # -- values --------------------------------------------------------------------------
     def new_var(self, shape: tuple[int, ...], dtype: Any) -> Var:
+        """A new program variable of this shape and dtype, numbered in order."""
         return Var(next(self._count), tuple(shape), np.dtype(dtype))
 
     def symbolic(self, atom: Atom, name: str | None = None) -> Tensor:
@@ -304,6 +313,7 @@ class Tracer:
         return t
 
     def input(self, shape: tuple[int, ...], dtype: Any, name: str | None = None) -> Tensor:
+        """A new input of the program, as a symbolic tensor."""
         v = self.new_var(shape, dtype)
         self.inputs.append(v)
         return self.symbolic(v, name)
@@ -337,6 +347,7 @@ class Tracer:
         return Const(v)
 
     def name_of(self, t: Tensor) -> str:
+        """The program variable's name of ``t`` (``"symbolic"`` if it has none)."""
         b = self._bind.get(id(t._value))
         return b[1].name if b is not None and isinstance(b[1], Var) else "symbolic"
 
@@ -349,6 +360,7 @@ class Tracer:
         attrs: dict[str, Any] | None = None,
         body: list[Eqn] | None = None,
     ) -> Eqn:
+        """Append an equation to the innermost open region (a loop body, else the program)."""
         local = _state.local
         e = Eqn(prim, ins, outs, dict(attrs or {}), body, local.scope.rstrip("/"), local.group)
         self._regions[-1].append(e)
@@ -405,6 +417,7 @@ class Tracer:
 
     # -- Variables -------------------------------------------------------------------------
     def variable_created(self, var: Variable) -> None:
+        """Record a Variable created while tracing; an error unless creation is allowed."""
         if not self.allow_variable_creation:
             raise ValueError(VARIABLE_CREATION_MSG)
         self._created.append(var)
@@ -463,10 +476,12 @@ class Tracer:
         return var
 
     def bind_argument_variable(self, var: Variable, position: int) -> None:
+        """Note that ``var`` was passed as argument ``position`` of the traced function."""
         self._use_variable(var)
         self._arg_vars[var._id] = position
 
     def argument_position(self, slot: Slot) -> int | None:
+        """The argument position of the Variable behind ``slot`` (None if not an argument)."""
         for st in self._vars.values():
             if st.slot is slot:
                 return self._arg_vars.get(st.var._id)
@@ -484,6 +499,7 @@ class Tracer:
 
     # -- hooks of the public API -----------------------------------------------------------
     def python_bool(self, t: Tensor) -> None:
+        """Explain why a symbolic tensor cannot decide a Python ``if``/``while``."""
         if type(t._value) is Placeholder or isinstance(t, Variable):
             raise OperatorNotAllowedInGraphError(
                 "Using a symbolic tensor as a Python bool is not allowed inside tv.function: "
@@ -501,6 +517,7 @@ class Tracer:
         return apply_gradients(self, opt, grads_and_vars)
 
     def stop_gradient(self, t: Tensor) -> Tensor:
+        """``t`` as a new symbolic tensor that no gradient flows through."""
         return self.symbolic(self.atom(t))
 
     def random(
@@ -526,6 +543,7 @@ class Tracer:
         return self.symbolic(out)
 
     def print(self, parts: list[Any], tensors: list[Tensor], attrs: dict[str, Any]) -> None:
+        """Emit a ``print`` equation for ``tv.print`` of these parts and tensors."""
         atoms = tuple(self.atom(t) for t in tensors)
         self.emit("print", atoms, (), {**attrs, "parts": parts})
 
@@ -582,6 +600,7 @@ class Tracer:
         return rt
 
     def begin_loop(self, atoms: list[Atom], dtype: np.dtype[Any]) -> tuple[Tensor, Eqn]:
+        """Open a compiled loop over ``atoms``; its body collects the equations that follow."""
         index = self.new_var((), dtype)
         e = self.emit("loop", tuple(atoms), (index,), {}, body=[])
         assert e.body is not None
@@ -615,6 +634,7 @@ class Tracer:
             )
 
     def end_loop(self, e: Eqn) -> None:
+        """Close the loop ``e`` (a loop left by ``break`` is reported when tracing ends)."""
         if not self._loops or self._loops[-1] is not e:
             return  # an inner loop was left by `break`: reported when tracing ends
         self._loops.pop()
@@ -623,9 +643,11 @@ class Tracer:
         self._refresh_variables()
 
     def open_loops(self) -> int:
+        """How many compiled loops are open."""
         return len(self._loops)
 
     def program(self, outputs: list[Atom]) -> Program:
+        """The traced program with these outputs."""
         return Program(self.name, self.inputs, self.slots, self.eqns, outputs)
 
 

@@ -65,6 +65,7 @@ class Initializer:
     seed: int | None = None
 
     def __call__(self, shape: Any, dtype: Any = None, **kwargs: Any) -> np.ndarray:
+        """A new array of ``shape`` and ``dtype`` (float32 by default) with the initial values."""
         raise NotImplementedError
 
     def _generator(self) -> np.random.Generator:
@@ -73,10 +74,12 @@ class Initializer:
         return _random.generator(None)
 
     def get_config(self) -> dict[str, Any]:
+        """The constructor arguments, so that ``from_config`` rebuilds an equal initializer."""
         return {}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Initializer:
+        """An initializer built from the arguments ``get_config`` returned."""
         return cls(**config)
 
     def __repr__(self) -> str:
@@ -88,6 +91,7 @@ class Zeros(Initializer):
     """All zeros."""
 
     def __call__(self, shape: Any, dtype: Any = None, **kwargs: Any) -> np.ndarray:
+        """An array of zeros of ``shape`` and ``dtype``."""
         return np.zeros(tuple(shape), dtype=_np_dtype(dtype))
 
 
@@ -95,6 +99,7 @@ class Ones(Initializer):
     """All ones."""
 
     def __call__(self, shape: Any, dtype: Any = None, **kwargs: Any) -> np.ndarray:
+        """An array of ones of ``shape`` and ``dtype``."""
         return np.ones(tuple(shape), dtype=_np_dtype(dtype))
 
 
@@ -105,6 +110,7 @@ class Constant(Initializer):
         self.value = value
 
     def __call__(self, shape: Any, dtype: Any = None, **kwargs: Any) -> np.ndarray:
+        """The value broadcast to ``shape`` (an array must already have that shape)."""
         value = self.value._value if isinstance(self.value, Tensor) else self.value
         arr = np.asarray(value, dtype=_np_dtype(dtype))
         shape = tuple(shape)
@@ -120,6 +126,7 @@ class Constant(Initializer):
         return arr.copy()
 
     def get_config(self) -> dict[str, Any]:
+        """``{"value": ...}`` with an array value as nested lists."""
         value = self.value
         if isinstance(value, np.ndarray | Tensor):
             value = np.asarray(value).tolist()
@@ -135,11 +142,13 @@ class RandomUniform(Initializer):
         self.minval, self.maxval, self.seed = minval, maxval, seed
 
     def __call__(self, shape: Any, dtype: Any = None, **kwargs: Any) -> np.ndarray:
+        """Uniform draws on ``[minval, maxval)`` from the seeded generator."""
         d = _np_dtype(dtype)
         u = self._generator().random(tuple(shape))
         return (u * (self.maxval - self.minval) + self.minval).astype(d)
 
     def get_config(self) -> dict[str, Any]:
+        """``minval``, ``maxval`` and ``seed``."""
         return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
 
 
@@ -150,10 +159,12 @@ class RandomNormal(Initializer):
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
     def __call__(self, shape: Any, dtype: Any = None, **kwargs: Any) -> np.ndarray:
+        """Normal draws ``mean + stddev * z`` from the seeded generator."""
         z = self._generator().standard_normal(tuple(shape))
         return (z * self.stddev + self.mean).astype(_np_dtype(dtype))
 
     def get_config(self) -> dict[str, Any]:
+        """``mean``, ``stddev`` and ``seed``."""
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
 
@@ -164,9 +175,11 @@ class TruncatedNormal(Initializer):
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
     def __call__(self, shape: Any, dtype: Any = None, **kwargs: Any) -> np.ndarray:
+        """Normal draws, those beyond two standard deviations drawn again."""
         return _truncated(self._generator(), tuple(shape), self.stddev, self.mean, _np_dtype(dtype))
 
     def get_config(self) -> dict[str, Any]:
+        """``mean``, ``stddev`` and ``seed``."""
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
 
@@ -204,6 +217,7 @@ class VarianceScaling(Initializer):
         self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
 
     def __call__(self, shape: Any, dtype: Any = None, **kwargs: Any) -> np.ndarray:
+        """Draws whose variance is ``scale`` divided by the fan chosen by ``mode``."""
         shape = tuple(shape)
         d = _np_dtype(dtype)
         fan_in, fan_out = _fans(shape)
@@ -220,6 +234,7 @@ class VarianceScaling(Initializer):
         return (gen.random(shape) * (2 * limit) - limit).astype(d)
 
     def get_config(self) -> dict[str, Any]:
+        """``scale``, ``mode``, ``distribution`` and ``seed``."""
         return {
             "scale": self.scale,
             "mode": self.mode,
@@ -235,6 +250,7 @@ class GlorotUniform(VarianceScaling):
         super().__init__(1.0, "fan_avg", "uniform", seed)
 
     def get_config(self) -> dict[str, Any]:
+        """``{"seed": ...}``: the scale, mode and distribution are fixed by the class."""
         return {"seed": self.seed}
 
 
@@ -245,6 +261,7 @@ class GlorotNormal(VarianceScaling):
         super().__init__(1.0, "fan_avg", "truncated_normal", seed)
 
     def get_config(self) -> dict[str, Any]:
+        """``{"seed": ...}``: the scale, mode and distribution are fixed by the class."""
         return {"seed": self.seed}
 
 
@@ -255,6 +272,7 @@ class HeNormal(VarianceScaling):
         super().__init__(2.0, "fan_in", "truncated_normal", seed)
 
     def get_config(self) -> dict[str, Any]:
+        """``{"seed": ...}``: the scale, mode and distribution are fixed by the class."""
         return {"seed": self.seed}
 
 
@@ -265,6 +283,7 @@ class HeUniform(VarianceScaling):
         super().__init__(2.0, "fan_in", "uniform", seed)
 
     def get_config(self) -> dict[str, Any]:
+        """``{"seed": ...}``: the scale, mode and distribution are fixed by the class."""
         return {"seed": self.seed}
 
 

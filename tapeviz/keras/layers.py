@@ -173,10 +173,12 @@ class Layer:
 
     @property
     def name(self) -> str:
+        """The layer's name, unique in its model (``dense``, ``dense_1``, ...)."""
         return self._name
 
     @property
     def dtype(self) -> str:
+        """The dtype of the layer's weights (``"float32"`` unless given)."""
         return self._dtype
 
     # -- weights ------------------------------------------------------------------------------
@@ -244,18 +246,22 @@ class Layer:
 
     @property
     def weights(self) -> list[Variable]:
+        """Trainable weights first, then the non-trainable ones (Keras's order)."""
         return self.trainable_weights + self.non_trainable_weights
 
     @property
     def trainable_variables(self) -> list[Variable]:
+        """The same list as ``trainable_weights`` (TensorFlow's other name for it)."""
         return self.trainable_weights
 
     @property
     def non_trainable_variables(self) -> list[Variable]:
+        """The same list as ``non_trainable_weights``."""
         return self.non_trainable_weights
 
     @property
     def variables(self) -> list[Variable]:
+        """The same list as ``weights``."""
         return self.weights
 
     def get_weights(self) -> list[np.ndarray]:
@@ -304,6 +310,7 @@ class Layer:
         return inputs
 
     def compute_output_shape(self, input_shape: Any) -> Any:
+        """The output shape for ``input_shape``, or None where the layer cannot say."""
         return None
 
     # -- losses added by the layer's own code (activity regularisation, ...) ------------------
@@ -344,6 +351,7 @@ class Layer:
             ]
 
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        """Build on first use, run ``call`` inside the layer's name scope, collect its losses."""
         d = self.__dict__
         if "_losses" in d and not d["_calling"]:  # an outermost call: last call's losses go
             self._clear_call_losses()
@@ -390,10 +398,12 @@ class Layer:
         d["built"] = True
 
     def get_config(self) -> dict[str, Any]:
+        """``name``, ``trainable`` and ``dtype``; subclasses add their own arguments."""
         return {"name": self.name, "trainable": self.trainable, "dtype": self._dtype}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Layer:
+        """A new, unbuilt layer made from the arguments ``get_config`` returned."""
         return cls(**config)
 
     def __repr__(self) -> str:
@@ -449,6 +459,7 @@ class Dense(Layer):
         self.bias: Variable | None = None
 
     def build(self, input_shape: Any) -> None:
+        """Create ``kernel`` (inputs × units) and ``bias`` for inputs of this shape."""
         if input_shape is not None and len(input_shape) < 2:
             raise ValueError(
                 f'Input 0 of layer "{self.name}" is incompatible with the layer: expected '
@@ -469,6 +480,7 @@ class Dense(Layer):
         self.built = True
 
     def call(self, inputs: Any) -> Any:
+        """``activation(inputs @ kernel + bias)``, with a clear error for inputs of rank 1."""
         x = inputs if isinstance(inputs, Tensor) else convert_to_tensor(inputs)
         if x.ndim < 2:
             raise ValueError(
@@ -494,9 +506,11 @@ class Dense(Layer):
         return self.activation(out)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
+        """``input_shape`` with the last axis replaced by ``units``."""
         return (*tuple(input_shape)[:-1], self.units)
 
     def get_config(self) -> dict[str, Any]:
+        """The base arguments plus units, activation, use_bias and the initializers."""
         config = super().get_config()
         config.update(
             {
@@ -524,12 +538,15 @@ class Activation(Layer):
         self.activation = activations.get(activation)
 
     def call(self, inputs: Any) -> Any:
+        """The activation applied elementwise."""
         return self.activation(inputs)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
+        """The input shape (an activation keeps it)."""
         return tuple(input_shape)
 
     def get_config(self) -> dict[str, Any]:
+        """The base arguments plus the activation's name."""
         config = super().get_config()
         config["activation"] = activations.serialize(self.activation)
         return config
@@ -539,12 +556,14 @@ class Flatten(Layer):
     """Reshapes each sample to one dimension: ``(batch, d1, d2) -> (batch, d1 * d2)``."""
 
     def call(self, inputs: Any) -> Any:
+        """Each example reshaped to one axis (a vector input becomes a column)."""
         x = inputs if isinstance(inputs, Tensor) else convert_to_tensor(inputs)
         if x.ndim == 1:
             return _shape_ops.expand_dims(x, 1)
         return _shape_ops.reshape(x, (x.shape[0], -1))
 
     def compute_output_shape(self, input_shape: Any) -> Any:
+        """``(batch, product of the other axes)``."""
         rest = tuple(input_shape)[1:]
         size = int(np.prod(rest)) if all(s is not None for s in rest) else None
         return (input_shape[0], size)
@@ -567,6 +586,7 @@ class Dropout(Layer):
         self.seed = seed
 
     def call(self, inputs: Any, training: Any = None) -> Any:
+        """In training, zero each entry with probability ``rate`` and scale the rest."""
         if not training or self.rate == 0:
             return inputs
         x = inputs if isinstance(inputs, Tensor) else convert_to_tensor(inputs)
@@ -576,9 +596,11 @@ class Dropout(Layer):
         return _math.multiply(x, mask)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
+        """The input shape (dropout keeps it)."""
         return tuple(input_shape)
 
     def get_config(self) -> dict[str, Any]:
+        """The base arguments plus ``rate`` and ``seed``."""
         config = super().get_config()
         config.update({"rate": self.rate, "seed": self.seed})
         return config
@@ -604,12 +626,15 @@ class Lambda(Layer):
         self.__dict__["_lambda_output_shape"] = output_shape
 
     def call(self, inputs: Any) -> Any:
+        """The wrapped function applied to the inputs with the layer's ``arguments``."""
         return self.function(inputs, **self.arguments)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
+        """The ``output_shape`` given to the constructor (None if none was given)."""
         return self._lambda_output_shape
 
     def get_config(self) -> dict[str, Any]:
+        """The base arguments plus the function and its keyword arguments."""
         return {**super().get_config(), "function": self.function, "arguments": self.arguments}
 
 
@@ -666,6 +691,7 @@ class BatchNormalization(Layer):
         )
 
     def build(self, input_shape: Any) -> None:
+        """Create beta, gamma and the moving mean and variance for the feature axis."""
         if input_shape is None or len(input_shape) == 0:
             raise ValueError("BatchNormalization needs inputs of rank >= 1 (features on an axis)")
         ax = self.axis % len(input_shape)
@@ -680,6 +706,7 @@ class BatchNormalization(Layer):
         )
 
     def call(self, inputs: Any, training: Any = None) -> Any:
+        """Normalise by the batch's moments in training (updating the moving ones), else by them."""
         from ..ops.nn import batch_normalization, moments
         from ..ops.shape import reshape
 
@@ -706,9 +733,11 @@ class BatchNormalization(Layer):
         )
 
     def compute_output_shape(self, input_shape: Any) -> Any:
+        """The input shape (normalisation keeps it)."""
         return input_shape
 
     def get_config(self) -> dict[str, Any]:
+        """The base arguments plus axis, momentum, epsilon, center, scale and initializers."""
         return {
             **super().get_config(),
             "axis": self.axis,

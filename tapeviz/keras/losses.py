@@ -209,10 +209,12 @@ class Reduction:
 
     @classmethod
     def all(cls) -> tuple[str, ...]:
+        """The four reduction keys."""
         return (cls.AUTO, cls.NONE, cls.SUM, cls.SUM_OVER_BATCH_SIZE)
 
     @classmethod
     def validate(cls, key: str) -> None:
+        """Raise ValueError, as Keras does, unless ``key`` is one of :meth:`all`."""
         if key not in cls.all():
             raise ValueError(f'Invalid Reduction Key: {key}. Expected keys are "{cls.all()}"')
 
@@ -237,18 +239,22 @@ class Loss:
         self.name = name
 
     def call(self, y_true: Any, y_pred: Any) -> Tensor:
+        """The loss of each example (subclasses define it; ``__call__`` reduces it)."""
         raise NotImplementedError("Loss subclasses must define call(y_true, y_pred)")
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
+        """The reduced loss of ``call(y_true, y_pred)``, weighted by ``sample_weight``."""
         with name_scope(self.name or _default_scope(self)):
             losses = self.call(y_true, y_pred)
             return _reduce_losses(losses, sample_weight, self.reduction)
 
     def get_config(self) -> dict[str, Any]:
+        """``reduction`` and ``name``; subclasses add their own arguments."""
         return {"reduction": self.reduction, "name": self.name}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Loss:
+        """A loss made from the arguments ``get_config`` returned."""
         return cls(**config)
 
     def __repr__(self) -> str:
@@ -332,9 +338,11 @@ class SparseCategoricalCrossentropy(Loss):
         self.from_logits = bool(from_logits)
 
     def call(self, y_true: Any, y_pred: Any) -> Tensor:
+        """The cross-entropy of each example from integer labels."""
         return sparse_categorical_crossentropy(y_true, y_pred, from_logits=self.from_logits)
 
     def get_config(self) -> dict[str, Any]:
+        """The base arguments plus ``from_logits``."""
         return {**super().get_config(), "from_logits": self.from_logits}
 
 
@@ -354,6 +362,7 @@ class CategoricalCrossentropy(Loss):
         self.label_smoothing = float(label_smoothing)
 
     def call(self, y_true: Any, y_pred: Any) -> Tensor:
+        """The cross-entropy of each example from one-hot labels (smoothed if asked)."""
         y_pred = _as_pred(y_pred)
         y_true = _as_true(y_true, y_pred)
         if self.label_smoothing:
@@ -363,6 +372,7 @@ class CategoricalCrossentropy(Loss):
         return categorical_crossentropy(y_true, y_pred, from_logits=self.from_logits)
 
     def get_config(self) -> dict[str, Any]:
+        """The base arguments plus ``from_logits`` and ``label_smoothing``."""
         return {
             **super().get_config(),
             "from_logits": self.from_logits,
@@ -386,6 +396,7 @@ class BinaryCrossentropy(Loss):
         self.label_smoothing = float(label_smoothing)
 
     def call(self, y_true: Any, y_pred: Any) -> Tensor:
+        """The binary cross-entropy of each example, averaged over the last axis."""
         y_pred = _as_pred(y_pred)
         y_true = _as_true(y_true, y_pred)
         if self.label_smoothing:
@@ -394,6 +405,7 @@ class BinaryCrossentropy(Loss):
         return binary_crossentropy(y_true, y_pred, from_logits=self.from_logits)
 
     def get_config(self) -> dict[str, Any]:
+        """The base arguments plus ``from_logits`` and ``label_smoothing``."""
         return {
             **super().get_config(),
             "from_logits": self.from_logits,

@@ -89,6 +89,7 @@ class Metric:
     def add_weight(
         self, name: str, shape: Any = (), initializer: str = "zeros", dtype: Any = None
     ) -> Variable:
+        """A non-trainable zero Variable holding part of the metric's state."""
         value = np.zeros(tuple(shape), dtype=dtype or self._dtype)
         var = Variable(value[()] if value.ndim == 0 else value, name=name, trainable=False)
         self._variables.append(var)
@@ -96,16 +97,20 @@ class Metric:
 
     @property
     def variables(self) -> list[Variable]:
+        """The state Variables (totals, counts)."""
         return list(self._variables)
 
     @property
     def weights(self) -> list[Variable]:
+        """The state Variables (the same list as ``variables``)."""
         return list(self._variables)
 
     def update_state(self, *args: Any, **kwargs: Any) -> None:
+        """Add a batch to the accumulated state (subclasses define it)."""
         raise NotImplementedError
 
     def result(self) -> Tensor:
+        """The metric's value from the accumulated state (subclasses define it)."""
         raise NotImplementedError
 
     def reset_state(self) -> None:
@@ -118,10 +123,12 @@ class Metric:
         self.reset_state()
 
     def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Update the state with one batch and return the result so far."""
         self.update_state(*args, **kwargs)
         return self.result()
 
     def get_config(self) -> dict[str, Any]:
+        """``name`` and ``dtype``."""
         return {"name": self.name, "dtype": self._dtype.name}
 
     def __repr__(self) -> str:

@@ -59,6 +59,7 @@ class Model(Layer):
         super().__init__(**kwargs)
 
     def __call__(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        """Run the model; float numpy inputs become float32 tensors, as in Keras."""
         if isinstance(inputs, np.ndarray | np.generic) and inputs.dtype.kind == "f":
             inputs = Tensor._wrap(np.array(inputs, dtype=np.float32))
         return super().__call__(inputs, *args, **kwargs)
@@ -69,6 +70,7 @@ class Model(Layer):
         return list(self._layers)
 
     def call(self, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        """The forward pass: a subclass of ``tv.keras.Model`` defines it."""
         raise NotImplementedError(
             f"{type(self).__name__} must define call(self, inputs, training=None): the "
             "forward pass (subclass tv.keras.Model)"
@@ -167,6 +169,7 @@ class Sequential(Model):
 
     @property
     def layers(self) -> list[Layer]:
+        """The layers in the order they were added."""
         return list(self._stack)
 
     def _flat_layers(self) -> list[Layer]:
@@ -185,6 +188,7 @@ class Sequential(Model):
         self.__dict__["built"] = True
 
     def build(self, input_shape: Any = None) -> None:
+        """Create every layer's weights for inputs of ``input_shape`` (batch axis included)."""
         if input_shape is None:
             input_shape = self._stack[0]._batch_input_shape if self._stack else None
         if input_shape is None:
@@ -192,6 +196,7 @@ class Sequential(Model):
         self._build_from_shape(tuple(input_shape))
 
     def call(self, inputs: Any, training: Any = None) -> Any:
+        """The layers applied one after the other."""
         x = _float_input(inputs)
         for layer in self._stack:
             x = layer(x, training=training)

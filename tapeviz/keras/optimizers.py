@@ -42,7 +42,7 @@ import sys
 import types
 import warnings
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -203,7 +203,7 @@ class Optimizer:
 
     _ALLOWED_KWARGS: tuple[str, ...] = ("clipnorm", "clipvalue", "lr", "decay", "global_clipnorm")
     # Other names accepted by get_slot for this optimizer's slots (name -> slot name).
-    _SLOT_ALIASES: dict[str, str] = {}
+    _SLOT_ALIASES: ClassVar[dict[str, str]] = {}
 
     def __init__(self, name: str, **kwargs: Any) -> None:
         allowed = set(self._ALLOWED_KWARGS)
@@ -390,6 +390,7 @@ class Optimizer:
     # -- clipping options ---------------------------------------------------------------
     @property
     def clipnorm(self) -> Any:
+        """The norm each gradient is clipped to before the update (None: no clipping)."""
         return self._clipnorm
 
     @clipnorm.setter
@@ -398,6 +399,7 @@ class Optimizer:
 
     @property
     def clipvalue(self) -> Any:
+        """The bound each gradient entry is clipped to before the update (None: none)."""
         return self._clipvalue
 
     @clipvalue.setter
@@ -406,6 +408,7 @@ class Optimizer:
 
     @property
     def global_clipnorm(self) -> Any:
+        """The norm all gradients together are clipped to (None: no clipping)."""
         return self._global_clipnorm
 
     @global_clipnorm.setter
@@ -415,6 +418,7 @@ class Optimizer:
     # -- state: iterations, slots, weights -------------------------------------------------
     @property
     def name(self) -> str:
+        """The optimizer's name (its slot Variables' names start with it)."""
         return self._name
 
     @property
@@ -507,9 +511,11 @@ class Optimizer:
 
     @property
     def weights(self) -> list[Variable]:
+        """The iterations counter and the slot Variables, in creation order."""
         return list(self._weights)
 
     def get_weights(self) -> list[Any]:
+        """The values of :attr:`weights` as numpy arrays."""
         return [w.numpy() for w in self._weights]
 
     # -- applying gradients ----------------------------------------------------------------
@@ -869,7 +875,7 @@ class SGD(Optimizer):
     <tv.Variable 'Variable:0' shape=() dtype=float32, numpy=-0.3333333>
     """
 
-    _SLOT_ALIASES = {"m": "momentum", "velocity": "momentum"}
+    _SLOT_ALIASES: ClassVar[dict[str, str]] = {"m": "momentum", "velocity": "momentum"}
 
     def __init__(
         self,
@@ -909,6 +915,7 @@ class SGD(Optimizer):
         return value + m, (m,)
 
     def get_config(self) -> dict[str, Any]:
+        """The base arguments plus learning_rate, decay, momentum and nesterov."""
         config = super().get_config()
         config.update(
             {
@@ -998,6 +1005,7 @@ class Adam(Optimizer):
         return value - (m * alpha) / (_xp.sqrt(v) + epsilon), (m, v)
 
     def get_config(self) -> dict[str, Any]:
+        """The base arguments plus learning_rate, decay, the betas, epsilon and amsgrad."""
         config = super().get_config()
         config.update(
             {
@@ -1032,7 +1040,7 @@ class RMSprop(Optimizer):
     (also ``"average_gradient"``) if centered.
     """
 
-    _SLOT_ALIASES = {"velocity": "rms", "average_gradient": "mg"}
+    _SLOT_ALIASES: ClassVar[dict[str, str]] = {"velocity": "rms", "average_gradient": "mg"}
 
     def __init__(
         self,
@@ -1094,6 +1102,7 @@ class RMSprop(Optimizer):
         return value - lr * g / (_xp.sqrt(rms) + epsilon), (rms,)
 
     def get_config(self) -> dict[str, Any]:
+        """The base arguments plus learning_rate, decay, rho, momentum, epsilon and centered."""
         config = super().get_config()
         config.update(
             {
@@ -1117,7 +1126,7 @@ class Adagrad(Optimizer):
     Slots: ``"accumulator"`` (also ``"accumulators"``).
     """
 
-    _SLOT_ALIASES = {"accumulators": "accumulator"}
+    _SLOT_ALIASES: ClassVar[dict[str, str]] = {"accumulators": "accumulator"}
 
     def __init__(
         self,
@@ -1151,6 +1160,7 @@ class Adagrad(Optimizer):
         return value - g * lr / (_xp.sqrt(acc) + epsilon), (acc,)
 
     def get_config(self) -> dict[str, Any]:
+        """The base arguments plus learning_rate, decay, the initial accumulator and epsilon."""
         config = super().get_config()
         config.update(
             {
@@ -1173,7 +1183,10 @@ class Adadelta(Optimizer):
     Slots: ``"accum_grad"``, ``"accum_var"``.
     """
 
-    _SLOT_ALIASES = {"accumulated_grad": "accum_grad", "accumulated_delta_var": "accum_var"}
+    _SLOT_ALIASES: ClassVar[dict[str, str]] = {
+        "accumulated_grad": "accum_grad",
+        "accumulated_delta_var": "accum_var",
+    }
 
     def __init__(
         self,
@@ -1209,6 +1222,7 @@ class Adadelta(Optimizer):
         return value - update * lr, (accum, accum_update)
 
     def get_config(self) -> dict[str, Any]:
+        """The base arguments plus learning_rate, decay, rho and epsilon."""
         config = super().get_config()
         config.update(
             {
@@ -1259,6 +1273,7 @@ class Adamax(Optimizer):
         return value - step * (m / (u + epsilon)), (m, u)
 
     def get_config(self) -> dict[str, Any]:
+        """The base arguments plus learning_rate, decay, the betas and epsilon."""
         config = super().get_config()
         config.update(
             {
@@ -1378,6 +1393,7 @@ class Nadam(Optimizer):
         return value - lr * m_bar / (_xp.sqrt(v_prime) + epsilon), (m, v)
 
     def get_config(self) -> dict[str, Any]:
+        """The base arguments plus learning_rate, decay, the betas and epsilon."""
         config = super().get_config()
         config.update(
             {
@@ -1394,6 +1410,7 @@ class Nadam(Optimizer):
     def from_config(
         cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None
     ) -> Any:
+        """A Nadam from its config; Keras 2 stores ``schedule_decay`` as ``decay``."""
         config = dict(config)
         if "decay" in config:
             config["schedule_decay"] = config.pop("decay")
@@ -1543,6 +1560,7 @@ class AdamW(Optimizer):
         return value - (m * alpha) / (_xp.sqrt(v) + epsilon), (m, v)
 
     def get_config(self) -> dict[str, Any]:
+        """The arguments of Keras 3's AdamW, which it follows (name, weight decay, clipping...)."""
         lr = self._hyper["learning_rate"]
         if isinstance(lr, LearningRateSchedule):
             lr_config: Any = schedules.serialize(lr)
@@ -1570,6 +1588,7 @@ class AdamW(Optimizer):
     def from_config(
         cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None
     ) -> Any:
+        """An AdamW from its config (``is_legacy_optimizer`` ignored)."""
         config = dict(config)
         config.pop("is_legacy_optimizer", None)
         return super().from_config(config, custom_objects)

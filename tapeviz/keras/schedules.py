@@ -43,7 +43,7 @@ __all__ = [
 
 
 def _float_dtype(value: Any) -> Any:
-    """numpy dtype TensorFlow would give ``tf.convert_to_tensor(value)`` (floats -> float32)."""
+    """The numpy dtype TensorFlow would give ``tf.convert_to_tensor(value)`` (floats -> float32)."""
     if isinstance(value, Tensor):
         return value._value.dtype.type
     if isinstance(value, np.ndarray | np.generic) and value.dtype.kind == "f":
@@ -185,6 +185,7 @@ class LearningRateSchedule:
     """
 
     def __call__(self, step: Any) -> Any:
+        """The learning rate at ``step`` (a number or a scalar tensor, also inside tv.function)."""
         if type(self)._value_at is LearningRateSchedule._value_at:
             raise NotImplementedError(
                 f"Learning rate schedule '{type(self).__name__}' must override "
@@ -213,6 +214,7 @@ class LearningRateSchedule:
         return out._value if isinstance(out, Tensor) else np.float32(out)
 
     def get_config(self) -> dict[str, Any]:
+        """The constructor arguments; a schedule of one's own must define it to be saved."""
         raise NotImplementedError(
             f"Learning rate schedule '{type(self).__name__}' must override `get_config()` "
             "in order to be serializable."
@@ -220,6 +222,7 @@ class LearningRateSchedule:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> LearningRateSchedule:
+        """A schedule made from the arguments ``get_config`` returned."""
         return cls(**config)
 
     def __repr__(self) -> str:
@@ -343,6 +346,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         return out
 
     def get_config(self) -> dict[str, Any]:
+        """``boundaries``, ``values`` and ``name``."""
         return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
 
 
@@ -416,6 +420,7 @@ class PolynomialDecay(LearningRateSchedule):
         return (initial - end) * k.pow(k.const(1, dt) - p, power) + end
 
     def get_config(self) -> dict[str, Any]:
+        """The initial and end rates, decay_steps, power, cycle and name."""
         return {
             "initial_learning_rate": self.initial_learning_rate,
             "decay_steps": self.decay_steps,
@@ -488,6 +493,7 @@ class CosineDecay(LearningRateSchedule):
         return k.select(s < warmup, warming, self._decay(s - warmup, decay_steps, target, dt, k))
 
     def get_config(self) -> dict[str, Any]:
+        """The initial rate, decay_steps, alpha, name and the warm-up arguments."""
         return {
             "initial_learning_rate": self.initial_learning_rate,
             "decay_steps": self.decay_steps,

@@ -71,7 +71,7 @@ def _chain(x: Any, y: Any) -> Any:
     """``x @ y`` summed as TensorFlow's kernel sums: ``acc = x[..., i, p]·y[..., p, j] + acc``
     for p = 0, 1, ..., k-1 from ``acc = +0``, each step in float64 and then rounded to the
     result's type (for float32: a fused multiply-add)."""
-    shape = np.broadcast_shapes(x.shape[:-2], y.shape[:-2]) + (x.shape[-2], y.shape[-1])
+    shape = (*np.broadcast_shapes(x.shape[:-2], y.shape[:-2]), x.shape[-2], y.shape[-1])
     k = x.shape[-1]
     out = np.zeros(shape, x.dtype)
     if out.size * k <= _MAX_PRODUCTS:
@@ -91,9 +91,9 @@ def _pairwise(x: Any, y: Any) -> Any:
     batch = np.broadcast_shapes(x.shape[:-2], y.shape[:-2])
     m, k, n = x.shape[-2], x.shape[-1], y.shape[-1]
     if batch and int(np.prod(batch)) * m * k * n > _MAX_PRODUCTS:  # one matrix at a time
-        xb = np.broadcast_to(x, batch + (m, k))
-        yb = np.broadcast_to(y, batch + (k, n))
-        out = np.empty(batch + (m, n), x.dtype)
+        xb = np.broadcast_to(x, (*batch, m, k))
+        yb = np.broadcast_to(y, (*batch, k, n))
+        out = np.empty((*batch, m, n), x.dtype)
         for i in np.ndindex(*batch):
             out[i] = _pairwise(xb[i], yb[i])
         return out
@@ -218,7 +218,7 @@ def matmul(
 
 
 def _shape_t(s: tuple[int, ...], t: bool) -> tuple[int, ...]:
-    return s[:-2] + (s[-1], s[-2]) if t else tuple(s)
+    return (*s[:-2], s[-1], s[-2]) if t else tuple(s)
 
 
 # --- solve: a·x = b ------------------------------------------------------------------------------

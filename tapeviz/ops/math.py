@@ -352,7 +352,7 @@ pow_op = register(
 add = _binary(add_op)
 subtract = _binary(sub_op)
 multiply = _binary(mul_op)
-pow = _binary(pow_op)  # noqa: A001 - TensorFlow's name
+pow = _binary(pow_op)  # TensorFlow's name
 _divide_float = _binary(div_op)
 
 
@@ -591,7 +591,7 @@ sign = _unary(
     ),
     float_only=False,
 )
-abs = _unary(  # noqa: A001 - TensorFlow's name
+abs = _unary(  # TensorFlow's name
     register(
         Op(
             "abs",

@@ -468,7 +468,7 @@ def fill(dims: Any, value: Any, name: str | None = None) -> Tensor:
 
 def range(
     start: Any, limit: Any = None, delta: Any = 1, dtype: Any = None, name: str = "range"
-) -> Any:  # noqa: A001
+) -> Any:
     """``tf.range``: a 1-D tensor ``[start, start+delta, ...)``.
 
     Inside a :func:`tapeviz.function`, ``for i in tv.range(n)`` becomes a compiled loop.

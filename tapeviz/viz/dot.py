@@ -1,4 +1,4 @@
-"""Draw what a tape recorded, with graphviz: values, gradients and the reverse-sweep order.
+r"""Draw what a tape recorded, with graphviz: values, gradients and the reverse-sweep order.
 
 :func:`graph` turns a tape (or its :class:`~tapeviz.graph.Record`, or anything with a
 ``.record()`` method such as a traced ``tv.function``) into a :class:`graphviz.Digraph` that
@@ -105,8 +105,8 @@ cell's ``ID`` when the cell has a link, so the DOT gives those cells a dummy ``H
 Safety
 ------
 Names are user text.  Every label is an HTML-like graphviz label in which ``& < > " '`` are
-written as character references and backslashes are doubled (graphviz would read ``\\N`` as
-the node's name), control characters are shown as ``\\xNN``; tooltips are quoted DOT strings
+written as character references and backslashes are doubled (graphviz would read ``\N`` as
+the node's name), control characters are shown as ``\xNN``; tooltips are quoted DOT strings
 with ``"`` escaped, each backslash written as four (graphviz unescapes tooltips twice) and
 ``&`` as ``&amp;``, cut into pieces joined by ``+`` (``dot`` reads at most 16 384 bytes in
 one quoted string: a name of any length draws).  Node names that are not plain identifiers
@@ -184,7 +184,7 @@ _INVISIBLE = re.compile("[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
 def _visible(text: str) -> str:
-    """Control characters and lone surrogates as visible ``\\xNN`` / ``\\uNNNN`` text."""
+    r"""Control characters and lone surrogates as visible ``\xNN`` / ``\uNNNN`` text."""
 
     def show(m: re.Match[str]) -> str:
         code = ord(m.group(0))
@@ -197,24 +197,24 @@ _HTML_TABLE = str.maketrans(_HTML_ESCAPES)
 
 
 def html_escape(text: Any) -> str:
-    """Text for an HTML-like graphviz label that graphviz draws literally.
+    r"""Text for an HTML-like graphviz label that graphviz draws literally.
 
-    >>> html_escape('<script>"a|b{c}"\\\\</script>')
+    >>> html_escape('<script>"a|b{c}"\\</script>')
     '&lt;script&gt;&quot;a|b{c}&quot;&#92;&#92;&lt;/script&gt;'
     """
     return _visible(str(text)).translate(_HTML_TABLE)
 
 
 def dot_quote(*lines: Any) -> str:
-    """A double-quoted DOT string (for tooltips) that shows ``lines`` literally, one a line.
+    r"""A double-quoted DOT string (for tooltips) that shows ``lines`` literally, one a line.
 
-    Graphviz unescapes tooltips twice (each time ``\\\\`` becomes ``\\``, and ``\\N``
+    Graphviz unescapes tooltips twice (each time ``\\`` becomes ``\``, and ``\N``
     the node's name), so a backslash is written as four, and ``&`` as ``&amp;`` (graphviz
     reads character entities in tooltips).  ``dot`` reads at most 16 384
     bytes in one quoted string, so long text is written as several joined by ``+``.
 
     >>> print(dot_quote("a", 'say "hi"'))
-    "a\\nsay \\"hi\\""
+    "a\nsay \"hi\""
     >>> dot_quote("x" * 5000).count(" + ")
     2
     """
@@ -294,7 +294,7 @@ _LINE = 36  # characters on a line of a long vector
 
 
 def value_lines(value: Any) -> list[str]:
-    """A value as the lines of text its box shows.
+    r"""A value as the lines of text its box shows.
 
     Scalars and vectors of up to 12 entries in full (a long vector over several lines of
     about 36 characters), matrices of up to 12 entries one row a line (columns aligned with
@@ -303,7 +303,7 @@ def value_lines(value: Any) -> list[str]:
 
     >>> value_lines(6.0)
     ['6']
-    >>> [line.replace("\\u00a0", " ") for line in value_lines(np.array([[70.0], [100.0]]))]
+    >>> [line.replace("\u00a0", " ") for line in value_lines(np.array([[70.0], [100.0]]))]
     ['[[ 70],', ' [100]]']
     >>> value_lines(np.array([0.125, -0.0625, 3.25, 1e-05, 0.333333, 7.0, 0.5, 0.25]))
     ['[0.125,-0.0625,3.25,1e-05,0.333333,7,', '\xa00.5,0.25]']
@@ -434,14 +434,14 @@ _SVG_SIZE = re.compile(r'<svg width="([0-9.]+)pt" height="([0-9.]+)pt"(\s+)viewB
 
 
 def fit_width(svg: str, max_width: float | None) -> str:
-    """The SVG scaled down (its ``width`` and ``height``; the drawing keeps its ``viewBox``)
+    r"""The SVG scaled down (its ``width`` and ``height``; the drawing keeps its ``viewBox``)
     so that it is at most ``max_width`` CSS pixels wide.
 
     Scaled below 75 % (text under 14 px), it gets a line below that says so and how to see
     it full size.
 
-    >>> fit_width('<svg width="1000pt" height="300pt"\\n viewBox="0 0 1000 300"></svg>', 1200)
-    '<svg width="900pt" height="270pt"\\n viewBox="0 0 1000 300"></svg>'
+    >>> fit_width('<svg width="1000pt" height="300pt"\n viewBox="0 0 1000 300"></svg>', 1200)
+    '<svg width="900pt" height="270pt"\n viewBox="0 0 1000 300"></svg>'
     """
     m = _SVG_SIZE.search(svg)
     if max_width is None or m is None:

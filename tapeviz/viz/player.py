@@ -379,7 +379,7 @@ class SweepPlayer(static.StaticFallback, anywidget.AnyWidget):
     >>> _ = tape.gradient(L, [w, b])
     >>> player = tv.viz.SweepPlayer(tape)
     >>> len(player.frames), player.frames[-1].formula
-    (10, '∂L/∂w += Xᵀ · ∂L/∂t2 = [[70],[100]]')
+    (10, '∂L/∂w += Xᵀ · ∂L/∂t2 = [[1,3],[2,4]] · [[10],[20]] = [[70],[100]]')
     >>> player.index = 9
     >>> player.frame.adjoints[1].tolist()
     [[70.0], [100.0]]

@@ -93,6 +93,7 @@ class Surface:
     lr_scale: float = 1.0
 
     def __call__(self, p: Any) -> Any:
+        """The surface's height at ``p`` (``[x, y]``; tensors or arrays)."""
         return self.fn(p)
 
     def __repr__(self) -> str:

@@ -81,7 +81,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import anywidget
 import numpy as np
@@ -267,7 +267,7 @@ def _grid_values(loss: Callable[[Any], Any], xs: np.ndarray, ys: np.ndarray) -> 
                 one = [float(loss(tapeviz.Variable(pts[:, i], name="p")).numpy()) for i in probe]
                 if np.allclose(out[probe], one, rtol=1e-4, atol=1e-6, equal_nan=True):
                     return out.reshape(gx.shape)
-        except Exception:  # noqa: BLE001 - any failure means: not vectorisable
+        except Exception:  # any failure means: not vectorisable
             pass
         flat = [
             float(np.sum(loss(tapeviz.Variable(pts[:, i], name="p")).numpy()))
@@ -333,7 +333,7 @@ def plot_fonts() -> tuple[str, ...]:
 
 
 def _style(uid: str) -> Any:
-    """matplotlib settings of every race picture (for ``rc_context``)."""
+    """The matplotlib settings of every race picture (for ``rc_context``)."""
     size = theme.PLOT_FONT_SIZE
     return {
         "font.family": list(plot_fonts()),
@@ -381,9 +381,10 @@ class _Picture:
 
     # The contour (or curve) panel and the loss panel, in pixels; margins around the axes.
     W, H = 500, 430
-    MARGIN = {"left": 62, "right": 92, "top": 14, "bottom": 50}  # right: the colour bar
+    # right: room for the colour bar
+    MARGIN: ClassVar[dict[str, int]] = {"left": 62, "right": 92, "top": 14, "bottom": 50}
     LW, LH = 390, 270
-    LMARGIN = {"left": 70, "right": 14, "top": 14, "bottom": 50}
+    LMARGIN: ClassVar[dict[str, int]] = {"left": 70, "right": 14, "top": 14, "bottom": 50}
     EQUAL_ASPECT = 3.0  # equal scales unless that leaves less than a third of the frame
     LEVELS = 14
 
@@ -874,7 +875,7 @@ class OptimizerRace(static.StaticFallback, anywidget.AnyWidget):
                 "race.surface_title",
                 name=_surface_name(self.surface.name),
                 formula=self.surface.formula,
-            )  # fmt: skip
+            )
             if self.surface
             else message("race.custom_title")
         )
@@ -904,22 +905,27 @@ class OptimizerRace(static.StaticFallback, anywidget.AnyWidget):
 
     @property
     def paths(self) -> dict[str, np.ndarray]:
+        """Each optimizer's path of parameters, one row a step."""
         return {n: s.path for n, s in self.series.items()}
 
     @property
     def losses(self) -> dict[str, np.ndarray]:
+        """Each optimizer's loss at every step."""
         return {n: s.loss for n, s in self.series.items()}
 
     @property
     def gradients(self) -> dict[str, np.ndarray]:
+        """Each optimizer's gradients at every step."""
         return {n: s.gradients for n, s in self.series.items()}
 
     @property
     def slots(self) -> dict[str, dict[str, np.ndarray]]:
+        """Each optimizer's slot values (momentum, ...) at every step."""
         return {n: dict(s.slots) for n, s in self.series.items()}
 
     @property
     def diverged(self) -> dict[str, int]:
+        """The step at which each optimizer that diverged left the finite numbers."""
         return {
             n: f.step
             for n, f in self._picture.fates.items()
@@ -973,7 +979,7 @@ class OptimizerRace(static.StaticFallback, anywidget.AnyWidget):
         try:
             self.rerun(**changes)
             self._error = ""
-        except Exception as exc:  # noqa: BLE001 - shown in the widget, the race stays as it was
+        except Exception as exc:  # shown in the widget, the race stays as it was
             self._error = f"{type(exc).__name__}: {exc}"
             self.set_trait("_hyper", current)
         finally:

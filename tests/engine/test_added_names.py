@@ -157,7 +157,7 @@ def test_format_a_tensor_as_tensorflow() -> None:
     assert f"{tv.constant(3):d}" == ref["int_d"]
     assert format(tv.constant(3.5), "") == ref["scalar_empty"]
     with pytest.raises(TypeError, match="scalar tensors only"):
-        f"{tv.constant([1.0, 2.0]):.2f}"  # noqa: B018  (TF: TypeError as well)
+        f"{tv.constant([1.0, 2.0]):.2f}"  # TF: TypeError as well
     v = tv.Variable(2.5)
     assert f"{v}" == str(v) and f"{v:.1f}" == "2.5"
 
@@ -359,9 +359,9 @@ def test_tensor_array_in_a_loop_matches_tensorflow() -> None:
 
 def test_tensor_array_errors_say_what_to_do() -> None:
     fixed = tv.TensorArray(tv.float32, size=3)
-    with pytest.raises(tv.errors.OutOfRangeError, match="index 3 .* size is: 3"):
+    with pytest.raises(tv.errors.OutOfRangeError, match=r"index 3 .* size is: 3"):
         fixed.write(3, 1.0)
-    with pytest.raises(TypeError, match="tv.cast"):
+    with pytest.raises(TypeError, match=r"tv.cast"):
         fixed.write(0, tv.constant(1, tv.int32))
     fixed.write(0, tv.constant([1.0, 2.0]))
     with pytest.raises(ValueError, match="one shape"):
@@ -370,5 +370,5 @@ def test_tensor_array_errors_say_what_to_do() -> None:
 
 
 def test_solve_of_a_singular_matrix_is_tensorflow_s_error() -> None:
-    with pytest.raises(tv.errors.InvalidArgumentError, match="^Input matrix is not invertible"):
+    with pytest.raises(tv.errors.InvalidArgumentError, match=r"^Input matrix is not invertible"):
         tv.linalg.solve(tv.ones((2, 2)), tv.ones((2, 1)))

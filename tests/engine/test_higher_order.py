@@ -12,10 +12,12 @@ import warnings
 
 import numpy as np
 import pytest
+from ulp import assert_ulps
 
 import tapeviz as tv
 
-from .tfref import array, assert_bits, assert_ulps, ref
+from .sweeps import F64, fd
+from .tfref import array, assert_bits, ref
 
 
 def test_third_derivative_of_sin() -> None:
@@ -297,3 +299,127 @@ def test_a_variable_assigned_before_the_inner_gradient_stays_connected(form: str
     h = outer.gradient(g, v)
     assert float(g) == 12.0
     assert h is not None and float(h) == 12.0
+
+
+# --- higher order --------------------------------------------------------------------------------
+def test_third_derivative_with_three_nested_tapes_and_their_records() -> None:
+    x0 = 0.7
+    x = tv.Variable(x0, dtype=F64, name="x")
+    with tv.GradientTape() as t3:
+        with tv.GradientTape() as t2:
+            with tv.GradientTape() as t1:
+                y = tv.sin(x) * x**3
+            d1 = t1.gradient(y, x)
+        d2 = t2.gradient(d1, x)
+    d3 = t3.gradient(d2, x)
+    s, c = np.sin(x0), np.cos(x0)
+    np.testing.assert_allclose(float(d1), 3 * x0**2 * s + x0**3 * c, rtol=1e-14)
+    np.testing.assert_allclose(float(d2), 6 * x0 * s + 6 * x0**2 * c - x0**3 * s, rtol=1e-14)
+    want3 = 6 * s + 18 * x0 * c - 9 * x0**2 * s - x0**3 * c
+    np.testing.assert_allclose(float(d3), want3, rtol=1e-13)
+    r1, r2, r3 = t1.record(), t2.record(), t3.record()
+    # t1 saw only the forward; its sweep ran on tensors (kept) and equals its gradient
+    assert [n.op for n in r1.nodes if n.kind == "op"] == ["sin", "pow", "multiply"]
+    assert all(n.group is None for n in r1.nodes)
+    assert r1.gradients[0].tolist() == float(d1)
+    # t2 saw the forward and t1's sweep (grouped as such), t3 also t2's sweep
+    groups2 = {n.group for n in r2.nodes if n.kind == "op"}
+    assert groups2 == {None, f"gradient of tape {t1._id}"}
+    groups3 = {n.group for n in r3.nodes if n.kind == "op"}
+    assert groups3 == {None, f"gradient of tape {t1._id}", f"gradient of tape {t2._id}"}
+    assert r2.gradients[r2.node_of(x).id].tolist() == float(d2)  # type: ignore[union-attr]
+    assert r3.gradients[r3.node_of(x).id].tolist() == float(d3)  # type: ignore[union-attr]
+    # node values of t3's record are the forward and gradient values computed
+    vals = {n.value.tolist() for n in r3.nodes if n.kind == "op"}
+    assert float(d1) in vals and float(d2) in vals
+
+
+def test_gradient_inside_a_persistent_tape_then_a_second_derivative_from_it() -> None:
+    x0 = 1.3
+    x = tv.Variable(x0, dtype=F64, name="x")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the documented "less efficient" warning
+        with tv.GradientTape(persistent=True) as tape:
+            y = tv.exp(x) * x
+            g = tape.gradient(y, x)
+            n_after_first = len(tape.record().nodes)
+    h = tape.gradient(g, x)
+    e = np.exp(x0)
+    np.testing.assert_allclose(float(g), e * (x0 + 1), rtol=1e-15)
+    np.testing.assert_allclose(float(h), e * (x0 + 2), rtol=1e-15)
+    rec = tape.record()
+    assert len(rec.nodes) == n_after_first  # nothing recorded outside the block
+    assert {n.group for n in rec.nodes if n.kind == "op"} == {None, f"gradient of tape {tape._id}"}
+    np.testing.assert_allclose(rec.gradients[rec.node_of(x).id], e * (x0 + 2), rtol=1e-15)  # type: ignore[union-attr]
+    # and the first derivative again, from the same tape, after all that
+    np.testing.assert_allclose(float(tape.gradient(y, x)), e * (x0 + 1), rtol=1e-15)
+
+
+def test_hessian_by_jacobian_of_gradient_then_records() -> None:
+    x0 = np.array([0.5, -1.0, 2.0])
+    x = tv.Variable(x0, name="x")
+
+    def f(v: np.ndarray) -> float:
+        return float(np.sum(v**3) * np.sum(np.sin(v)))
+
+    with tv.GradientTape(persistent=True) as outer:
+        with tv.GradientTape() as inner:
+            L = tv.reduce_sum(x**3) * tv.reduce_sum(tv.sin(x))
+        g = inner.gradient(L, x)
+    H = outer.jacobian(g, x)
+    s3, ss = np.sum(x0**3), np.sum(np.sin(x0))
+    want_g = 3 * x0**2 * ss + s3 * np.cos(x0)
+    np.testing.assert_allclose(g.numpy(), want_g, rtol=1e-14)
+    np.testing.assert_allclose(g.numpy(), fd(f, x0), rtol=1e-7)
+    want_h = (
+        np.diag(6 * x0 * ss - s3 * np.sin(x0))
+        + np.outer(3 * x0**2, np.cos(x0))
+        + np.outer(np.cos(x0), 3 * x0**2)
+    )
+    np.testing.assert_allclose(H.numpy(), want_h, rtol=1e-13)
+    # the jacobian's sweeps are not traced: the outer record has no sweep yet
+    assert outer.record().sweep == ()
+    gg = outer.gradient(g, x)  # row sums of the Hessian
+    np.testing.assert_allclose(gg.numpy(), want_h.sum(axis=0), rtol=1e-13)
+    rec = outer.record()
+    np.testing.assert_allclose(rec.gradients[rec.node_of(x).id], want_h.sum(axis=0), rtol=1e-13)  # type: ignore[union-attr]
+
+
+def test_jacobian_and_batch_jacobian_against_finite_differences() -> None:
+    x0 = np.array([[1.0, 2.0], [3.0, -4.0]])
+    x = tv.Variable(x0, name="x")
+    with tv.GradientTape(persistent=True) as tape:
+        y = tv.sin(x) * tv.reduce_sum(x * x, axis=1, keepdims=True)
+
+    def f(v: np.ndarray) -> np.ndarray:
+        return np.sin(v) * np.sum(v * v, axis=1, keepdims=True)
+
+    J = tape.jacobian(y, x).numpy()
+    for i in np.ndindex(2, 2):
+        np.testing.assert_allclose(J[i], fd(lambda v, i=i: f(v)[i], x0), rtol=1e-7, atol=1e-8)
+    bj = tape.batch_jacobian(y, x).numpy()
+    np.testing.assert_array_equal(bj, np.stack([J[b, :, b, :] for b in range(2)]))
+    assert tape.record().sweep == ()  # jacobians leave no traced sweep
+    g = tape.gradient(y, x)
+    np.testing.assert_allclose(g.numpy(), J.sum(axis=(0, 1)), rtol=1e-14)
+    assert tape.record().sweep[0].adjoint.tolist() == [[1.0, 1.0], [1.0, 1.0]]
+
+
+def test_jacobian_under_an_outer_tape_gives_the_same_numbers() -> None:
+    x0 = np.array([0.2, 0.4, 0.8])
+
+    def run(outer: bool) -> np.ndarray:
+        x = tv.Variable(x0, name="x")
+        ctx = tv.GradientTape() if outer else None
+        if ctx is not None:
+            ctx.__enter__()
+        with tv.GradientTape() as tape:
+            y = tv.exp(x) * tv.reduce_sum(x)
+        J = tape.jacobian(y, x)
+        if ctx is not None:
+            ctx.__exit__(None, None, None)
+        return J.numpy()
+
+    want = np.diag(np.exp(x0) * np.sum(x0)) + np.exp(x0)[:, None]
+    np.testing.assert_allclose(run(False), want, rtol=1e-14)
+    np.testing.assert_array_equal(run(False), run(True))

@@ -14,10 +14,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from ulp import assert_ulps
 
 import tapeviz as tv
 
-from .tfref import array, assert_bits, assert_ulps, section
+from .tfref import array, assert_bits, section
 
 INF = np.inf
 NAN = np.nan

@@ -19,6 +19,8 @@ import pytest
 import tapeviz as tv
 from tapeviz import _state
 
+from .sweeps import F64, summary
+
 
 def _depth() -> int:
     frame, n = sys._getframe(), 0
@@ -313,3 +315,42 @@ def test_the_sweep_lets_go_of_adjoints_it_has_used() -> None:
     for v_in in reversed(vs[:-1]):
         adj = adj * np.cos(v_in)
     np.testing.assert_array_equal(g.numpy(), adj)
+
+
+# --- threads recording at once (from the tape attacks) ---------------------------------------
+def test_threads_recording_at_once_give_their_own_records() -> None:
+    def work(i: int) -> tuple[Any, ...]:
+        x = tv.Variable([0.1 * i, 1.0], dtype=F64, name=f"x{i}")
+        with tv.name_scope(f"t{i}"), tv.GradientTape(persistent=True) as tape:
+            y = x
+            for _ in range(50):
+                y = tv.sin(y) + x * 0.5
+            L = tv.reduce_sum(y)
+        g = tape.gradient(L, x)
+        return g.numpy().tolist(), summary(tape.record())
+
+    expected = {i: work(i) for i in range(4)}  # one thread at a time
+    results: dict[int, Any] = {}
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4, timeout=30)
+
+    def worker(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = work(i)
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    for i in range(4):
+        g, rec = results[i]
+        g0, rec0 = expected[i]
+        assert g == g0
+        # same record but for the variable name (a new Variable each run: same name)
+        assert rec == rec0
+        assert {n[9] for n in rec[0] if n[1] == "op"} == {f"t{i}"}

@@ -109,7 +109,7 @@ def test_sources_that_are_not_tensors_are_type_errors(sources: object) -> None:
     x = tv.Variable(2.0)
     with tv.GradientTape() as tape:
         y = x * x
-    with pytest.raises(TypeError, match="tv.Tensor or tv.Variable|sources"):
+    with pytest.raises(TypeError, match=r"tv.Tensor or tv.Variable|sources"):
         tape.gradient(y, sources)
 
 
@@ -277,7 +277,7 @@ def test_explicit_conversion_to_numpy_is_allowed_and_leaves_the_tape() -> None:
 # --- tensors are values ----------------------------------------------------------------------
 def test_tensors_are_unhashable_and_ambiguous_in_if() -> None:
     t = tv.constant([1.0, 2.0])
-    with pytest.raises(TypeError, match="ref()"):
+    with pytest.raises(TypeError, match=r"ref()"):
         hash(t)
     with pytest.raises(ValueError, match="ambiguous"):
         bool(t)

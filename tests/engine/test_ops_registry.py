@@ -116,7 +116,7 @@ def unary(
 
 
 def binary(xs: Any, ys: Any, fn: Callable[..., Any], ref: Callable[..., Any]) -> Case:
-    """x and y of mutually broadcastable shapes (e.g. (3, 1) and (2, 1, 3))."""
+    """Inputs x and y of mutually broadcastable shapes (e.g. (3, 1) and (2, 1, 3))."""
 
     def draw(data: st.DataObject) -> Drawn:
         sx, sy = data.draw(PAIRS, label="shapes").input_shapes

@@ -26,10 +26,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from ulp import assert_ulps
 
 import tapeviz as tv
 
-from .tfref import array, assert_bits, assert_ulps, section
+from .tfref import array, assert_bits, section
 
 EPS32 = float(np.finfo(np.float32).eps)
 EXACT = "exact"

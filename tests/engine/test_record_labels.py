@@ -30,7 +30,8 @@ def _document_1() -> tuple[tv.GradientTape, dict[str, object]]:
 
 def test_nodes_are_labelled_with_the_names_of_the_code() -> None:
     tape, names = _document_1()
-    X, y, w, b, L = names.values()  # bound here, in this frame, when record() runs
+    # all bound here, in this frame, when record() runs: it labels nodes with these names
+    X, y, w, b, L = names.values()  # noqa: RUF059
     rec = tape.record()
     assert [n.label for n in rec.nodes] == ["X", "w", "t2", "b", "t4", "y", "t6", "t7", "L"]
     assert [n.name for n in rec.nodes if n.kind == "variable"] == ["Variable:0", "Variable:0"]
@@ -242,3 +243,31 @@ def test_names_of_any_length(length: int) -> None:
     rec = tape.record()
     assert rec.nodes[0].label == "v" * length
     assert rec.sweep[0].formula.startswith("∂L/∂" + "v" * length + " += ")
+
+
+# --- scopes, Keras layers and threads ------------------------------------------------------------
+def test_name_scopes_and_a_dense_layer_in_the_record() -> None:
+    layer = tv.keras.layers.Dense(2, activation="tanh", name="d1")
+    xin = tv.constant([[1.0, 2.0]])
+    layer(xin)  # build
+    kernel = np.array([[0.1, -0.2], [0.3, 0.4]], np.float32)
+    layer.kernel.assign(kernel)
+    layer.bias.assign(np.array([0.5, -0.5], np.float32))
+    with tv.GradientTape() as tape, tv.name_scope("outer"):
+        out = layer(xin)
+        y = tv.reduce_sum(out * 2.0)
+    gk, gb = tape.gradient(y, [layer.kernel, layer.bias])
+    pre = np.array([[1.0, 2.0]], np.float32) @ kernel + np.array([0.5, -0.5], np.float32)
+    dpre = 2.0 * (1.0 - np.tanh(pre) ** 2)
+    np.testing.assert_allclose(gb.numpy(), dpre[0], rtol=1e-6)
+    np.testing.assert_allclose(gk.numpy(), np.array([[1.0], [2.0]]) @ dpre, rtol=1e-6)
+    rec = tape.record()
+    ops = [(n.op, n.scope) for n in rec.nodes if n.kind == "op"]
+    assert ops == [
+        ("matmul", "outer/d1"),
+        ("add", "outer/d1"),
+        ("tanh", "outer/d1"),
+        ("multiply", "outer"),
+        ("reduce_sum", "outer"),
+    ]
+    assert [n.name for n in rec.nodes if n.kind == "variable"] == ["d1/kernel:0", "d1/bias:0"]

@@ -1,8 +1,9 @@
 """A probe of issue 17 that held, kept as a test: 8 threads, each running 1 000 steps with
 nested tapes (a second derivative), switching op by op, never see each other's tapes and
-all get exact results.  (The other probes that held: 10 000 tape steps with flat memory in
+all get exact results.  The other probes that held: 10 000 tape steps with flat memory in
 test_memory_threads.py, processes compiling into one cache in
-tests/function/test_cache_folder.py.)"""
+tests/function/test_cache_folder.py.
+"""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 The JSON stores every float value twice: as a short decimal and as ``float.hex`` text of the
 value converted to a Python float.  :func:`array` rebuilds the exact bits from the hex text, so
 tests can compare float32 results bit for bit (:func:`assert_bits`) or within a few units in
-the last place (:func:`assert_ulps`).
+the last place (``assert_ulps`` of tests/ulp.py).
 """
 
 from __future__ import annotations
@@ -93,35 +93,3 @@ def assert_bits(actual: Any, expected: np.ndarray, what: str = "") -> None:
         f"{bad[0]}: got {a.reshape(-1)[bad[0]]!r} ({float(a.reshape(-1)[bad[0]]).hex()}), "
         f"TensorFlow {e.reshape(-1)[bad[0]]!r} ({float(e.reshape(-1)[bad[0]]).hex()})"
     )
-
-
-def ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Units in the last place between same-dtype float arrays (0 for equal, inf/nan aware)."""
-    a = np.asarray(a)
-    b = np.asarray(b)
-    itype = np.dtype(f"i{a.dtype.itemsize}")
-
-    def ordered(x: np.ndarray) -> np.ndarray:
-        # map float bits to integers that are monotonic in the float value (-0 == +0)
-        i = x.reshape(-1).view(itype).astype(np.int64)
-        return np.where(i < 0, np.iinfo(itype).min - i, i)
-
-    return np.abs(ordered(a) - ordered(b))
-
-
-def assert_ulps(actual: Any, expected: np.ndarray, max_ulps: int, what: str = "") -> int:
-    """``actual`` is within ``max_ulps`` of ``expected`` elementwise; returns the largest gap."""
-    a = _as_array(actual)
-    e = np.asarray(expected)
-    label = f"{what}: " if what else ""
-    assert a.dtype == e.dtype, f"{label}dtype {a.dtype} != {e.dtype}"
-    assert a.shape == e.shape, f"{label}shape {a.shape} != {e.shape}"
-    np.testing.assert_array_equal(np.isnan(a), np.isnan(e), err_msg=f"{label}NaN positions")
-    fin = ~np.isnan(e)
-    gap = ulp_distance(np.where(fin, a, 0).astype(e.dtype), np.where(fin, e, 0).astype(e.dtype))
-    worst = int(gap.max()) if gap.size else 0
-    assert worst <= max_ulps, (
-        f"{label}differs from TensorFlow by up to {worst} ulps (allowed {max_ulps}):\n"
-        f"got {a!r}\nTF  {e!r}"
-    )
-    return worst

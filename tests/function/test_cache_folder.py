@@ -99,7 +99,7 @@ def copy_of(pristine: str, tmp_path: Any, name: str = "cache") -> str:
 
 
 def files_of(folder: str) -> dict[str, str]:
-    """kind -> path of the generated module, numba's index and data file, the NRT."""
+    """Each kind -> path of the generated module, numba's index and data file, the NRT."""
     pycache = os.path.join(folder, "__pycache__")
     (source,) = [f for f in os.listdir(folder) if f.endswith(".py")]
     (nrt,) = [f for f in os.listdir(folder) if f.startswith("nrt-") and f.endswith(".bin")]
@@ -449,7 +449,7 @@ KERNEL = """
 @needs_jit
 @needs_owners
 def test_kernels_are_cached_in_the_checked_folder_only(tmp_path: Any) -> None:
-    """tapeviz's own numba kernels use the same cache: never numba's places (here a planted,
+    """The numba kernels of tapeviz itself use the same cache: never numba's places (here a planted,
     world-writable NUMBA_CACHE_DIR), never beside the installed package; sealed files."""
     numba_dir = tmp_path / "numba-cache"
     numba_dir.mkdir()

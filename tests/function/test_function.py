@@ -410,7 +410,7 @@ def test_python_if_on_a_tensor_is_an_error_that_says_what_works() -> None:
             return x
         return -x
 
-    with pytest.raises(OperatorNotAllowedInGraphError, match="tv.where"):
+    with pytest.raises(OperatorNotAllowedInGraphError, match=r"tv.where"):
         f(tv.constant(1.0))
     assert tv._state.local.tracer is None  # cleaned up
 

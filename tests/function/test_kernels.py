@@ -12,6 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from ulp import ulp_distance as ulps
+from ulp import within_ulps
 
 import tapeviz as tv
 from tapeviz.compiler import kernels as K
@@ -21,27 +23,6 @@ pytestmark = pytest.mark.skipif(
     os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0"),
     reason="the kernels are numba code (NUMBA_DISABLE_JIT=1 runs the numpy interpreter)",
 )
-
-
-def ulps(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Distance in float32 steps (both NaN: 0)."""
-    a = np.asarray(a, np.float32)
-    b = np.asarray(b, np.float32)
-    ai = a.view(np.int32).astype(np.int64)
-    bi = b.view(np.int32).astype(np.int64)
-    ai = np.where(ai < 0, -(ai & 0x7FFFFFFF), ai)
-    bi = np.where(bi < 0, -(bi & 0x7FFFFFFF), bi)
-    d = np.abs(ai - bi)
-    return np.where(np.isnan(a) & np.isnan(b), 0, d)
-
-
-def within(got: np.ndarray, want: np.ndarray, scale: np.ndarray, n: int) -> bool:
-    """``got`` within ``n`` ulps of ``want``, or within ``n`` float32 spacings of ``scale``
-    (the magnitude of the operands a result near zero was computed from)."""
-    err = np.abs(got.astype(np.float64) - want.astype(np.float64))
-    return bool(
-        np.all((ulps(got, want) <= n) | (err <= n * np.spacing(np.float32(scale) + np.float32(0))))
-    )
 
 
 def _vectorised(fn: Any) -> Any:
@@ -231,11 +212,11 @@ def test_softmax_family_over_shapes_and_ranges(
     # of a small logarithm, and subtracting lse from the shifted logits cancels; so they are
     # compared on the scale of their operands (the shifted logits, and 1 for the sum)
     got, want = K.log_softmax_rows(x), K.ref_log_softmax_rows(x)
-    assert within(got, want, 1 + shifted + np.abs(want), 4)
+    assert within_ulps(got, want, 4, scale=1 + shifted + np.abs(want))
     got, want = K.sparse_xent_rows(labels, x), K.ref_sparse_xent_rows(labels, x)
-    assert within(got, want, 1 + shifted.max(axis=1) + np.abs(want), 4)
+    assert within_ulps(got, want, 4, scale=1 + shifted.max(axis=1) + np.abs(want))
     got, want = K.xent_rows(probs, x), K.ref_xent_rows(probs, x)
-    assert within(got, want, 1 + (probs * shifted).sum(axis=1) + np.abs(want), 8)
+    assert within_ulps(got, want, 8, scale=1 + (probs * shifted).sum(axis=1) + np.abs(want))
 
 
 def test_softmax_family_special_values_and_float64() -> None:

@@ -7,10 +7,13 @@ runs the registry's own numpy forwards, so it must be bit for bit equal to eager
 
 from __future__ import annotations
 
+import os
 import warnings
+from typing import Any
 
 import numpy as np
 import pytest
+from ulp import within_ulps
 
 import tapeviz as tv
 from tapeviz.compiler import interp
@@ -19,6 +22,8 @@ from tapeviz.compiler.ir import walk
 from tapeviz.ops import REGISTRY
 
 from .cases import CASES, Case
+
+JIT_DISABLED = os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0")
 
 
 def _import_all_tapeviz_modules() -> None:
@@ -42,24 +47,8 @@ def close(a: np.ndarray, b: np.ndarray, ulps: int) -> bool:
     float32 subnormals count as zero: compiled code flushes them, as TensorFlow does
     (tests/function/test_subnormals.py); eager numpy keeps them."""
     a = np.asarray(a)
-    b = np.asarray(b)
-    if a.shape != b.shape or a.dtype != b.dtype:
-        return False
-    if a.dtype == np.float32:
-        tiny = np.finfo(np.float32).tiny
-        a, b = (np.where(np.abs(v) < tiny, np.float32(0), v) for v in (a, b))
-    if np.array_equal(a, b, equal_nan=True):
-        return True
-    if ulps == 0 or a.dtype.kind != "f":
-        return False
-    a64, b64 = a.astype(np.float64), b.astype(np.float64)
-    finite = np.isfinite(a64) & np.isfinite(b64)
-    if not np.array_equal(np.isfinite(a64), np.isfinite(b64)):
-        return False
-    spacing = np.spacing(np.maximum(np.abs(a), np.abs(b)).astype(a.dtype)).astype(np.float64)
-    scale = float(np.max(np.abs(a64[finite]), initial=0.0)) * np.finfo(a.dtype).eps
-    err = np.abs(a64 - b64)[finite]
-    return bool(np.all(err <= ulps * np.maximum(spacing[finite], scale)))
+    finite = np.abs(a[np.isfinite(a)]) if a.dtype.kind == "f" else np.zeros(0)
+    return within_ulps(a, b, ulps, scale=float(np.max(finite, initial=0.0)), flush=True)
 
 
 def _diff(case: Case) -> tuple[int, ...]:
@@ -125,3 +114,26 @@ def test_compiled_equals_eager(case: Case) -> None:
         assert close(e.numpy(), c.numpy(), ulps), f"{what}: eager {e.numpy()} compiled {c.numpy()}"
         i = next(interpreted)
         assert np.array_equal(np.asarray(e.numpy()), np.asarray(i), equal_nan=True), what
+
+
+# --- eager scalar pow ----------------------------------------------------------------------------
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scalar_pow_eager_equals_compiled_and_c_pow(dtype: Any) -> None:
+    """Eager ``tv.pow`` of two numpy scalars of one float type is numpy's scalar power (C's
+    powf/pow): equal to compiled code bit for bit, quiet for NaN/inf results, and
+    ``0.9f ** 4`` is TensorFlow's 0.6560999."""
+    rng = np.random.default_rng(7)
+    xs = np.concatenate([rng.uniform(0, 3, 60), [0.0, -0.0, -2.0, -8.0, np.inf, np.nan, 1e-30]])
+    ys = np.concatenate([rng.uniform(-6, 6, 60), [-1.0, 0.5, 1 / 3, 2.5, -3.0, 4.0, 5.0]])
+    f = tv.function(lambda x, y: tv.pow(x, y))
+    for x, y in zip(xs.astype(dtype), ys.astype(dtype), strict=True):
+        eager = tv.pow(tv.constant(x), tv.constant(y)).numpy()
+        assert type(eager) is dtype
+        with np.errstate(all="ignore"):
+            assert np.array_equal(eager, x**y, equal_nan=True), (x, y)
+        compiled = f(tv.constant(x), tv.constant(y)).numpy()
+        assert np.array_equal(eager, compiled, equal_nan=True), (x, y, eager, compiled)
+    assert tv.pow(tv.constant(np.float32(0.9)), tv.constant(np.float32(4))).numpy() == np.float32(
+        0.6560999
+    )

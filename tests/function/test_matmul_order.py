@@ -11,6 +11,8 @@ small product while it does change large ones.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from typing import Any
 
 import numpy as np
@@ -22,6 +24,8 @@ from tapeviz.compiler import kernels as K
 from tapeviz.ops.linalg import CHAIN_MAX_K, FIXED_ORDER_MAX_MACS, fixed_order
 
 from .processes import run_python
+
+JIT_DISABLED = os.environ.get("NUMBA_DISABLE_JIT", "0") not in ("", "0")
 
 F32, F64 = np.dtype(np.float32), np.dtype(np.float64)
 
@@ -266,3 +270,28 @@ def test_small_products_are_the_same_under_every_openblas_kernel() -> None:
     assert len(large) > 1, (
         "OPENBLAS_CORETYPE changed nothing: is numpy's OpenBLAS not DYNAMIC_ARCH?"
     )
+
+
+# --- found on the way: a BLAS call read a contiguous copy numba had already freed (the transposed
+# float64 operand below came out wrong in processes that loaded the code from the cache) ----------
+MATMUL_CODE = """
+    import numpy as np
+    import tapeviz as tv
+
+    f = tv.function(lambda x, d: tv.transpose(x) @ d)
+    rng = np.random.default_rng(0)
+    worst = 0.0
+    for _ in range(6):
+        x, d = rng.standard_normal((200, 90)), rng.standard_normal((200, 90))
+        worst = max(worst, float(np.abs(f(x, d).numpy() - x.T @ d).max()))
+    print(worst)
+"""
+
+
+@pytest.mark.skipif(JIT_DISABLED, reason="nothing is compiled")
+def test_float64_product_of_a_transposed_view_from_the_cache() -> None:
+    """``tv.transpose(x) @ d`` equals numpy's ``x.T @ d`` bit for bit, compiled in this
+    process or loaded from the cache by the next one."""
+    with tempfile.TemporaryDirectory() as cache:
+        for _ in range(2):
+            assert float(run_python(MATMUL_CODE, {"TAPEVIZ_CACHE_DIR": cache})) == 0.0

@@ -82,7 +82,7 @@ def test_every_loop_iteration_draws_anew() -> None:
 
 
 def test_compiled_draws_equal_the_interpreter_for_the_same_seed() -> None:
-    acc, last, f = _many_draws()
+    _acc, _last, f = _many_draws()
     cf = f.get_concrete_function(tv.constant(4))
     f(tv.constant(4))  # compile
     if cf._compiled is None:
@@ -120,7 +120,7 @@ def test_shuffle_and_symbolic_bounds_inside_a_function_are_clear_errors() -> Non
     def shuffled(x: tv.Tensor) -> tv.Tensor:
         return tv.random.shuffle(x)
 
-    with pytest.raises(NotImplementedError, match="shuffle is not supported inside tv.function"):
+    with pytest.raises(NotImplementedError, match=r"shuffle is not supported inside tv.function"):
         shuffled(tv.constant([1, 2, 3]))
 
     @tv.function

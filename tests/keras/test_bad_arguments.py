@@ -66,9 +66,9 @@ def test_sgd_fast_says_what_to_write() -> None:
 
 def test_setting_a_bad_learning_rate_later_raises_too() -> None:
     opt = K.optimizers.Adam(0.01)
-    with pytest.raises(TypeError, match="^Adam: learning_rate must be"):
+    with pytest.raises(TypeError, match=r"^Adam: learning_rate must be"):
         opt.learning_rate = None
-    with pytest.raises(ValueError, match="^Adam: learning_rate must be a finite number"):
+    with pytest.raises(ValueError, match=r"^Adam: learning_rate must be a finite number"):
         opt.lr = float("nan")
     assert opt.learning_rate.numpy() == np.float32(0.01)  # unchanged
 

@@ -64,7 +64,7 @@ def test_dense_without_bias_and_higher_rank_inputs() -> None:
 
 
 def test_dense_errors() -> None:
-    with pytest.raises(ValueError, match="expected a positive integer. Received: units=0"):
+    with pytest.raises(ValueError, match=r"expected a positive integer. Received: units=0"):
         keras.layers.Dense(0)
     layer = keras.layers.Dense(2)
     with pytest.raises(ValueError, match="expected min_ndim=2, found ndim=1"):

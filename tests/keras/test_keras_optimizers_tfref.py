@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from kerasref import array, assert_bits, ref
+from engine.tfref import array, assert_bits, ref
 
 import tapeviz as tv
 from tapeviz.keras import _f32

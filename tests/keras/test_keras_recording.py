@@ -100,7 +100,7 @@ def test_record_run_errors() -> None:
         K.record_run(K.SGD(), x * x, [x], 1)
     with pytest.raises(ValueError, match="var_list is empty"):
         K.record_run(K.SGD(), lambda: x * x, [], 1)
-    with pytest.raises(TypeError, match="var_list must contain tv.Variables"):
+    with pytest.raises(TypeError, match=r"var_list must contain tv.Variables"):
         K.record_run(K.SGD(), lambda: x * x, [tv.constant(1.0)], 1)
 
 

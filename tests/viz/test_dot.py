@@ -269,7 +269,7 @@ def test_escaping_in_svg() -> None:
 
 
 def clusters_of(src: str) -> dict[str, list[str]]:
-    """cluster label -> the ids of the nodes declared directly inside it."""
+    """Each cluster label -> the ids of the nodes declared directly inside it."""
     out: dict[str, list[str]] = {}
     stack: list[str] = []
     for line in src.splitlines():
@@ -455,7 +455,7 @@ def test_anything_with_a_record_method() -> None:
         def record(self) -> str:
             return "no"
 
-    with pytest.raises(TypeError, match="not a tapeviz.graph.Record"):
+    with pytest.raises(TypeError, match=r"not a tapeviz.graph.Record"):
         graph(Broken())
 
 
@@ -969,7 +969,7 @@ def test_shown_in_jupyter_never_wider_than_the_page() -> None:
     width = float(re.search(r'<svg width="([\d.]+)pt"', natural).group(1))  # type: ignore[union-attr]
     assert width * 4 / 3 > 1200  # wider than JupyterLab's output area
     shown = wide._repr_image_svg_xml()
-    w, h = (
+    w, _h = (
         float(v) for v in re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', shown).groups()
     )  # type: ignore[union-attr]
     assert w * 4 / 3 == pytest.approx(PAGE_WIDTH, abs=1) and PAGE_WIDTH <= 848  # JupyterLab

@@ -135,7 +135,7 @@ def test_chinese_race_has_no_english_interface_words(tmp_path: Path) -> None:
 
 def test_chinese_errors() -> None:
     tv.viz.set_language("zh")
-    with pytest.raises(TypeError, match="SweepPlayer 需要一个 tv.GradientTape"):
+    with pytest.raises(TypeError, match=r"SweepPlayer 需要一个 tv.GradientTape"):
         tv.viz.SweepPlayer(3)
 
 

@@ -9,6 +9,7 @@ Chromium (marked ``browser``).
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -51,7 +52,7 @@ def check_frames(tape: Any, sources: dict[str, Any], grads: dict[str, Any]) -> l
     for i, g in rec.gradients.items():
         np.testing.assert_array_equal(last[i], g)
     # adjoints only grow: a frame keeps every adjoint of the frame before
-    for before, after in zip(bwd, bwd[1:], strict=False):
+    for before, after in itertools.pairwise(bwd):
         assert set(before.adjoints) <= set(after.adjoints)
     return frames
 
@@ -228,7 +229,7 @@ def test_docstring_names_the_classes_the_front_end_sets() -> None:
 
 
 def test_repeated_input_contributions_add_up() -> None:
-    """x * x: one op sends two contributions to x; the frame shows their sum."""
+    """For x * x one op sends two contributions to x; the frame shows their sum."""
     x = tf.Variable(3.0, name="x")
     with tf.GradientTape() as tape:
         y = x * x

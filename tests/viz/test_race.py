@@ -254,7 +254,7 @@ def test_bad_arguments() -> None:
         OptimizerRace(surfaces.saddle, (0.0, 0.0, 1.0), {"SGD": keras.optimizers.SGD()}, 5)
     with pytest.raises(TypeError, match="start"):
         OptimizerRace(lambda p: tf.reduce_sum(p), optimizers={"SGD": keras.optimizers.SGD()})
-    with pytest.raises(TypeError, match="tv.keras.optimizers"):
+    with pytest.raises(TypeError, match=r"tv.keras.optimizers"):
         OptimizerRace(surfaces.saddle, optimizers={"x": object()}, steps=3)
 
 
@@ -666,7 +666,7 @@ def test_save_html_is_atomic(
     fresh = race.save_html(tmp_path / "new.html")
     assert (fresh.stat().st_mode & 0o777) == 0o666 & ~umask
     # a folder that does not exist: the error names the page
-    with pytest.raises(OSError, match="could not write .*missing.*race.html"):
+    with pytest.raises(OSError, match=r"could not write .*missing.*race.html"):
         race.save_html(tmp_path / "missing" / "race.html")
 
 

@@ -21,7 +21,7 @@ F64 = "float64"
 
 
 def _grad_cells(dot: str) -> dict[str, str]:
-    """node id -> the text of its 'grad' cell in the DOT source."""
+    """Each node id -> the text of its 'grad' cell in the DOT source."""
     cells = re.findall(r'ID="(\w+)-grad" HREF="#\w+-grad"><B><FONT [^>]*>([^<]*)</FONT>', dot)
     return dict(cells)
 
