@@ -176,7 +176,7 @@ def _shown(name: str, seconds: float) -> str:
 
 
 def compare(other: str, rounds: int) -> None:
-    """This checkout against the checkout ``other``, alternately in the same run."""
+    """Time this checkout and the checkout ``other`` alternately, in the same run."""
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     checkouts = {"this": here, "other": os.path.abspath(other)}
     if not os.path.isfile(os.path.join(checkouts["other"], "tapeviz", "__init__.py")):

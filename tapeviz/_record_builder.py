@@ -384,7 +384,7 @@ class RecordView:
             self.label(local_id[t]) if t in local_id else self.names.get(t, "?") for t in tids
         ]
         if len(labels) > 3:
-            labels = labels[:2] + [f"… {len(labels) - 2} more"]
+            labels = [*labels[:2], f"… {len(labels) - 2} more"]
         return labels[0] if len(labels) == 1 else "(" + ", ".join(labels) + ")"
 
     def record(self) -> Record:

@@ -263,10 +263,12 @@ class Tracer:
 
     @staticmethod
     def is_symbolic(value: Any) -> bool:
+        """Whether ``value`` is a traced placeholder (known only when the code runs)."""
         return type(value) is Placeholder
 
     @staticmethod
     def scalars(opt: Any) -> Any:
+        """The optimizer's hyperparameters as traced scalars of the compiled step."""
         from .optimizers import TracedScalars
 
         return TracedScalars(opt)
