@@ -25,6 +25,7 @@ import platform
 from typing import Any
 
 import llvmlite.binding as llvm  # type: ignore[import-untyped]
+import numba
 import numpy as np
 from llvmlite import ir as llvm_ir
 from numba import types
@@ -274,23 +275,117 @@ def _row_sums(x: Any) -> Any:
     return out
 
 
+# --- reductions over axis 1 of (P, R, Q): one loop, a step per reduction -------------------
+# As minitorch's ``tensor_reduce``: a reduction is a starting value per output entry and a
+# step that folds one more input entry into it; every reduction below is the loop of
+# :func:`_reduction` with its own step.  The loop runs over r outside q, so that the inner
+# loop reads memory in order (and vectorises for sum and product); each output entry still
+# sees its inputs in order r = 0, 1, ..., as numpy's loops do.
+def _reduction(step: Any) -> Any:
+    """The loop of every reduction, for one ``step``: ``out[p, q] = step(out[p, q], x, p,
+    r, q)`` for r = 0, 1, ... (``out`` holds the starting values).  Not cached itself: it
+    is compiled into each kernel that calls it, which is cached (a function passed as an
+    argument would keep numba from caching its caller)."""
+
+    def reduce(x: Any, out: Any) -> Any:
+        p_, r_, q_ = x.shape
+        if q_ == 1:  # the accumulator stays in a register
+            for p in range(p_):
+                acc = out[p, 0]
+                for r in range(r_):
+                    acc = step(acc, x, p, r, 0)
+                out[p, 0] = acc
+            return out
+        for p in range(p_):  # r outside q: memory read in order (and vector code)
+            for r in range(r_):
+                for q in range(q_):
+                    out[p, q] = step(out[p, q], x, p, r, q)
+        return out
+
+    return numba.njit(error_model="numpy", nogil=True)(reduce)
+
+
+@jit
+def _first_row(x: Any) -> Any:
+    """The entries at r = 0 (max, min: a step with r = 0 then changes nothing)."""
+    return x[:, 0, :].copy()
+
+
+@jit
+def _add(acc: Any, x: Any, p: int, r: int, q: int) -> Any:
+    return acc + x[p, r, q]
+
+
+@jit
+def _mul(acc: Any, x: Any, p: int, r: int, q: int) -> Any:
+    return acc * x[p, r, q]
+
+
+@jit
+def _greater(acc: Any, x: Any, p: int, r: int, q: int) -> Any:
+    v = x[p, r, q]
+    return v if (v > acc or v != v) else acc  # a NaN replaces acc; nothing replaces a NaN
+
+
+@jit
+def _less(acc: Any, x: Any, p: int, r: int, q: int) -> Any:
+    v = x[p, r, q]
+    return v if (v < acc or v != v) else acc
+
+
+@jit
+def _or(acc: Any, x: Any, p: int, r: int, q: int) -> Any:
+    return acc | (x[p, r, q] != 0)
+
+
+@jit
+def _and(acc: Any, x: Any, p: int, r: int, q: int) -> Any:
+    return acc & (x[p, r, q] != 0)
+
+
+@jit
+def _arg_greater(k: Any, x: Any, p: int, r: int, q: int) -> Any:
+    best = x[p, k, q]  # the accumulator is the index of the maximum so far
+    v = x[p, r, q]
+    return r if best == best and (v > best or v != v) else k
+
+
+@jit
+def _arg_less(k: Any, x: Any, p: int, r: int, q: int) -> Any:
+    best = x[p, k, q]
+    v = x[p, r, q]
+    return r if best == best and (v < best or v != v) else k
+
+
+_reduce_add = _reduction(_add)
+_reduce_mul = _reduction(_mul)
+_reduce_greater = _reduction(_greater)
+_reduce_less = _reduction(_less)
+_reduce_or = _reduction(_or)
+_reduce_and = _reduction(_and)
+_reduce_arg_greater = _reduction(_arg_greater)
+_reduce_arg_less = _reduction(_arg_less)
+
+
+@jit
+def _pq(x: Any) -> Any:
+    """The shape (P, Q) of a reduction's result."""
+    return (x.shape[0], x.shape[2])
+
+
 @jit
 def sum_axis(x: Any) -> Any:
     """Sum over axis 1 of ``(P, R, Q)``: numpy's order (pairwise if Q == 1, else rows)."""
     p_, r_, q_ = x.shape
-    out = np.zeros((p_, q_), x.dtype)
-    if q_ == 1:  # (short rows: the branch stays outside the loop, see _row_sums)
-        if r_ <= 128:
-            for p in range(p_):
-                out[p, 0] = _block_sum(x[p, :, 0], 0, r_)
-        else:
-            for p in range(p_):
-                out[p, 0] = _pairwise_walk(x[p, :, 0], 0, r_)
-        return out
-    for p in range(p_):
-        for r in range(r_):
-            for q in range(q_):
-                out[p, q] += x[p, r, q]
+    if q_ != 1:
+        return _reduce_add(x, np.zeros(_pq(x), x.dtype))
+    out = np.zeros((p_, 1), x.dtype)
+    if r_ <= 128:  # (short rows: the branch stays outside the loop, see _row_sums)
+        for p in range(p_):
+            out[p, 0] = _block_sum(x[p, :, 0], 0, r_)
+    else:
+        for p in range(p_):
+            out[p, 0] = _pairwise_walk(x[p, :, 0], 0, r_)
     return out
 
 
@@ -317,13 +412,7 @@ def ref_mean_axis(x: np.ndarray) -> np.ndarray:
 @jit
 def prod_axis(x: Any) -> Any:
     """Product over axis 1 of ``(P, R, Q)``, in order (numpy does not pair products)."""
-    p_, r_, q_ = x.shape
-    out = np.ones((p_, q_), x.dtype)
-    for p in range(p_):
-        for r in range(r_):
-            for q in range(q_):
-                out[p, q] *= x[p, r, q]
-    return out
+    return _reduce_mul(x, np.ones(_pq(x), x.dtype))
 
 
 def ref_prod_axis(x: np.ndarray) -> np.ndarray:
@@ -333,19 +422,7 @@ def ref_prod_axis(x: np.ndarray) -> np.ndarray:
 @jit
 def max_axis(x: Any) -> Any:
     """Maximum over axis 1 of ``(P, R, Q)``; NaN wins, as in numpy."""
-    p_, r_, q_ = x.shape
-    out = np.empty((p_, q_), x.dtype)
-    for p in range(p_):
-        for q in range(q_):
-            m = x[p, 0, q]
-            for r in range(1, r_):
-                v = x[p, r, q]
-                if v > m or v != v:
-                    m = v
-                    if v != v:
-                        break
-            out[p, q] = m
-    return out
+    return _reduce_greater(x, _first_row(x))
 
 
 def ref_max_axis(x: np.ndarray) -> np.ndarray:
@@ -355,19 +432,7 @@ def ref_max_axis(x: np.ndarray) -> np.ndarray:
 @jit
 def min_axis(x: Any) -> Any:
     """Minimum over axis 1 of ``(P, R, Q)``; NaN wins, as in numpy."""
-    p_, r_, q_ = x.shape
-    out = np.empty((p_, q_), x.dtype)
-    for p in range(p_):
-        for q in range(q_):
-            m = x[p, 0, q]
-            for r in range(1, r_):
-                v = x[p, r, q]
-                if v < m or v != v:
-                    m = v
-                    if v != v:
-                        break
-            out[p, q] = m
-    return out
+    return _reduce_less(x, _first_row(x))
 
 
 def ref_min_axis(x: np.ndarray) -> np.ndarray:
@@ -376,14 +441,8 @@ def ref_min_axis(x: np.ndarray) -> np.ndarray:
 
 @jit
 def any_axis(x: Any) -> Any:
-    p_, r_, q_ = x.shape
-    out = np.zeros((p_, q_), np.bool_)
-    for p in range(p_):
-        for r in range(r_):
-            for q in range(q_):
-                if x[p, r, q]:
-                    out[p, q] = True
-    return out
+    """Whether any entry along axis 1 of ``(P, R, Q)`` is nonzero (NaN is)."""
+    return _reduce_or(x, np.zeros(_pq(x), np.bool_))
 
 
 def ref_any_axis(x: np.ndarray) -> np.ndarray:
@@ -392,14 +451,8 @@ def ref_any_axis(x: np.ndarray) -> np.ndarray:
 
 @jit
 def all_axis(x: Any) -> Any:
-    p_, r_, q_ = x.shape
-    out = np.ones((p_, q_), np.bool_)
-    for p in range(p_):
-        for r in range(r_):
-            for q in range(q_):
-                if not x[p, r, q]:
-                    out[p, q] = False
-    return out
+    """Whether every entry along axis 1 of ``(P, R, Q)`` is nonzero."""
+    return _reduce_and(x, np.ones(_pq(x), np.bool_))
 
 
 def ref_all_axis(x: np.ndarray) -> np.ndarray:
@@ -409,23 +462,7 @@ def ref_all_axis(x: np.ndarray) -> np.ndarray:
 @jit
 def argmax_axis(x: Any) -> Any:
     """Index of the first maximum along axis 1 (the first NaN if there is one)."""
-    p_, r_, q_ = x.shape
-    out = np.zeros((p_, q_), np.int64)
-    for p in range(p_):
-        for q in range(q_):
-            best = x[p, 0, q]
-            k = 0
-            if best == best:
-                for r in range(1, r_):
-                    v = x[p, r, q]
-                    if v != v:
-                        k = r
-                        break
-                    if v > best:
-                        best = v
-                        k = r
-            out[p, q] = k
-    return out
+    return _reduce_arg_greater(x, np.zeros(_pq(x), np.int64))
 
 
 def ref_argmax_axis(x: np.ndarray) -> np.ndarray:
@@ -434,23 +471,8 @@ def ref_argmax_axis(x: np.ndarray) -> np.ndarray:
 
 @jit
 def argmin_axis(x: Any) -> Any:
-    p_, r_, q_ = x.shape
-    out = np.zeros((p_, q_), np.int64)
-    for p in range(p_):
-        for q in range(q_):
-            best = x[p, 0, q]
-            k = 0
-            if best == best:
-                for r in range(1, r_):
-                    v = x[p, r, q]
-                    if v != v:
-                        k = r
-                        break
-                    if v < best:
-                        best = v
-                        k = r
-            out[p, q] = k
-    return out
+    """Index of the first minimum along axis 1 (the first NaN if there is one)."""
+    return _reduce_arg_less(x, np.zeros(_pq(x), np.int64))
 
 
 def ref_argmin_axis(x: np.ndarray) -> np.ndarray:
