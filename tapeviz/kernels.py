@@ -32,6 +32,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
+from . import _eigen_f32 as E
 from .compiler.numba_cache import cached_njit
 
 __all__ = [
@@ -966,9 +967,10 @@ def _pow2(k: Any) -> Any:
     return _f32_from_bits(np.int32((k + np.int32(127)) << np.int32(23)))  # type: ignore[call-arg]
 
 
-_LOG2E = np.float32(1.44269504088896341)
-_C1 = np.float32(-0.693359375)  # -ln 2 = C1 + C2, C1 with few bits: k*C1 is exact
-_C2 = np.float32(2.12194440e-4)
+_LOG2E, _C1, _C2 = E.LOG2E, E.C1, E.C2  # (Eigen's exp: tapeviz._eigen_f32)
+_EXP_E0, _EXP_E1, _EXP_E2 = E.EXP_EVEN
+_EXP_O0, _EXP_O1 = E.EXP_ODD
+_EXP_LO, _EXP_HI = E.EXP_LO, E.EXP_HI
 _F = np.float32
 
 
@@ -993,18 +995,18 @@ def exp32(x: Any) -> Any:
     ``tf.exp`` bit for bit; within 1 ulp of the correctly rounded value on the normal
     range (numpy's own float32 exp: within 2).
     """
-    xc = min(max(x, _F(-104.0)), _F(88.723))  # (below -104: zero, selected at the end)
+    xc = min(max(x, _EXP_LO), _EXP_HI)  # (below -104: zero, selected at the end)
     m = np.floor(xc * _LOG2E + _F(0.5))
     r = m * _C1 + xc
     r = m * _C2 + r
     r2 = r * r
-    even = r2 * _F(1.37449637986719608306884765625e-3) + _F(4.166965186595916748046875e-2)
-    odd = r2 * _F(8.36894474923610687255859375e-3) + _F(0.16666518151760101318359375)
-    even = r2 * even + _F(0.49999988079071044921875)
+    even = r2 * _EXP_E0 + _EXP_E1
+    odd = r2 * _EXP_O0 + _EXP_O1
+    even = r2 * even + _EXP_E2
     y = r * odd + even
     y = r2 * y + (r + _F(1.0))
     y = _ldexp32(y, m)
-    y = _F(0.0) if x < _F(-104.0) else y
+    y = _F(0.0) if x < _EXP_LO else y
     return x if x != x else y  # (88.723 and above overflow to inf, as in Eigen)
 
 
