@@ -92,6 +92,8 @@ __all__ = [
     "ref_sigmoid32",
     "tanh_tf32",
     "sigmoid_tf32",
+    "sin32",
+    "cos32",
     "FLUSHES_SUBNORMALS",
     "flush_subnormals_enter",
     "flush_subnormals_leave",
@@ -100,6 +102,9 @@ __all__ = [
 # cached as generated code is: in the checked cache folder (tapeviz.compiler.numba_cache)
 jit = cached_njit(error_model="numpy", nogil=True)
 fastjit = cached_njit(error_model="numpy", nogil=True, fastmath=True)
+# inlined into the caller by numba itself: LLVM does not inline these kernels (they return
+# tuples) into a caller's loop, and the call then keeps the loop from vectorising
+inline_jit = cached_njit(error_model="numpy", nogil=True, inline="always")
 
 
 # --- external symbols: libm's pow (no constant folding), numpy's OpenBLAS gemm ------------
@@ -1125,6 +1130,93 @@ def sigmoid_tf32(x: Any) -> Any:
     e = e * e
     s = e / (_F(1.0) + e)
     return _F(0.0) if x < _F(-104.0) else (x if x != x else s)
+
+
+_PIO2_0, _PIO2_1, _PIO2_2, _PIO2_3 = E.PIO2_STEPS
+_COS_0, _COS_1, _COS_2, _COS_3, _COS_4 = E.COS_POLY
+_SIN_0, _SIN_1, _SIN_2 = E.SIN_POLY
+_U64 = np.uint64
+
+
+_H0, _H1, _H2, _H3, _H4 = (np.uint64(w) for w in E.TWO_OVER_PI_WORDS)
+
+
+@inline_jit
+def _word(w: Any, k: Any) -> Any:
+    """Word ``w + k`` of :data:`tapeviz._eigen_f32.TWO_OVER_PI_WORDS` (selects, no load)."""
+    n = w + k
+    return _H0 if n == 0 else (_H1 if n == 1 else (_H2 if n == 2 else (_H3 if n == 3 else _H4)))
+
+
+@inline_jit
+def _reduce_huge32(a: Any) -> Any:
+    """``(r, y)`` with ``a = y·π/2 + r`` for a finite float32 ``a ≥ 2**14`` (Payne–Hanek:
+    ``a·2/π`` in 2.62 fixed point), as :func:`tapeviz._eigen_f32.reduce_huge`, whose three
+    table words are the 96 bits of 2/π from bit ``8(i - 1)`` on, read here from the 64-bit
+    words by shifts and selects (a table read would be a gather in every vector lane)."""
+    bits = _U64(np.uint32(_bits_of_f32(a)))  # type: ignore[call-arg]
+    e = (bits >> _U64(23)) - _U64(118)
+    xi = ((bits & _U64(0x7FFFFF)) | _U64(0x800000)) << (e & _U64(7))
+    o = ((e >> _U64(3)) - _U64(1)) << _U64(3)  # first bit of the window
+    w = np.int64(o >> _U64(6))
+    sh = o & _U64(63)  # a multiple of 8: (v >> 1) >> (63 - sh) is v >> (64 - sh), 0 for sh 0
+    a0, a1, a2 = _word(w, 0), _word(w, 1), _word(w, 2)
+    hi = (a0 << sh) | ((a1 >> _U64(1)) >> (_U64(63) - sh))
+    lo = (a1 << sh) | ((a2 >> _U64(1)) >> (_U64(63) - sh))
+    t1, t2, t3 = hi >> _U64(32), hi & _U64(0xFFFFFFFF), lo >> _U64(32)
+    p = xi * t3
+    p = xi * t2 + (p >> _U64(32))
+    p = (((xi * t1) & _U64(0xFFFFFFFF)) << _U64(32)) + p
+    q = (p + (_U64(1) << _U64(61))) >> _U64(62)
+    p = p - (q << _U64(62))
+    return _F(np.float64(np.int64(p)) * E.PIO2_2M62), np.int32(q)
+
+
+@inline_jit
+def _trig32(x: Any, huge: Any) -> Any:
+    """``(s, c, y)`` of Eigen's float32 ``psincos_float`` (no FMA): ``|x| = y·π/2 + r``
+    (Cody–Waite in four steps below ``huge``, else :func:`_reduce_huge32`); ``s`` and ``c``
+    the sin and cos polynomials of ``r``; ``y`` an int32 whose low bits pick and sign."""
+    a = abs(x)
+    yr = a * E.TWO_OVER_PI_F + E.ROUND_MAGIC
+    y_int: Any = _bits_of_f32(yr)  # type: ignore[call-arg]
+    y = yr - E.ROUND_MAGIC
+    r = y * _PIO2_0 + a
+    r = y * _PIO2_1 + r
+    r = y * _PIO2_2 + r
+    r = y * _PIO2_3 + r
+    if a >= huge and a < np.inf:
+        r, y_int = _reduce_huge32(a)
+    r2 = r * r
+    c = _COS_0 * r2 + _COS_1
+    c = c * r2 + _COS_2
+    c = c * r2 + _COS_3
+    c = c * r2 + _COS_4
+    s = _SIN_0 * r2 + _SIN_1
+    s = s * r2 + _SIN_2
+    s = (s * r2) * r + r
+    return s, c, y_int
+
+
+@inline_jit
+def sin32(x: Any) -> Any:
+    """float32 ``sin`` with the arithmetic of Eigen's ``psin_float`` as TensorFlow's CPU
+    kernels run it (no fused multiply-add), so equal to TensorFlow 2.21's ``tf.sin`` bit for
+    bit (with subnormals flushed) and to :func:`tapeviz._eigen_f32.sincos`; within 2 ulps
+    of the correctly rounded value below 25966 (numpy's float32 sin: within 1)."""
+    s, c, y_int = _trig32(x, E.SIN_HUGE)
+    v = s if (y_int & np.int32(1)) == 0 else c
+    sign = (_bits_of_f32(x) ^ (y_int << np.int32(30))) & np.int32(-(2**31))  # type: ignore[call-arg]
+    return _f32_from_bits(_bits_of_f32(v) ^ sign)  # type: ignore[call-arg]
+
+
+@inline_jit
+def cos32(x: Any) -> Any:
+    """float32 ``cos`` with the arithmetic of Eigen's ``pcos_float``, as :func:`sin32`."""
+    s, c, y_int = _trig32(x, E.COS_HUGE)
+    v = c if (y_int & np.int32(1)) == 0 else s
+    sign = ((y_int + np.int32(1)) << np.int32(30)) & np.int32(-(2**31))
+    return _f32_from_bits(_bits_of_f32(v) ^ sign)  # type: ignore[call-arg]
 
 
 # --- subnormals as TensorFlow treats them: flushed to zero -----------------------------------

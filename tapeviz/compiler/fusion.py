@@ -14,9 +14,9 @@ is generated as one nest of ``for`` loops whose body computes every member on sc
 Only values used outside the group are stored; the rest live in registers.  A
 ``reduce_sum`` over leading axes of a member (the bias gradient of a dense layer) joins the
 group as an accumulation ``t24[_i1] += e23``, in the order numpy adds rows, so it stays bit
-for bit equal to numpy.  ``exp``, ``log``, ``tanh`` and ``sigmoid`` of float32 use
-:func:`tapeviz.kernels.exp32` & co., which vectorise (``exp`` and ``log`` are
-TensorFlow's own arithmetic).
+for bit equal to numpy.  ``exp``, ``log``, ``sin``, ``cos``, ``tanh`` and ``sigmoid`` of
+float32 use :func:`tapeviz.kernels.exp32` & co., which vectorise (all but ``tanh`` and
+``sigmoid`` are TensorFlow's own arithmetic).
 
 Planning keeps the program's meaning: equations that do not depend on the group may run
 before its loop; those that do (and every later equation that is not a member, so that
@@ -84,8 +84,8 @@ FUSIBLE: dict[str, ScalarRule] = {
     "log": lambda g, e, a: f"K.log32({a[0]})" if _f32(e) else f"np.log({a[0]})",
     "expm1": lambda g, e, a: f"np.expm1({a[0]})",
     "log1p": lambda g, e, a: f"np.log1p({a[0]})",
-    "sin": lambda g, e, a: f"np.sin({a[0]})",
-    "cos": lambda g, e, a: f"np.cos({a[0]})",
+    "sin": lambda g, e, a: f"K.sin32({a[0]})" if _f32(e) else f"np.sin({a[0]})",
+    "cos": lambda g, e, a: f"K.cos32({a[0]})" if _f32(e) else f"np.cos({a[0]})",
     "tanh": lambda g, e, a: f"K.tanh32({a[0]})" if _f32(e) else f"np.tanh({a[0]})",
     "sigmoid": lambda g, e, a: (
         f"K.sigmoid32({a[0]})" if _f32(e) else f"{_one(g, e)} / ({_one(g, e)} + np.exp(-{a[0]}))"

@@ -101,7 +101,23 @@ def test_fast_transcendentals_are_within_ulps(
     assert close.all(), (specials, expect)
 
 
-@pytest.mark.parametrize("name", ["exp32", "log32", "tanh32", "sigmoid32"])
+@pytest.mark.parametrize("name", ["sin32", "cos32"])
+def test_sin_cos_within_two_spacings_of_numpy(name: str) -> None:
+    """Eigen's sin/cos (TensorFlow's) against numpy's float32 ones: within 2 float32
+    spacings of the result, or of 1 near the zeros (compiled code promises 4 ulps of eager)."""
+    rng = np.random.default_rng(2)
+    x = np.concatenate(
+        [rng.uniform(-100, 100, 200_000), rng.uniform(-3e4, 3e4, 50_000), SPECIALS]
+    ).astype(np.float32)
+    got = _vectorised(getattr(K, name))(x)
+    with np.errstate(invalid="ignore"):  # (of ±inf: NaN)
+        want = (np.sin if name == "sin32" else np.cos)(x)
+    finite = np.isfinite(want)
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    assert within(got[finite], want[finite], np.float32(1.0), 2)
+
+
+@pytest.mark.parametrize("name", ["exp32", "log32", "tanh32", "sigmoid32", "sin32", "cos32"])
 def test_fast_transcendentals_vectorise(name: str) -> None:
     loop = _vectorised(getattr(K, name))
     loop(np.ones(4, np.float32))
