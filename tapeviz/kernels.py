@@ -1206,8 +1206,9 @@ def sin32(x: Any) -> Any:
     of the correctly rounded value below 25966 (numpy's float32 sin: within 1)."""
     s, c, y_int = _trig32(x, E.SIN_HUGE)
     v = s if (y_int & np.int32(1)) == 0 else c
-    sign = (_bits_of_f32(x) ^ (y_int << np.int32(30))) & np.int32(-(2**31))  # type: ignore[call-arg]
-    return _f32_from_bits(_bits_of_f32(v) ^ sign)  # type: ignore[call-arg]
+    bits: Any = _bits_of_f32(x)  # type: ignore[call-arg]
+    sign = (bits ^ (y_int << np.int32(30))) & np.int32(-(2**31))
+    return _f32_from_bits(_bits_of_f32(v) ^ sign)
 
 
 @inline_jit
