@@ -348,6 +348,24 @@ def test_fused_sum_inside_a_loop_is_numpy_sum() -> None:
         assert abs(float(got) - float(np.sum(u.numpy()))) <= 1e-5 * float(np.sum(np.abs(u.numpy())))
 
 
+@pytest.mark.parametrize("n", [129, 2047, 2049, 5000, 100_003, 1_000_003])
+def test_fused_sum_over_blocks_of_leaves_is_numpy_sum_bit_for_bit(n: int) -> None:
+    """The streaming loop computes up to ``fusion.BLOCK`` summands per pass and then sums
+    numpy's leaves from them: sizes across one or many blocks add as numpy does; a
+    one-element array broadcast into the loop (read once, before it) scales every term."""
+    x = np.random.default_rng(n).standard_normal(n).astype(np.float32)
+    s = np.array([0.37], np.float32)
+
+    @tv.function
+    def f(t: tv.Tensor, k: tv.Tensor) -> tv.Tensor:
+        return tv.reduce_sum(t * k + 1.0)
+
+    src = f.get_concrete_function(tv.constant(x), tv.constant(s)).python_source
+    assert "K.block_sum" in src
+    got = f(tv.constant(x), tv.constant(s)).numpy()
+    assert got == np.sum(x * s + np.float32(1.0))
+
+
 def test_bias_gradient_sums_rows_like_numpy() -> None:
     rng = np.random.default_rng(8)
     a = rng.standard_normal((37, 11)).astype(np.float32)
