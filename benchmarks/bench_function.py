@@ -472,10 +472,7 @@ def jax_time(n: int, repeat: int) -> tuple[float, str] | None:
     if not python:
         return None
     env = dict(os.environ)
-    env["XLA_FLAGS"] = (
-        env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
-        " intra_op_parallelism_threads=1"
-    ).strip()
+    env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
     env["JAX_PLATFORMS"] = "cpu"
     done = subprocess.run(
         [python, "-c", JAX_SCRIPT, str(n), str(repeat)],
