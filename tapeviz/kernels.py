@@ -94,6 +94,7 @@ __all__ = [
     "sigmoid_tf32",
     "sin32",
     "cos32",
+    "elementwise",
     "FLUSHES_SUBNORMALS",
     "flush_subnormals_enter",
     "flush_subnormals_leave",
@@ -1218,6 +1219,19 @@ def cos32(x: Any) -> Any:
     v = c if (y_int & np.int32(1)) == 0 else s
     sign = ((y_int + np.int32(1)) << np.int32(30)) & np.int32(-(2**31))
     return _f32_from_bits(_bits_of_f32(v) ^ sign)  # type: ignore[call-arg]
+
+
+def elementwise(kernel: Any) -> Any:
+    """A compiled loop applying the scalar ``kernel`` to each entry of a 1-D array, as
+    generated code calls it (for tests and tools: ``elementwise(sin32)(x)``; not cached)."""
+
+    def run(x: Any) -> Any:
+        out = np.empty_like(x)
+        for i in range(x.shape[0]):
+            out[i] = kernel(x[i])
+        return out
+
+    return numba.njit(error_model="numpy")(run)
 
 
 # --- subnormals as TensorFlow treats them: flushed to zero -----------------------------------

@@ -68,6 +68,12 @@ def same(a: np.ndarray, b: np.ndarray) -> bool:
                 np.array_equal(a, b, equal_nan=True))  # fmt: skip
 
 
+def kept(specials: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of the test data: the special values, then a sorted random sample."""
+    sample = rng.choice(np.arange(specials, N), KEEP - specials, replace=False)
+    return np.concatenate([np.arange(specials), np.sort(sample)])
+
+
 def main() -> None:
     out_path = sys.argv[1]
     full_path = sys.argv[2] if len(sys.argv) > 2 else None
@@ -80,10 +86,7 @@ def main() -> None:
         eager = fn(x).numpy()
         graph = tf.function(fn)(tf.constant(x)).numpy()
         assert same(eager, graph), f"{name}: eager and tf.function differ"
-        keep = np.concatenate(
-            [np.arange(len(special)), np.sort(rng.choice(np.arange(len(special), N),
-                                                        KEEP - len(special), replace=False))]
-        )  # fmt: skip
+        keep = kept(len(special), rng)
         data[name + "_x"], data[name + "_tf"] = x[keep], eager[keep]
         full[name + "_x"], full[name + "_tf"] = x, eager
     base = np.concatenate(
@@ -95,9 +98,7 @@ def main() -> None:
     eager = tf.math.pow(base, expo).numpy()
     graph = tf.function(tf.math.pow)(tf.constant(base), tf.constant(expo)).numpy()
     assert same(eager, graph), "pow: eager and tf.function differ"
-    keep = np.concatenate([np.arange(len(POW_SPECIALS)),
-                           np.sort(rng.choice(np.arange(len(POW_SPECIALS), N),
-                                              KEEP - len(POW_SPECIALS), replace=False))])  # fmt: skip
+    keep = kept(len(POW_SPECIALS), rng)
     data["pow_x"], data["pow_y"], data["pow_tf"] = base[keep], expo[keep], eager[keep]
     full["pow_x"], full["pow_y"], full["pow_tf"] = base, expo, eager
     np.savez_compressed(out_path, tensorflow=np.array(tf.__version__), **data)

@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import numba
 import numpy as np
 
 from tapeviz import _eigen_f32 as E
@@ -42,12 +41,7 @@ def flushed(x: np.ndarray) -> np.ndarray:
 
 
 def loop(kernel: Any) -> Any:
-    @numba.njit(error_model="numpy")
-    def run(x: Any) -> Any:
-        out = np.empty_like(x)
-        for i in range(x.shape[0]):
-            out[i] = kernel(x[i])
-        return out
+    run = K.elementwise(kernel)
 
     def call(x: np.ndarray) -> np.ndarray:
         fp = K.flush_subnormals_enter()

@@ -29,15 +29,7 @@ pytestmark = pytest.mark.skipif(
 DATA = np.load(Path(__file__).parent.parent / "data" / "tf_transcendentals.npz")
 
 
-def _loop(kernel: Any) -> Any:
-    @numba.njit(error_model="numpy")
-    def run(x: Any) -> Any:
-        out = np.empty_like(x)
-        for i in range(x.shape[0]):
-            out[i] = kernel(x[i])
-        return out
-
-    return run
+_loop = K.elementwise
 
 
 @pytest.mark.parametrize(
