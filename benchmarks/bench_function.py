@@ -20,7 +20,9 @@ Rows (targets from issue 4, on a 2-core machine):
    <= 0.9x and <= 1.0x;
 4. the gradient of ``sum(tanh(x*w + b)**2 * exp(-x))`` over 1e6 and 1e7 float32 values
    against a hand-written fused ``@njit`` kernel that LLVM vectorises (branch-free float32
-   exp/tanh, a float32 accumulator) — target <= 1.5x (numpy is shown too).
+   exp/tanh, a float32 accumulator) — target <= 1.5x (numpy is shown too, and JAX's jit of
+   the same gradient, on one thread in its own process, if the environment variable
+   ``TAPEVIZ_BENCH_JAX_PYTHON`` names a python with jax installed; JAX is not a dependency).
 
 The machine is shared: compare rows within one run.  Variables are reset outside the
 timed region, so every timed call does the same work.  The hand-written fused kernel
@@ -436,6 +438,55 @@ def numpy_grad(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> Any:
     return loss, d * x, d
 
 
+JAX_SCRIPT = """
+import os, statistics, sys, time
+import numpy as np
+import jax, jax.numpy as jnp
+
+n, reps = int(sys.argv[1]), int(sys.argv[2])
+rng = np.random.default_rng(0)
+x = rng.uniform(-2, 2, n).astype(np.float32)
+w = rng.uniform(-1, 1, n).astype(np.float32)
+b = rng.uniform(-1, 1, n).astype(np.float32)
+
+def loss(w, b, x):
+    return jnp.sum(jnp.tanh(x * w + b) ** 2 * jnp.exp(-x))
+
+step = jax.jit(jax.value_and_grad(loss, argnums=(0, 1)))
+xj, wj, bj = (jax.device_put(a) for a in (x, w, b))
+jax.block_until_ready(step(wj, bj, xj))
+times = []
+for _ in range(reps):
+    t0 = time.perf_counter()
+    jax.block_until_ready(step(wj, bj, xj))
+    times.append(time.perf_counter() - t0)
+print(statistics.median(times), jax.__version__)
+"""
+
+
+def jax_time(n: int, repeat: int) -> tuple[float, str] | None:
+    """Median seconds of JAX's jit of the same gradient, run by the python named in
+    ``TAPEVIZ_BENCH_JAX_PYTHON`` (JAX is never a dependency of tapeviz), on one thread;
+    None if that variable is not set."""
+    python = os.environ.get("TAPEVIZ_BENCH_JAX_PYTHON")
+    if not python:
+        return None
+    env = dict(os.environ)
+    env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
+    env["JAX_PLATFORMS"] = "cpu"
+    done = subprocess.run(
+        [python, "-c", JAX_SCRIPT, str(n), str(repeat)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"JAX benchmark failed ({python}):\n{done.stderr[-2000:]}")
+    seconds, version = done.stdout.split()[-2:]
+    return float(seconds), version
+
+
 def bench_elementwise(n: int, repeat: int) -> float:
     rng = np.random.default_rng(0)
     x = rng.uniform(-2, 2, n).astype(np.float32)
@@ -466,6 +517,17 @@ def bench_elementwise(n: int, repeat: int) -> float:
     row(name + ", @tv.function", "compiled", t_tv, f"{ratio:.2f}x fused njit (target <= 1.5x)")
     row(name + ", fused @njit kernel", "baseline", t_njit)
     row(name + ", numpy", "for context", t_np, f"{t_np / t_njit:.1f}x fused njit")
+    jax = jax_time(n, max(reps, 5))
+    if jax is None:
+        print("  JAX: not installed (set TAPEVIZ_BENCH_JAX_PYTHON to a python with jax)")
+    else:
+        t_jax, version = jax
+        row(
+            name + f", JAX {version} jit",
+            "for context (own process)",
+            t_jax,
+            f"{t_tv / t_jax:.2f}x: @tv.function / JAX",
+        )
     return ratio
 
 

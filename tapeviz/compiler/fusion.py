@@ -14,9 +14,9 @@ is generated as one nest of ``for`` loops whose body computes every member on sc
 Only values used outside the group are stored; the rest live in registers.  A
 ``reduce_sum`` over leading axes of a member (the bias gradient of a dense layer) joins the
 group as an accumulation ``t24[_i1] += e23``, in the order numpy adds rows, so it stays bit
-for bit equal to numpy.  ``exp``, ``log``, ``tanh`` and ``sigmoid`` of float32 use
-:func:`tapeviz.compiler.kernels.exp32` & co., which vectorise (``exp`` and ``log`` are
-TensorFlow's own arithmetic).
+for bit equal to numpy.  ``exp``, ``log``, ``sin``, ``cos``, ``tanh`` and ``sigmoid`` of
+float32 use :func:`tapeviz.compiler.kernels.exp32` & co., which vectorise (all but ``tanh`` and
+``sigmoid`` are TensorFlow's own arithmetic).
 
 Planning keeps the program's meaning: equations that do not depend on the group may run
 before its loop; those that do (and every later equation that is not a member, so that
@@ -84,8 +84,8 @@ FUSIBLE: dict[str, ScalarRule] = {
     "log": lambda g, e, a: f"K.log32({a[0]})" if _f32(e) else f"np.log({a[0]})",
     "expm1": lambda g, e, a: f"np.expm1({a[0]})",
     "log1p": lambda g, e, a: f"np.log1p({a[0]})",
-    "sin": lambda g, e, a: f"np.sin({a[0]})",
-    "cos": lambda g, e, a: f"np.cos({a[0]})",
+    "sin": lambda g, e, a: f"K.sin32({a[0]})" if _f32(e) else f"np.sin({a[0]})",
+    "cos": lambda g, e, a: f"K.cos32({a[0]})" if _f32(e) else f"np.cos({a[0]})",
     "tanh": lambda g, e, a: f"K.tanh32({a[0]})" if _f32(e) else f"np.tanh({a[0]})",
     "sigmoid": lambda g, e, a: (
         f"K.sigmoid32({a[0]})" if _f32(e) else f"{_one(g, e)} / ({_one(g, e)} + np.exp(-{a[0]}))"
@@ -280,6 +280,30 @@ def pairwise_schedule(n: int) -> tuple[list[int], list[int]]:
     return leaves, merges
 
 
+BLOCK = 2048
+"""Elements per pass of a streaming loop: the leaves of numpy's pairwise sum (≤ 128
+numbers) are taken together up to this many, so that the vector loop runs long and its
+scalar remainder comes once per block, not once per leaf; the block's summands wait in a
+buffer (in the L1 cache) and each leaf is then summed from it."""
+
+
+def _blocks(leaves: list[int]) -> list[list[int]]:
+    """Consecutive leaves grouped into blocks of at most :data:`BLOCK` numbers: the blocks'
+    lengths and, for each, the index of the leaf after its last one."""
+    lengths: list[int] = []
+    ends: list[int] = []
+    total = 0
+    for k, n in enumerate(leaves):
+        if total and total + n > BLOCK:
+            lengths.append(total)
+            ends.append(k)
+            total = 0
+        total += n
+    lengths.append(total)
+    ends.append(len(leaves))
+    return [lengths, ends]
+
+
 def _in_place(group: Group, stored: set[int], reusable: set[int]) -> dict[int, Any]:
     """Stored members that may be written into the array of an input of the group: one
     of the group's shape and dtype that only this group reads (``reusable``) and whose
@@ -342,9 +366,14 @@ def emit_group(g: Any, group: Group, stored: set[int], reusable: set[int] | None
     local: dict[int, str] = {}  # member Var id -> scalar name in the loop body
     flat: dict[int, str] = {}  # array -> its flat view, then its slice for the leaf
 
+    hoisted: dict[int, str] = {}  # single numbers broadcast by a streaming loop
+
     def element(a: Any) -> str:
-        if streaming and a.shape != shape:  # a single number, broadcast
-            return f"{g.a(a)}[{', '.join(['0'] * len(a.shape))}]"
+        if streaming and a.shape != shape:  # a single number, read once before the loop
+            if id(a) not in hoisted:
+                hoisted[id(a)] = g.tmp()
+                g.emit(f"{hoisted[id(a)]} = {g.a(a)}[{', '.join(['0'] * len(a.shape))}]")
+            return hoisted[id(a)]
         if streaming:
             return f"{flat[id(a)]}_[_j]"
         return f"{g.a(a)}[{_index(a, shape, idx)}]"
@@ -395,12 +424,18 @@ def emit_group(g: Any, group: Group, stored: set[int], reusable: set[int] | None
                 if a.shape == shape and not own and id(a) not in flat:
                     flat[id(a)] = g.tmp()
                     g.emit(f"{flat[id(a)]} = np.ascontiguousarray({g.a(a)}).reshape(-1)")
+        for e in group.members:  # (read before the loop: numba cannot tell that the
+            for a in e.ins:  # loop's stores leave them unchanged)
+                own = isinstance(a, Var) and a.id in group.values
+                if not own and a.shape != shape and len(a.shape) > 0:
+                    element(a)
         size = int(np.prod(shape, dtype=np.int64))
         leaves, merges = pairwise_schedule(size)
         single = len(leaves) == 1  # up to 128 numbers: one leaf, no merges
+        blocks = _blocks(leaves)
         for e in full_sums:
             d = np_dtype(e.outs[0].dtype)
-            g.emit(f"_buf{e.outs[0].id} = np.empty({size if single else 128}, {d})")
+            g.emit(f"_buf{e.outs[0].id} = np.empty({size if single else max(blocks[0])}, {d})")
             if not single:
                 g.emit(f"_acc{e.outs[0].id} = np.empty(64, {d})")
         if single:
@@ -410,14 +445,16 @@ def emit_group(g: Any, group: Group, stored: set[int], reusable: set[int] | None
             g.depth += 1
         else:
             sched = g.const_array(np.array([leaves, merges], dtype=np.int64))
+            spans = g.const_array(np.array(blocks, dtype=np.int64))
             g.emit("_sp = 0")
             g.emit("_lo = 0")
-            g.emit(f"for _leaf in range({len(leaves)}):")
-            g.emit(f"    _n = {sched}[0, _leaf]")
-            g.emit("    _hi = _lo + _n")
+            g.emit("_leaf = 0")
+            g.emit(f"for _blk in range({len(blocks[0])}):")
+            g.emit(f"    _nb = {spans}[0, _blk]")
+            g.emit("    _hi = _lo + _nb")
             for view in sorted(set(flat.values())):
                 g.emit(f"    {view}_ = {view}[_lo:_hi]")
-            g.emit("    for _j in range(_n):")
+            g.emit("    for _j in range(_nb):")
             g.depth += 2
     else:
         for k in range(r):
@@ -450,16 +487,21 @@ def emit_group(g: Any, group: Group, stored: set[int], reusable: set[int] | None
             _emit_total(g, o, f"K.block_sum(_buf{o.id}, 0, {size})")
     elif streaming:
         g.depth -= 1
-        for e in full_sums:  # the leaf's sum, then numpy's merges of partial sums
+        g.emit("_off = 0")
+        g.emit(f"while _leaf < {spans}[1, _blk]:")
+        g.emit(f"    _n = {sched}[0, _leaf]")
+        for e in full_sums:  # each leaf's sum, then numpy's merges of partial sums
             oid = e.outs[0].id
-            g.emit(f"_acc{oid}[_sp] = K.block_sum(_buf{oid}, 0, _n)")
-        g.emit("_sp += 1")
-        g.emit("_lo = _hi")
-        g.emit(f"for _m in range({sched}[1, _leaf]):")
-        g.emit("    _sp -= 1")
+            g.emit(f"    _acc{oid}[_sp] = K.block_sum(_buf{oid}, _off, _n)")
+        g.emit("    _sp += 1")
+        g.emit("    _off += _n")
+        g.emit(f"    for _m in range({sched}[1, _leaf]):")
+        g.emit("        _sp -= 1")
         for e in full_sums:
             oid = e.outs[0].id
-            g.emit(f"    _acc{oid}[_sp - 1] = _acc{oid}[_sp - 1] + _acc{oid}[_sp]")
+            g.emit(f"        _acc{oid}[_sp - 1] = _acc{oid}[_sp - 1] + _acc{oid}[_sp]")
+        g.emit("    _leaf += 1")
+        g.emit("_lo = _hi")
         g.depth -= 1
         for e in full_sums:
             o = e.outs[0]

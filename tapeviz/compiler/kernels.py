@@ -25,12 +25,14 @@ import platform
 from typing import Any
 
 import llvmlite.binding as llvm  # type: ignore[import-untyped]
+import numba
 import numpy as np
 from llvmlite import ir as llvm_ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
+from .. import _eigen_f32 as E
 from .numba_cache import cached_njit
 
 __all__ = [
@@ -90,6 +92,9 @@ __all__ = [
     "ref_sigmoid32",
     "tanh_tf32",
     "sigmoid_tf32",
+    "sin32",
+    "cos32",
+    "elementwise",
     "FLUSHES_SUBNORMALS",
     "flush_subnormals_enter",
     "flush_subnormals_leave",
@@ -98,6 +103,9 @@ __all__ = [
 # cached as generated code is: in the checked cache folder (tapeviz.compiler.numba_cache)
 jit = cached_njit(error_model="numpy", nogil=True)
 fastjit = cached_njit(error_model="numpy", nogil=True, fastmath=True)
+# inlined into the caller by numba itself: LLVM does not inline these kernels (they return
+# tuples) into a caller's loop, and the call then keeps the loop from vectorising
+inline_jit = cached_njit(error_model="numpy", nogil=True, inline="always")
 
 
 # --- external symbols: libm's pow (no constant folding), numpy's OpenBLAS gemm ------------
@@ -274,23 +282,117 @@ def _row_sums(x: Any) -> Any:
     return out
 
 
+# --- reductions over axis 1 of (P, R, Q): one loop, a step per reduction -------------------
+# As minitorch's ``tensor_reduce``: a reduction is a starting value per output entry and a
+# step that folds one more input entry into it; every reduction below is the loop of
+# :func:`_reduction` with its own step.  The loop runs over r outside q, so that the inner
+# loop reads memory in order (and vectorises for sum and product); each output entry still
+# sees its inputs in order r = 0, 1, ..., as numpy's loops do.
+def _reduction(step: Any) -> Any:
+    """The loop of every reduction, for one ``step``: ``out[p, q] = step(out[p, q], x, p,
+    r, q)`` for r = 0, 1, ... (``out`` holds the starting values).  Not cached itself: it
+    is compiled into each kernel that calls it, which is cached (a function passed as an
+    argument would keep numba from caching its caller)."""
+
+    def reduce(x: Any, out: Any) -> Any:
+        p_, r_, q_ = x.shape
+        if q_ == 1:  # the accumulator stays in a register
+            for p in range(p_):
+                acc = out[p, 0]
+                for r in range(r_):
+                    acc = step(acc, x, p, r, 0)
+                out[p, 0] = acc
+            return out
+        for p in range(p_):  # r outside q: memory read in order (and vector code)
+            for r in range(r_):
+                for q in range(q_):
+                    out[p, q] = step(out[p, q], x, p, r, q)
+        return out
+
+    return numba.njit(error_model="numpy", nogil=True)(reduce)
+
+
+@jit
+def _first_row(x: Any) -> Any:
+    """The entries at r = 0 (max, min: a step with r = 0 then changes nothing)."""
+    return x[:, 0, :].copy()
+
+
+@jit
+def _add(acc: Any, x: Any, p: int, r: int, q: int) -> Any:
+    return acc + x[p, r, q]
+
+
+@jit
+def _mul(acc: Any, x: Any, p: int, r: int, q: int) -> Any:
+    return acc * x[p, r, q]
+
+
+@jit
+def _greater(acc: Any, x: Any, p: int, r: int, q: int) -> Any:
+    v = x[p, r, q]
+    return v if (v > acc or v != v) else acc  # a NaN replaces acc; nothing replaces a NaN
+
+
+@jit
+def _less(acc: Any, x: Any, p: int, r: int, q: int) -> Any:
+    v = x[p, r, q]
+    return v if (v < acc or v != v) else acc
+
+
+@jit
+def _or(acc: Any, x: Any, p: int, r: int, q: int) -> Any:
+    return acc | (x[p, r, q] != 0)
+
+
+@jit
+def _and(acc: Any, x: Any, p: int, r: int, q: int) -> Any:
+    return acc & (x[p, r, q] != 0)
+
+
+@jit
+def _arg_greater(k: Any, x: Any, p: int, r: int, q: int) -> Any:
+    best = x[p, k, q]  # the accumulator is the index of the maximum so far
+    v = x[p, r, q]
+    return r if best == best and (v > best or v != v) else k
+
+
+@jit
+def _arg_less(k: Any, x: Any, p: int, r: int, q: int) -> Any:
+    best = x[p, k, q]
+    v = x[p, r, q]
+    return r if best == best and (v < best or v != v) else k
+
+
+_reduce_add = _reduction(_add)
+_reduce_mul = _reduction(_mul)
+_reduce_greater = _reduction(_greater)
+_reduce_less = _reduction(_less)
+_reduce_or = _reduction(_or)
+_reduce_and = _reduction(_and)
+_reduce_arg_greater = _reduction(_arg_greater)
+_reduce_arg_less = _reduction(_arg_less)
+
+
+@jit
+def _pq(x: Any) -> Any:
+    """The shape (P, Q) of a reduction's result."""
+    return (x.shape[0], x.shape[2])
+
+
 @jit
 def sum_axis(x: Any) -> Any:
     """Sum over axis 1 of ``(P, R, Q)``: numpy's order (pairwise if Q == 1, else rows)."""
     p_, r_, q_ = x.shape
-    out = np.zeros((p_, q_), x.dtype)
-    if q_ == 1:  # (short rows: the branch stays outside the loop, see _row_sums)
-        if r_ <= 128:
-            for p in range(p_):
-                out[p, 0] = _block_sum(x[p, :, 0], 0, r_)
-        else:
-            for p in range(p_):
-                out[p, 0] = _pairwise_walk(x[p, :, 0], 0, r_)
-        return out
-    for p in range(p_):
-        for r in range(r_):
-            for q in range(q_):
-                out[p, q] += x[p, r, q]
+    if q_ != 1:
+        return _reduce_add(x, np.zeros(_pq(x), x.dtype))
+    out = np.zeros((p_, 1), x.dtype)
+    if r_ <= 128:  # (short rows: the branch stays outside the loop, see _row_sums)
+        for p in range(p_):
+            out[p, 0] = _block_sum(x[p, :, 0], 0, r_)
+    else:
+        for p in range(p_):
+            out[p, 0] = _pairwise_walk(x[p, :, 0], 0, r_)
     return out
 
 
@@ -319,13 +421,7 @@ def ref_mean_axis(x: np.ndarray) -> np.ndarray:
 @jit
 def prod_axis(x: Any) -> Any:
     """Product over axis 1 of ``(P, R, Q)``, in order (numpy does not pair products)."""
-    p_, r_, q_ = x.shape
-    out = np.ones((p_, q_), x.dtype)
-    for p in range(p_):
-        for r in range(r_):
-            for q in range(q_):
-                out[p, q] *= x[p, r, q]
-    return out
+    return _reduce_mul(x, np.ones(_pq(x), x.dtype))
 
 
 def ref_prod_axis(x: np.ndarray) -> np.ndarray:
@@ -336,19 +432,7 @@ def ref_prod_axis(x: np.ndarray) -> np.ndarray:
 @jit
 def max_axis(x: Any) -> Any:
     """Maximum over axis 1 of ``(P, R, Q)``; NaN wins, as in numpy."""
-    p_, r_, q_ = x.shape
-    out = np.empty((p_, q_), x.dtype)
-    for p in range(p_):
-        for q in range(q_):
-            m = x[p, 0, q]
-            for r in range(1, r_):
-                v = x[p, r, q]
-                if v > m or v != v:
-                    m = v
-                    if v != v:
-                        break
-            out[p, q] = m
-    return out
+    return _reduce_greater(x, _first_row(x))
 
 
 def ref_max_axis(x: np.ndarray) -> np.ndarray:
@@ -359,19 +443,7 @@ def ref_max_axis(x: np.ndarray) -> np.ndarray:
 @jit
 def min_axis(x: Any) -> Any:
     """Minimum over axis 1 of ``(P, R, Q)``; NaN wins, as in numpy."""
-    p_, r_, q_ = x.shape
-    out = np.empty((p_, q_), x.dtype)
-    for p in range(p_):
-        for q in range(q_):
-            m = x[p, 0, q]
-            for r in range(1, r_):
-                v = x[p, r, q]
-                if v < m or v != v:
-                    m = v
-                    if v != v:
-                        break
-            out[p, q] = m
-    return out
+    return _reduce_less(x, _first_row(x))
 
 
 def ref_min_axis(x: np.ndarray) -> np.ndarray:
@@ -381,15 +453,8 @@ def ref_min_axis(x: np.ndarray) -> np.ndarray:
 
 @jit
 def any_axis(x: Any) -> Any:
-    """Whether any entry is true along the middle axis of a ``(p, r, q)`` array."""
-    p_, r_, q_ = x.shape
-    out = np.zeros((p_, q_), np.bool_)
-    for p in range(p_):
-        for r in range(r_):
-            for q in range(q_):
-                if x[p, r, q]:
-                    out[p, q] = True
-    return out
+    """Whether any entry along axis 1 of ``(P, R, Q)`` is nonzero (NaN is)."""
+    return _reduce_or(x, np.zeros(_pq(x), np.bool_))
 
 
 def ref_any_axis(x: np.ndarray) -> np.ndarray:
@@ -399,15 +464,8 @@ def ref_any_axis(x: np.ndarray) -> np.ndarray:
 
 @jit
 def all_axis(x: Any) -> Any:
-    """Whether every entry is true along the middle axis of a ``(p, r, q)`` array."""
-    p_, r_, q_ = x.shape
-    out = np.ones((p_, q_), np.bool_)
-    for p in range(p_):
-        for r in range(r_):
-            for q in range(q_):
-                if not x[p, r, q]:
-                    out[p, q] = False
-    return out
+    """Whether every entry along axis 1 of ``(P, R, Q)`` is nonzero."""
+    return _reduce_and(x, np.ones(_pq(x), np.bool_))
 
 
 def ref_all_axis(x: np.ndarray) -> np.ndarray:
@@ -418,23 +476,7 @@ def ref_all_axis(x: np.ndarray) -> np.ndarray:
 @jit
 def argmax_axis(x: Any) -> Any:
     """Index of the first maximum along axis 1 (the first NaN if there is one)."""
-    p_, r_, q_ = x.shape
-    out = np.zeros((p_, q_), np.int64)
-    for p in range(p_):
-        for q in range(q_):
-            best = x[p, 0, q]
-            k = 0
-            if best == best:
-                for r in range(1, r_):
-                    v = x[p, r, q]
-                    if v != v:
-                        k = r
-                        break
-                    if v > best:
-                        best = v
-                        k = r
-            out[p, q] = k
-    return out
+    return _reduce_arg_greater(x, np.zeros(_pq(x), np.int64))
 
 
 def ref_argmax_axis(x: np.ndarray) -> np.ndarray:
@@ -444,24 +486,8 @@ def ref_argmax_axis(x: np.ndarray) -> np.ndarray:
 
 @jit
 def argmin_axis(x: Any) -> Any:
-    """The index of the first minimum along the middle axis of a ``(p, r, q)`` array."""
-    p_, r_, q_ = x.shape
-    out = np.zeros((p_, q_), np.int64)
-    for p in range(p_):
-        for q in range(q_):
-            best = x[p, 0, q]
-            k = 0
-            if best == best:
-                for r in range(1, r_):
-                    v = x[p, r, q]
-                    if v != v:
-                        k = r
-                        break
-                    if v < best:
-                        best = v
-                        k = r
-            out[p, q] = k
-    return out
+    """Index of the first minimum along axis 1 (the first NaN if there is one)."""
+    return _reduce_arg_less(x, np.zeros(_pq(x), np.int64))
 
 
 def ref_argmin_axis(x: np.ndarray) -> np.ndarray:
@@ -963,9 +989,10 @@ def _pow2(k: Any) -> Any:
     return _f32_from_bits(np.int32((k + np.int32(127)) << np.int32(23)))  # type: ignore[call-arg]
 
 
-_LOG2E = np.float32(1.44269504088896341)
-_C1 = np.float32(-0.693359375)  # -ln 2 = C1 + C2, C1 with few bits: k*C1 is exact
-_C2 = np.float32(2.12194440e-4)
+_LOG2E, _C1, _C2 = E.LOG2E, E.C1, E.C2  # (Eigen's exp: tapeviz._eigen_f32)
+_EXP_E0, _EXP_E1, _EXP_E2 = E.EXP_EVEN
+_EXP_O0, _EXP_O1 = E.EXP_ODD
+_EXP_LO, _EXP_HI = E.EXP_LO, E.EXP_HI
 _F = np.float32
 
 
@@ -990,18 +1017,18 @@ def exp32(x: Any) -> Any:
     ``tf.exp`` bit for bit; within 1 ulp of the correctly rounded value on the normal
     range (numpy's own float32 exp: within 2).
     """
-    xc = min(max(x, _F(-104.0)), _F(88.723))  # (below -104: zero, selected at the end)
+    xc = min(max(x, _EXP_LO), _EXP_HI)  # (below -104: zero, selected at the end)
     m = np.floor(xc * _LOG2E + _F(0.5))
     r = m * _C1 + xc
     r = m * _C2 + r
     r2 = r * r
-    even = r2 * _F(1.37449637986719608306884765625e-3) + _F(4.166965186595916748046875e-2)
-    odd = r2 * _F(8.36894474923610687255859375e-3) + _F(0.16666518151760101318359375)
-    even = r2 * even + _F(0.49999988079071044921875)
+    even = r2 * _EXP_E0 + _EXP_E1
+    odd = r2 * _EXP_O0 + _EXP_O1
+    even = r2 * even + _EXP_E2
     y = r * odd + even
     y = r2 * y + (r + _F(1.0))
     y = _ldexp32(y, m)
-    y = _F(0.0) if x < _F(-104.0) else y
+    y = _F(0.0) if x < _EXP_LO else y
     return x if x != x else y  # (88.723 and above overflow to inf, as in Eigen)
 
 
@@ -1124,6 +1151,107 @@ def sigmoid_tf32(x: Any) -> Any:
     e = e * e
     s = e / (_F(1.0) + e)
     return _F(0.0) if x < _F(-104.0) else (x if x != x else s)
+
+
+_PIO2_0, _PIO2_1, _PIO2_2, _PIO2_3 = E.PIO2_STEPS
+_COS_0, _COS_1, _COS_2, _COS_3, _COS_4 = E.COS_POLY
+_SIN_0, _SIN_1, _SIN_2 = E.SIN_POLY
+_U64 = np.uint64
+
+
+_H0, _H1, _H2, _H3, _H4 = (np.uint64(w) for w in E.TWO_OVER_PI_WORDS)
+
+
+@inline_jit
+def _word(w: Any, k: Any) -> Any:
+    """Word ``w + k`` of :data:`tapeviz._eigen_f32.TWO_OVER_PI_WORDS` (selects, no load)."""
+    n = w + k
+    return _H0 if n == 0 else (_H1 if n == 1 else (_H2 if n == 2 else (_H3 if n == 3 else _H4)))
+
+
+@inline_jit
+def _reduce_huge32(a: Any) -> Any:
+    """``(r, y)`` with ``a = y·π/2 + r`` for a finite float32 ``a ≥ 2**14`` (Payne–Hanek:
+    ``a·2/π`` in 2.62 fixed point), as :func:`tapeviz._eigen_f32.reduce_huge`, whose three
+    table words are the 96 bits of 2/π from bit ``8(i - 1)`` on, read here from the 64-bit
+    words by shifts and selects (a table read would be a gather in every vector lane)."""
+    bits = _U64(np.uint32(_bits_of_f32(a)))  # type: ignore[call-arg]
+    e = (bits >> _U64(23)) - _U64(118)
+    xi = ((bits & _U64(0x7FFFFF)) | _U64(0x800000)) << (e & _U64(7))
+    o = ((e >> _U64(3)) - _U64(1)) << _U64(3)  # first bit of the window
+    w = np.int64(o >> _U64(6))
+    sh = o & _U64(63)  # a multiple of 8: (v >> 1) >> (63 - sh) is v >> (64 - sh), 0 for sh 0
+    a0, a1, a2 = _word(w, 0), _word(w, 1), _word(w, 2)
+    hi = (a0 << sh) | ((a1 >> _U64(1)) >> (_U64(63) - sh))
+    lo = (a1 << sh) | ((a2 >> _U64(1)) >> (_U64(63) - sh))
+    t1, t2, t3 = hi >> _U64(32), hi & _U64(0xFFFFFFFF), lo >> _U64(32)
+    p = xi * t3
+    p = xi * t2 + (p >> _U64(32))
+    p = (((xi * t1) & _U64(0xFFFFFFFF)) << _U64(32)) + p
+    q = (p + (_U64(1) << _U64(61))) >> _U64(62)
+    p = p - (q << _U64(62))
+    return _F(np.float64(np.int64(p)) * E.PIO2_2M62), np.int32(q)
+
+
+@inline_jit
+def _trig32(x: Any, huge: Any) -> Any:
+    """``(s, c, y)`` of Eigen's float32 ``psincos_float`` (no FMA): ``|x| = y·π/2 + r``
+    (Cody–Waite in four steps below ``huge``, else :func:`_reduce_huge32`); ``s`` and ``c``
+    the sin and cos polynomials of ``r``; ``y`` an int32 whose low bits pick and sign."""
+    a = abs(x)
+    yr = a * E.TWO_OVER_PI_F + E.ROUND_MAGIC
+    y_int: Any = _bits_of_f32(yr)  # type: ignore[call-arg]
+    y = yr - E.ROUND_MAGIC
+    r = y * _PIO2_0 + a
+    r = y * _PIO2_1 + r
+    r = y * _PIO2_2 + r
+    r = y * _PIO2_3 + r
+    if a >= huge and a < np.inf:
+        r, y_int = _reduce_huge32(a)
+    r2 = r * r
+    c = _COS_0 * r2 + _COS_1
+    c = c * r2 + _COS_2
+    c = c * r2 + _COS_3
+    c = c * r2 + _COS_4
+    s = _SIN_0 * r2 + _SIN_1
+    s = s * r2 + _SIN_2
+    s = (s * r2) * r + r
+    return s, c, y_int
+
+
+@inline_jit
+def sin32(x: Any) -> Any:
+    """float32 ``sin`` with the arithmetic of Eigen's ``psin_float`` as TensorFlow's CPU
+    kernels run it (no fused multiply-add), so equal to TensorFlow 2.21's ``tf.sin`` bit for
+    bit (with subnormals flushed) and to :func:`tapeviz._eigen_f32.sincos`; within 2 ulps
+    of the correctly rounded value below 25966 (numpy's float32 sin: within 1)."""
+    s, c, y_int = _trig32(x, E.SIN_HUGE)
+    v = s if (y_int & np.int32(1)) == 0 else c
+    bits: Any = _bits_of_f32(x)  # type: ignore[call-arg]
+    sign = (bits ^ (y_int << np.int32(30))) & np.int32(-(2**31))
+    return _f32_from_bits(_bits_of_f32(v) ^ sign)
+
+
+@inline_jit
+def cos32(x: Any) -> Any:
+    """float32 ``cos`` with the arithmetic of Eigen's ``pcos_float``, as :func:`sin32`."""
+    s, c, y_int = _trig32(x, E.COS_HUGE)
+    v = c if (y_int & np.int32(1)) == 0 else s
+    sign = ((y_int + np.int32(1)) << np.int32(30)) & np.int32(-(2**31))
+    return _f32_from_bits(_bits_of_f32(v) ^ sign)  # type: ignore[call-arg]
+
+
+def elementwise(kernel: Any) -> Any:
+    """A compiled loop applying the scalar ``kernel`` to each entry of a 1-D array, as
+    generated code calls it (for tests and tools: ``elementwise(sin32)(x)``; not cached)."""
+
+    def run(x: Any) -> Any:
+        out = np.empty_like(x)
+        for i in range(x.shape[0]):
+            out[i] = kernel(x[i])
+        return out
+
+    return numba.njit(error_model="numpy")(run)
 
 
 # --- subnormals as TensorFlow treats them: flushed to zero -----------------------------------

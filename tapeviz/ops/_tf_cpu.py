@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import _eigen_f32 as E
+
 __all__ = ["softmax_f32"]
 
 _F = np.float32
@@ -42,19 +44,19 @@ _LEAF = 1024  # Eigen's tree-reduction leaf, in packets
 
 def _packet_exp(x: np.ndarray) -> np.ndarray:
     """Eigen's ``pexp_float`` (no FMA): exp(x) = 2**m · p(r), x = m·ln2 + r."""
-    xc = np.minimum(x, _F(88.723))
-    m = np.floor(xc * _F(1.44269504088896341) + _F(0.5))
-    r = m * _F(-0.693359375) + xc  # ln 2 taken off in two parts (C1 exact in few bits)
-    r = m * _F(2.12194440e-4) + r
+    xc = np.minimum(x, E.EXP_HI)
+    m = np.floor(xc * E.LOG2E + _F(0.5))
+    r = m * E.C1 + xc  # ln 2 taken off in two parts (C1 exact in few bits)
+    r = m * E.C2 + r
     r2 = r * r
-    p_even = r2 * _F(1.37449637986719608306884765625e-3) + _F(4.166965186595916748046875e-2)
-    p_odd = r2 * _F(8.36894474923610687255859375e-3) + _F(0.16666518151760101318359375)
-    p_even = r2 * p_even + _F(0.49999988079071044921875)
+    p_even = r2 * E.EXP_EVEN[0] + E.EXP_EVEN[1]
+    p_odd = r2 * E.EXP_ODD[0] + E.EXP_ODD[1]
+    p_even = r2 * p_even + E.EXP_EVEN[2]
     y = r * p_odd + p_even
     y = r2 * y + (r + _F(1.0))
     out = np.ldexp(y, m.astype(np.int32)).astype(_F)
     out = np.maximum(out, x)
-    out[x < _F(-104.0)] = 0  # far below the smallest float (and exp(-inf) = 0)
+    out[x < E.EXP_LO] = 0  # far below the smallest float (and exp(-inf) = 0)
     return out
 
 

@@ -82,7 +82,23 @@ def test_fast_transcendentals_are_within_ulps(
     assert close.all(), (specials, expect)
 
 
-@pytest.mark.parametrize("name", ["exp32", "log32", "tanh32", "sigmoid32"])
+@pytest.mark.parametrize("name", ["sin32", "cos32"])
+def test_sin_cos_within_two_spacings_of_numpy(name: str) -> None:
+    """Eigen's sin/cos (TensorFlow's) against numpy's float32 ones: within 2 float32
+    spacings of the result, or of 1 near the zeros (compiled code promises 4 ulps of eager)."""
+    rng = np.random.default_rng(2)
+    x = np.concatenate(
+        [rng.uniform(-100, 100, 200_000), rng.uniform(-3e4, 3e4, 50_000), SPECIALS]
+    ).astype(np.float32)
+    got = _vectorised(getattr(K, name))(x)
+    with np.errstate(invalid="ignore"):  # (of ±inf: NaN)
+        want = (np.sin if name == "sin32" else np.cos)(x)
+    finite = np.isfinite(want)
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    assert within(got[finite], want[finite], np.float32(1.0), 2)
+
+
+@pytest.mark.parametrize("name", ["exp32", "log32", "tanh32", "sigmoid32", "sin32", "cos32"])
 def test_fast_transcendentals_vectorise(name: str) -> None:
     loop = _vectorised(getattr(K, name))
     loop(np.ones(4, np.float32))
@@ -97,12 +113,28 @@ SHAPES3 = hnp.array_shapes(min_dims=3, max_dims=3, min_side=0, max_side=40)
 
 @given(shape=SHAPES3, seed=st.integers(0, 2**16))
 @pytest.mark.parametrize(
-    "name", ["sum_axis", "mean_axis", "prod_axis", "max_axis", "min_axis", "argmax_axis"]
+    "name",
+    [
+        "sum_axis",
+        "mean_axis",
+        "prod_axis",
+        "max_axis",
+        "min_axis",
+        "argmax_axis",
+        "argmin_axis",
+        "any_axis",
+        "all_axis",
+    ],
 )
 def test_reductions_equal_numpy_bit_for_bit(name: str, shape: tuple[int, ...], seed: int) -> None:
-    if shape[1] == 0 and name in ("max_axis", "min_axis", "argmax_axis", "mean_axis"):
-        return  # numpy raises / warns on empty reductions; the ops reject them before
-    x = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    if shape[1] == 0 and name in ("max_axis", "min_axis", "argmax_axis", "argmin_axis"):
+        return  # numpy raises on empty reductions; the ops reject them before
+    if shape[1] == 0 and name == "mean_axis":
+        return  # (numpy warns: a mean of nothing)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(np.float32)
+    x[rng.random(shape) < 0.05] = np.nan  # NaN wins max, min and their indices
+    x[rng.random(shape) < 0.3] = 0  # zeros for any and all (and ties of max and min)
     got = getattr(K, name)(x)
     want = getattr(K, "ref_" + name)(x)
     assert got.dtype == want.dtype
@@ -295,6 +327,24 @@ def test_fused_sum_inside_a_loop_is_numpy_sum() -> None:
         u = tv.exp(tv.constant(x)) * 2.0  # the compiled exp differs by <= 2 ulps: reuse
         got = f(tv.constant(x))
         assert abs(float(got) - float(np.sum(u.numpy()))) <= 1e-5 * float(np.sum(np.abs(u.numpy())))
+
+
+@pytest.mark.parametrize("n", [129, 2047, 2049, 5000, 100_003, 1_000_003])
+def test_fused_sum_over_blocks_of_leaves_is_numpy_sum_bit_for_bit(n: int) -> None:
+    """The streaming loop computes up to ``fusion.BLOCK`` summands per pass and then sums
+    numpy's leaves from them: sizes across one or many blocks add as numpy does; a
+    one-element array broadcast into the loop (read once, before it) scales every term."""
+    x = np.random.default_rng(n).standard_normal(n).astype(np.float32)
+    s = np.array([0.37], np.float32)
+
+    @tv.function
+    def f(t: tv.Tensor, k: tv.Tensor) -> tv.Tensor:
+        return tv.reduce_sum(t * k + 1.0)
+
+    src = f.get_concrete_function(tv.constant(x), tv.constant(s)).python_source
+    assert "K.block_sum" in src
+    got = f(tv.constant(x), tv.constant(s)).numpy()
+    assert got == np.sum(x * s + np.float32(1.0))
 
 
 def test_bias_gradient_sums_rows_like_numpy() -> None:
