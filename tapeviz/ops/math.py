@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _state, dtypes
+from .. import _state, dtypes, subnormals
 from ..errors import InvalidArgumentError
 from ..tensor import Tensor, binary_args, convert_to_tensor
 from ._registry import Op, apply, register
@@ -168,7 +168,7 @@ def _binary(op: Op) -> Callable[..., Tensor]:
         local = _local
         if local.tracer is not None:
             return apply(op, (_tensor_of(x, xv), _tensor_of(y, yv)), _NO_ATTRS, name)
-        value = forward(xv, yv)
+        value = _run(forward, (xv, yv), _NO_ATTRS)  # float32 subnormals flushed
         if type(value) is _ndarray and not value.ndim:
             value = value[()]
         out = _new(Tensor)
@@ -202,6 +202,7 @@ _SCALAR_TYPES = frozenset(  # (no np.bool_: see NO_BOOL)
     | _FLOAT_SCALARS
 )
 _local = _state.local
+_run = subnormals.run
 _ndarray = np.ndarray
 _new = object.__new__
 _next_id = _state.next_id
