@@ -132,7 +132,7 @@ class Job:
         env["TAPEVIZ_CACHE_DIR"] = folder
         package_root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
         env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
-        self._stderr = tempfile.TemporaryFile()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed when it ends
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "tapeviz.compiler.tiered"],
