@@ -30,13 +30,13 @@ first call then waits for numba); :func:`wait` waits for the compilations under 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import glob
 import importlib.util
 import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import types
@@ -100,7 +100,6 @@ class Job:
         self.spec = spec
         self.error: BaseException | None = None
         self._proc: subprocess.Popen[bytes] | None = None
-        self._stderr: Any = None
         self._thread: threading.Thread | None = None
         self._done = threading.Event()
         self.started = time.perf_counter()
@@ -132,26 +131,37 @@ class Job:
         env["TAPEVIZ_CACHE_DIR"] = folder
         package_root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
         env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
-        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed when it ends
         try:
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "tapeviz.compiler.tiered"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
-                stderr=self._stderr,
+                stderr=subprocess.DEVNULL,
                 env=env,
                 close_fds=True,
             )
-            assert self._proc.stdin is not None
-            self._proc.stdin.write(request)
-            self._proc.stdin.close()
         except OSError:
-            self._stderr.close()
-            if self._proc is not None:
-                self._stop()
-            self._proc = None
             return False
+        # a thread hands the request over (a large one would fill the pipe before the
+        # helper reads it) and reaps the helper when it ends: no zombie, even if the
+        # function is never called again
+        self._thread = threading.Thread(
+            target=self._serve, args=(request,), name=f"tapeviz helper {self.name}", daemon=True
+        )
+        self._thread.start()
         return True
+
+    def _serve(self, request: bytes) -> None:
+        proc = self._proc
+        assert proc is not None and proc.stdin is not None
+        try:
+            with contextlib.suppress(OSError):  # (a helper that died early)
+                proc.stdin.write(request)
+                proc.stdin.close()
+            proc.wait()
+        finally:
+            self.seconds = time.perf_counter() - self.started
+            self._done.set()
 
     def _compile_here(self) -> None:
         try:
@@ -165,30 +175,10 @@ class Job:
     # -- finishing -----------------------------------------------------------------------
     def ready(self) -> bool:
         """Whether the compilation has ended (without waiting)."""
-        if self._proc is not None and not self._done.is_set() and self._proc.poll() is not None:
-            self._finish_process()
         return self._done.is_set()
-
-    def _finish_process(self) -> None:
-        proc = self._proc
-        assert proc is not None
-        self.seconds = time.perf_counter() - self.started
-        if proc.returncode != 0:
-            self._stderr.seek(0)
-            text = self._stderr.read().decode(errors="replace").strip()
-            self.helper_error = text.splitlines()[-1] if text else f"exit {proc.returncode}"
-        self._stderr.close()
-        self._done.set()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the compilation to end; whether it has."""
-        if self._proc is not None:
-            try:
-                self._proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                return False
-            self.ready()
-            return True
         return self._done.wait(timeout)
 
     def take(self) -> Any:
