@@ -46,7 +46,8 @@ _ndarray = np.ndarray
 
 def _fenv() -> tuple[Callable[..., int], Callable[..., int]] | None:
     """glibc's ``fegetenv``/``fesetenv`` on x86-64 (``fenv_t``: 32 bytes, MXCSR last),
-    called without releasing the GIL (they take nanoseconds)."""
+    called without releasing the GIL (they take nanoseconds; ctypes' call is most of the
+    cost, so they get ``byref`` pointers and no argument conversion)."""
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return None
     try:
@@ -54,11 +55,8 @@ def _fenv() -> tuple[Callable[..., int], Callable[..., int]] | None:
         get, put = libm.fegetenv, libm.fesetenv
     except (OSError, AttributeError):
         return None
-    for f in (get, put):
-        f.argtypes = [ctypes.c_void_p]
-        f.restype = ctypes.c_int
     probe = (ctypes.c_uint32 * 8)()
-    if get(ctypes.addressof(probe)) != 0 or probe[7] & 0xFFFF0000 or not probe[7] & 0x1F80:
+    if get(ctypes.byref(probe)) != 0 or probe[7] & 0xFFFF0000 or not probe[7] & 0x1F80:
         return None  # not the layout expected (MXCSR: 16 bits, exceptions masked by default)
     return get, put
 
@@ -66,42 +64,45 @@ def _fenv() -> tuple[Callable[..., int], Callable[..., int]] | None:
 _env = _fenv()
 FLUSHES_ARRAYS = _env is not None
 """Whether eager ops on arrays flush subnormals here (x86-64 with glibc)."""
+_get: Any = None
+_put: Any = None
+if _env is not None:
+    _get, _put = _env
+_local = threading.local()
 
 
-class _Buffers(threading.local):
-    """Each thread's saved environment and the one with FTZ/DAZ set (the register is the
-    thread's own; forwards release the GIL, so threads must not share these)."""
-
-    def __init__(self) -> None:
-        self.saved = (ctypes.c_uint32 * 8)()
-        self.flushing = (ctypes.c_uint32 * 8)()
-        self.saved_p = ctypes.addressof(self.saved)
-        self.flushing_p = ctypes.addressof(self.flushing)
-        self.depth = 0  # inside flushed(): nested calls leave the register alone
-
-
-_buffers = _Buffers()
+def _thread_state() -> list[Any]:
+    """This thread's saved environment, the one with FTZ/DAZ set, pointers to both, and
+    whether :func:`flushed` is running (the register is the thread's own, and forwards
+    release the GIL: threads must not share these)."""
+    saved = (ctypes.c_uint32 * 8)()
+    flushing = (ctypes.c_uint32 * 8)()
+    state = [saved, flushing, ctypes.byref(saved), ctypes.byref(flushing), False]
+    _local.state = state
+    return state
 
 
 def flushed(forward: Callable[..., Any], vals: tuple[Any, ...], attrs: dict[str, Any]) -> Any:
     """``forward(*vals, **attrs)`` with FTZ and DAZ set; the caller's environment restored
     (also after an error).  Where :data:`FLUSHES_ARRAYS` is false: a plain call."""
-    b = _buffers
-    if _env is None or b.depth:
+    try:
+        state = _local.state
+    except AttributeError:
+        state = _thread_state()
+    if _get is None or state[4]:  # (nested: the register is set already)
         return forward(*vals, **attrs) if attrs else forward(*vals)
-    get, put = _env
-    saved, flushing = b.saved, b.flushing
-    get(b.saved_p)
+    saved, flushing, saved_ref, flushing_ref, _ = state
+    _get(saved_ref)
     if flushing[7] != saved[7] | _FTZ_DAZ or flushing[0] != saved[0]:
-        ctypes.memmove(b.flushing_p, b.saved_p, 32)
+        ctypes.memmove(flushing, saved, 32)
         flushing[7] |= _FTZ_DAZ
-    put(b.flushing_p)
-    b.depth = 1
+    _put(flushing_ref)
+    state[4] = True
     try:
         return forward(*vals, **attrs) if attrs else forward(*vals)
     finally:
-        b.depth = 0
-        put(b.saved_p)
+        state[4] = False
+        _put(saved_ref)
 
 
 def _flush_array(value: np.ndarray) -> np.ndarray:
@@ -118,16 +119,17 @@ def run(
     forward: Callable[..., Any],
     vals: tuple[Any, ...],
     attrs: dict[str, Any],
-    _ndarray: type = np.ndarray,
-    _f32: type = np.float32,
+    _ndarray: Any = np.ndarray,
+    _f32: Any = np.float32,
 ) -> Any:
     """Run an op's numpy ``forward`` on ``vals`` as TensorFlow would: float32 subnormals
     flushed to zero (see the module's notes).
 
-    An op whose first input is an array runs with FTZ/DAZ set; an op on scalars has a
+    An op whose first input is a float array runs with FTZ/DAZ set; an op on scalars has a
     subnormal float32 result made zero (a comparison: the cheap path of scalar loops); an
     array computed from a first input that is a scalar (``0.5 * x``) is flushed after."""
-    if type(vals[0]) is _ndarray:
+    first: Any = vals[0]
+    if type(first) is _ndarray and first.dtype.kind == "f":
         return flushed(forward, vals, attrs)
     value = forward(*vals, **attrs) if attrs else forward(*vals)
     kind = type(value)

@@ -222,21 +222,21 @@ def test_the_callers_other_bits_stay_as_they_were() -> None:
     assert subnormals._env is not None
     get, put = subnormals._env
     env = (ctypes.c_uint32 * 8)()
-    get(ctypes.addressof(env))
+    get(ctypes.byref(env))
     before = env[7]
     tv.constant(np.ones(3, np.float32)) * 0.5
-    get(ctypes.addressof(env))
+    get(ctypes.byref(env))
     assert env[7] == before
     on = (ctypes.c_uint32 * 8)(*env)
     on[7] |= 0x8040
-    put(ctypes.addressof(on))
+    put(ctypes.byref(on))
     try:
         tv.constant(np.ones(3, np.float32)) * 0.5
-        get(ctypes.addressof(env))
+        get(ctypes.byref(env))
         assert env[7] == before | 0x8040
     finally:
         env[7] = before
-        put(ctypes.addressof(env))
+        put(ctypes.byref(env))
     assert ieee_still_here()
 
 
