@@ -8,8 +8,8 @@ interpreted results are the compiled ones bit for bit (:func:`interpreted_alike`
 transcendental function, whose numpy loops differ from the C library's in the last bits;
 such a program is compiled on its first call, as without tiering):
 
-* with a cache folder (:func:`.diskcache.cache_dir`), a **helper process**
-  (``python -m tapeviz.compiler.tiered``) compiles the generated module into the folder —
+* with a cache folder (:func:`.diskcache.cache_dir`), a **helper process** (this module
+  run as a program, at a lower priority) compiles the generated module into the folder —
   through the same code as in this process, so the folder's checks and the sealed files
   hold for what it writes — and this process loads the machine code from there (some
   20 ms, on the call that switches).  numba holds the GIL while it compiles, so a thread
@@ -133,7 +133,7 @@ class Job:
         env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "tapeviz.compiler.tiered"],
+                [sys.executable, "-c", _HELPER_MAIN],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -331,6 +331,16 @@ def _at_exit() -> None:
         job._stop()
         if job._thread is not None:
             job._thread.join(60)
+
+
+# the helper runs at a lower priority (before its imports, the larger part of its work):
+# on a busy machine the caller's interpreted calls keep their processor
+_HELPER_MAIN = (
+    "import os, runpy\n"
+    "if hasattr(os, 'nice'):\n"
+    "    os.nice(10)\n"
+    "runpy.run_module('tapeviz.compiler.tiered', run_name='__main__')\n"
+)
 
 
 def _helper() -> int:
