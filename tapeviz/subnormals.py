@@ -6,15 +6,16 @@ a zero of the same sign) and denormals-are-zero (a subnormal input reads as zero
 ``tests/data/tf_subnormals.json``).  numpy keeps IEEE subnormals.  Eager tapeviz runs every
 op through :func:`run`:
 
-* an op whose first input is an array runs with FTZ and DAZ set (x86-64: the SSE control register
-  MXCSR, through the C library's ``fegetenv``/``fesetenv``; the caller's register comes back
-  exactly as it was, even after an error) — TensorFlow's arithmetic on every element, for
-  about 1 µs per op whatever the size (an array made from a scalar first input,
-  ``0.5 * x``, is flushed after the op: one more pass over it);
+* an op whose first input is a float array runs with FTZ and DAZ set (x86-64: the SSE
+  control register MXCSR, through the C library's ``fegetenv``/``fesetenv``; the caller's
+  register comes back exactly as it was, even after an error) — TensorFlow's arithmetic
+  on every element, for 1–2 µs per op whatever the size (an array made from a scalar
+  first input, ``0.5 * x``, is flushed after the op: one more pass over it);
 * an op on scalars (numpy scalars, the hot path of scalar training loops) has its float32
-  result flushed if it is subnormal: a comparison, some 0.05 µs.  A subnormal *input* to a
+  result flushed if it is subnormal: a comparison, some 0.1 µs.  A subnormal *input* to a
   scalar op (a number the user wrote, e.g. ``tv.constant(1e-40) * 1e10``) is not read as
   zero there, as TensorFlow reads it: ops never produce one, so only such literals differ.
+* the sweeps of a tape (gradients) run with IEEE arithmetic.
 
 Where the C library's floating-point environment is not the x86-64 one (other machines,
 no ``fesetenv``) arrays keep IEEE subnormals, as compiled code does there.  The user's own
