@@ -17,6 +17,11 @@ settings.register_profile(
 settings.register_profile("dev", deadline=None, max_examples=10)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+# tv.function compiles on the first call in tests (TAPEVIZ_TIERED=0), so that a test of
+# compiled code runs compiled code, in this process and in the processes tests start; the
+# tests of tiered execution (tests/function/test_tiered.py) switch it on themselves.
+os.environ.setdefault("TAPEVIZ_TIERED", "0")
+
 
 @pytest.fixture(autouse=True)
 def _english_pictures() -> Iterator[None]:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import glob
 import hashlib
 import os
 import shutil
@@ -340,3 +341,29 @@ def discard(path: str, reason: str) -> None:
     )
     with contextlib.suppress(OSError):  # (another process may have removed it)
         os.remove(path)
+
+
+def module_file(folder: str, module: str, source: str) -> str | None:
+    """The path of the generated module ``module`` (text ``source``) in ``folder``, written
+    if missing or damaged; None if it cannot be written (then it lives in memory only)."""
+    path = os.path.join(folder, module + ".py")
+    text = source.encode("utf-8")
+    try:
+        held = read_bytes(path)
+        if held == text:
+            return path
+        if held is not None:
+            reason = f"{len(held)} bytes that are not the generated code ({len(text)} bytes)"
+            discard(path, reason)
+            # its machine code too: whatever damaged the text may have reached it
+            for stale in glob.glob(os.path.join(folder, "__pycache__", module + ".*.nb[ic]")):
+                os.remove(stale)
+        write_atomic(path, text)
+    except OSError as e:
+        warn_once(
+            f"write {folder}",
+            f"tapeviz: cannot write compiled code to {folder} ({describe(e)}); "
+            "it is compiled in memory.",
+        )
+        return None
+    return path

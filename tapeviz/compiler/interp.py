@@ -68,6 +68,9 @@ def loop_indices(start: Any, limit: Any, delta: Any) -> Any:
         i = dtype.type(i + delta)
 
 
+_SPECIAL = frozenset({"read", "assign", "loop", "random", "print"})
+
+
 def run(
     prog: Program, args: list[Any], slots: list[Any], seed: int = 0
 ) -> tuple[list[Any], list[Any]]:
@@ -103,7 +106,15 @@ def run(
         e: Eqn = eqns[pos]
         frame[1] = pos + 1
         p = e.prim
-        if p == "read":
+        if p not in _SPECIAL:  # the common case first: an op of the registry
+            attrs = e.attrs
+            forward = REGISTRY[p].forward
+            ins = [env[a.id] if type(a) is Var else a.value for a in e.ins]
+            value = forward(*ins, **attrs) if attrs else forward(*ins)
+            if type(value) is np.ndarray and value.ndim == 0:
+                value = value[()]
+            env[e.outs[0].id] = value
+        elif p == "read":
             env[e.outs[0].id] = store[e.ins[0].index]
         elif p == "assign":
             store[e.ins[0].index] = val(e.ins[1])
@@ -124,10 +135,5 @@ def run(
                 a["parts"], [val(x) for x in e.ins], a["summarize"], a["sep"], a["end"]
             )
             printing.write(text, a["stream"])
-        else:
-            value = REGISTRY[p].forward(*[val(x) for x in e.ins], **e.attrs)
-            if isinstance(value, np.ndarray) and value.ndim == 0:
-                value = value[()]
-            env[e.outs[0].id] = value
     outs = [val(a) if isinstance(a, Var | Const) else a for a in prog.outputs]
     return outs, store

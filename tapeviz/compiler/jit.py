@@ -16,9 +16,7 @@ the module is compiled in memory (and compiled again in every process).
 
 from __future__ import annotations
 
-import glob
 import linecache
-import os
 import sys
 import threading
 import types
@@ -39,29 +37,8 @@ _modules: dict[str, types.ModuleType] = {}
 
 
 def _module_file(folder: str, gen: codegen.Generated) -> str | None:
-    """The path of ``gen``'s module in ``folder``, written if missing or damaged; None if it
-    cannot be written (then the module lives in memory only)."""
-    path = os.path.join(folder, gen.module + ".py")
-    text = gen.source.encode("utf-8")
-    try:
-        held = diskcache.read_bytes(path)
-        if held == text:
-            return path
-        if held is not None:
-            reason = f"{len(held)} bytes that are not the generated code ({len(text)} bytes)"
-            diskcache.discard(path, reason)
-            # its machine code too: whatever damaged the text may have reached it
-            for stale in glob.glob(os.path.join(folder, "__pycache__", gen.module + ".*.nb[ic]")):
-                os.remove(stale)
-        diskcache.write_atomic(path, text)
-    except OSError as e:
-        diskcache.warn_once(
-            f"write {folder}",
-            f"tapeviz: cannot write compiled code to {folder} ({diskcache.describe(e)}); "
-            "it is compiled in memory.",
-        )
-        return None
-    return path
+    """The path of ``gen``'s module in ``folder`` (see :func:`.diskcache.module_file`)."""
+    return diskcache.module_file(folder, gen.module, gen.source)
 
 
 def _load(gen: codegen.Generated) -> types.ModuleType:

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from .. import _state
+from ..subnormals import flushed
 from ..tensor import Tensor, Variable, convert_to_tensor
 from . import interp, passes, printing
 from .ir import Const, Program
@@ -316,33 +317,53 @@ class ConcreteFunction:
         self.input_names: list[str] = []
         self._compiled: Any = None
         self._interpreted = False
+        self._job: Any = None  # a compilation under way (tapeviz.compiler.tiered)
         self.source: str | None = None
         # seeds each run's random draws (tv.random inside the function), else None
         self.random_stream: np.random.Generator | None = None
 
     # -- running ------------------------------------------------------------------------
-    def _runner(self) -> Any:
+    def _runner(self, args: list[Any], slot_values: list[Any]) -> Any:
         if self._compiled is None and _use_jit() and not self._interpreted:
+            from . import tiered
+
+            job = self._job
+            if job is None:
+                n = self.program.num_eqns()
+                if n > MAX_COMPILED_EQUATIONS:
+                    self._interpreted = True
+                    warnings.warn(
+                        f"tv.function: the trace of {self.name} has {n} equations (a Python "
+                        "loop was unrolled while tracing); numba would take minutes to compile "
+                        "it, so it runs on the numpy interpreter instead. Write the loop as "
+                        "`for _ in tv.range(n)` to get one compiled loop.",
+                        RuntimeWarning,
+                        stacklevel=4,
+                    )
+                    return None
+                if tiered.enabled():
+                    # interpreted while numba compiles out of the way (None: load it now)
+                    job = self._job = tiered.start(self.program, self.name, args, slot_values)
+            if job is not None and not job.ready():
+                return None
             if _numba_missing():
                 self._interpreted = True
+                self._job = None
                 return None
-            n = self.program.num_eqns()
-            if n > MAX_COMPILED_EQUATIONS:
-                self._interpreted = True
-                warnings.warn(
-                    f"tv.function: the trace of {self.name} has {n} equations (a Python loop "
-                    "was unrolled while tracing); numba would take minutes to compile it, so "
-                    "it runs on the numpy interpreter instead. Write the loop as "
-                    "`for _ in tv.range(n)` to get one compiled loop.",
-                    RuntimeWarning,
-                    stacklevel=4,
-                )
-                return None
+            if job is not None:
+                return self._switch(job.take())
             from . import jit
 
-            self._compiled = jit.compile_program(self.program, self.name)
-            self.source = self._compiled.source
+            return self._switch(jit.compile_program(self.program, self.name))
         return self._compiled
+
+    def _switch(self, compiled: Any) -> Any:
+        """From now on run ``compiled`` (None: not ready yet)."""
+        if compiled is not None:
+            self._compiled = compiled
+            self.source = compiled.source
+            self._job = None
+        return compiled
 
     def _call_leaves(self, leaves: Any) -> Any:
         args = []
@@ -358,7 +379,7 @@ class ConcreteFunction:
         seed = 0
         if self.random_stream is not None:
             seed = int(self.random_stream.integers(0, 2**32))
-        compiled = self._compiled or self._runner()
+        compiled = self._compiled or self._runner(args, slot_values)
         if compiled is not None:
             outs, assigned, fresh = compiled(args, slot_values, seed)
             fresh_ids = {id(b) for b in fresh}
@@ -373,7 +394,8 @@ class ConcreteFunction:
             if self._outputs_may_share:
                 _protect_shared_outputs(outs, [variables[i]._value for i in self._assigned])
         else:
-            outs, store = interp.run(self.program, args, slot_values, seed)
+            # with subnormals flushed, as the compiled code flushes them
+            outs, store = flushed(interp.run, (self.program, args, slot_values, seed), {})
             for i in self._assigned:
                 _store(variables[i], store[i], args, slot_values)
         if self._single_output:

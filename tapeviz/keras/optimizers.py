@@ -46,7 +46,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .. import _state
+from .. import _state, subnormals
 from .._surface import module_getattr as _module_getattr
 from ..custom import name_scope
 from ..ops._registry import NUMPY, TENSOR, Backend
@@ -646,7 +646,11 @@ class Optimizer:
         coefficients: dict[Any, Any] = {}
         c_dtype: Any = None
         c: Any = None
-        update = self._update
+        rule = self._update
+
+        def update(*args: Any) -> Any:  # with subnormals flushed, as TF's kernels run it
+            return subnormals.flushed(rule, args, {})
+
         for var, g in pairs:
             value = var._value
             dtype = value.dtype.type

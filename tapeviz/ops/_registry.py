@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .. import _state
+from .. import _state, subnormals
 
 if TYPE_CHECKING:
     from ..tensor import Tensor, Variable
@@ -242,9 +242,7 @@ def apply(
         return out
     if vals is None:
         vals = (xs[0]._value,) if len(xs) == 1 else tuple(map(_value_of, xs))  # type: ignore[union-attr]
-        value = op.forward(*vals, **attrs) if attrs else op.forward(*vals)
-    else:  # a binary operator: two values, no attrs
-        value = op.forward(*vals)
+    value = _run(op.forward, vals, attrs)  # float32 subnormals flushed, as in TF
     if type(value) is _ndarray and not value.ndim:
         value = value[()]  # rank 0 lives as a numpy scalar: much faster arithmetic
     out = _new(_TensorClass)
@@ -292,6 +290,7 @@ def record(op: Op, xs: Sequence[Tensor], out: Tensor, attrs: dict[str, Any]) -> 
 
 
 _local = _state.local
+_run = subnormals.run
 _ndarray = np.ndarray
 _value_of = operator.attrgetter("_value")
 _NO_ATTRS: dict[str, Any] = {}

@@ -44,7 +44,8 @@ def test_compiled_ops_flush_inputs_and_results_like_tensorflow() -> None:
     # TF 2.21: 1e-40*1e10 -> 0 (DAZ: the input reads as zero, IEEE gives 1e-30), 1e-40*1 -> 0,
     # 1e-20*1e-20 -> 0 and 1.5e-38*0.5 -> 0 (FTZ), sqrt(1e-40) -> 0, 1e-40+1e-38 -> 0
     assert [bits(g) for g in got] == [0, 0, 0, 0, 0, 0]
-    # eager tapeviz is numpy: IEEE subnormals (TF's eager flushes; see the README)
+    # eager scalar ops flush results but read a subnormal input as itself (a documented
+    # trade-off: tests/engine/test_subnormals_eager.py)
     assert float(tv.constant(SUB) * 1e10) == pytest.approx(1e-30, rel=1e-4)
     assert ieee_still_here()
 

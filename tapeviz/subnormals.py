@@ -1,0 +1,143 @@
+"""Eager float32 subnormals flushed to zero, as TensorFlow's CPU kernels flush them.
+
+TensorFlow runs its kernels with the processor's flush-to-zero (a subnormal result becomes
+a zero of the same sign) and denormals-are-zero (a subnormal input reads as zero) bits set
+(measured with TF 2.21 eager and in ``tf.function``: ``tools/record_subnormals_tf.py``,
+``tests/data/tf_subnormals.json``).  numpy keeps IEEE subnormals.  Eager tapeviz runs every
+op through :func:`run`:
+
+* an op whose first input is a float array runs with FTZ and DAZ set (x86-64: the SSE
+  control register MXCSR, through the C library's ``fegetenv``/``fesetenv``; the caller's
+  register comes back exactly as it was, even after an error) — TensorFlow's arithmetic
+  on every element, for 1–2 µs per op whatever the size (an array made from a scalar
+  first input, ``0.5 * x``, is flushed after the op: one more pass over it);
+* an op on scalars (numpy scalars, the hot path of scalar training loops) has its float32
+  result flushed if it is subnormal: a comparison, some 0.1 µs.  A subnormal *input* to a
+  scalar op (a number the user wrote, e.g. ``tv.constant(1e-40) * 1e10``) is not read as
+  zero there, as TensorFlow reads it: ops never produce one, so only such literals differ.
+* the sweeps of a tape (gradients) run with IEEE arithmetic.
+
+Where the C library's floating-point environment is not the x86-64 one (other machines,
+no ``fesetenv``) arrays keep IEEE subnormals, as compiled code does there.  The user's own
+numpy code is never affected: the bits are set only while a tapeviz op runs.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import platform
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+__all__ = ["run", "flushed", "FLUSHES_ARRAYS"]
+
+_FTZ_DAZ = 0x8040  # MXCSR bit 15 flush-to-zero, bit 6 denormals-are-zero
+_TINY = np.float32(1.1754943508222875e-38)  # the smallest normal float32
+_NEG_TINY = -_TINY
+_ZERO = np.float32(0.0)
+_ONE = np.float32(1.0)
+_NO_ATTRS: dict[str, Any] = {}
+_F32 = np.float32
+_ndarray = np.ndarray
+
+
+def _fenv() -> tuple[Callable[..., int], Callable[..., int]] | None:
+    """glibc's ``fegetenv``/``fesetenv`` on x86-64 (``fenv_t``: 32 bytes, MXCSR last),
+    called without releasing the GIL (they take nanoseconds; ctypes' call is most of the
+    cost, so they get ``byref`` pointers and no argument conversion)."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return None
+    try:
+        libm = ctypes.PyDLL(ctypes.util.find_library("m") or "libm.so.6")
+        get, put = libm.fegetenv, libm.fesetenv
+    except (OSError, AttributeError):
+        return None
+    probe = (ctypes.c_uint32 * 8)()
+    if get(ctypes.byref(probe)) != 0 or probe[7] & 0xFFFF0000 or not probe[7] & 0x1F80:
+        return None  # not the layout expected (MXCSR: 16 bits, exceptions masked by default)
+    return get, put
+
+
+_env = _fenv()
+FLUSHES_ARRAYS = _env is not None
+"""Whether eager ops on arrays flush subnormals here (x86-64 with glibc)."""
+_get: Any = None
+_put: Any = None
+if _env is not None:
+    _get, _put = _env
+_local = threading.local()
+
+
+def _thread_state() -> list[Any]:
+    """This thread's saved environment, the one with FTZ/DAZ set, pointers to both, and
+    whether :func:`flushed` is running (the register is the thread's own, and forwards
+    release the GIL: threads must not share these)."""
+    saved = (ctypes.c_uint32 * 8)()
+    flushing = (ctypes.c_uint32 * 8)()
+    state = [saved, flushing, ctypes.byref(saved), ctypes.byref(flushing), False]
+    _local.state = state
+    return state
+
+
+def flushed(forward: Callable[..., Any], vals: tuple[Any, ...], attrs: dict[str, Any]) -> Any:
+    """``forward(*vals, **attrs)`` with FTZ and DAZ set; the caller's environment restored
+    (also after an error).  Where :data:`FLUSHES_ARRAYS` is false: a plain call."""
+    try:
+        state = _local.state
+    except AttributeError:
+        state = _thread_state()
+    if _get is None or state[4]:  # (nested: the register is set already)
+        return forward(*vals, **attrs) if attrs else forward(*vals)
+    saved, flushing, saved_ref, flushing_ref, _ = state
+    _get(saved_ref)
+    if flushing[7] != saved[7] | _FTZ_DAZ or flushing[0] != saved[0]:
+        ctypes.memmove(flushing, saved, 32)
+        flushing[7] |= _FTZ_DAZ
+    _put(flushing_ref)
+    state[4] = True
+    try:
+        return forward(*vals, **attrs) if attrs else forward(*vals)
+    finally:
+        state[4] = False
+        _put(saved_ref)
+
+
+def _flush_array(value: np.ndarray) -> np.ndarray:
+    """A float32 array with its subnormals made zeros (DAZ reads them as 0 in ``x * 1``)."""
+    if value.dtype != np.float32 or _env is None:
+        return value
+    if value.flags.writeable and value.flags.owndata:  # a new result: flushed in place
+        flushed(np.multiply, (value, _ONE), {"out": value})
+        return value
+    return flushed(np.multiply, (value, _ONE), _NO_ATTRS)
+
+
+def run(
+    forward: Callable[..., Any],
+    vals: tuple[Any, ...],
+    attrs: dict[str, Any],
+    _ndarray: Any = np.ndarray,
+    _f32: Any = np.float32,
+) -> Any:
+    """Run an op's numpy ``forward`` on ``vals`` as TensorFlow would: float32 subnormals
+    flushed to zero (see the module's notes).
+
+    An op whose first input is a float array runs with FTZ/DAZ set; an op on scalars has a
+    subnormal float32 result made zero (a comparison: the cheap path of scalar loops); an
+    array computed from a first input that is a scalar (``0.5 * x``) is flushed after."""
+    first: Any = vals[0]
+    if type(first) is _ndarray and first.dtype.kind == "f":
+        return flushed(forward, vals, attrs)
+    value = forward(*vals, **attrs) if attrs else forward(*vals)
+    kind = type(value)
+    if kind is _f32:
+        if _NEG_TINY < value < _TINY:
+            return value * _ZERO  # a zero of the same sign (zeros stay as they are)
+        return value
+    if kind is _ndarray:
+        return _flush_array(value)
+    return value

@@ -1,0 +1,262 @@
+"""Eager float32 subnormals flushed to zero, as TensorFlow 2.21's kernels flush them.
+
+The reference is ``tests/data/tf_subnormals.json``, recorded by
+``tools/record_subnormals_tf.py`` (TF 2.21, eager and ``tf.function``): bit patterns of
+every input and result.  Eager tapeviz runs ops on arrays with the processor's FTZ/DAZ
+bits set, and flushes subnormal scalar results (:mod:`tapeviz.subnormals`); the user's
+own numpy arithmetic keeps IEEE subnormals before, between and after.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+import tapeviz as tv
+from tapeviz import subnormals
+
+DATA = os.path.join(os.path.dirname(__file__), "..", "data", "tf_subnormals.json")
+with open(DATA) as fh:
+    TF = json.load(fh)
+
+pytestmark = pytest.mark.skipif(
+    not subnormals.FLUSHES_ARRAYS, reason="eager arrays flush subnormals on x86-64 with glibc"
+)
+f32 = np.float32
+SUB = f32(1e-40)
+
+
+def bits(x: Any) -> list[int]:
+    return np.asarray(x, np.float32).view(np.int32).ravel().tolist()
+
+
+def ieee_still_here() -> bool:
+    """The caller's numpy keeps subnormals (scalar and array arithmetic)."""
+    return bits(np.multiply(SUB, f32(1.0))) == [71362] and bits(
+        np.multiply(np.array([SUB]), f32(1.0))
+    ) == [71362]
+
+
+def grad_exp(x: tv.Tensor) -> Any:
+    with tv.GradientTape() as tape:
+        tape.watch(x)
+        y = tv.exp(x)
+    return tape.gradient(y, x)
+
+
+def grad_mul(x: tv.Tensor, y: tv.Tensor) -> Any:
+    with tv.GradientTape() as tape:
+        tape.watch(x)
+        z = x * y
+    return tape.gradient(z, x)
+
+
+# the cases of tools/record_subnormals_tf.py, in tapeviz
+OPS: dict[str, Callable[..., Any]] = {
+    "half_of_min_normal": lambda x: x * 0.5,
+    "tiny_times_tiny": lambda x: x * x,
+    "subnormal_times_1e10": lambda x: x * 1e10,
+    "subnormal_times_1": lambda x: x * 1.0,
+    "subnormal_plus_normal": lambda x: x + 1e-38,
+    "subnormal_plus_subnormal": lambda x, y: x + y,
+    "difference_subnormal": lambda x, y: x - y,
+    "divide": lambda x, y: x / y,
+    "negate_subnormal": lambda x: -x,
+    "identity_subnormal": tv.identity,
+    "abs_subnormal": tv.abs,
+    "exp_-88": tv.exp,
+    "exp_-87.4": tv.exp,
+    "exp_-100": tv.exp,
+    "sigmoid_-88": tv.sigmoid,
+    "sqrt_subnormal": tv.sqrt,
+    "square": tv.square,
+    "tanh_subnormal": tv.tanh,
+    "sin_subnormal": tv.sin,
+    "maximum_subnormal_zero": tv.maximum,
+    "relu_subnormal": tv.nn.relu,
+    "cast_to_float64": lambda x: tv.cast(x, tv.float64),
+    "matmul_result": tv.matmul,
+    "matmul_input": tv.matmul,
+    "reduce_sum": tv.reduce_sum,
+    "reduce_sum_subnormals": tv.reduce_sum,
+    "reduce_mean": tv.reduce_mean,
+    "reduce_max_subnormal": tv.reduce_max,
+    "vector_times_half": lambda x: x * 0.5,
+    "vector_minus_1e-38": lambda x: x - 1e-38,
+    "ramp_times_1": lambda x: x * 1.0,
+    "ramp_times_1e10": lambda x: x * 1e10,
+    "grad_exp_-88": grad_exp,
+    "grad_mul": grad_mul,
+}
+
+
+def inputs(case: dict[str, Any], as_arrays: bool) -> list[Any]:
+    out = []
+    for b, shape in zip(case["inputs"], case["shapes"], strict=True):
+        a = np.array(b, np.int32).view(np.float32)
+        if shape or not as_arrays:  # (scalars as scalars, or as arrays of one value)
+            a = a.reshape(shape)[()]
+        out.append(tv.constant(a))
+    return out
+
+
+def run(name: str, as_arrays: bool) -> list[int]:
+    out = OPS[name](*inputs(TF["cases"][name], as_arrays))
+    return bits(out.numpy().astype(np.float32) if out.dtype == tv.float64 else out.numpy())
+
+
+# Where eager tapeviz differs from TF's eager result, and the value it gives instead.
+# Ops on arrays: numpy's sin and maximum (relu) read a subnormal input as zero under DAZ,
+# TF's kernels pass it through; gradients are computed without the FTZ/DAZ bits (only the
+# forward ops and optimizer updates run with them), so y's subnormal comes back as x*y's
+# gradient.
+ARRAY_DIFFERENCES = {
+    "sin_subnormal": [0],  # TF: 1e-40
+    "relu_subnormal": [0],  # TF: 1e-40
+    "grad_mul": [71362],  # TF: 0
+}
+# Ops on scalars (the fast path): subnormal results are zeros, but a subnormal input (only
+# a number the user wrote can be one) is not read as zero, and a result that merely passes
+# an input through (identity, abs, negation) is flushed too.
+SCALAR_DIFFERENCES = {
+    **ARRAY_DIFFERENCES,
+    "subnormal_times_1e10": bits(f32(1e-40) * f32(1e10)),  # TF: 0 (DAZ)
+    "sqrt_subnormal": bits(np.sqrt(f32(1e-40))),  # TF: 0 (DAZ)
+    "cast_to_float64": [71362],  # the float64 1e-40, back in float32; TF: 0 (DAZ)
+    "negate_subnormal": bits(f32(-0.0)),  # TF: -1e-40
+    "identity_subnormal": [0],  # TF: 1e-40
+    "abs_subnormal": [0],  # TF: 1e-40
+}
+
+
+def test_the_reference_is_tensorflow_2_21() -> None:
+    assert TF["tensorflow"] == "2.21.0"
+    assert sorted(TF["cases"]) == sorted(OPS)
+    # TF's eager and tf.function agree except where grappler removes `x * 1.0` / `x + 0`
+    # (1e-38 is itself subnormal: flushed to 0 when the constant is folded)
+    graph_only = {k for k, c in TF["cases"].items() if c["eager"] != c["tf_function"]}
+    assert graph_only == {
+        "subnormal_times_1",
+        "subnormal_plus_normal",
+        "vector_minus_1e-38",
+        "ramp_times_1",
+        "grad_mul",
+    }
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_ops_on_arrays_flush_like_tensorflow_eager(name: str) -> None:
+    want = ARRAY_DIFFERENCES.get(name, TF["cases"][name]["eager"])
+    assert run(name, as_arrays=True) == want
+    assert ieee_still_here()
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_ops_on_scalars_flush_subnormal_results(name: str) -> None:
+    want = SCALAR_DIFFERENCES.get(name, TF["cases"][name]["eager"])
+    assert run(name, as_arrays=False) == want
+    assert ieee_still_here()
+
+
+def test_differences_are_only_subnormal_inputs_or_gradients() -> None:
+    """Every listed difference has a subnormal input (a user's literal) or is a gradient:
+    results of ops on normal numbers are flushed exactly as TensorFlow flushes them."""
+    tiny = float(np.finfo(np.float32).tiny)
+    for name in SCALAR_DIFFERENCES:
+        case = TF["cases"][name]
+        values = np.array(sum(case["inputs"], []), np.int32).view(np.float32)
+        has_subnormal = bool(np.any((values != 0) & (np.abs(values) < tiny)))
+        assert has_subnormal or name.startswith("grad_"), name
+
+
+def test_a_scalar_zero_keeps_its_sign() -> None:
+    assert bits(tv.constant(f32(-1.5e-38)) * 0.5) == bits(f32(-0.0))
+    assert bits(tv.constant(f32(1.5e-38)) * 0.5) == [0]
+    assert bits(tv.constant(f32(-0.0)) * 1.0) == bits(f32(-0.0))
+
+
+def test_an_array_made_from_a_scalar_first_input_is_flushed_after() -> None:
+    x = tv.constant(np.array([1.5e-38, 3.0, -2e-38], np.float32))
+    assert bits(0.5 * x) == bits(np.array([0.0, 1.5, -0.0], np.float32))
+    assert bits(tv.constant(f32(0.5)) * x) == bits(np.array([0.0, 1.5, -0.0], np.float32))
+    assert ieee_still_here()
+
+
+def test_eager_adam_slots_stop_where_tensorflow_eager_stops() -> None:
+    """The converged Adam of tests/function/test_subnormals.py, eagerly: TF's eager bits."""
+    x = tv.Variable(1.0, name="x")
+    opt = tv.keras.optimizers.Adam(learning_rate=0.01)
+    opt.apply_gradients([(tv.constant(0.0), x)])
+    _, m, v = opt.variables()
+    m.assign(f32(-1e-30))
+    v.assign(f32(1e-33))
+    got, done = [], 0
+    for n in (100, 200, 3000):
+        for _ in range(n - done):
+            with tv.GradientTape() as tape:
+                y = x**2 - 2.0 * x + 1.0
+            opt.apply_gradients([(tape.gradient(y, x), x)])
+        done = n
+        got.append([bits(x.numpy())[0], bits(m.numpy())[0], bits(v.numpy())[0]])
+    assert got == TF["adam"]["eager"]
+    assert ieee_still_here()
+
+
+def test_the_callers_bits_come_back_after_an_error_in_an_op() -> None:
+    with pytest.raises(Exception, match="(?i)matmul|shape|dimension"):
+        a = tv.constant(np.ones((2, 3), np.float32))
+        tv.matmul(a, a)
+    assert ieee_still_here()
+
+
+def test_the_callers_other_bits_stay_as_they_were() -> None:
+    """A caller that set FTZ/DAZ itself keeps them; one that did not never gets them."""
+    import ctypes
+
+    assert subnormals._env is not None
+    get, put = subnormals._env
+    env = (ctypes.c_uint32 * 8)()
+    get(ctypes.byref(env))
+    before = env[7]
+    tv.constant(np.ones(3, np.float32)) * 0.5
+    get(ctypes.byref(env))
+    assert env[7] == before
+    on = (ctypes.c_uint32 * 8)(*env)
+    on[7] |= 0x8040
+    put(ctypes.byref(on))
+    try:
+        tv.constant(np.ones(3, np.float32)) * 0.5
+        get(ctypes.byref(env))
+        assert env[7] == before | 0x8040
+    finally:
+        env[7] = before
+        put(ctypes.byref(env))
+    assert ieee_still_here()
+
+
+def test_threads_flush_their_own_ops_and_keep_their_own_bits() -> None:
+    """The register is per thread, and so are the saved copies: threads running ops at the
+    same time each get flushed results and their own IEEE arithmetic back."""
+    errors: list[str] = []
+    x = tv.constant(np.full(1000, 1.5e-38, np.float32))
+
+    def work() -> None:
+        for _ in range(300):
+            if bits(x * 0.5) != [0] * 1000:
+                errors.append("not flushed")
+            if not ieee_still_here():
+                errors.append("IEEE lost")
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert ieee_still_here()
