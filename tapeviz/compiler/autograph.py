@@ -134,16 +134,24 @@ def while_stmt(
     set_state: Callable[[tuple[Any, ...]], None],
     names: tuple[str, ...],
 ) -> None:
-    """``while test(): body()``; once ``test()`` is a tensor of the trace, the rest of
-    the loop becomes a compiled ``while`` loop."""
-    while True:
+    """``while test(): body()``; a ``test()`` that is a tensor of the trace makes a
+    compiled ``while`` loop (TensorFlow's rule: decided by the first test)."""
+    t = test()
+    if _symbolic_test(t):
+        _symbolic_loop(names, get_state, set_state, lambda: test(), body, None)
+        return
+    while t:
+        body()
         t = test()
         if _symbolic_test(t):
-            break
-        if not t:
-            return
-        body()
-    _symbolic_loop(names, get_state, set_state, lambda: test(), body, None)
+            raise NotImplementedError(
+                "tv.function: the condition of this `while` loop started as a Python value "
+                "and became a tensor after an iteration (a variable changed from a Python "
+                "number to a tensor, or a `break` depends on a tensor). TensorFlow refuses "
+                "this too. Make the condition a tensor from the start, e.g. "
+                "`n = tv.constant(0)` instead of `n = 0`, or `while n < limit:` with a "
+                "tensor `n` instead of `while True:`."
+            )
 
 
 def for_stmt(
@@ -276,6 +284,17 @@ def _symbolic_loop(
     for k, v in zip(local, after, strict=True):
         final[k] = v
     set_state(tuple(final))
+
+
+def returned(value: Any) -> Any:
+    """What a converted function returns: an error if it holds a variable that has no
+    value (set in one branch of an ``if`` on a tensor only)."""
+    from ..control_flow import _flatten
+
+    for leaf in _flatten(value)[0]:
+        if isinstance(leaf, Undefined):
+            leaf._fail()
+    return value
 
 
 def and_(*operands: Callable[[], Any]) -> Any:
@@ -483,6 +502,13 @@ class _Converter(ast.NodeTransformer):
 
     def visit_Lambda(self, node: ast.Lambda) -> Any:
         return node
+
+    def visit_Return(self, node: ast.Return) -> Any:
+        self.generic_visit(node)
+        if node.value is None:
+            return node
+        checked = ast.Call(_rt("returned"), [node.value], [])
+        return ast.copy_location(ast.Return(ast.copy_location(checked, node.value)), node)
 
     # -- expressions --------------------------------------------------------------------
     def visit_BoolOp(self, node: ast.BoolOp) -> Any:

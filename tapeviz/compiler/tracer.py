@@ -494,7 +494,9 @@ class Tracer:
                 "`if`, `while`, `and`/`or`/`not` or bool() cannot decide on it while "
                 "tracing. Supported: Python control flow on Python values (it is unrolled "
                 "while tracing), `for i in tv.range(n)` loops (compiled as a real loop), "
-                "and tv.where(condition, x, y) to choose values elementwise."
+                "tv.cond / tv.while_loop, and tv.where(condition, x, y) to choose values "
+                "elementwise. With tv.function's default autograph=True, a Python `if` or "
+                "`while` on a tensor in the function's own code is converted to them."
             )
 
     def optimizer_apply(self, opt: Any, grads_and_vars: Any) -> Any:

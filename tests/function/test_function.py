@@ -400,7 +400,8 @@ def test_method_decorated_with_function() -> None:
 
 # --- misuse ----------------------------------------------------------------------------------
 def test_python_if_on_a_tensor_is_an_error_that_says_what_works() -> None:
-    @tv.function
+    # (without autograph; with it, the `if` becomes a tv.cond: tests/function/test_autograph.py)
+    @tv.function(autograph=False)
     def f(x: tv.Tensor) -> tv.Tensor:
         if x > 0:
             return x
@@ -424,7 +425,7 @@ def test_numpy_of_a_symbolic_tensor_is_an_error() -> None:
 
 
 def test_break_inside_tv_range_is_an_error() -> None:
-    @tv.function
+    @tv.function(autograph=False)
     def f() -> None:
         for _ in tv.range(3):
             break
