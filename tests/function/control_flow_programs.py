@@ -1,3 +1,4 @@
+# ruff: noqa: SIM108 - the `if` statements are what autograph converts
 """Programs with Python control flow on tensors, written once for TensorFlow and tapeviz.
 
 ``build(tf)`` returns ``{name: (python_function, args)}``.  ``tools/record_control_flow_tf.py``
@@ -219,7 +220,7 @@ def build_training(tf: Any) -> tuple[Any, list[Any], list[Any]]:
                 pred = w * x + b
                 loss = tf.reduce_mean((pred - y) ** 2)
             grads = tape.gradient(loss, [w, b])
-            opt.apply_gradients(zip(grads, [w, b]))
+            opt.apply_gradients(zip(grads, [w, b], strict=True))
         return loss
 
     x = tf.constant([0.0, 1.0, 2.0, 3.0])

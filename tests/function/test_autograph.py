@@ -1,3 +1,4 @@
+# ruff: noqa: SIM108 - the `if` statements are what autograph converts
 """Autograph-lite: Python ``if``/``while``/``for`` on tensors inside ``tv.function``.
 
 Every program of ``control_flow_programs.py`` runs compiled (numba), on the numpy
