@@ -375,8 +375,9 @@ def _record_cond_gradient(
     of the branches' gradients (each branch recomputed under its own tape)."""
     from .custom import _custom_op
 
-    tensors = [x for x in captured.values() if not isinstance(x, Variable)]
-    variables = [x for x in captured.values() if isinstance(x, Variable)]
+    floats = [x for x in captured.values() if x.dtype.is_floating]
+    tensors = [x for x in floats if not isinstance(x, Variable)]
+    variables = [x for x in floats if isinstance(x, Variable)]
     sources: list[Tensor] = [*tensors, *variables]
     if not sources:
         return
@@ -557,6 +558,15 @@ def symbolic_while(
     if maximum_iterations is not None:
         counter = tracer.scratch_slot((), np.dtype(np.int32), "iterations")
         tracer.store(counter, convert_to_tensor(0))
+    runs = None  # how many times the body ran (what a gradient needs)
+    if recording:
+        runs = tracer.scratch_slot((), np.dtype(np.int32), "runs")
+        tracer.store(runs, convert_to_tensor(0))
+
+    def count_run() -> None:
+        if runs is not None:
+            tracer.store(runs, tracer.load(runs) + 1)
+
     with _Hidden(tracer.marker):
         index = None
         if loop_range is not None:
@@ -569,13 +579,14 @@ def symbolic_while(
                 tracer.load(s) if s is not None else x for s, x in zip(slots, leaves, strict=True)
             ]
             if index is not None:
+                count_run()
                 new = body(tracer.symbolic(index), *_unflatten(spec, cur))
             elif counter is not None:
                 n = tracer.load(counter)
                 tracer.exit_unless(n < convert_to_tensor(maximum_iterations, dtype="int32"))
                 tracer.store(counter, n + 1)
             if index is None:
-                new = _test_then_body(tracer, cond, body, _unflatten(spec, cur))
+                new = _test_then_body(tracer, cond, body, _unflatten(spec, cur), count_run)
             new_leaves, new_spec = _flatten(list(new))
             if _spec_key(new_spec) != _spec_key(spec):
                 raise ValueError(
@@ -589,6 +600,7 @@ def symbolic_while(
                 if slots[k] is not None:
                     tracer.store(slots[k], x)
             named = list(escaping()) if escaping is not None else []
+            escaped_names = [label for label, _ in named]
             escaped = [x for _, x in named]
             escaped_slots = [
                 tracer.scratch_slot(tuple(x.shape), x._value.dtype, label) if _is_value(x) else None
@@ -599,9 +611,24 @@ def symbolic_while(
                     tracer.store(slot, x)
         finally:
             captured = tracer.end_block(e)
-    if recording:
-        _refuse_loop_gradient(recording, leaves, captured)
     out = [tracer.load(s) if s is not None else x for s, x in zip(slots, leaves, strict=True)]
+    if recording and _connected(recording, leaves, captured):
+        assert runs is not None
+        if _has_side_effects(e.body or []):
+            raise NotImplementedError(
+                "tv.function: cannot differentiate through this loop: its body assigns "
+                "Variables, prints or draws random numbers, and its gradient would run the "
+                "body again. Move those out of the loop, or put the GradientTape inside it."
+            )
+        for label, x in zip(escaped_names, escaped, strict=True):
+            if _is_value(x) and x.dtype.is_floating:
+                raise NotImplementedError(
+                    f"tv.function: '{label}' is assigned inside a loop on tensors but not "
+                    "before it, and a recording tape would need its gradient; give it a "
+                    "value before the loop so that the loop carries it."
+                )
+        loop = _Loop(spec, leaves, body, loop_range, tracer.load(runs))
+        loop.record(recording, out, captured)
     if escaping is None:
         return list(_unflatten(spec, out))
     after = [
@@ -611,7 +638,11 @@ def symbolic_while(
 
 
 def _test_then_body(
-    tracer: Any, cond: Callable[..., Any], body: Callable[..., Any], cur: Any
+    tracer: Any,
+    cond: Callable[..., Any],
+    body: Callable[..., Any],
+    cur: Any,
+    before_body: Callable[[], None],
 ) -> Any:
     c = cond(*cur)
     c = convert_to_tensor(c) if _is_number(c) else c
@@ -619,6 +650,7 @@ def _test_then_body(
         raise TypeError(f"tv.while_loop: cond must return a boolean tensor, got {type(c).__name__}")
     _check_pred(c, "tv.while_loop")
     tracer.exit_unless(c)
+    before_body()
     return body(*cur)
 
 
@@ -653,24 +685,123 @@ def _check_carried(old: Any, new: Any, label: str) -> None:
         )
 
 
-def _refuse_loop_gradient(tapes: list[Any], leaves: list[Any], captured: dict[int, Tensor]) -> None:
+def _connected(tapes: list[Any], leaves: list[Any], captured: dict[int, Tensor]) -> bool:
+    """Whether a recording tape would differentiate through a loop with these values."""
     for t in tapes:
-        tracked = t._tracked
         for x in [*leaves, *captured.values()]:
             if not isinstance(x, Tensor):
                 continue
-            connected = x._id in tracked or (
+            if x._id in t._tracked or (
                 isinstance(x, Variable)
                 and x.trainable
                 and x.dtype.is_floating
                 and t._watch_accessed
+            ):
+                return True
+    return False
+
+
+class _Loop:
+    """The gradient of a traced loop, by recomputation.
+
+    The backward loop walks the iterations from the last to the first; for iteration
+    ``j`` it recomputes the loop values at its start (running the body ``j`` times from
+    the initial values: a loop inside the backward loop), runs the body once more under a
+    tape and pulls the adjoint of the loop values back through it.  Nothing is stored per
+    iteration, so loops of any length work, at the price of O(n²) body runs."""
+
+    def __init__(
+        self,
+        spec: Any,
+        init: list[Any],
+        body: Callable[..., Any],
+        loop_range: tuple[list[Any], Any] | None,
+        runs: Tensor,
+    ) -> None:
+        self.spec, self.init, self.body, self.loop_range, self.runs = (
+            spec,
+            init,
+            body,
+            loop_range,
+            runs,
+        )
+        self.floats = [k for k, x in enumerate(init) if _is_value(x) and x.dtype.is_floating]
+
+    def step(self, j: Tensor, values: list[Any]) -> list[Any]:
+        """The body on the values at the start of iteration ``j``: the values after it."""
+        args = _unflatten(self.spec, values)
+        if self.loop_range is not None:
+            from .ops.math import cast
+
+            tracer = _tracer()
+            start, _, delta = (tracer.symbolic(a) for a in self.loop_range[0])
+            index = start + cast(j, self.loop_range[1].name) * delta
+            new = self.body(index, *args)
+        else:
+            new = self.body(*args)
+        return [_as_tensor(x) for x in _flatten(list(new))[0]]
+
+    def values_at(self, j: Tensor) -> list[Any]:
+        out = symbolic_while(
+            lambda i, *vs: i < j,
+            lambda i, *vs: [i + 1, *self.step(i, list(vs))],
+            [convert_to_tensor(0), *self.init],
+        )
+        return list(out[1:])
+
+    def record(self, tapes: list[Any], outs: list[Any], captured: dict[int, Tensor]) -> None:
+        from .custom import _custom_op
+
+        # (an initial value may also be captured by the body: it is then a source twice,
+        # and the tape adds both contributions)
+        extra = [x for x in captured.values() if x.dtype.is_floating]
+        tensors = [self.init[k] for k in self.floats] + [
+            x for x in extra if not isinstance(x, Variable)
+        ]
+        variables = [x for x in extra if isinstance(x, Variable)]
+        sources = [*tensors, *variables]
+        for k in self.floats:
+
+            def grad_fn(g: Tensor, variables: Any = None, k: int = k) -> Any:
+                grads = self.gradient(k, g, sources)
+                if variables:
+                    return grads[: len(tensors)], grads[len(tensors) :]
+                return grads
+
+            attrs = {"grad_fn": grad_fn, "n_inputs": len(tensors), "fname": "while_loop"}
+            for t in tapes:
+                t._record_custom(_custom_op, sources, outs[k], attrs)
+
+    def gradient(self, k: int, g: Tensor, sources: list[Tensor]) -> list[Tensor]:
+        from .ops.shape import zeros_like
+        from .tape import GradientTape, UnconnectedGradients
+
+        nf = len(self.floats)
+        outer = sources[nf:]
+        g_values = [g if i == k else zeros_like(self.init[i]) for i in self.floats]
+        g_outer = [zeros_like(x) for x in outer]
+
+        def back(j: Tensor, *adjoints: Tensor) -> list[Tensor]:
+            values = self.values_at(j)
+            with GradientTape(watch_accessed_variables=False, persistent=True) as tape:
+                watched = [values[i] for i in self.floats]
+                tape.watch([*watched, *outer])
+                new = self.step(j, values)
+            ys = [new[i] for i in self.floats]
+            grads = tape.gradient(
+                ys,
+                [*watched, *outer],
+                output_gradients=list(adjoints[:nf]),
+                unconnected_gradients=UnconnectedGradients.ZERO,
             )
-            if connected:
-                raise NotImplementedError(
-                    "tv.function: gradients through a loop whose condition is a tensor "
-                    "(tv.while_loop, or a converted `while`/`for ... in tv.range(...)` over "
-                    "values a recording tape watches) are not supported yet by tapeviz. "
-                    "Put the GradientTape inside the loop body (a training step per "
-                    "iteration works), loop with Python's range (unrolled, differentiable), "
-                    "or take the gradient outside tv.function, where the loop runs eagerly."
-                )
+            summed = [a + b for a, b in zip(adjoints[nf:], grads[nf:], strict=True)]
+            return [j - 1, *grads[:nf], *summed]
+
+        out = symbolic_while(
+            lambda j, *adjoints: j >= 0,
+            back,
+            [self.runs - 1, *g_values, *g_outer],
+        )
+        g_init = list(out[1 : 1 + nf])
+        g_extra = list(out[1 + nf :])
+        return [*g_init, *g_extra]

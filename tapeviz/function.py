@@ -646,9 +646,12 @@ def function(
     tapes inside it, Variable updates and optimizer steps — is compiled with numba into one
     function.  ``for i in tv.range(n)`` compiles to a real loop; Python loops are unrolled.
 
-    Inside the function tensors are symbolic: ``if``/``while`` on a tensor raises (use
-    ``tv.where``), and ``print`` runs only while tracing (use :func:`print`, which prints
-    every time the function runs).  Variables may be created only on the first call.
+    Inside the function tensors are symbolic.  With ``autograph=True`` (the default, as in
+    TensorFlow) the function's own ``if``/``while``/``for`` statements on tensors become
+    ``tv.cond`` / ``tv.while_loop`` (:mod:`tapeviz.compiler.autograph`); with
+    ``autograph=False`` such a statement raises.  ``print`` runs only while tracing (use
+    :func:`print`, which prints every time the function runs).  Variables may be created
+    only on the first call.
 
     The other arguments are accepted for compatibility with ``tf.function`` and ignored.
 

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from .. import _state, dtypes
+from ..errors import OperatorNotAllowedInGraphError
 from ..ops._registry import REGISTRY, Op
 from ..tensor import Tensor, Variable, convert_to_tensor
 from .ir import Atom, Const, Eqn, Program, Slot, Var
@@ -52,10 +53,6 @@ VARIABLE_CREATION_MSG = (
 
 class SymbolicValueError(TypeError):
     """Raised when traced code asks for the numbers of a symbolic tensor."""
-
-
-class OperatorNotAllowedInGraphError(TypeError):
-    """A Python ``if``/``while``/``bool()`` on a tensor inside ``tv.function``."""
 
 
 def _no_value(what: str) -> SymbolicValueError:

@@ -203,6 +203,26 @@ def build(tf: Any) -> dict[str, tuple[Any, list[Any]]]:  # noqa: C901, PLR0915 -
 
     programs["cond_structure"] = (cond_structure, [tf.constant(-0.5)])
 
+    def loop_gradient(x, n):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = x
+            for _ in tf.range(n):
+                y = tf.sin(y) * x
+        return y, tape.gradient(y, x)
+
+    programs["loop_gradient"] = (loop_gradient, [tf.constant(0.7), tf.constant(4)])
+
+    rate = tf.Variable(1.1, name="rate")
+
+    def while_gradient(x):
+        with tf.GradientTape() as tape:
+            while x < 50.0:
+                x = x * rate + 1.0
+        return x, tape.gradient(x, rate)
+
+    programs["while_gradient"] = (while_gradient, [tf.constant(2.0)])
+
     return programs
 
 

@@ -154,16 +154,59 @@ def test_traced_cond_unconnected_branch_gives_zero_not_nan():
     assert float(grad(tv.constant(4.0))) == 0.25
 
 
-def test_gradient_through_a_traced_while_loop_is_a_clear_error():
+@pytest.mark.parametrize("n", [0, 1, 5])
+def test_traced_while_loop_gradient_against_finite_differences(n):
+    w = tv.Variable(0.9, dtype=tv.float64)
+
+    @tv.function
+    def grad(x, n):
+        with tv.GradientTape() as tape:
+            tape.watch(x)
+            _, y = tv.while_loop(
+                lambda i, y: i < n, lambda i, y: (i + 1, tv.sin(y) * x + w * y), (0, x)
+            )
+        gx, gw = tape.gradient(y, [x, w])
+        return y, gx, gw
+
+    def y_of(x, wv=0.9):
+        y = x
+        for _ in range(n):
+            y = np.sin(y) * x + wv * y
+        return y
+
+    y, gx, gw = grad(tv.constant(0.6, dtype=tv.float64), tv.constant(n))
+    assert float(y) == pytest.approx(y_of(0.6), rel=1e-14)
+    np.testing.assert_allclose(float(gx), _finite_difference(y_of, 0.6), rtol=1e-7)
+    np.testing.assert_allclose(
+        float(gw), _finite_difference(lambda wv: y_of(0.6, wv), 0.9), rtol=1e-7
+    )
+
+
+def test_loop_gradient_refuses_a_body_with_side_effects():
+    v = tv.Variable(0.0)
+
     @tv.function
     def f(x):
         with tv.GradientTape() as tape:
             tape.watch(x)
-            (y,) = tv.while_loop(lambda v: v < 10.0, lambda v: (v * 2.0,), (x,))
+            (y,) = tv.while_loop(lambda y: y < 10.0, lambda y: (v.assign(y) * 2.0,), (x,))
         return tape.gradient(y, x)
 
-    with pytest.raises(NotImplementedError, match="gradients through a loop"):
+    with pytest.raises(NotImplementedError, match="assigns"):
         f(tv.constant(1.0))
+
+
+def test_loop_gradient_of_a_value_defined_only_in_the_loop_is_refused():
+    @tv.function
+    def f(x, n):
+        with tv.GradientTape() as tape:
+            tape.watch(x)
+            for _ in tv.range(n):
+                y = x * x
+        return tape.gradient(y, x)
+
+    with pytest.raises(NotImplementedError, match="'y' is assigned inside a loop"):
+        f(tv.constant(1.0), tv.constant(3))
 
 
 def test_cond_whose_branch_assigns_a_variable():
