@@ -555,7 +555,10 @@ class _Converter(ast.NodeTransformer):
         return out
 
     def _names_tuple(self, names: list[str]) -> ast.expr:
-        return ast.Tuple([ast.Constant(x) for x in names], ast.Load())
+        """The variables' names for messages and drawings (``retval`` for the generated
+        ``_tv_ag_retval``)."""
+        shown = [x.removeprefix(f"{_PREFIX}_") for x in names]
+        return ast.Tuple([ast.Constant(x) for x in shown], ast.Load())
 
     def _placed(self, stmts: list[ast.stmt], node: ast.AST) -> list[ast.stmt]:
         for s in stmts:
