@@ -314,3 +314,34 @@ def test_nested_tv_function_is_converted_too():
 
     assert float(outer(tv.constant(2.0))) == 21.0
     assert float(outer(tv.constant(-2.0))) == -1.0
+
+
+def test_do_not_convert_keeps_the_python_if():
+    @tv.function
+    @tv.autograph.experimental.do_not_convert
+    def f(x):
+        if x > 0:
+            x = -x
+        return x
+
+    with pytest.raises(OperatorNotAllowedInGraphError):
+        f(tv.constant(1.0))
+
+
+def test_converted_method_of_a_module():
+    class Scale(tv.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = tv.Variable(2.0)
+
+        @tv.function
+        def __call__(self, x, training=False):
+            if training:  # a Python bool: stays Python
+                x = x * 0.5
+            y = x * self.w if x > 1.0 else x
+            return y
+
+    m = Scale()
+    assert float(m(tv.constant(3.0))) == 6.0
+    assert float(m(tv.constant(3.0), training=True)) == 3.0
+    assert float(m(tv.constant(0.5))) == 0.5
