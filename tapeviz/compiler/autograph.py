@@ -133,12 +133,13 @@ def while_stmt(
     get_state: Callable[[], tuple[Any, ...]],
     set_state: Callable[[tuple[Any, ...]], None],
     names: tuple[str, ...],
+    used_after: tuple[str, ...] = (),
 ) -> None:
     """``while test(): body()``; a ``test()`` that is a tensor of the trace makes a
     compiled ``while`` loop (TensorFlow's rule: decided by the first test)."""
     t = test()
     if _symbolic_test(t):
-        _symbolic_loop(names, get_state, set_state, lambda: test(), body, None)
+        _symbolic_loop(names, get_state, set_state, lambda: test(), body, None, used_after)
         return
     while t:
         body()
@@ -161,6 +162,7 @@ def for_stmt(
     get_state: Callable[[], tuple[Any, ...]],
     set_state: Callable[[tuple[Any, ...]], None],
     names: tuple[str, ...],
+    used_after: tuple[str, ...] = (),
 ) -> None:
     """``for item in iterable: body(item)`` (``extra_test`` is a ``break`` flag's test).
 
@@ -171,9 +173,9 @@ def for_stmt(
     if tracer is not None and loop is not None and loop[0] is tracer:
         _, atoms, dtype = loop
         if extra_test is None:
-            _symbolic_loop(names, get_state, set_state, None, body, (atoms, dtype))
+            _symbolic_loop(names, get_state, set_state, None, body, (atoms, dtype), used_after)
             return
-        _range_with_break(tracer, atoms, extra_test, body, get_state, set_state, names)
+        _range_with_break(tracer, atoms, extra_test, body, get_state, set_state, names, used_after)
         return
     for item in iterable:
         if extra_test is not None:
@@ -198,6 +200,7 @@ def _range_with_break(
     get_state: Callable[[], tuple[Any, ...]],
     set_state: Callable[[tuple[Any, ...]], None],
     names: tuple[str, ...],
+    used_after: tuple[str, ...],
 ) -> None:
     """``for i in tv.range(a, b, d)`` with ``break``: a while loop over a counter."""
     from ..ops.math import greater, less, logical_and, where
@@ -229,7 +232,7 @@ def _range_with_break(
         body(i)
         state[counter] = i + delta
 
-    _symbolic_loop((*names, counter), get, put, test, step, None)
+    _symbolic_loop((*names, counter), get, put, test, step, None, used_after)
 
 
 def _symbolic_loop(
@@ -239,10 +242,12 @@ def _symbolic_loop(
     test: Callable[[], Any] | None,
     body: Callable[..., None],
     loop_range: tuple[list[Any], Any] | None,
+    used_after: tuple[str, ...],
 ) -> None:
     """A loop traced once: the variables that have a value before it are carried; the
-    others are the body's own: after the loop they keep the last iteration's value
-    (zeros if the loop did not run), tensors through hidden storage."""
+    others are the body's own: those the code reads after the loop (``used_after``) keep
+    the last iteration's value (zeros if the loop did not run), tensors through hidden
+    storage; the rest have no value after it."""
     init = get_state()
     carried = [k for k, v in enumerate(init) if not isinstance(v, Undefined)]
     local = [k for k in range(len(init)) if k not in carried]
@@ -268,9 +273,11 @@ def _symbolic_loop(
         state = get_state()
         return [state[k] for k in carried]
 
+    escapes = [k for k in local if names[k] in used_after]
+
     def escaping() -> list[tuple[str, Any]]:
         state = get_state()
-        return [(names[k], state[k]) for k in local]
+        return [(names[k], state[k]) for k in escapes]
 
     out, after = symbolic_while(
         cond_fn,
@@ -281,7 +288,9 @@ def _symbolic_loop(
         escaping=escaping,
     )
     final = list(full(out))
-    for k, v in zip(local, after, strict=True):
+    for k in local:
+        final[k] = Undefined(names[k], "it is assigned inside a loop on tensors only")
+    for k, v in zip(escapes, after, strict=True):
         final[k] = v
     set_state(tuple(final))
 
@@ -365,6 +374,14 @@ def _walk_scope(nodes: Sequence[ast.AST], into_loops: bool = True) -> Any:
         if not into_loops and isinstance(n, ast.For | ast.While):
             continue
         stack.extend(reversed(list(ast.iter_child_nodes(n))))
+
+
+def _load_counts(node: ast.AST) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+            counts[n.id] = counts.get(n.id, 0) + 1
+    return counts
 
 
 def _assigned(nodes: Sequence[ast.AST]) -> list[str]:
@@ -484,7 +501,8 @@ def _fn(name: str, params: list[str], body: list[ast.stmt]) -> ast.FunctionDef:
 
 
 class _Converter(ast.NodeTransformer):
-    def __init__(self, global_names: set[str]) -> None:
+    def __init__(self, global_names: set[str], loads: dict[str, int]) -> None:
+        self.loads = loads  # how often the function reads each name
         self.count = 0
         self.global_names = global_names
         self.modified: dict[str, None] = {}
@@ -553,6 +571,12 @@ class _Converter(ast.NodeTransformer):
         if global_names:
             out.append(ast.Global(global_names))
         return out
+
+    def _used_after(self, node: ast.AST, names: list[str]) -> ast.expr:
+        """The names of ``names`` that the function reads outside the loop ``node``."""
+        inside = _load_counts(node)
+        used = [x for x in names if self.loads.get(x, 0) > inside.get(x, 0)]
+        return self._names_tuple(used)
 
     def _names_tuple(self, names: list[str]) -> ast.expr:
         """The variables' names for messages and drawings (``retval`` for the generated
@@ -638,6 +662,7 @@ class _Converter(ast.NodeTransformer):
         if brk is not None:
             names = [brk, *[x for x in names if x != brk]]
         self.modified.update(dict.fromkeys(names))
+        used_after = self._used_after(node, names)
         self.generic_visit(node)
         test: ast.expr = node.test
         if brk is not None:
@@ -654,6 +679,7 @@ class _Converter(ast.NodeTransformer):
                     ast.Name(f"{_PREFIX}_get_state_{n}", ast.Load()),
                     ast.Name(f"{_PREFIX}_set_state_{n}", ast.Load()),
                     self._names_tuple(names),
+                    used_after,
                 ],
                 [],
             )
@@ -674,6 +700,7 @@ class _Converter(ast.NodeTransformer):
         if brk is not None:
             names = [brk, *[x for x in names if x != brk]]
         self.modified.update(dict.fromkeys(names))
+        used_after = self._used_after(node, names)
         self.generic_visit(node)
         body_fn = _fn(f"{_PREFIX}_body_{n}", [item], [*self._declare(names), bind, *node.body])
         extra: ast.expr = ast.Constant(None)
@@ -689,6 +716,7 @@ class _Converter(ast.NodeTransformer):
                     ast.Name(f"{_PREFIX}_get_state_{n}", ast.Load()),
                     ast.Name(f"{_PREFIX}_set_state_{n}", ast.Load()),
                     self._names_tuple(names),
+                    used_after,
                 ],
                 [],
             )
@@ -839,7 +867,7 @@ def _compile(fn: types.FunctionType) -> tuple[Any, str | None, list[str], str | 
         _returns_to_assignments(body, retval)
         last = ast.Return(ast.Name(retval, ast.Load()))
         body.append(ast.copy_location(last, body[-1]))
-    conv = _Converter(global_names)
+    conv = _Converter(global_names, _load_counts(node))
     new_body: list[ast.stmt] = []
     for s in body:
         r = conv.visit(s)
