@@ -18,6 +18,7 @@ from typing import Any
 from . import _surface, dtypes, graph, linalg, math
 from . import ops as _ops  # registers every op
 from ._surface import NotImplementedInTapeviz
+from .control_flow import cond, while_loop
 from .custom import custom_gradient, name_scope, numpy_function
 from .dtypes import (
     DType,
@@ -129,6 +130,7 @@ _LAZY = {
     "function": ".compiler.tf_function",
     "print": ".compiler.tf_function",
     "errors": ".errors",
+    "autograph": ".autograph",
     "initializers": ".keras.initializers",  # tf.initializers is Keras' module
 }
 
@@ -153,6 +155,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "TensorArray",
+    "while_loop",
     "zeros_initializer",
     "tensordot",
     "random_uniform_initializer",
@@ -182,6 +185,7 @@ __all__ = [
     "cast",
     "clip_by_value",
     "concat",
+    "cond",
     "constant",
     "convert_to_tensor",
     "cos",

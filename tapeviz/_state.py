@@ -41,6 +41,9 @@ class Tracer(Protocol):
     def is_symbolic(self, value: Any) -> bool:
         """Whether a tensor's value is known only when the program runs."""
 
+    def has_side_effects(self, eqns: list[Any]) -> bool:
+        """Whether a traced block assigns a user's Variable, prints or draws random numbers."""
+
     def scalars(self, opt: Any) -> Any:
         """The backend of traced schedule and optimizer scalars (``Scalars``' methods)."""
 

@@ -59,8 +59,15 @@ MODULES: dict[str, str] = {
 
 # Names tapeviz has with a narrower scope than TensorFlow's: how (shown in docs/api.md)
 PARTLY: dict[str, str] = {
-    "tf.function": "traces Python code into a compiled program; no autograph: a Python `if` "
-    "or `while` on a tensor value is an error (use tf.where, or `for i in tf.range(n)`)",
+    "tf.function": "traces Python code into a compiled program; autograph converts the "
+    "function's own `if`/`while`/`for` on tensors (also `break`, `continue`, `return` in "
+    "`if`); not converted: `return` inside a loop, loop `else:`, functions it calls unless "
+    "they are tf.functions too",
+    "tf.cond": "both branches must give the same structure, dtypes and shapes",
+    "tf.while_loop": "loop variables keep their shapes (no shape_invariants relaxation); "
+    "gradients through a loop on a tensor condition inside tf.function recompute the "
+    "iterations instead of storing them",
+    "tf.autograph": "to_code and experimental.do_not_convert / set_loop_options only",
     "tf.nn.softmax": "last axis only",
     "tf.nn.log_softmax": "last axis only",
     "tf.nn.softmax_cross_entropy_with_logits": "last axis only",

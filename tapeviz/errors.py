@@ -13,7 +13,12 @@ from __future__ import annotations
 
 from ._surface import module_getattr as _module_getattr
 
-__all__ = ["OpError", "InvalidArgumentError", "OutOfRangeError"]
+__all__ = [
+    "OpError",
+    "InvalidArgumentError",
+    "OutOfRangeError",
+    "OperatorNotAllowedInGraphError",
+]
 
 
 class OpError(Exception):
@@ -22,6 +27,11 @@ class OpError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class OperatorNotAllowedInGraphError(TypeError):
+    """A Python ``if``/``while``/``bool()`` on a symbolic tensor inside ``tv.function`` that
+    autograph did not convert (TensorFlow's error of the same name)."""
 
 
 class InvalidArgumentError(OpError):

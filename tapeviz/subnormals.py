@@ -46,7 +46,7 @@ _ndarray = np.ndarray
 
 
 def _fenv() -> tuple[Callable[..., int], Callable[..., int]] | None:
-    """glibc's ``fegetenv``/``fesetenv`` on x86-64 (``fenv_t``: 32 bytes, MXCSR last),
+    """Glibc's ``fegetenv``/``fesetenv`` on x86-64 (``fenv_t``: 32 bytes, MXCSR last),
     called without releasing the GIL (they take nanoseconds; ctypes' call is most of the
     cost, so they get ``byref`` pointers and no argument conversion)."""
     if platform.machine().lower() not in ("x86_64", "amd64"):

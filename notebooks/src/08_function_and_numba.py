@@ -88,12 +88,15 @@ print(concrete.program)
 tf.viz.graph(concrete.record())
 
 # %% [markdown]
-# ## 3. Control flow: Python decides while tracing
+# ## 3. Control flow: autograph turns an `if` on a tensor into `tf.cond`
 #
-# While tracing, a tensor has no value yet, so Python cannot branch on it (the cell is
-# tagged `raises-exception`: *Run All* shows the error and goes on):
+# While tracing, a tensor has no value yet, so Python alone cannot branch on it. As in
+# TensorFlow, `tf.function` first rewrites the function's own `if`, `while` and `for`
+# statements (this is called *autograph*): a condition that is a tensor becomes `tf.cond`
+# or `tf.while_loop`, and both branches are traced into the program as a real `if`/`else`
+# that the compiled code decides at run time. A condition on Python values stays Python.
 
-# %% [raises-exception]
+# %%
 @tf.function
 def relu_with_if(x):
     if x > 0:
@@ -101,10 +104,33 @@ def relu_with_if(x):
     return tf.zeros_like(x)
 
 
-relu_with_if(tf.constant(2.0))
+print(relu_with_if(tf.constant(2.0)), relu_with_if(tf.constant(-1.0)))
+print(relu_with_if.get_concrete_function(tf.constant(2.0)).program)
 
 # %% [markdown]
-# Choose values with `tf.where` instead: it becomes an operation of the program.
+# In the drawing each branch is a box inside the `tf.cond` box; a `merge` takes the value of
+# the branch that ran:
+
+# %%
+tf.viz.graph(relu_with_if.get_concrete_function(tf.constant(2.0)).record())
+
+# %% [markdown]
+# With `autograph=False` the `if` stays plain Python, and Python cannot decide (the cell is
+# tagged `raises-exception`: *Run All* shows the error and goes on):
+
+# %% [raises-exception]
+@tf.function(autograph=False)
+def relu_without_autograph(x):
+    if x > 0:
+        return x
+    return tf.zeros_like(x)
+
+
+relu_without_autograph(tf.constant(2.0))
+
+# %% [markdown]
+# To choose values elementwise, `tf.where` is simpler still: it becomes one operation of
+# the program.
 
 # %%
 @tf.function

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .ir import Const, Eqn, Var
+from .ir import BLOCK_PRIMS, Const, Eqn, Var
 
 __all__ = ["Group", "plan", "FUSIBLE", "emit_group"]
 
@@ -222,7 +222,7 @@ def plan(block: list[Eqn]) -> list[Any]:
                 group = Group(shape)
             group.add(e)
             continue
-        if e.prim == "loop":
+        if e.prim in BLOCK_PRIMS or e.prim == "exit_unless":  # control flow: a barrier
             close()
             items.append(("eqn", e))
             continue

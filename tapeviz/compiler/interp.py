@@ -86,7 +86,9 @@ def run(
     def val(a: Any) -> Any:
         return env[a.id] if isinstance(a, Var) else a.value
 
-    # an explicit stack of (equations, position) frames: loops nest without recursion
+    # an explicit stack of (equations, position, iteration) frames: loops nest without
+    # recursion; iteration is None (a block run once, an `if`), "while", or a loop's
+    # (equation, indices)
     stack: list[list[Any]] = [[prog.eqns, 0, None]]
     while stack:
         frame = stack[-1]
@@ -94,6 +96,9 @@ def run(
         if pos >= len(eqns):
             if it is None:
                 stack.pop()
+                continue
+            if it == "while":
+                frame[1] = 0
                 continue
             loop_eqn, indices = it
             nxt = next(indices, None)
@@ -125,6 +130,15 @@ def run(
             if first is not None:
                 env[e.outs[0].id] = first
                 stack.append([e.body, 0, (e, indices)])
+        elif p == "if":
+            if bool(val(e.ins[0])) != bool(e.attrs.get("negate", False)):
+                stack.append([e.body, 0, None])
+        elif p == "while":
+            stack.append([e.body, 0, "while"])
+        elif p == "exit_unless":
+            if not val(e.ins[0]):
+                while stack.pop()[2] != "while":
+                    pass
         elif p == "random":
             if rs is None:
                 rs = np.random.RandomState(seed)

@@ -22,7 +22,16 @@ registry op name          ``outs[0] = REGISTRY[prim].forward(*ins, **attrs)``
 ``loop``                  ``for outs[0] in range(ins[0], ins[1], ins[2]): body``
 ``print``                 print ``ins`` with the template in ``attrs`` (``tv.print``)
 ``random``                ``outs[0]`` = fresh draws (``attrs``: dist, shape, dtype)
+``if``                    ``if ins[0]: body`` (``attrs["negate"]``: ``if not ins[0]``)
+``while``                 ``while True: body`` (left by an ``exit_unless`` of its body)
+``exit_unless``           ``if not ins[0]: break`` (leaves the innermost ``while``)
 ========================  ==========================================================
+
+Control flow (``tv.cond``, ``tv.while_loop``, and the Python ``if``/``while``/``for``
+that autograph converts) keeps the same rule: a ``cond`` is two ``if`` equations on one
+predicate (``if p`` and ``if not p``), each branch storing its results into hidden
+Variables (*scratch* slots) that are read after them; a ``while`` loop stores its
+loop-carried values into scratch slots and tests its condition at the top of its body.
 
 >>> import tapeviz as tv
 >>> @tv.function
@@ -43,9 +52,22 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Var", "Const", "Slot", "Eqn", "Program", "walk", "short_dtype"]
+__all__ = [
+    "Var",
+    "Const",
+    "Slot",
+    "Eqn",
+    "Program",
+    "walk",
+    "short_dtype",
+    "BLOCK_PRIMS",
+]
 
-SPECIAL_PRIMS = frozenset({"read", "assign", "loop", "print", "random"})
+SPECIAL_PRIMS = frozenset(
+    {"read", "assign", "loop", "print", "random", "if", "while", "exit_unless"}
+)
+# equations that own a body of equations
+BLOCK_PRIMS = frozenset({"loop", "if", "while"})
 
 
 def short_dtype(dtype: np.dtype[Any]) -> str:
@@ -127,10 +149,16 @@ class Const:
 class Slot:
     """The storage of one ``tv.Variable`` inside a program (``x:0``)."""
 
-    __slots__ = ("index", "name", "shape", "dtype", "created")
+    __slots__ = ("index", "name", "shape", "dtype", "created", "scratch")
 
     def __init__(
-        self, index: int, name: str, shape: tuple[int, ...], dtype: np.dtype[Any], created: bool
+        self,
+        index: int,
+        name: str,
+        shape: tuple[int, ...],
+        dtype: np.dtype[Any],
+        created: bool,
+        scratch: bool = False,
     ) -> None:
         self.index = index
         self.name = name
@@ -138,6 +166,9 @@ class Slot:
         self.dtype = np.dtype(dtype)
         # True for Variables created while tracing (optimizer slots on the first call)
         self.created = created
+        # True for the hidden storage of control flow (a branch's results, loop-carried
+        # values): not a tv.Variable of the user's
+        self.scratch = scratch
 
     def __repr__(self) -> str:
         return self.name
@@ -167,6 +198,18 @@ class Eqn:
             return [f"{indent}{self.ins[0]!r} <- {_atom_text(self.ins[1])}"]
         if self.prim == "print":
             return [f"{indent}print {ins}"]
+        if self.prim in ("if", "while"):
+            if self.prim == "while":
+                head = f"{indent}while True:"
+            else:
+                neg = "not " if self.attrs.get("negate") else ""
+                head = f"{indent}if {neg}{_atom_text(self.ins[0])}:"
+            lines = [head]
+            for e in self.body or ():
+                lines.extend(e.text(indent + "  "))
+            return lines
+        if self.prim == "exit_unless":
+            return [f"{indent}if not {_atom_text(self.ins[0])}: break"]
         if self.prim == "loop":
             start, limit, delta = self.ins
             bounds = ", ".join(_atom_text(a) for a in (start, limit, delta))

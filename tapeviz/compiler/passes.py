@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from .ir import Const, Eqn, Program, Var, walk
+from .ir import BLOCK_PRIMS, Const, Eqn, Program, Var, walk
 
 __all__ = ["eliminate_dead_code", "merge_duplicates", "optimize"]
 
-_SIDE_EFFECTS = frozenset({"assign", "print"})
+_SIDE_EFFECTS = frozenset({"assign", "print", "exit_unless"})
 
 
 def eliminate_dead_code(prog: Program) -> Program:
@@ -28,10 +28,15 @@ def eliminate_dead_code(prog: Program) -> Program:
     live: set[int] = {a.id for a in prog.outputs if isinstance(a, Var)}
     keep: set[int] = set()  # id() of live equations
     order = list(walk(prog.eqns))
-    # a loop equation precedes its body in `order`; reversed, the body is decided first
+    # hidden storage of control flow that nothing reads back is not worth storing
+    read_slots = {e.ins[0].index for e in order if e.prim == "read"}
+    # a loop (if, while) equation precedes its body in `order`; reversed, the body is
+    # decided first.  A `while` stays as long as it tests its condition (it may never end).
     for e in reversed(order):
-        if e.prim == "loop":
+        if e.prim in BLOCK_PRIMS:
             alive = any(id(b) in keep for b in e.body or ())
+        elif e.prim == "assign" and e.ins[0].scratch and e.ins[0].index not in read_slots:
+            alive = False
         else:
             alive = e.prim in _SIDE_EFFECTS or any(o.id in live for o in e.outs)
         if alive:
@@ -84,7 +89,7 @@ def merge_duplicates(prog: Program) -> Program:
         out: list[Eqn] = []
         for e in block:
             e.ins = tuple(sub(a) for a in e.ins)
-            if e.prim == "loop":
+            if e.prim in BLOCK_PRIMS:
                 seen = {k: v for k, v in seen.items() if k[0] != "read"}
                 out.append(e)
                 assert e.body is not None
@@ -99,7 +104,7 @@ def merge_duplicates(prog: Program) -> Program:
                 }
                 out.append(e)
                 continue
-            if e.prim in ("print", "random") or len(e.outs) != 1:  # not pure
+            if e.prim in ("print", "random", "exit_unless") or len(e.outs) != 1:  # not pure
                 out.append(e)
                 continue
             k = _key(e, rename)

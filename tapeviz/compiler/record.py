@@ -9,7 +9,17 @@ Nodes, in program order:
   index of each ``tv.range`` loop (in its loop's scope; the bounds are in the scope's text),
   and the constants the trace captured;
 * ``"op"`` — one per equation: registry ops (``op`` is the registry name), and three
-  program-only kinds: ``"assign"`` (symbol ``←``; named like its Variable), ``"print"``.
+  program-only kinds: ``"assign"`` (symbol ``←``; named like its Variable), ``"print"``,
+  ``"exit_unless"`` (the test of a ``while`` loop, symbol ``break if not``).
+
+Control flow is drawn with scopes too: a ``tv.cond`` (or an ``if`` on a tensor) is the
+scope ``tv.cond(t2)`` with one sub-scope per branch (``if t2``, ``else``); a while loop is
+the scope ``tv.while_loop #1``.  Values that leave a branch or are carried by a loop are
+``"variable"`` nodes named after the Python variable, with ``attrs["role"]`` =
+``"control flow"``: the branches and the loop body assign them, and what follows reads
+them.  After a ``cond`` a ``"merge"`` op joins what the two branches stored.  A loop's
+storage node lists in ``attrs`` the values that enter the loop (``"enters_from"``) and
+those its body passes to the next iteration (``"next_iteration"``, drawn as back edges).
 
 A trace has no values yet: op nodes, arguments and loop indices are ``symbolic`` (their
 ``value`` is a NaN placeholder, 0 for integers), and pictures show their type, ``f32[2,1]``,
@@ -22,6 +32,7 @@ inside the function)".
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
 
@@ -29,7 +40,7 @@ import numpy as np
 
 from ..graph import Node, Record
 from ..ops._registry import REGISTRY, sanitize_attrs
-from .ir import Const, Eqn, Program, Var
+from .ir import Const, Eqn, Program, Var, walk
 
 __all__ = ["program_record"]
 
@@ -45,6 +56,10 @@ def _frozen(value: Any) -> np.ndarray:
     arr = np.array(value, copy=True)
     arr.flags.writeable = False
     return arr
+
+
+def _text(a: Any) -> str:
+    return a.name if isinstance(a, Var) else repr(a)
 
 
 def program_record(
@@ -93,10 +108,11 @@ def program_record(
                 inputs=(),
                 shape=slot.shape,
                 dtype=slot.dtype.name,
-                value=value,
+                value=value if not slot.scratch else _unknown(slot.shape, slot.dtype),
                 name=slot.name,
                 watched=False,
-                symbolic=not known,
+                symbolic=not known or slot.scratch,
+                attrs=MappingProxyType({"role": "control flow"} if slot.scratch else {}),
             )
             var_node[slot.index] = nid
             current.setdefault(slot.index, nid)
@@ -121,6 +137,28 @@ def program_record(
             return nid
         raise TypeError(f"not an atom: {a!r}")
 
+    n_while = 0
+    preds: list[int] = []  # the predicates of the branches being read
+    chosen_by: dict[int, int | None] = {}  # scratch slot -> predicate of its last store
+    pending: dict[int, list[int]] = {}  # scratch slot -> its assigns since it was last read
+    slot_scratch = {s.index: s.scratch for s in prog.slots}
+    entry: dict[int, list[int]] = {}  # scratch variable node -> values entering its loop
+    back: dict[int, list[int]] = {}  # scratch variable node -> values of the next iteration
+
+    def _enter_loop(e: Eqn, loop_scope: str, text: str) -> None:
+        for x in walk(e.body or []):
+            if x.prim == "read" and x.ins[0].scratch and x.ins[0].index in current:
+                slot = x.ins[0]
+                before = current[slot.index]
+                nid = slot_node(slot)
+                if before != nid and before not in entry.get(nid, ()):
+                    entry.setdefault(nid, []).append(before)
+        for slot_index, nid in var_node.items():
+            current[slot_index] = nid  # loop-carried: the Variable (or storage) itself
+            pending.pop(slot_index, None)
+        end = Eqn("__end_loop__", (), ())
+        stack.append([[*(e.body or []), end], 0, "/".join(s for s in (loop_scope, text) if s)])
+
     # explicit stack of (equations, position, loop scope text) frames: no recursion
     stack: list[list[Any]] = [[prog.eqns, 0, ""]]
     while stack:
@@ -132,13 +170,41 @@ def program_record(
         frame[1] = pos + 1
         e: Eqn = eqns[pos]
         scope = "/".join(s for s in (e.scope, loop_scope) if s)
+        if e.prim == "__end_if__":
+            preds.pop()
+            continue
+        if e.prim == "__end_loop__":
+            # values the body stored into a loop's hidden storage feed the next iteration
+            for slot_index, nid in var_node.items():
+                if nid != current[slot_index] and slot_scratch.get(slot_index):
+                    back.setdefault(nid, []).append(current[slot_index])
+            continue
         if e.prim == "read":
             slot = e.ins[0]
-            slot_node(slot)
+            if slot.index not in current:
+                slot_node(slot)
+            stored = pending.pop(slot.index, [])
+            if slot.scratch and len(stored) > 1:
+                # after a cond: the value comes from whichever branch its predicate chose
+                pred = chosen_by.get(slot.index)
+                current[slot.index] = add(
+                    kind="op",
+                    op="merge",
+                    inputs=tuple(stored) if pred is None else (pred, *stored),
+                    shape=slot.shape,
+                    dtype=slot.dtype.name,
+                    value=_unknown(slot.shape, slot.dtype),
+                    name=slot.name,
+                    symbol="merge",
+                    symbolic=True,
+                    scope=scope,
+                    group=e.group,
+                )
             node_of[e.outs[0].id] = current[slot.index]
         elif e.prim == "assign":
             slot = e.ins[0]
-            slot_node(slot)
+            if not slot.scratch:
+                slot_node(slot)
             nid = add(
                 kind="op",
                 op="assign",
@@ -153,6 +219,9 @@ def program_record(
                 group=e.group,
             )
             current[slot.index] = nid
+            if slot.scratch:
+                pending.setdefault(slot.index, []).append(nid)
+                chosen_by[slot.index] = preds[-1] if preds else None
         elif e.prim == "print":
             add(
                 kind="op",
@@ -162,6 +231,34 @@ def program_record(
                 dtype="bool",
                 value=_unknown((), np.dtype(bool)),
                 symbol="print",
+                symbolic=True,
+                scope=scope,
+                group=e.group,
+            )
+        elif e.prim in ("if", "while"):
+            # a cond: a cluster `tv.cond(p)` holding one cluster per branch; a while loop:
+            # a cluster holding its body (its test is the `exit unless` node in it)
+            if e.prim == "if":
+                p = _text(e.ins[0])
+                branch = "else" if e.attrs.get("negate") else f"if {p}"
+                text = f"tv.cond({p})/{branch}"
+            else:
+                n_while += 1
+                text = f"tv.while_loop #{n_while}"
+                _enter_loop(e, loop_scope, text)
+            if e.prim == "if":
+                preds.append(atom_node(e.ins[0]))
+                body = [*(e.body or []), Eqn("__end_if__", (), ())]
+                stack.append([body, 0, "/".join(s for s in (loop_scope, text) if s)])
+        elif e.prim == "exit_unless":
+            add(
+                kind="op",
+                op="exit_unless",
+                inputs=(atom_node(e.ins[0]),),
+                shape=(),
+                dtype="bool",
+                value=_unknown((), np.dtype(bool)),
+                symbol="break if not",
                 symbolic=True,
                 scope=scope,
                 group=e.group,
@@ -182,9 +279,7 @@ def program_record(
                 attrs=MappingProxyType({"role": "loop index", "loop": text}),
                 scope="/".join(s for s in (scope, text) if s),
             )
-            for slot_index, nid in var_node.items():
-                current[slot_index] = nid  # loop-carried: the Variable itself
-            stack.append([e.body or [], 0, "/".join(s for s in (loop_scope, text) if s)])
+            _enter_loop(e, loop_scope, text)
         else:
             out = e.outs[0]
             op = REGISTRY.get(e.prim)
@@ -201,5 +296,11 @@ def program_record(
                 scope=scope,
                 group=e.group,
             )
+    for nid in set(entry) | set(back):
+        links = {
+            "enters_from": tuple(entry.get(nid, ())),
+            "next_iteration": tuple(back.get(nid, ())),
+        }
+        nodes[nid] = replace(nodes[nid], attrs=MappingProxyType({**nodes[nid].attrs, **links}))
     groups = {n.group: "gradient (tape.gradient inside the function)" for n in nodes if n.group}
     return Record(nodes=tuple(nodes), tape_id=0, groups=MappingProxyType(groups))

@@ -478,8 +478,12 @@ def _store(var: Any, value: Any, args: list[Any], slots: list[Any]) -> None:
 class Function:
     """A Python function compiled by tracing; see :func:`function`."""
 
-    def __init__(self, python_function: Callable[..., Any], name: str | None = None) -> None:
+    def __init__(
+        self, python_function: Callable[..., Any], name: str | None = None, autograph: bool = True
+    ) -> None:
         self.python_function = python_function
+        self._autograph = autograph
+        self._converted: Callable[..., Any] | None = None
         self.__name__ = str(name or getattr(python_function, "__name__", "function"))
         functools.update_wrapper(self, python_function)
         self._cache: dict[Any, ConcreteFunction] = {}
@@ -504,7 +508,7 @@ class Function:
         local = _state.local
         if local.tracer is not None:
             # called from traced code: its ops join the caller's program
-            return self.python_function(*args, **kwargs)
+            return self._traced_function()(*args, **kwargs)
         for tape in local.tapes:
             if tape._recording:
                 # an outer tape differentiates through the call: run it eagerly
@@ -544,7 +548,7 @@ class Function:
             if cf is not None:
                 return cf
             cf = trace(
-                self.python_function,
+                self._traced_function(),
                 self.__name__,
                 leaves,
                 spec,
@@ -555,6 +559,18 @@ class Function:
             self._keepalive[key] = [x for x in leaves if _leaf_key(x)[0] == "O"]
         self._detector.traced(repr(self.python_function))
         return cf
+
+    def _traced_function(self) -> Callable[..., Any]:
+        """The function that is traced: autograph's conversion (tapeviz.compiler.autograph)
+        of the Python function, or the function itself with autograph=False."""
+        if self._converted is None:
+            if self._autograph:
+                from .autograph import convert
+
+                self._converted = convert(self.python_function).fn
+            else:
+                self._converted = self.python_function
+        return self._converted
 
     def __repr__(self) -> str:
         return f"<tv.function {self.__name__}: {self._traces} trace(s)>"
@@ -653,9 +669,12 @@ def function(
     tapes inside it, Variable updates and optimizer steps — is compiled with numba into one
     function.  ``for i in tv.range(n)`` compiles to a real loop; Python loops are unrolled.
 
-    Inside the function tensors are symbolic: ``if``/``while`` on a tensor raises (use
-    ``tv.where``), and ``print`` runs only while tracing (use :func:`print`, which prints
-    every time the function runs).  Variables may be created only on the first call.
+    Inside the function tensors are symbolic.  With ``autograph=True`` (the default, as in
+    TensorFlow) the function's own ``if``/``while``/``for`` statements on tensors become
+    ``tv.cond`` / ``tv.while_loop`` (:mod:`tapeviz.compiler.autograph`); with
+    ``autograph=False`` such a statement raises.  ``print`` runs only while tracing (use
+    :func:`print`, which prints every time the function runs).  Variables may be created
+    only on the first call.
 
     The other arguments are accepted for compatibility with ``tf.function`` and ignored.
 
@@ -667,8 +686,8 @@ def function(
     <tv.Tensor: shape=(), dtype=float32, numpy=5.0>
     """
     if func is None:
-        return lambda f: Function(f, name)
-    return Function(func, name)
+        return lambda f: Function(f, name, autograph=autograph)
+    return Function(func, name, autograph=autograph)
 
 
 def print(

@@ -29,9 +29,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import _state, dtypes
+from ..errors import OperatorNotAllowedInGraphError
 from ..ops._registry import REGISTRY, Op, record
 from ..tensor import Tensor, Variable, convert_to_tensor
-from .ir import Atom, Const, Eqn, Program, Slot, Var
+from .ir import Atom, Const, Eqn, Program, Slot, Var, walk
 
 __all__ = [
     "Placeholder",
@@ -52,10 +53,6 @@ VARIABLE_CREATION_MSG = (
 
 class SymbolicValueError(TypeError):
     """Raised when traced code asks for the numbers of a symbolic tensor."""
-
-
-class OperatorNotAllowedInGraphError(TypeError):
-    """A Python ``if``/``while``/``bool()`` on a tensor inside ``tv.function``."""
 
 
 def _no_value(what: str) -> SymbolicValueError:
@@ -262,6 +259,14 @@ class Tracer:
     value_error: type[Exception] = SymbolicValueError
 
     @staticmethod
+    def has_side_effects(eqns: list[Eqn]) -> bool:
+        """Whether a traced block assigns a user's Variable, prints or draws random numbers."""
+        return any(
+            e.prim in ("print", "random") or (e.prim == "assign" and not e.ins[0].scratch)
+            for e in walk(eqns)
+        )
+
+    @staticmethod
     def is_symbolic(value: Any) -> bool:
         """Whether ``value`` is a traced placeholder (known only when the code runs)."""
         return type(value) is Placeholder
@@ -294,6 +299,12 @@ class Tracer:
         self._loop_reads: list[set[int]] = []
         # the stream that seeds each call's random draws (taken at the first random op)
         self.random_stream: np.random.Generator | None = None
+        # control flow (tapeviz.control_flow): per open block, the ids of the values it
+        # defines and the tensors from outside that its ops use (what it *captures*)
+        self._defined: list[set[int]] = []
+        self._captures: list[dict[int, Tensor]] = []
+        self._scratch: list[tuple[Slot, _Scratch]] = []
+        self._assigns = 0  # how many assign equations so far (a branch with side effects)
 
     # -- values --------------------------------------------------------------------------
     def new_var(self, shape: tuple[int, ...], dtype: Any) -> Var:
@@ -366,6 +377,8 @@ class Tracer:
         local = _state.local
         e = Eqn(prim, ins, outs, dict(attrs or {}), body, local.scope.rstrip("/"), local.group)
         self._regions[-1].append(e)
+        for defined in self._defined:
+            defined.update(o.id for o in outs)
         return e
 
     def compute(self, op: Op, atoms: list[Atom], attrs: dict[str, Any]) -> Atom:
@@ -412,6 +425,8 @@ class Tracer:
     def apply(self, op: Op, xs: Any, attrs: dict[str, Any]) -> Tensor:
         """The hook of ``tapeviz.ops._registry.apply`` while tracing."""
         atoms = [self.atom(x) for x in xs]
+        if self._captures:
+            self._note_captures(xs, atoms)
         out = self.symbolic(self.compute(op, atoms, attrs))
         if op.vjp is not None:
             record(op, xs, out, attrs)  # (the marker records nothing)
@@ -474,6 +489,7 @@ class Tracer:
             op = REGISTRY["add" if mode == "assign_add" else "subtract"]
             a = self.compute(op, [cur, a], {})
         self.emit("assign", (st.slot, a), ())
+        self._assigns += 1
         self._rebind(st, a)
         return var
 
@@ -489,10 +505,15 @@ class Tracer:
                 return self._arg_vars.get(st.var._id)
         return None
 
-    def variables(self) -> list[Variable]:
-        """The Variables of the program, one per slot, in slot order."""
-        by_slot = sorted(self._vars.values(), key=lambda s: s.slot.index)
-        return [s.var for s in by_slot]
+    def variables(self) -> list[Any]:
+        """The Variables of the program, one per slot, in slot order (the hidden storage
+        of control flow for scratch slots)."""
+        by_slot: list[Any] = [None] * len(self.slots)
+        for st in self._vars.values():
+            by_slot[st.slot.index] = st.var
+        for slot, storage in self._scratch:
+            by_slot[slot.index] = storage
+        return by_slot
 
     def restore_variables(self) -> None:
         """Give every Variable its real value back (tracing swapped in placeholders)."""
@@ -509,7 +530,9 @@ class Tracer:
                 "`if`, `while`, `and`/`or`/`not` or bool() cannot decide on it while "
                 "tracing. Supported: Python control flow on Python values (it is unrolled "
                 "while tracing), `for i in tv.range(n)` loops (compiled as a real loop), "
-                "and tv.where(condition, x, y) to choose values elementwise."
+                "tv.cond / tv.while_loop, and tv.where(condition, x, y) to choose values "
+                "elementwise. With tv.function's default autograph=True, a Python `if` or "
+                "`while` on a tensor in the function's own code is converted to them."
             )
 
     def optimizer_apply(self, opt: Any, grads_and_vars: Any) -> Any:
@@ -557,6 +580,69 @@ class Tracer:
         return run_custom_gradient(
             f, args, kwargs, lambda y: self.symbolic(self.atom(y)), exclude=self.marker
         )
+
+    # -- control flow (tapeviz.control_flow) ---------------------------------------------
+    def scratch_slot(self, shape: tuple[int, ...], dtype: Any, name: str) -> Slot:
+        """Hidden storage for a branch result or a loop-carried value."""
+        if any(s.name == name for s in self.slots):
+            name = f"{name}.{sum(s.name.split('.')[0] == name for s in self.slots)}"
+        slot = Slot(len(self.slots), name, shape, dtype, created=True, scratch=True)
+        self.slots.append(slot)
+        self._scratch.append((slot, _Scratch(slot)))
+        return slot
+
+    def store(self, slot: Slot, x: Tensor) -> None:
+        self.emit("assign", (slot, self.atom(x)), ())
+
+    def load(self, slot: Slot) -> Tensor:
+        out = self.new_var(slot.shape, slot.dtype)
+        self.emit("read", (slot,), (out,))
+        return self.symbolic(out)
+
+    def begin_block(
+        self, prim: str, ins: tuple[Any, ...], attrs: dict[str, Any], outs: tuple[Var, ...] = ()
+    ) -> Eqn:
+        """Open an ``if``/``while``/``loop`` equation: the equations emitted until
+        :meth:`end_block` form its body.  Variables are read afresh on both sides."""
+        e = self.emit(prim, ins, outs, attrs, body=[])
+        assert e.body is not None
+        self._regions.append(e.body)
+        self._defined.append(set())
+        self._captures.append({})
+        self._refresh_variables()
+        return e
+
+    def end_block(self, e: Eqn) -> dict[int, Tensor]:
+        """Close the block ``e``; return the tensors from outside that it used."""
+        if self._regions[-1] is not e.body:
+            raise RuntimeError("tv.function: control-flow blocks closed out of order")
+        self._regions.pop()
+        self._defined.pop()
+        captured = self._captures.pop()
+        if self._captures:  # what an inner block captured, its parent may capture too
+            self._note_captures(list(captured.values()), None)
+        self._refresh_variables()
+        return captured
+
+    def side_effects(self) -> int:
+        return self._assigns
+
+    def exit_unless(self, pred: Tensor) -> None:
+        self.emit("exit_unless", (self.atom(pred),), ())
+
+    def _note_captures(self, xs: Any, atoms: list[Atom] | None) -> None:
+        for k, x in enumerate(xs):
+            if not isinstance(x, Tensor):
+                continue
+            if isinstance(x, Variable):
+                for caps in self._captures:
+                    caps[x._id] = x
+                continue
+            a = atoms[k] if atoms is not None else self.atom(x)
+            if isinstance(a, Var):
+                for defined, caps in zip(self._defined, self._captures, strict=True):
+                    if a.id not in defined:
+                        caps[x._id] = x
 
     # -- loops -----------------------------------------------------------------------------
     def range(self, start: Any, limit: Any, delta: Any, dtype: Any) -> Tensor:
@@ -651,6 +737,19 @@ class Tracer:
     def program(self, outputs: list[Atom]) -> Program:
         """The traced program with these outputs."""
         return Program(self.name, self.inputs, self.slots, self.eqns, outputs)
+
+
+class _Scratch:
+    """The storage of a scratch slot between calls (a branch result, a loop-carried
+    value): what a tv.Variable is to an ordinary slot."""
+
+    __slots__ = ("_value", "name")
+
+    def __init__(self, slot: Slot) -> None:
+        self.name = slot.name
+        self._value: Any = np.zeros(slot.shape, slot.dtype)
+        if not slot.shape:
+            self._value = self._value[()]
 
 
 class _RangeTensor(Tensor):

@@ -143,7 +143,7 @@ from __future__ import annotations
 import html
 import re
 import textwrap
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -1439,6 +1439,12 @@ class _Writer:
             return text
         if text.startswith("for ") and " in tv.range(" in text:  # a traced loop
             return _m("graph.tip.loop", text=text)
+        if text.startswith("tv.cond("):  # a traced cond, and its branches
+            return _m("graph.tip.cond", text=text)
+        if text.startswith("if ") or text == "else":
+            return _m("graph.tip.branch", text=text)
+        if text.startswith("tv.while_loop"):
+            return _m("graph.tip.while", text=text)
         return _m("graph.tip.scope", text=text)
 
     def nodes(self) -> list[str]:
@@ -1574,7 +1580,33 @@ class _Writer:
                     ),
                 ]
                 out.append(f"{_name(head)} -> {_name(value_box_id(node, p))} [{_attrs(attrs)}]")
+        out.extend(self.loop_edges(tail_of))
         return ["\t" + line for line in out]
+
+    def loop_edges(self, tail_of: Callable[[int], str]) -> list[str]:
+        """The values entering a traced while/for loop's carried storage, and the back edges
+        from its body's results to the next iteration (``tv.function`` control flow)."""
+        plan, nodes, p = self.plan, self.rec.nodes, self.p
+        out: list[str] = []
+        for i in sorted(plan.full):
+            node = nodes[i]
+            for key, tip_key, style in (
+                ("enters_from", "graph.tip.loop_entry", "solid"),
+                ("next_iteration", "graph.tip.back_edge", "dashed"),
+            ):
+                for j in node.attrs.get(key, ()):
+                    if j not in plan.full:
+                        continue
+                    attrs = [
+                        ("id", f'"{p}{key[0]}{j}-{i}"'),
+                        ("class", f'"{theme.CLASS["edge"]}"'),
+                        ("style", style),
+                        ("constraint", "false" if style == "dashed" else "true"),
+                        ("tooltip", dot_quote(_m(tip_key, name=self.labels[i]))),
+                    ]
+                    head = value_box_id(node, p) if i not in self.inline else f"{p}n{i}"
+                    out.append(f"{_name(tail_of(j))} -> {_name(head)} [{_attrs(attrs)}]")
+        return out
 
 
 def graph(

@@ -404,7 +404,8 @@ def test_method_decorated_with_function() -> None:
 
 # --- misuse ----------------------------------------------------------------------------------
 def test_python_if_on_a_tensor_is_an_error_that_says_what_works() -> None:
-    @tv.function
+    # (without autograph; with it, the `if` becomes a tv.cond: tests/function/test_autograph.py)
+    @tv.function(autograph=False)
     def f(x: tv.Tensor) -> tv.Tensor:
         if x > 0:
             return x
@@ -428,7 +429,7 @@ def test_numpy_of_a_symbolic_tensor_is_an_error() -> None:
 
 
 def test_break_inside_tv_range_is_an_error() -> None:
-    @tv.function
+    @tv.function(autograph=False)
     def f() -> None:
         for _ in tv.range(3):
             break
@@ -438,9 +439,9 @@ def test_break_inside_tv_range_is_an_error() -> None:
 
 
 def test_python_values_carried_across_tv_range_iterations_are_an_error() -> None:
+    # without autograph; with it (the default) they are carried as TensorFlow carries them
     x = tv.Variable(2.0)
 
-    @tv.function
     def accumulate() -> tv.Tensor:
         total = tv.constant(0.0)
         for _ in tv.range(3):
@@ -448,19 +449,21 @@ def test_python_values_carried_across_tv_range_iterations_are_an_error() -> None
         return total
 
     with pytest.raises(NotImplementedError, match=r"`total` is carried .* tv\.Variable"):
-        accumulate()
+        tv.function(accumulate, autograph=False)()
+    assert float(tv.function(accumulate)()) == 6.0
 
     w = tv.constant([[0.5, 0.0], [0.0, 0.5]])
 
-    @tv.function
     def recurrent(h: tv.Tensor) -> tv.Tensor:
         for _ in tv.range(2):
             for _ in tv.range(2):
                 h = tv.tanh(h @ w)  # the inner loop's state
         return h
 
+    h0 = tv.constant([[1.0, 2.0]])
     with pytest.raises(NotImplementedError, match="`h` is carried"):
-        recurrent(tv.constant([[1.0, 2.0]]))
+        tv.function(recurrent, autograph=False)(h0)
+    np.testing.assert_allclose(tv.function(recurrent)(h0).numpy(), recurrent(h0).numpy(), rtol=1e-6)
 
 
 def test_values_recomputed_in_each_iteration_may_leave_a_tv_range_loop() -> None:

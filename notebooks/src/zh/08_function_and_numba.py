@@ -38,13 +38,22 @@
 # 追踪时还不知道的值显示为 `nan`：
 
 # %% [markdown]
-# ## 3. 控制流：追踪时由 Python 决定
+# ## 3. 控制流：autograph 把对张量的 `if` 变成 `tf.cond`
 #
-# 追踪的时候张量还没有值，所以 Python 无法根据它做分支（这个单元格带有 `raises-exception` 标签：
-# *Run All* 显示错误后会继续往下运行）：
+# 追踪的时候张量还没有值，单靠 Python 无法根据它做分支。和 TensorFlow 一样，`tf.function`
+# 会先改写函数自己的 `if`、`while` 和 `for` 语句（这叫 *autograph*）：条件是张量时，语句变成
+# `tf.cond` 或 `tf.while_loop`，两个分支都被追踪进程序，成为编译后的代码在运行时才决定的真正的
+# `if`/`else`。条件是 Python 值时仍然按 Python 执行。
 
 # %% [markdown]
-# 改用 `tf.where` 来选择值：它会成为程序里的一个运算。
+# 图里每个分支是 `tf.cond` 框里的一个小框；`merge` 取实际运行的那个分支的值：
+
+# %% [markdown]
+# 加上 `autograph=False`，`if` 就还是普通的 Python，而 Python 无法判断（这个单元格带有
+# `raises-exception` 标签：*Run All* 显示错误后会继续往下运行）：
+
+# %% [markdown]
+# 如果只是逐元素地选值，`tf.where` 更简单：它在程序里只是一个运算。
 
 # %% [markdown]
 # ## 4. 循环：`tf.range` 与 `range`
