@@ -73,8 +73,8 @@ _local = threading.local()
 
 
 def _thread_state() -> list[Any]:
-    """This thread's saved environment, the one with FTZ/DAZ set, pointers to both, and
-    whether :func:`flushed` is running (the register is the thread's own, and forwards
+    """The calling thread's saved environment, the one with FTZ/DAZ set, pointers to both,
+    and whether :func:`flushed` is running (the register is the thread's own, and forwards
     release the GIL: threads must not share these)."""
     saved = (ctypes.c_uint32 * 8)()
     flushing = (ctypes.c_uint32 * 8)()

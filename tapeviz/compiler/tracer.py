@@ -592,9 +592,11 @@ class Tracer:
         return slot
 
     def store(self, slot: Slot, x: Tensor) -> None:
+        """Emit the assignment of ``x`` to the (scratch) slot."""
         self.emit("assign", (slot, self.atom(x)), ())
 
     def load(self, slot: Slot) -> Tensor:
+        """Emit a read of the slot; its value as a new symbolic tensor."""
         out = self.new_var(slot.shape, slot.dtype)
         self.emit("read", (slot,), (out,))
         return self.symbolic(out)
@@ -625,9 +627,11 @@ class Tracer:
         return captured
 
     def side_effects(self) -> int:
+        """How many assignments to user Variables were traced so far."""
         return self._assigns
 
     def exit_unless(self, pred: Tensor) -> None:
+        """Emit a loop exit taken when ``pred`` is false."""
         self.emit("exit_unless", (self.atom(pred),), ())
 
     def _note_captures(self, xs: Any, atoms: list[Atom] | None) -> None:

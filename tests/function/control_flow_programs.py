@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 
-def build(tf: Any) -> dict[str, tuple[Any, list[Any]]]:  # noqa: C901, PLR0915 - a catalogue
+def build(tf: Any) -> dict[str, tuple[Any, list[Any]]]:
     programs: dict[str, tuple[Any, list[Any]]] = {}
 
     def sum_even(items):

@@ -142,7 +142,7 @@ def test_autograph_false_keeps_the_error():
 
 def test_lambda_without_source_is_not_converted_and_says_why():
     namespace: dict = {}
-    exec("def g(x):\n    if x > 0:\n        x = -x\n    return x\n", namespace)  # noqa: S102
+    exec("def g(x):\n    if x > 0:\n        x = -x\n    return x\n", namespace)
     with pytest.raises(OperatorNotAllowedInGraphError):
         tv.function(namespace["g"])(tv.constant(1.0))
     with pytest.raises(ValueError, match="source code"):
@@ -169,7 +169,7 @@ def test_variable_defined_in_one_branch_then_used():
             y = x * 2.0
         return y
 
-    with pytest.raises(UnboundLocalError, match="'y'.*else branch"):
+    with pytest.raises(UnboundLocalError, match=r"'y'.*else branch"):
         f(tv.constant(1.0))
 
 

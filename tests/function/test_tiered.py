@@ -153,7 +153,7 @@ def test_with_code_in_memory_a_thread_compiles(
 
 
 def test_a_program_with_transcendentals_compiles_on_the_first_call(tiering: str) -> None:
-    """numpy's exp and numba's differ in the last bits: no switch may change a result."""
+    """Numpy's exp and numba's differ in the last bits: no switch may change a result."""
 
     @tv.function
     def f(x: tv.Tensor) -> tv.Tensor:
