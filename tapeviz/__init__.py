@@ -130,7 +130,7 @@ _LAZY = {
     "function": ".compiler.tf_function",
     "print": ".compiler.tf_function",
     "errors": ".errors",
-    "autograph": ".autograph",
+    "autograph": ".compiler.autograph_api",  # tv.autograph: the compiler's conversion
     "initializers": ".keras.initializers",  # tf.initializers is Keras' module
 }
 

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from . import _state
+from .tape import hidden_from_tapes
 from .tensor import Tensor, Variable, convert_to_tensor
 
 __all__ = ["cond", "while_loop", "Undefined"]
@@ -188,23 +189,6 @@ def _check_pred(pred: Tensor, what: str) -> None:
         )
 
 
-class _Hidden:
-    """Hide the ops traced inside a block from the tapes recording now (their gradient
-    goes through the op recorded for the whole block)."""
-
-    def __init__(self, marker: Any) -> None:
-        self.tapes = [t for t in _state.local.tapes if t._recording and t is not marker]
-
-    def __enter__(self) -> _Hidden:
-        for t in self.tapes:
-            t._recording = False
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        for t in self.tapes:
-            t._recording = True
-
-
 # --- cond ---------------------------------------------------------------------------------
 def cond(
     pred: Any,
@@ -259,7 +243,7 @@ def symbolic_cond(
     results: list[tuple[list[Any], Any]] = []
     slots: list[Any] = []
     side_effects = False
-    with _Hidden(tracer.marker) as hidden:
+    with hidden_from_tapes(keep=tracer.marker) as hidden:
         for negate, fn in ((False, true_fn), (True, false_fn)):
             e = tracer.begin_block("if", (p,), {"negate": negate})
             try:
@@ -292,8 +276,8 @@ def symbolic_cond(
             out.append(tracer.load(slots[k]))
         else:
             out.append(a)
-    if hidden.tapes:
-        _record_cond_gradient(hidden.tapes, pred, true_fn, false_fn, out, captured, side_effects)
+    if hidden:
+        _record_cond_gradient(hidden, pred, true_fn, false_fn, out, captured, side_effects)
     return _unflatten(spec, out), spec
 
 
@@ -560,7 +544,7 @@ def symbolic_while(
         if runs is not None:
             tracer.store(runs, tracer.load(runs) + 1)
 
-    with _Hidden(tracer.marker):
+    with hidden_from_tapes(keep=tracer.marker):
         index = None
         if loop_range is not None:
             index = tracer.new_var((), loop_range[1])

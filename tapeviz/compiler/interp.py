@@ -68,7 +68,7 @@ def loop_indices(start: Any, limit: Any, delta: Any) -> Any:
         i = dtype.type(i + delta)
 
 
-_SPECIAL = frozenset({"read", "assign", "loop", "random", "print"})
+_SPECIAL = frozenset({"read", "assign", "loop", "if", "while", "exit_unless", "random", "print"})
 
 
 def run(

@@ -26,7 +26,7 @@ def to_code(
     entity: Callable[..., Any], recursive: bool = True, experimental_optional_features: Any = None
 ) -> str:
     """The Python source of ``entity`` as autograph converts it (``tf.autograph.to_code``)."""
-    from .compiler.autograph import to_code as convert_to_code
+    from .autograph import to_code as convert_to_code
 
     return convert_to_code(entity)
 
@@ -34,7 +34,7 @@ def to_code(
 def _do_not_convert(func: Callable[..., Any] | None = None) -> Any:
     """Decorator: autograph leaves ``func`` as written (its Python ``if`` on a tensor then
     raises inside ``tv.function``)."""
-    from .compiler.autograph import do_not_convert
+    from .autograph import do_not_convert
 
     if func is None:
         return do_not_convert
