@@ -221,6 +221,8 @@ def _lowering(op: Op) -> Lowering | None:
 
 # op name -> lowering, for every registered op that has one (read-only, derived)
 LOWER: OpTable[Lowering] = OpTable(_lowering)
+# equations of a program that are not registry ops (random draws), by kind
+EQUATIONS: dict[str, Lowering] = {}
 
 
 def _out(e: Eqn) -> Var:
@@ -642,7 +644,6 @@ def _matrix_solve(g: Gen, e: Eqn) -> None:
 
 
 # --- random draws (the seed parameter ``rs`` seeds numba's generator at the top) -----------
-@lowers("random")
 def _random(g: Gen, e: Eqn) -> None:
     o = _out(e)
     a = e.attrs
@@ -662,6 +663,9 @@ def _random(g: Gen, e: Eqn) -> None:
     else:
         raise NotImplementedError(f"tv.function: no random distribution {dist!r}")
     g.emit(f"{o.name} = {dt}({draw})" if shape == () else f"{o.name} = {draw}.astype({dt})")
+
+
+EQUATIONS["random"] = _random
 
 
 # --- the program -----------------------------------------------------------------------------
@@ -810,7 +814,7 @@ def generate(prog: Program, name: str) -> Generated:
                 deferred.append(({**e.attrs, "dtypes": [x.dtype for x in e.ins]}, len(names)))
                 deferred_names.extend(names)
         else:
-            lower = LOWER.get(p)
+            lower = LOWER.get(p) or EQUATIONS.get(p)
             if lower is None:
                 raise NotImplementedError(f"tv.function: no code generation for op {p!r}")
             lower(g, e)

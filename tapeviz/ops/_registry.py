@@ -119,6 +119,16 @@ class Kernel:
     widens_ints: bool = False
     predicate: bool = False
 
+    def __post_init__(self) -> None:
+        for template in (self.expr, self.float32, self.numpy):
+            if isinstance(template, str):
+                unknown = [f for f in _fields(template) if f not in _TEMPLATE_FIELDS]
+                if unknown:
+                    raise ValueError(
+                        f"kernel template {template!r}: unknown field {{{unknown[0]}}} (use "
+                        "{x}, {y}, {z} for the inputs and {one}, {zero} for constants)"
+                    )
+
     def element(self, call: KernelCall) -> str:
         """Source of one element inside a fused loop."""
         if self.float32 and call.dtype == np.float32:
@@ -141,16 +151,19 @@ def fill(template: str | Callable[[KernelCall], str], call: KernelCall) -> str:
         elif f == "zero" and f not in values:
             values[f] = call.scalar(0)
         elif f not in values:
-            raise KeyError(
-                f"kernel template {template!r}: unknown field {{{f}}} (use {{x}}, {{y}}, "
-                "{z} for the inputs, {one}, {zero} for constants)"
+            raise ValueError(
+                f"kernel template {template!r} uses {{{f}}}, but the op has "
+                f"{len(call.args)} input{'s' if len(call.args) != 1 else ''}"
             )
     return template.format(**values)
 
 
+_TEMPLATE_FIELDS = ("x", "y", "z", "one", "zero")
+
+
 @cache
 def _fields(template: str) -> tuple[str, ...]:
-    return tuple(f for _, f, _, _ in string.Formatter().parse(template) if f)
+    return tuple(f for _, f, _, _ in string.Formatter().parse(template) if f is not None)
 
 
 @dataclass(frozen=True)
