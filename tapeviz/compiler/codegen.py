@@ -816,7 +816,12 @@ def generate(prog: Program, name: str) -> Generated:
         else:
             lower = LOWER.get(p) or EQUATIONS.get(p)
             if lower is None:
-                raise NotImplementedError(f"tv.function: no code generation for op {p!r}")
+                raise NotImplementedError(
+                    f"tv.function: no code generation for op {p!r}: its Op entry has no "
+                    "kernel (tapeviz.ops.Kernel, for an elementwise op) and the compiler no "
+                    "lowering for it; call the function without tv.function, or give the "
+                    "op a kernel (see CONTRIBUTING.md, 'Adding an op')"
+                )
             lower(g, e)
 
     slots = [s for s in prog.slots]

@@ -176,3 +176,15 @@ def test_registration_is_undone_by_unregister() -> None:
     assert not hasattr(NUMPY, "softsign") and not hasattr(TENSOR, "softsign")
     with pytest.raises(KeyError, match="no op 'softsign'"):
         unregister("softsign")
+
+
+def test_an_op_without_compiled_form_says_so_when_compiled() -> None:
+    bare = register(Op("softsign", _softsign_forward, _softsign_vjp, symbol=SYMBOL))
+    try:
+        x = tv.constant([0.5, -2.0], tv.float64)
+        assert bare(x).numpy().tolist() == [0.5 / 1.5, -2.0 / 3.0]  # eager: fine
+        f = tv.function(lambda x: bare(x) + 1.0)
+        with pytest.raises(NotImplementedError, match=r"op 'softsign': its Op entry has no kernel"):
+            f(x)
+    finally:
+        unregister(bare)
