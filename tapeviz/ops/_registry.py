@@ -101,7 +101,7 @@ class Kernel:
     float32 : str
         Template used instead in fused loops over float32 values (a
         :mod:`tapeviz.kernels` function with TensorFlow's float32 arithmetic that
-        vectorises); single numbers keep ``expr`` (libm, as eager numpy on a scalar).
+        vectorises); single numbers and unfused arrays keep ``expr``.
     numpy : str
         Template for whole values (single numbers, and arrays that are not fused) when
         ``expr`` works on scalars only (Python's ``and``, a kernel on scalars).
@@ -132,15 +132,15 @@ class Kernel:
     def element(self, call: KernelCall) -> str:
         """Source of one element inside a fused loop."""
         if self.float32 and call.dtype == np.float32:
-            return fill(self.float32, call)
-        return fill(self.expr, call)
+            return _fill(self.float32, call)
+        return _fill(self.expr, call)
 
     def whole(self, call: KernelCall) -> str:
         """Source of the op on whole values (a single number, an unfused array)."""
-        return fill(self.numpy or self.expr, call)
+        return _fill(self.numpy or self.expr, call)
 
 
-def fill(template: str | Callable[[KernelCall], str], call: KernelCall) -> str:
+def _fill(template: str | Callable[[KernelCall], str], call: KernelCall) -> str:
     """The source a kernel template gives for ``call`` (constants bound in field order)."""
     if callable(template):
         return template(call)
