@@ -129,12 +129,12 @@ def _run_three_ways(fn: Any, *xs: np.ndarray, monkeypatch: pytest.MonkeyPatch) -
     eager = fn(*ts).numpy()
     fused_fn = tv.function(fn)
     fused = fused_fn(*ts).numpy()
-    fused_src = fused_fn.get_concrete_function(*ts).source
+    fused_src = codegen.generate(fused_fn.get_concrete_function(*ts).program, "f").source
     with monkeypatch.context() as m:
         m.setattr(fusion, "FUSIBLE", {})  # plan() then makes no group: every op whole
         unfused_fn = tv.function(fn)
         unfused = unfused_fn(*ts).numpy()
-        unfused_src = unfused_fn.get_concrete_function(*ts).source
+        unfused_src = codegen.generate(unfused_fn.get_concrete_function(*ts).program, "f").source
     assert "for _i0 in range" in fused_src and "for _i0 in range" not in unfused_src
     return [eager, fused, unfused, fused_src]
 
