@@ -77,6 +77,8 @@ _custom_op = register(
             for i in range(n)
         ),
         "A function with a user-written gradient (tv.custom_gradient).",
+        interpreter_only="tv.function traces the ops of f and of grad_fn instead: it is "
+        "never an equation of a program",
     )
 )
 

@@ -6,9 +6,12 @@ Rank-0 values are numpy scalars, so scalar code (the documents' optimisation loo
 compiles to plain register arithmetic.  A Variable is a local name (``v0``) that the
 function receives and returns; a ``loop`` equation is a Python ``for`` loop.
 
-The lowering of each op is one entry of :data:`LOWER` (``op name -> function``).  A test
-walks the registry and checks that every op has one and that it computes what the eager
-op computes.
+The lowering of each op is one entry of :data:`LOWER` (``op name -> function``), a table
+derived from the registry: an elementwise op's comes from the :class:`~tapeviz.ops.Kernel`
+of its ``Op`` entry; the ops lowered whole (reductions, matmul, shapes, and elementwise ops
+whose arrays need more than the element, like ``where``) have a hand-written lowering here.
+A test walks the registry and checks that every op has one and that it computes what the
+eager op computes.
 
 >>> import tapeviz as tv
 >>> from tapeviz.compiler import codegen
@@ -40,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from ..ops._registry import Op, OpTable
 from ..ops.linalg import fixed_order
 from ..ops.math import integer_division_by_zero
 from . import fusion
@@ -183,16 +187,42 @@ class Gen:
 
 
 Lowering = Callable[[Gen, Eqn], None]
-LOWER: dict[str, Lowering] = {}
+# the ops lowered whole, written by hand (each name is a registry op: a test checks it)
+LOWERINGS: dict[str, Lowering] = {}
 
 
 def lowers(*names: str) -> Callable[[Lowering], Lowering]:
     def deco(fn: Lowering) -> Lowering:
         for n in names:
-            LOWER[n] = fn
+            LOWERINGS[n] = fn
         return fn
 
     return deco
+
+
+def _kernel_lowering(op: Op) -> Lowering:
+    """An elementwise op on whole values, from its kernel: ``t7 = t5 / (k0 + np.abs(t5))``."""
+    kernel = op.kernel
+    assert kernel is not None
+
+    def lower(g: Gen, e: Eqn) -> None:
+        call = fusion.kernel_call(g, e, [g.a(v) for v in e.ins])
+        _set(g, e, kernel.whole(call), scalar_cast=not kernel.predicate)
+
+    return lower
+
+
+def _lowering(op: Op) -> Lowering | None:
+    hand_written = LOWERINGS.get(op.name)
+    if hand_written is not None:
+        return hand_written
+    return None if op.kernel is None else _kernel_lowering(op)
+
+
+# op name -> lowering, for every registered op that has one (read-only, derived)
+LOWER: OpTable[Lowering] = OpTable(_lowering)
+# equations of a program that are not registry ops (random draws), by kind
+EQUATIONS: dict[str, Lowering] = {}
 
 
 def _out(e: Eqn) -> Var:
@@ -209,46 +239,7 @@ def _set(g: Gen, e: Eqn, expr: str, *, scalar_cast: bool = True) -> None:
         g.emit(f"{o.name} = {expr}")
 
 
-# --- elementwise -----------------------------------------------------------------------------
-_BINARY = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/"}
-
-
-def _binary(sym: str) -> Lowering:
-    def lower(g: Gen, e: Eqn) -> None:
-        x, y = (g.a(v) for v in e.ins)
-        _set(g, e, f"{x} {sym} {y}")
-
-    return lower
-
-
-for _name, _sym in _BINARY.items():
-    LOWER[_name] = _binary(_sym)
-
-
-def _call(fn: str, cast: bool = True) -> Lowering:
-    def lower(g: Gen, e: Eqn) -> None:
-        _set(g, e, f"{fn}({', '.join(g.a(v) for v in e.ins)})", scalar_cast=cast)
-
-    return lower
-
-
-for _name, _fn in {
-    "sqrt": "np.sqrt",
-    "exp": "np.exp",
-    "expm1": "np.expm1",
-    "log": "np.log",
-    "log1p": "np.log1p",
-    "sin": "np.sin",
-    "cos": "np.cos",
-    "tanh": "np.tanh",
-    "sign": "np.sign",
-    "abs": "np.abs",
-    "maximum": "np.maximum",
-    "minimum": "np.minimum",
-}.items():
-    LOWER[_name] = _call(_fn)
-
-
+# --- elementwise (most come from their kernels; these need more than the element) -----------
 def _integer_division(fn: str, symbol: str) -> Lowering:
     """``floordiv``/``mod``: of integers, a zero divisor raises as the eager op does."""
 
@@ -264,55 +255,8 @@ def _integer_division(fn: str, symbol: str) -> Lowering:
     return lower
 
 
-LOWER["floordiv"] = _integer_division("np.floor_divide", "//")
-LOWER["mod"] = _integer_division("np.mod", "%")
-
-for _name, _fn in {
-    "logical_and": "np.logical_and",
-    "logical_or": "np.logical_or",
-    "logical_not": "np.logical_not",
-}.items():
-    LOWER[_name] = _call(_fn, cast=False)
-
-_COMPARE = {
-    "equal": "==",
-    "not_equal": "!=",
-    "greater": ">",
-    "greater_equal": ">=",
-    "less": "<",
-    "less_equal": "<=",
-}
-for _name, _sym in _COMPARE.items():
-    LOWER[_name] = lambda g, e, _s=_sym: _set(  # type: ignore[misc]
-        g, e, f"{g.a(e.ins[0])} {_s} {g.a(e.ins[1])}", scalar_cast=False
-    )
-
-
-@lowers("negative")
-def _negative(g: Gen, e: Eqn) -> None:
-    _set(g, e, f"-{g.a(e.ins[0])}")
-
-
-@lowers("square")
-def _square(g: Gen, e: Eqn) -> None:
-    x = g.a(e.ins[0])
-    _set(g, e, f"{x} * {x}")
-
-
-@lowers("reciprocal")
-def _reciprocal(g: Gen, e: Eqn) -> None:
-    _set(g, e, f"{g.scalar(1, _out(e).dtype)} / {g.a(e.ins[0])}")
-
-
-@lowers("sigmoid")
-def _sigmoid(g: Gen, e: Eqn) -> None:
-    one = g.scalar(1, _out(e).dtype)
-    _set(g, e, f"{one} / ({one} + np.exp(-{g.a(e.ins[0])}))")
-
-
-@lowers("relu")
-def _relu(g: Gen, e: Eqn) -> None:
-    _set(g, e, f"np.maximum({g.a(e.ins[0])}, {g.scalar(0, _out(e).dtype)})")
+LOWERINGS["floordiv"] = _integer_division("np.floor_divide", "//")
+LOWERINGS["mod"] = _integer_division("np.mod", "%")
 
 
 @lowers("identity")
@@ -374,12 +318,6 @@ def _where(g: Gen, e: Eqn) -> None:
         _set(g, e, f"K.select({g.a(c)}, {g.a(x)}, {g.a(y)})")
         return
     _set(g, e, f"np.where({_full(g, c, o)}, {_full(g, x, o)}, {_full(g, y, o)})")
-
-
-@lowers("clip_by_value")
-def _clip(g: Gen, e: Eqn) -> None:
-    x, lo, hi = (g.a(v) for v in e.ins)
-    _set(g, e, f"np.minimum(np.maximum({x}, {lo}), {hi})")
 
 
 @lowers("cast")
@@ -590,7 +528,7 @@ for _name, _kernel in {
     "argmax": "argmax_axis",
     "argmin": "argmin_axis",
 }.items():
-    LOWER[_name] = _reduction(_kernel)
+    LOWERINGS[_name] = _reduction(_kernel)
 
 
 # --- nn ----------------------------------------------------------------------------------------
@@ -706,7 +644,6 @@ def _matrix_solve(g: Gen, e: Eqn) -> None:
 
 
 # --- random draws (the seed parameter ``rs`` seeds numba's generator at the top) -----------
-@lowers("random")
 def _random(g: Gen, e: Eqn) -> None:
     o = _out(e)
     a = e.attrs
@@ -726,6 +663,9 @@ def _random(g: Gen, e: Eqn) -> None:
     else:
         raise NotImplementedError(f"tv.function: no random distribution {dist!r}")
     g.emit(f"{o.name} = {dt}({draw})" if shape == () else f"{o.name} = {draw}.astype({dt})")
+
+
+EQUATIONS["random"] = _random
 
 
 # --- the program -----------------------------------------------------------------------------
@@ -884,9 +824,14 @@ def generate(prog: Program, name: str) -> Generated:
                 deferred.append(({**e.attrs, "dtypes": [x.dtype for x in e.ins]}, len(names)))
                 deferred_names.extend(names)
         else:
-            lower = LOWER.get(p)
+            lower = LOWER.get(p) or EQUATIONS.get(p)
             if lower is None:
-                raise NotImplementedError(f"tv.function: no code generation for op {p!r}")
+                raise NotImplementedError(
+                    f"tv.function: no code generation for op {p!r}: its Op entry has no "
+                    "kernel (tapeviz.ops.Kernel, for an elementwise op) and the compiler no "
+                    "lowering for it; call the function without tv.function, or give the "
+                    "op a kernel (see CONTRIBUTING.md, 'Adding an op')"
+                )
             lower(g, e)
 
     slots = [s for s in prog.slots]

@@ -30,93 +30,40 @@ from typing import Any
 
 import numpy as np
 
+from ..ops._registry import KernelCall, Op, OpTable
 from .ir import BLOCK_PRIMS, Const, Eqn, Var
 
-__all__ = ["Group", "plan", "FUSIBLE", "emit_group"]
-
-
-def _f32(e: Eqn) -> bool:
-    return e.outs[0].dtype == np.float32
+__all__ = ["Group", "plan", "FUSIBLE", "emit_group", "kernel_call"]
 
 
 # scalar expression of each fusible op, from the (scalar) texts of its inputs
 ScalarRule = Callable[[Any, Eqn, list[str]], str]
 
 
-def _one(g: Any, e: Eqn) -> str:
-    return str(g.scalar(1, e.outs[0].dtype))
+def kernel_call(g: Any, e: Eqn, args: list[str]) -> KernelCall:
+    """What the kernel of ``e``'s op sees: its inputs' source ``args``, its dtype..."""
+    dtype = e.outs[0].dtype
+    return KernelCall(
+        args=args,
+        dtype=dtype,
+        consts=[a.value if isinstance(a, Const) else None for a in e.ins],
+        scalar=lambda v: str(g.scalar(v, dtype)),
+    )
 
 
-def _pow_rule(g: Any, e: Eqn, a: list[str]) -> str:
-    y = e.ins[1]
-    if isinstance(y, Const) and np.ndim(y.value) == 0 and e.outs[0].dtype.kind == "f":
-        short = {
-            1.0: f"{a[0]}",
-            2.0: f"{a[0]} * {a[0]}",
-            3.0: f"{a[0]} * {a[0]} * {a[0]}",
-            0.5: f"np.sqrt({a[0]})",
-            -1.0: f"{_one(g, e)} / {a[0]}",
-            -2.0: f"{_one(g, e)} / ({a[0]} * {a[0]})",
-        }.get(float(y.value))
-        if short is not None:
-            return short
-    if e.outs[0].dtype.kind == "f":
-        return f"np.power({a[0]}, {a[1]})"
-    return f"{a[0]} ** {a[1]}"
+def _scalar_rule(op: Op) -> ScalarRule | None:
+    kernel = op.kernel
+    if kernel is None:
+        return None
+    return lambda g, e, args: kernel.element(kernel_call(g, e, args))
 
 
-def _cast_rule(g: Any, e: Eqn, a: list[str]) -> str:
-    d = e.outs[0].dtype
-    if d.kind == "b":
-        return f"({a[0]} != 0)"
-    return f"np.{d.name}({a[0]})"
-
-
-FUSIBLE: dict[str, ScalarRule] = {
-    "add": lambda g, e, a: f"{a[0]} + {a[1]}",
-    "subtract": lambda g, e, a: f"{a[0]} - {a[1]}",
-    "multiply": lambda g, e, a: f"{a[0]} * {a[1]}",
-    "divide": lambda g, e, a: f"{a[0]} / {a[1]}",
-    "negative": lambda g, e, a: f"-{a[0]}",
-    "square": lambda g, e, a: f"{a[0]} * {a[0]}",
-    "sqrt": lambda g, e, a: f"np.sqrt({a[0]})",
-    "exp": lambda g, e, a: f"K.exp32({a[0]})" if _f32(e) else f"np.exp({a[0]})",
-    "log": lambda g, e, a: f"K.log32({a[0]})" if _f32(e) else f"np.log({a[0]})",
-    "expm1": lambda g, e, a: f"np.expm1({a[0]})",
-    "log1p": lambda g, e, a: f"np.log1p({a[0]})",
-    "sin": lambda g, e, a: f"K.sin32({a[0]})" if _f32(e) else f"np.sin({a[0]})",
-    "cos": lambda g, e, a: f"K.cos32({a[0]})" if _f32(e) else f"np.cos({a[0]})",
-    "tanh": lambda g, e, a: f"K.tanh32({a[0]})" if _f32(e) else f"np.tanh({a[0]})",
-    "sigmoid": lambda g, e, a: (
-        f"K.sigmoid32({a[0]})" if _f32(e) else f"{_one(g, e)} / ({_one(g, e)} + np.exp(-{a[0]}))"
-    ),
-    "reciprocal": lambda g, e, a: f"{_one(g, e)} / {a[0]}",
-    "relu": lambda g, e, a: f"np.maximum({a[0]}, {g.scalar(0, e.outs[0].dtype)})",
-    "abs": lambda g, e, a: f"np.abs({a[0]})",
-    "sign": lambda g, e, a: f"np.sign({a[0]})",
-    "maximum": lambda g, e, a: f"np.maximum({a[0]}, {a[1]})",
-    "minimum": lambda g, e, a: f"np.minimum({a[0]}, {a[1]})",
-    "clip_by_value": lambda g, e, a: f"np.minimum(np.maximum({a[0]}, {a[1]}), {a[2]})",
-    "where": lambda g, e, a: f"K.select({a[0]}, {a[1]}, {a[2]})",
-    "equal": lambda g, e, a: f"{a[0]} == {a[1]}",
-    "not_equal": lambda g, e, a: f"{a[0]} != {a[1]}",
-    "greater": lambda g, e, a: f"{a[0]} > {a[1]}",
-    "greater_equal": lambda g, e, a: f"{a[0]} >= {a[1]}",
-    "less": lambda g, e, a: f"{a[0]} < {a[1]}",
-    "less_equal": lambda g, e, a: f"{a[0]} <= {a[1]}",
-    "logical_and": lambda g, e, a: f"({a[0]} and {a[1]})",
-    "logical_or": lambda g, e, a: f"({a[0]} or {a[1]})",
-    "logical_not": lambda g, e, a: f"(not {a[0]})",
-    "cast": _cast_rule,
-    "pow": _pow_rule,
-    "identity": lambda g, e, a: a[0],
-    "broadcast_to": lambda g, e, a: a[0],
-    "zeros_like": lambda g, e, a: str(g.scalar(0, e.outs[0].dtype)),
-    "ones_like": lambda g, e, a: str(g.scalar(1, e.outs[0].dtype)),
-}
-
+# the fusible ops: those with a kernel (op name -> scalar rule; read-only, derived)
+FUSIBLE: OpTable[ScalarRule] = OpTable(_scalar_rule)
 # ops whose scalar rule numba would widen (integer arithmetic): cast back per element
-_INT_WIDENING = {"add", "subtract", "multiply", "negative", "square", "abs", "sign", "pow"}
+_INT_WIDENING: OpTable[bool] = OpTable(
+    lambda op: True if op.kernel is not None and op.kernel.widens_ints else None
+)
 
 
 class Group:

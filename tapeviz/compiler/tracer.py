@@ -30,7 +30,7 @@ import numpy as np
 
 from .. import _state, dtypes
 from ..errors import OperatorNotAllowedInGraphError
-from ..ops._registry import REGISTRY, Op, record
+from ..ops._registry import REGISTRY, Op, OpTable, record
 from ..tensor import Tensor, Variable, convert_to_tensor
 from .ir import Atom, Const, Eqn, Program, Slot, Var, walk
 
@@ -228,17 +228,9 @@ class _VarState:
         self.real = real
 
 
-# Elementwise ops: the output shape is the broadcast of the inputs' shapes.
-ELEMENTWISE = frozenset(
-    {
-        *("add", "subtract", "multiply", "divide", "pow", "negative", "square", "sqrt"),
-        *("exp", "reciprocal", "log", "sin", "cos", "tanh", "sigmoid", "sign", "abs"),
-        *("equal", "not_equal", "greater", "greater_equal", "less", "less_equal"),
-        *("logical_and", "logical_or", "logical_not", "floordiv", "mod", "maximum"),
-        *("minimum", "where", "clip_by_value", "cast", "identity", "relu"),
-        *("zeros_like", "ones_like", "expm1", "log1p"),
-    }
-)
+# Elementwise ops (``Op.elementwise``): the output shape is the broadcast of the inputs'
+# shapes (read-only, derived from the registry)
+ELEMENTWISE: OpTable[bool] = OpTable(lambda op: True if op.elementwise else None)
 
 
 def _dummy(shape: tuple[int, ...], dtype: np.dtype[Any]) -> Any:
@@ -409,7 +401,7 @@ class Tracer:
         with np.errstate(all="ignore"):
             if op.name == "matrix_solve":  # (ones would be a singular matrix)
                 shape, dtype = tuple(atoms[1].shape), atoms[1].dtype
-            elif op.name in ELEMENTWISE:  # (ones: an integer floordiv by 0 would raise)
+            elif op.elementwise:  # (ones: an integer floordiv by 0 would raise)
                 small = [a.dtype.type(1) for a in atoms]
                 dtype = np.asarray(op.forward(*small, **attrs)).dtype
                 shape = tuple(np.broadcast_shapes(*[a.shape for a in atoms]))

@@ -15,19 +15,31 @@ A rule is ``vjp(k, g, out, *inputs, **attrs) -> tuple`` where ``k`` is the backe
 inputs.  Rules use Python operators (``g * y``) and ``k.<op name>(...)`` only, which mean
 the same on both backends.  They return one gradient per input (``None`` for "no gradient").
 
+An entry also carries its *compiled form*, what :func:`tapeviz.function` turns it into:
+an elementwise op has a :class:`Kernel`, the Python source of one output element for
+numba (``"np.exp({x})"``), from which the compiler derives its code both for fused loops
+and for single numbers; other ops are lowered whole by :mod:`tapeviz.compiler.codegen`,
+or are marked ``interpreter_only`` with the reason.
+
 Example (the whole definition of ``exp``)::
 
     register(Op("exp", np.exp,
                 vjp=lambda k, g, out, x: (g * out,),   # d/dx exp(x) = exp(x)
-                symbol="exp", latex=r"e^{x}", grad_text=("{g} · {out}",)))
+                symbol="exp", latex=r"e^{x}", grad_text=("{g} · {out}",),
+                elementwise=True, kernel=Kernel("np.exp({x})", float32="K.exp32({x})")))
+
+Ops may be registered from outside the package (a course's own op, a test's): see
+:func:`register` and :func:`unregister`.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Sequence
+import string
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from functools import cache
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 
@@ -36,7 +48,126 @@ from .. import _state, subnormals
 if TYPE_CHECKING:
     from ..tensor import Tensor, Variable
 
-__all__ = ["Op", "TapeEntry", "REGISTRY", "register", "apply", "NUMPY", "TENSOR", "Backend"]
+__all__ = [
+    "Op",
+    "TapeEntry",
+    "Kernel",
+    "KernelCall",
+    "REGISTRY",
+    "register",
+    "unregister",
+    "apply",
+    "NUMPY",
+    "TENSOR",
+    "Backend",
+    "OpTable",
+]
+
+
+@dataclass(frozen=True)
+class KernelCall:
+    """What a kernel function sees of one use of its op (built by the compiler).
+
+    Attributes
+    ----------
+    args : list of str
+        Source of the inputs' values (an element in a fused loop, else the whole value).
+    dtype : numpy.dtype
+        The output's dtype.
+    consts : list
+        Per input, its value if it is a constant of the program, else None.
+    scalar : callable
+        ``scalar(v)`` is the source of the number ``v`` in the output's dtype.
+    """
+
+    args: list[str]
+    dtype: np.dtype[Any]
+    consts: list[Any]
+    scalar: Callable[[Any], str]
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """The compiled form of an elementwise op: one output element as Python source.
+
+    ``tv.function`` generates numba code from it: inside a loop fused with its neighbours
+    (``e7 = e5 / (k0 + np.abs(e5))``) and for single numbers (``t7 = t5 / (k0 + ...)``).
+
+    Attributes
+    ----------
+    expr : str or callable
+        Template of one output element.  Fields: ``{x}``, ``{y}``, ``{z}`` the inputs (in
+        order), ``{one}`` and ``{zero}`` the numbers 1 and 0 in the output's dtype.  The
+        source may call ``np.<function>`` (numpy as numba compiles it) and
+        ``K.<function>`` (:mod:`tapeviz.compiler.kernels`).  Or a function of a
+        :class:`KernelCall` returning that source, for rules that depend on dtypes or on
+        constant inputs (``pow``, ``cast``).
+    float32 : str
+        Template used instead in fused loops over float32 values (a
+        :mod:`tapeviz.compiler.kernels` function with TensorFlow's float32 arithmetic that
+        vectorises); single numbers and unfused arrays keep ``expr``.
+    numpy : str
+        Template for whole values (single numbers, and arrays that are not fused) when
+        ``expr`` works on scalars only (Python's ``and``, a kernel on scalars).
+    widens_ints : bool
+        numba computes ``expr`` on integers in 64 bits: a fused loop casts each element
+        back to the output's dtype (``np.int32(e3 + e4)``).
+    predicate : bool
+        The output is bool whatever the inputs (comparisons, logic): single numbers need no
+        cast back to the output's dtype.
+    """
+
+    expr: str | Callable[[KernelCall], str]
+    float32: str = ""
+    numpy: str = ""
+    widens_ints: bool = False
+    predicate: bool = False
+
+    def __post_init__(self) -> None:
+        for template in (self.expr, self.float32, self.numpy):
+            if isinstance(template, str):
+                unknown = [f for f in _fields(template) if f not in _TEMPLATE_FIELDS]
+                if unknown:
+                    raise ValueError(
+                        f"kernel template {template!r}: unknown field {{{unknown[0]}}} (use "
+                        "{x}, {y}, {z} for the inputs and {one}, {zero} for constants)"
+                    )
+
+    def element(self, call: KernelCall) -> str:
+        """Source of one element inside a fused loop."""
+        if self.float32 and call.dtype == np.float32:
+            return _fill(self.float32, call)
+        return _fill(self.expr, call)
+
+    def whole(self, call: KernelCall) -> str:
+        """Source of the op on whole values (a single number, an unfused array)."""
+        return _fill(self.numpy or self.expr, call)
+
+
+def _fill(template: str | Callable[[KernelCall], str], call: KernelCall) -> str:
+    """The source a kernel template gives for ``call`` (constants bound in field order)."""
+    if callable(template):
+        return template(call)
+    values: dict[str, str] = dict(zip("xyz", call.args, strict=False))
+    for f in _fields(template):
+        if f == "one" and f not in values:
+            values[f] = call.scalar(1)
+        elif f == "zero" and f not in values:
+            values[f] = call.scalar(0)
+        elif f not in values:
+            raise ValueError(
+                f"kernel template {template!r} uses {{{f}}}, but the op has "
+                f"{len(call.args)} input{'s' if len(call.args) != 1 else ''}"
+            )
+    return template.format(**values)
+
+
+_TEMPLATE_FIELDS = ("x", "y", "z", "one", "zero")
+
+
+@cache
+def _fields(template: str) -> tuple[str, ...]:
+    return tuple(f for _, f, _, _ in string.Formatter().parse(template) if f is not None)
 
 
 @dataclass(frozen=True)
@@ -83,9 +214,22 @@ class Op:
     may_warn: bool | Callable[..., bool] = False
     # Elementwise with numpy broadcasting: an input's gradient is g summed back to its shape.
     broadcasts: bool = False
+    # -- the compiled form (tv.function) --
+    # The output's shape is the broadcast of the inputs' shapes, and its dtype that of the
+    # op on one number of each input (the tracer infers them without running the op).
+    elementwise: bool = False
+    # One output element as numba source: the op joins fused loops (see Kernel).  Ops
+    # without one are lowered whole by tapeviz.compiler.codegen (reductions, matmul).
+    kernel: Kernel | None = None
+    # Why the op has no compiled form, if it has none (it never becomes an equation).
+    interpreter_only: str = ""
 
     def __repr__(self) -> str:
         return f"<tapeviz op {self.name}>"
+
+    def __call__(self, *inputs: Any, **attrs: Any) -> Any:
+        """Run the op on tensors (or numbers): ``op(x, y, axis=0)``; recorded by tapes."""
+        return _tensor_fn(self)(*inputs, **attrs)
 
     def texts(self, attrs: dict[str, Any] | None = None, n_inputs: int = 2) -> tuple[str, ...]:
         """The VJP templates, one per input, for a call with these attrs."""
@@ -153,13 +297,75 @@ REGISTRY: dict[str, Op] = {}
 
 
 def register(op: Op) -> Op:
-    """Add ``op`` to the registry (once) and to both VJP backends."""
+    """Add ``op`` to the registry (once) and to both VJP backends.
+
+    This is also how code outside tapeviz adds an op: the tape, the compiler (through the
+    op's :class:`Kernel`) and the drawings pick it up from here.
+
+    >>> import numpy as np
+    >>> import tapeviz as tv
+    >>> from tapeviz.ops import Kernel, Op, register, unregister
+    >>> cube = register(Op("cube", lambda x: x * x * x,
+    ...                    vjp=lambda k, g, out, x: (g * (x * x * 3.0),),  # d/dx x³ = 3x²
+    ...                    symbol="x³", elementwise=True, kernel=Kernel("{x} * {x} * {x}")))
+    >>> x = tv.Variable(2.0)
+    >>> with tv.GradientTape() as tape:
+    ...     y = cube(x)
+    >>> print(y.numpy(), tape.gradient(y, x).numpy())
+    8.0 12.0
+    >>> unregister(cube)
+    """
     if op.name in REGISTRY:
         raise ValueError(f"op {op.name!r} is registered twice")
+    if op.kernel is not None and op.interpreter_only:
+        raise ValueError(f"op {op.name!r} has a kernel and says it is interpreter_only")
     REGISTRY[op.name] = op
     setattr(NUMPY, op.name, op.forward)
     setattr(TENSOR, op.name, _tensor_fn(op))
     return op
+
+
+def unregister(op: Op | str) -> None:
+    """Remove an op added with :func:`register` (a test's cleanup)."""
+    name = op if isinstance(op, str) else op.name
+    if name not in REGISTRY:
+        raise KeyError(f"no op {name!r} is registered")
+    del REGISTRY[name]
+    for backend in (NUMPY, TENSOR):
+        if name in vars(backend):
+            delattr(backend, name)
+
+
+T = TypeVar("T")
+
+
+class OpTable(Mapping[str, T], Generic[T]):
+    """A read-only table derived from the registry: ``name -> derive(op)`` for the ops
+    where ``derive`` gives something else than None (always up to date, also with ops
+    registered later)."""
+
+    def __init__(self, derive: Callable[[Op], T | None]) -> None:
+        self._derive = derive
+
+    def __getitem__(self, name: str) -> T:
+        op = REGISTRY.get(name)
+        value = None if op is None else self._derive(op)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def __contains__(self, name: object) -> bool:
+        op = REGISTRY.get(name) if isinstance(name, str) else None
+        return op is not None and self._derive(op) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([n for n, op in REGISTRY.items() if self._derive(op) is not None])
+
+    def __len__(self) -> int:
+        return sum(1 for op in REGISTRY.values() if self._derive(op) is not None)
+
+    def __repr__(self) -> str:
+        return f"<derived op table: {sorted(self)}>"
 
 
 def _tensor_fn(op: Op) -> Callable[..., Any]:

@@ -19,7 +19,7 @@ import numpy as np
 from .. import _state, dtypes
 from ..errors import InvalidArgumentError
 from ..tensor import Tensor, binary_args, convert_to_tensor
-from ._registry import Op, apply, register
+from ._registry import Kernel, KernelCall, Op, apply, register
 
 __all__ = [
     "add",
@@ -283,6 +283,25 @@ def _pow_vjp(k: Any, g: Any, out: Any, x: Any, y: Any, needs: Any = (1, 1)) -> t
     return gx, gy
 
 
+def _pow_kernel(c: KernelCall) -> str:
+    # a constant float exponent of 1, 2, 3, 1/2, -1, -2: multiplications, sqrt, division
+    x, y = c.args
+    if c.dtype.kind != "f":
+        return f"{x} ** {y}"
+    if c.consts[1] is not None and np.ndim(c.consts[1]) == 0:
+        short = {
+            1.0: f"{x}",
+            2.0: f"{x} * {x}",
+            3.0: f"{x} * {x} * {x}",
+            0.5: f"np.sqrt({x})",
+            -1.0: f"{c.scalar(1)} / {x}",
+            -2.0: f"{c.scalar(1)} / ({x} * {x})",
+        }.get(float(c.consts[1]))
+        if short is not None:
+            return short
+    return f"np.power({x}, {y})"
+
+
 add_op = register(
     Op(
         "add",
@@ -292,6 +311,8 @@ add_op = register(
         "x + y",
         ("{g}", "{g}"),
         "Elementwise x + y.",
+        elementwise=True,
+        kernel=Kernel("{x} + {y}", widens_ints=True),
         broadcasts=True,
     )
 )
@@ -304,6 +325,8 @@ sub_op = register(
         "x - y",
         ("{g}", "-{g}"),
         "Elementwise x - y.",
+        elementwise=True,
+        kernel=Kernel("{x} - {y}", widens_ints=True),
         broadcasts=True,
     )
 )
@@ -316,6 +339,8 @@ mul_op = register(
         r"x \cdot y",
         ("{g} · {y}", "{x} · {g}"),
         "Elementwise x * y.",
+        elementwise=True,
+        kernel=Kernel("{x} * {y}", widens_ints=True),
         takes_needs=True,
         broadcasts=True,
     )
@@ -329,6 +354,8 @@ div_op = register(
         r"\frac{x}{y}",
         ("{g} / {y}", "{g} · (−{x} / {y}) / {y}"),
         "Elementwise x / y (true division).",
+        elementwise=True,
+        kernel=Kernel("{x} / {y}"),
         takes_needs=True,
         may_warn=True,
         broadcasts=True,
@@ -346,6 +373,8 @@ pow_op = register(
         takes_needs=True,
         may_warn=lambda x, y: not _pow_safe(x, y),
         broadcasts=True,
+        elementwise=True,
+        kernel=Kernel(_pow_kernel, widens_ints=True),
     )
 )
 
@@ -393,6 +422,8 @@ neg_op = register(
         "-x",
         ("-{g}",),
         "Elementwise -x.",
+        elementwise=True,
+        kernel=Kernel("-{x}", widens_ints=True),
     )
 )
 
@@ -412,6 +443,8 @@ square = _unary(
             "x^2",
             ("{g} · 2·{x}",),
             "Elementwise x².",
+            elementwise=True,
+            kernel=Kernel("{x} * {x}", widens_ints=True),
         )
     ),
     float_only=False,
@@ -440,6 +473,8 @@ sqrt = _unary(
             r"\sqrt{x}",
             ("0.5·{g} / {out}",),
             "Elementwise square root.",
+            elementwise=True,
+            kernel=Kernel("np.sqrt({x})"),
             may_warn=True,
         )
     )
@@ -454,6 +489,8 @@ exp = _unary(
             "e^{x}",
             ("{g} · {out}",),
             "Elementwise eˣ.",
+            elementwise=True,
+            kernel=Kernel("np.exp({x})", float32="K.exp32({x})"),
             may_warn=True,
         )
     )
@@ -469,6 +506,8 @@ reciprocal = _unary(
             r"\frac{1}{x}",
             ("−{g} · {out}²",),
             "Elementwise 1/x.",
+            elementwise=True,
+            kernel=Kernel("{one} / {x}"),
             may_warn=True,
         )
     )
@@ -483,6 +522,8 @@ log = _unary(
             r"\log x",
             ("{g} · 1/{x}",),
             "Elementwise natural logarithm.",
+            elementwise=True,
+            kernel=Kernel("np.log({x})", float32="K.log32({x})"),
             may_warn=True,
         )
     )
@@ -497,6 +538,8 @@ expm1 = _unary(
             "e^{x} - 1",
             ("{g} · e^{x}",),
             "Elementwise eˣ − 1, exact for small x (no cancellation).",
+            elementwise=True,
+            kernel=Kernel("np.expm1({x})"),
             may_warn=True,
         )
     )
@@ -512,6 +555,8 @@ log1p = _unary(
             r"\log(1 + x)",
             ("{g} · 1/(1 + {x})",),
             "Elementwise log(1 + x), exact for small x.",
+            elementwise=True,
+            kernel=Kernel("np.log1p({x})"),
             may_warn=True,
         )
     )
@@ -526,6 +571,8 @@ sin = _unary(
             r"\sin x",
             ("{g} · cos {x}",),
             "Elementwise sine.",
+            elementwise=True,
+            kernel=Kernel("np.sin({x})", float32="K.sin32({x})"),
         )
     )
 )
@@ -539,6 +586,8 @@ cos = _unary(
             r"\cos x",
             ("−{g} · sin {x}",),
             "Elementwise cosine.",
+            elementwise=True,
+            kernel=Kernel("np.cos({x})", float32="K.cos32({x})"),
         )
     )
 )
@@ -552,6 +601,8 @@ tanh = _unary(
             r"\tanh x",
             ("{g} · (1 − {out}²)",),
             "Elementwise hyperbolic tangent.",
+            elementwise=True,
+            kernel=Kernel("np.tanh({x})", float32="K.tanh32({x})"),
         )
     )
 )
@@ -573,6 +624,8 @@ sigmoid = _unary(
             r"\sigma(x) = \frac{1}{1+e^{-x}}",
             ("{g} · {out} · (1 − {out})",),
             "Elementwise logistic sigmoid.",
+            elementwise=True,
+            kernel=Kernel("{one} / ({one} + np.exp(-{x}))", float32="K.sigmoid32({x})"),
         )
     )
 )
@@ -587,6 +640,8 @@ sign = _unary(
             r"\mathrm{sign}(x)",
             ("0",),
             "Elementwise sign (-1, 0 or 1).",
+            elementwise=True,
+            kernel=Kernel("np.sign({x})", widens_ints=True),
         )
     ),
     float_only=False,
@@ -601,6 +656,8 @@ abs = _unary(  # TensorFlow's name
             "|x|",
             ("{g} · sign({x})",),
             "Elementwise absolute value.",
+            elementwise=True,
+            kernel=Kernel("np.abs({x})", widens_ints=True),
         )
     ),
     float_only=False,
@@ -608,19 +665,51 @@ abs = _unary(  # TensorFlow's name
 
 
 # --- comparisons and selection (no gradient) -------------------------------------------
-def _compare(name: str, f: Callable[[Any, Any], Any], symbol: str) -> Callable[..., Tensor]:
-    op = register(Op(name, f, None, symbol, f"x {symbol} y", (), f"Elementwise x {symbol} y."))
+def _compare(
+    name: str, f: Callable[[Any, Any], Any], symbol: str, kernel: Kernel | None
+) -> Callable[..., Tensor]:
+    op = register(
+        Op(
+            name,
+            f,
+            None,
+            symbol,
+            f"x {symbol} y",
+            (),
+            f"Elementwise x {symbol} y.",
+            elementwise=True,
+            kernel=kernel,
+        )
+    )
     return _binary(op)
 
 
-equal = _compare("equal", lambda x, y: np.equal(x, y), "==")
-not_equal = _compare("not_equal", lambda x, y: np.not_equal(x, y), "!=")
-greater = _compare("greater", lambda x, y: np.greater(x, y), ">")
-greater_equal = _compare("greater_equal", lambda x, y: np.greater_equal(x, y), ">=")
-less = _compare("less", lambda x, y: np.less(x, y), "<")
-less_equal = _compare("less_equal", lambda x, y: np.less_equal(x, y), "<=")
-logical_and = _compare("logical_and", lambda x, y: np.logical_and(x, y), "∧")
-logical_or = _compare("logical_or", lambda x, y: np.logical_or(x, y), "∨")
+def _predicate(expr: str, numpy: str = "") -> Kernel:
+    return Kernel(expr, numpy=numpy, predicate=True)
+
+
+equal = _compare("equal", lambda x, y: np.equal(x, y), "==", _predicate("{x} == {y}"))
+not_equal = _compare("not_equal", lambda x, y: np.not_equal(x, y), "!=", _predicate("{x} != {y}"))
+greater = _compare("greater", lambda x, y: np.greater(x, y), ">", _predicate("{x} > {y}"))
+greater_equal = _compare(
+    "greater_equal", lambda x, y: np.greater_equal(x, y), ">=", _predicate("{x} >= {y}")
+)
+less = _compare("less", lambda x, y: np.less(x, y), "<", _predicate("{x} < {y}"))
+less_equal = _compare(
+    "less_equal", lambda x, y: np.less_equal(x, y), "<=", _predicate("{x} <= {y}")
+)
+logical_and = _compare(
+    "logical_and",
+    lambda x, y: np.logical_and(x, y),
+    "∧",
+    _predicate("({x} and {y})", numpy="np.logical_and({x}, {y})"),
+)
+logical_or = _compare(
+    "logical_or",
+    lambda x, y: np.logical_or(x, y),
+    "∨",
+    _predicate("({x} or {y})", numpy="np.logical_or({x}, {y})"),
+)
 
 
 def integer_division_by_zero(opname: str, symbol: str, where: str) -> str:
@@ -657,10 +746,23 @@ def _integer_division(name: str, symbol: str, f: Callable[[Any, Any], Any]) -> C
     return fwd
 
 
-floordiv = _compare("floordiv", _integer_division("floordiv", "//", np.floor_divide), "//")
-mod = _compare("mod", _integer_division("mod", "%", np.mod), "%")
+# No kernel: an integer zero divisor must raise before anything is computed, as the eager
+# op does, so the compiler lowers floordiv and mod whole (the check reads the whole
+# divisor) and they end a fused loop.
+floordiv = _compare("floordiv", _integer_division("floordiv", "//", np.floor_divide), "//", None)
+mod = _compare("mod", _integer_division("mod", "%", np.mod), "%", None)
 _logical_not_op = register(
-    Op("logical_not", np.logical_not, None, "¬", r"\lnot x", (), "Elementwise not.")
+    Op(
+        "logical_not",
+        np.logical_not,
+        None,
+        "¬",
+        r"\lnot x",
+        (),
+        "Elementwise not.",
+        elementwise=True,
+        kernel=_predicate("(not {x})", numpy="np.logical_not({x})"),
+    )
 )
 
 
@@ -699,6 +801,8 @@ maximum = _binary(
             r"\max(x, y)",
             ("{g} where {x} ≥ {y}", "{g} where {x} < {y}"),
             "Elementwise maximum (ties: the gradient goes to x).",
+            elementwise=True,
+            kernel=Kernel("np.maximum({x}, {y})"),
             broadcasts=True,
         )
     )
@@ -713,6 +817,8 @@ minimum = _binary(
             r"\min(x, y)",
             ("{g} where {x} ≤ {y}", "{g} where {x} > {y}"),
             "Elementwise minimum (ties: the gradient goes to x).",
+            elementwise=True,
+            kernel=Kernel("np.minimum({x}, {y})"),
             broadcasts=True,
         )
     )
@@ -745,6 +851,8 @@ where_op = register(
         nondiff_inputs=(0,),
         may_warn=True,
         broadcasts=True,
+        elementwise=True,
+        kernel=Kernel("K.select({x}, {y}, {z})"),
     )
 )
 
@@ -797,6 +905,8 @@ clip_op = register(
         ("{g} where {y} ≤ {x} ≤ {z}", "{g} where {x} < {y}", "{g} where {x} > {z}"),
         "Clamp x to [lo, hi].",
         broadcasts=True,
+        elementwise=True,
+        kernel=Kernel("np.minimum(np.maximum({x}, {y}), {z})"),
     )
 )
 
@@ -824,6 +934,13 @@ def _dtype_name(x: Any) -> str:
     return d.name if isinstance(d, dtypes.DType) else np.dtype(d).name
 
 
+def _cast_kernel(c: KernelCall) -> str:
+    # to bool: "is not zero"; else numba's conversion (float→int truncates toward zero)
+    if c.dtype.kind == "b":
+        return f"({c.args[0]} != 0)"
+    return f"np.{c.dtype.name}({c.args[0]})"
+
+
 cast_op = register(
     Op(
         "cast",
@@ -833,6 +950,8 @@ cast_op = register(
         r"\mathrm{cast}(x)",
         ("cast({g})",),
         "Convert to another dtype.",
+        elementwise=True,
+        kernel=Kernel(_cast_kernel),
     )
 )
 
@@ -855,6 +974,8 @@ identity_op = register(
         "x",
         ("{g}",),
         "Return the input unchanged (recorded: a read of a Variable).",
+        elementwise=True,
+        kernel=Kernel("{x}"),
     )
 )
 

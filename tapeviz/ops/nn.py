@@ -11,7 +11,7 @@ import numpy as np
 
 from .._surface import module_getattr as _module_getattr
 from ..tensor import Tensor, binary_args, convert_to_tensor
-from ._registry import Op, apply, register
+from ._registry import Kernel, Op, apply, register
 from ._tf_cpu import softmax_f32
 from .math import _quiet, _require_float, exp, expm1, log1p, minimum, sigmoid, tanh, where
 
@@ -45,6 +45,8 @@ relu_op = register(
         r"\max(x, 0)",
         ("{g} where {x} > 0",),
         "Rectified linear unit max(x, 0).",
+        elementwise=True,
+        kernel=Kernel("np.maximum({x}, {zero})"),
     )
 )
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import dtypes
 from ..tensor import Tensor, convert_to_tensor
-from ._registry import Op, apply, register
+from ._registry import Kernel, Op, apply, register
 
 __all__ = [
     "reshape",
@@ -141,6 +141,9 @@ broadcast_op = register(
         r"\mathrm{broadcast}(x)",
         ("sum of {g} over the broadcast axes",),
         "Repeat x along new or size-1 axes.",
+        # not elementwise (the output's shape is an attr), but each output element is x's
+        # element at the broadcast index: it joins fused loops as that element
+        kernel=Kernel("{x}"),
     )
 )
 
@@ -414,10 +417,30 @@ def strided_slice_key(x: Tensor, key: Any) -> Tensor:
 
 # --- factories -----------------------------------------------------------------------------
 zeros_like_op = register(
-    Op("zeros_like", lambda x: np.zeros_like(x)[()], None, "0", "0", (), "Zeros of x's shape.")
+    Op(
+        "zeros_like",
+        lambda x: np.zeros_like(x)[()],
+        None,
+        "0",
+        "0",
+        (),
+        "Zeros of x's shape.",
+        elementwise=True,
+        kernel=Kernel("{zero}"),
+    )
 )
 ones_like_op = register(
-    Op("ones_like", lambda x: np.ones_like(x)[()], None, "1", "1", (), "Ones of x's shape.")
+    Op(
+        "ones_like",
+        lambda x: np.ones_like(x)[()],
+        None,
+        "1",
+        "1",
+        (),
+        "Ones of x's shape.",
+        elementwise=True,
+        kernel=Kernel("{one}"),
+    )
 )
 one_hot_op = register(
     Op(
