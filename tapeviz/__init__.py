@@ -23,6 +23,8 @@ from .dtypes import (
     DType,
     as_dtype,
     bool,
+    complex64,
+    complex128,
     double,
     float16,
     float32,
@@ -44,6 +46,7 @@ from .module import (
     zeros_initializer,
 )
 from .ops import nn
+from .ops.complex import complex
 from .ops.composite import clip_by_norm, einsum, eye, linspace, norm, tensordot
 from .ops.linalg import matmul
 from .ops.math import (
@@ -182,6 +185,9 @@ __all__ = [
     "broadcast_to",
     "cast",
     "clip_by_value",
+    "complex",
+    "complex64",
+    "complex128",
     "concat",
     "constant",
     "convert_to_tensor",

@@ -205,7 +205,7 @@ class GradientTape:
                     f"watch: passed an object of type {type(t).__name__}, not a tv.Tensor "
                     "or tv.Variable; convert it first with tv.constant(...)"
                 )
-            if not t.dtype.is_floating:
+            if not (t.dtype.is_floating or t.dtype.is_complex):
                 warnings.warn(
                     "The dtype of the watched tensor must be floating (e.g. tf.float32), "
                     f"got tf.{t.dtype.name}",
@@ -249,7 +249,7 @@ class GradientTape:
         if True not in flags:
             return
         value = out._value
-        if type(value) not in _FLOAT_SCALARS and value.dtype.kind != "f":
+        if type(value) not in _FLOAT_SCALARS and value.dtype.kind not in "fc":
             return  # an int or bool result carries no gradient
         vals = vals if type(vals) is tuple else tuple(vals)
         self._append(
@@ -272,7 +272,7 @@ class GradientTape:
         if not (nx or ny):
             return
         value = out._value
-        if type(value) not in _FLOAT_SCALARS and value.dtype.kind != "f":
+        if type(value) not in _FLOAT_SCALARS and value.dtype.kind not in "fc":
             return
         out_id = out._id
         tracked.add(out_id)
@@ -326,7 +326,7 @@ class GradientTape:
 
     def _auto_watch(self, v: Variable) -> bool:
         """Watch a Variable read by an op, as TensorFlow does for trainable float ones."""
-        if self._watch_accessed and v._trainable and v._value.dtype.kind == "f":
+        if self._watch_accessed and v._trainable and v._value.dtype.kind in "fc":
             self._watch(v)
             return True
         return False

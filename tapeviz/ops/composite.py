@@ -21,8 +21,9 @@ import numpy as np
 
 from .. import dtypes
 from ..tensor import Tensor, convert_to_tensor
+from .complex import conj
 from .linalg import matmul
-from .math import cast, maximum, multiply, sqrt, where
+from .math import cast, maximum, multiply, reject_complex, sqrt, where
 from .reduce import reduce_max, reduce_sum
 from .shape import expand_dims, range, reshape, squeeze, transpose
 
@@ -102,7 +103,9 @@ def norm(
     axes = _norm_axes(axis, x.ndim)
     keep = builtins.bool(keepdims)
     if ord in ("euclidean", "fro", 2, 2.0) and (ord != 2 or axes is None or len(axes) == 1):
-        out = sqrt(reduce_sum(x * x, axis=axes, keepdims=True))
+        # a complex tensor: sqrt(Σ z·conj(z)), complex-typed with a zero imaginary part (TF)
+        xx = x * conj(x) if x.dtype.is_complex else x * x
+        out = sqrt(reduce_sum(xx, axis=axes, keepdims=True))
     elif ord in (1, 1.0) and (axes is None or len(axes) == 1):
         from .math import abs as abs_
 
@@ -130,6 +133,8 @@ def clip_by_norm(t: Any, clip_norm: Any, axes: Any = None, name: str | None = No
     from ``sqrt`` (so that the gradient at ``t = 0`` is finite).
     """
     x = convert_to_tensor(t)
+    if x.dtype.is_complex:
+        reject_complex("clip_by_norm", x.dtype.name)
     c = (
         convert_to_tensor(clip_norm, dtype=x.dtype)
         if not isinstance(clip_norm, Tensor)

@@ -13,7 +13,18 @@ from .._surface import module_getattr as _module_getattr
 from ..tensor import Tensor, binary_args, convert_to_tensor
 from ._registry import Op, apply, register
 from ._tf_cpu import softmax_f32
-from .math import _quiet, _require_float, exp, expm1, log1p, minimum, sigmoid, tanh, where
+from .math import (
+    _quiet,
+    _require_float,
+    exp,
+    expm1,
+    log1p,
+    minimum,
+    reject_complex,
+    sigmoid,
+    tanh,
+    where,
+)
 
 __all__ = [
     "moments",
@@ -52,6 +63,8 @@ relu_op = register(
 def relu(features: Any, name: str | None = None) -> Tensor:
     """``max(features, 0)`` elementwise; its gradient at 0 is 0."""
     x = convert_to_tensor(features)
+    if x.dtype.is_complex:
+        reject_complex("relu", x.dtype.name)
     return apply(relu_op, (x,), {}, name=name)
 
 
