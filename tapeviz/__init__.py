@@ -268,3 +268,7 @@ __all__ = [
     "zeros_like",
 ]
 _ = _ops
+
+# tf.dtypes.cast and tf.dtypes.complex are the ops (the dtypes module cannot import them)
+dtypes.cast = cast
+dtypes.complex = complex
