@@ -45,11 +45,12 @@ __all__ = [
 class DType:
     """A tensor's element type (``tv.float32``, ``tv.int32``...)."""
 
-    __slots__ = ("name", "np", "is_floating", "is_integer", "is_bool", "is_complex")
+    __slots__ = ("name", "np", "kind", "is_floating", "is_integer", "is_bool", "is_complex")
 
     def __init__(self, name: str, np_dtype: Any) -> None:
         self.name = name
         self.np = np.dtype(np_dtype)
+        self.kind = self.np.kind  # numpy's letter ("f", "c", "i"...): rules test x.dtype.kind
         self.is_floating = self.np.kind == "f"  # (False for complex, as in TensorFlow)
         self.is_integer = self.np.kind in "iu"
         self.is_bool = self.np.kind == "b"

@@ -160,7 +160,7 @@ matmul_op = register(
     Op(
         "matmul",
         _matmul_fwd,
-        conjugate_rule(_matmul_vjp),
+        conjugate_rule(_matmul_vjp, unary=False),
         "@",
         r"x \cdot y",
         _matmul_text,

@@ -300,23 +300,36 @@ def _fwd_quiet(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def _is_complex(v: Any) -> bool:
     """Whether a VJP rule's value (numpy, or a Tensor on the tensor backend) is complex."""
-    return bool(getattr(v, "_value", v).dtype.kind == "c")
+    return type(v) not in _FLOAT_SCALARS and v.dtype.kind == "c"
 
 
-def conjugate_rule(rule: Callable[..., tuple[Any, ...]]) -> Callable[..., tuple[Any, ...]]:
+def conjugate_rule(
+    rule: Callable[..., tuple[Any, ...]], *, unary: bool = True
+) -> Callable[..., tuple[Any, ...]]:
     """The VJP rule of a holomorphic op with real coefficients, extended to complex inputs.
 
     TensorFlow's convention: for a real loss L of z = x + iy, ``tape.gradient(L, z)`` is
     ∂L/∂x + i·∂L/∂y, so an op f passes back ``g · conj(f'(z))``.  The real rule computes
     ``g · f'(·)`` from the forward values; since ``f'(conj z) = conj(f'(z))`` for these ops,
-    calling it with the conjugated inputs and output gives exactly that.
+    calling it with the conjugated inputs and output gives exactly that.  (``multiply``,
+    ``divide`` and ``pow``, the hottest rules, do the same inline.)
     """
+    if unary:
 
-    def vjp(k: Any, g: Any, out: Any, *xs: Any, **attrs: Any) -> tuple[Any, ...]:
-        if type(out) not in _FLOAT_SCALARS and _is_complex(out):
-            return rule(k, g, k.conj(out), *[k.conj(x) for x in xs], **attrs)
-        return rule(k, g, out, *xs, **attrs)
+        def vjp1(k: Any, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
+            if type(out) in _FLOAT_SCALARS or out.dtype.kind != "c":
+                return rule(k, g, out, x)
+            return rule(k, g, k.conj(out), k.conj(x))
 
+        vjp = vjp1
+    else:
+
+        def vjpn(k: Any, g: Any, out: Any, *xs: Any, **attrs: Any) -> tuple[Any, ...]:
+            if out.dtype.kind == "c":
+                return rule(k, g, k.conj(out), *[k.conj(x) for x in xs], **attrs)
+            return rule(k, g, out, *xs, **attrs)
+
+        vjp = vjpn
     vjp.__name__ = getattr(rule, "__name__", "vjp")
     vjp.__doc__ = rule.__doc__
     return vjp
@@ -334,7 +347,9 @@ def _sub_vjp(k: Any, g: Any, out: Any, x: Any, y: Any) -> tuple[Any, Any]:
 
 
 def _mul_vjp(k: Any, g: Any, out: Any, x: Any, y: Any, needs: Any = (1, 1)) -> tuple[Any, Any]:
-    # d(xy)/dx = y, d(xy)/dy = x
+    # d(xy)/dx = y, d(xy)/dy = x  (complex: conjugated, see conjugate_rule)
+    if type(out) not in _FLOAT_SCALARS and out.dtype.kind == "c":
+        x, y = k.conj(x), k.conj(y)
     gx = k.unbroadcast(g * y, x.shape) if needs[0] else None
     gy = k.unbroadcast(x * g, y.shape) if needs[1] else None
     return gx, gy
@@ -342,6 +357,8 @@ def _mul_vjp(k: Any, g: Any, out: Any, x: Any, y: Any, needs: Any = (1, 1)) -> t
 
 def _div_vjp(k: Any, g: Any, out: Any, x: Any, y: Any, needs: Any = (1, 1)) -> tuple[Any, Any]:
     # d(x/y)/dx = 1/y, d(x/y)/dy = -x/y²  (TensorFlow's order: g * ((-x / y) / y))
+    if type(out) not in _FLOAT_SCALARS and out.dtype.kind == "c":
+        x, y = k.conj(x), k.conj(y)  # complex: see conjugate_rule
     gx = k.unbroadcast(g / y, x.shape) if needs[0] else None
     gy = k.unbroadcast(g * ((-x / y) / y), y.shape) if needs[1] else None
     return gx, gy
@@ -375,6 +392,8 @@ def _pow_fwd(x: Any, y: Any) -> Any:
 def _pow_vjp(k: Any, g: Any, out: Any, x: Any, y: Any, needs: Any = (1, 1)) -> tuple[Any, Any]:
     # d(x^y)/dx = y·x^(y-1);  d(x^y)/dy = x^y·log(x), taken as 0 where x <= 0 (TensorFlow)
     gx = gy = None
+    if type(out) not in _FLOAT_SCALARS and out.dtype.kind == "c":
+        x, y, out = k.conj(x), k.conj(y), k.conj(out)  # complex: see conjugate_rule
     if needs[0]:
         gx = k.unbroadcast(g * y * k.pow(x, y - 1), x.shape)
     if needs[1]:
@@ -414,7 +433,7 @@ mul_op = register(
     Op(
         "multiply",
         operator.mul,  # x * y
-        conjugate_rule(_mul_vjp),
+        _mul_vjp,
         "×",
         r"x \cdot y",
         ("{g} · {y}", "{x} · {g}"),
@@ -427,7 +446,7 @@ div_op = register(
     Op(
         "divide",
         _fwd_quiet(lambda x, y: x / y),
-        conjugate_rule(_div_vjp),
+        _div_vjp,
         "÷",
         r"\frac{x}{y}",
         ("{g} / {y}", "{g} · (−{x} / {y}) / {y}"),
@@ -441,7 +460,7 @@ pow_op = register(
     Op(
         "pow",
         _pow_fwd,
-        conjugate_rule(_pow_vjp),
+        _pow_vjp,
         "^",
         "x^{y}",
         ("{g} · {y} · {x}^({y}−1)", "{g} · {out} · log {x}"),

@@ -156,7 +156,7 @@ prod_op = register(
     Op(
         "reduce_prod",
         lambda x, axis, keepdims: np.prod(x, axis=axis, keepdims=keepdims, dtype=_int_dtype(x)),
-        conjugate_rule(_prod_vjp),
+        conjugate_rule(_prod_vjp, unary=False),
         "Π",
         r"\prod_i x_i",
         ("{g} · {out} / {x}",),
