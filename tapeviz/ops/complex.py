@@ -24,6 +24,7 @@ tv.Tensor((0.4472135954999579+0.8944271909999159j), shape=(), dtype=complex128)
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -186,6 +187,15 @@ def angle(input: Any, name: str | None = None) -> Tensor:
             raise TypeError(f"angle expects a float or complex tensor, got {z.dtype.name}")
         z = cast(z, np.complex64 if z.dtype.np == np.float32 else np.complex128)
     return apply(angle_op, (z,), {}, name=name)
+
+
+_VALUE = re.compile(r"\{(x|y|z|out)(T?)\}")
+
+
+def conjugated_texts(texts: tuple[str, ...]) -> tuple[str, ...]:
+    """The VJP templates of a step with a complex result: every forward value is used
+    conjugated (``{g} · {y}`` becomes ``{g} · conj({y})``), as the rules compute it."""
+    return tuple(_VALUE.sub(r"conj({\1\2})", t) for t in texts)
 
 
 # The registered ops a complex tensor may enter (tests walk the registry with this list;

@@ -357,3 +357,18 @@ def test_tv_function_runs_complex_programs_on_the_interpreter() -> None:
     x = tv.constant([1.0, -0.5])
     eager = tv.abs(tv.complex(x, 2 * x)) + real(tv.exp(tv.complex(x, x)))
     np.testing.assert_array_equal(parts(x).numpy(), eager.numpy())
+
+
+def test_formulas_show_the_conjugated_values() -> None:
+    # the record's VJP formulas say what the rules compute: g · conj(w), g · conj(exp z)
+    z = tv.Variable([1 + 2j], dtype=tv.complex64, name="z")
+    w = tv.constant([0.5 - 1j], tv.complex64, name="w")
+    with tv.GradientTape() as tape:
+        e = tv.exp(z)
+        y = tv.reduce_sum(tv.abs(e * w))
+    tape.gradient(y, z)
+    formulas = [s.formula for s in tape.record().sweep]
+    assert any(
+        "∂L/∂e += ∂L/∂" in f and "· conj(w)" in f and "conj([0.5-1j])" in f for f in formulas
+    )
+    assert any(f.startswith("∂L/∂z += ∂L/∂e · conj(e)") for f in formulas), formulas
