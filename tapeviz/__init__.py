@@ -47,7 +47,15 @@ from .module import (
 )
 from .ops import nn
 from .ops.complex import complex
-from .ops.composite import clip_by_norm, einsum, eye, linspace, norm, tensordot
+from .ops.composite import (
+    clip_by_norm,
+    einsum,
+    eye,
+    linspace,
+    norm,
+    reduce_logsumexp,
+    tensordot,
+)
 from .ops.linalg import matmul
 from .ops.math import (
     abs,
@@ -243,6 +251,7 @@ __all__ = [
     "reduce_max",
     "reduce_mean",
     "reduce_min",
+    "reduce_logsumexp",
     "reduce_prod",
     "reduce_sum",
     "reshape",

@@ -25,8 +25,11 @@ from .math import (
     tanh,
     where,
 )
+from .reduce import reduce_sum
 
 __all__ = [
+    "leaky_relu",
+    "l2_loss",
     "moments",
     "batch_normalization",
     "elu",
@@ -136,6 +139,24 @@ def softplus(features: Any, name: str | None = None) -> Tensor:
     e = exp(minimum(x, -threshold))  # bounded: no overflow in the unselected branch
     mid = log1p(e)
     return where(x > -threshold, x, where(x < threshold, e, mid), name=name)
+
+
+def leaky_relu(features: Any, alpha: float = 0.2, name: str | None = None) -> Tensor:
+    """``x`` where ``x > 0``, else ``alpha · x`` (TensorFlow's default ``alpha`` is 0.2); the
+    gradient at 0 is ``alpha``, as TensorFlow's LeakyReluGrad."""
+    x = convert_to_tensor(features)
+    _require_float("leaky_relu", x)
+    return where(x > 0, x, x * float(alpha), name=name)
+
+
+def l2_loss(t: Any, name: str | None = None) -> Tensor:
+    """``Σ x² / 2`` over all entries (a scalar), as ``tf.nn.l2_loss``."""
+    x = convert_to_tensor(t)
+    _require_float("l2_loss", x)
+    out = reduce_sum(x * x * 0.5)
+    if name is not None:
+        out._name = name
+    return out
 
 
 def _softmax_fwd(x: Any) -> Any:
