@@ -24,6 +24,8 @@ from .dtypes import (
     DType,
     as_dtype,
     bool,
+    complex64,
+    complex128,
     double,
     float16,
     float32,
@@ -45,7 +47,16 @@ from .module import (
     zeros_initializer,
 )
 from .ops import nn
-from .ops.composite import clip_by_norm, einsum, eye, linspace, norm, tensordot
+from .ops.complex import complex
+from .ops.composite import (
+    clip_by_norm,
+    einsum,
+    eye,
+    linspace,
+    norm,
+    reduce_logsumexp,
+    tensordot,
+)
 from .ops.linalg import matmul
 from .ops.math import (
     abs,
@@ -184,6 +195,9 @@ __all__ = [
     "broadcast_to",
     "cast",
     "clip_by_value",
+    "complex",
+    "complex64",
+    "complex128",
     "concat",
     "cond",
     "constant",
@@ -240,6 +254,7 @@ __all__ = [
     "reduce_max",
     "reduce_mean",
     "reduce_min",
+    "reduce_logsumexp",
     "reduce_prod",
     "reduce_sum",
     "reshape",
@@ -265,3 +280,7 @@ __all__ = [
     "zeros_like",
 ]
 _ = _ops
+
+# tf.dtypes.cast and tf.dtypes.complex are the ops (the dtypes module cannot import them)
+dtypes.cast = cast
+dtypes.complex = complex

@@ -513,6 +513,10 @@ def _formula(
         names[_PLACEHOLDERS[i]] = label(local_id[xid])
         values[_PLACEHOLDERS[i]] = _val(vals[i])
     texts = op.texts(attrs, len(ids))
+    if np.iscomplexobj(out):  # the rules use the conjugated values (TensorFlow's convention)
+        from .ops.complex import conjugated_texts
+
+        texts = conjugated_texts(texts)
     clauses = []
     pending = list(contrib)  # in input order, one item per input position that got a part
     for i, xid in enumerate(ids):

@@ -360,7 +360,8 @@ class Record:
         }
 
     def to_json(self, **kwargs: Any) -> str:
-        """The record as JSON text (arrays as nested lists, ``"nan"``/``"inf"`` as strings)."""
+        """The record as JSON text (arrays as nested lists, ``"nan"``/``"inf"`` as strings;
+        a complex number as the pair ``[re, im]``, read back by the node's dtype)."""
         return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
 
     @classmethod
@@ -418,8 +419,12 @@ class Record:
 
 
 def _jsonable(value: Any) -> Any:
+    # a complex number is written as the pair [re, im] (JSON has no complex numbers); the
+    # node's dtype (complex64/complex128) tells from_json to read the last axis back
     if isinstance(value, np.ndarray | np.generic):
         return _jsonable(value.tolist())
+    if isinstance(value, complex):
+        return [_jsonable(value.real), _jsonable(value.imag)]
     if isinstance(value, float):
         if value != value:
             return "nan"
@@ -441,6 +446,9 @@ def _from_jsonable(value: Any, dtype: str) -> np.ndarray:
             return float(v)
         return v
 
+    if np.dtype(dtype).kind == "c":  # pairs [re, im] (see _jsonable)
+        pairs = np.asarray(conv(value), dtype=np.float64)
+        return (pairs[..., 0] + 1j * pairs[..., 1]).astype(dtype)
     return np.asarray(conv(value), dtype=dtype)
 
 
@@ -463,6 +471,9 @@ def format_value(value: Any, *, max_items: int = 12, precision: int = 6) -> str:
                 return "inf" if f > 0 else "-inf"
             text = f"{f:.{precision}g}"
             return text
+        if isinstance(v, complex | np.complexfloating):  # 1+2j, -0.5-1.25j (as numpy, no
+            re, im = scalar(float(v.real)), scalar(float(v.imag))  # parentheses)
+            return f"{re}{'' if im[0] in '+-' else '+'}{im}j"
         return str(v)
 
     if arr.ndim == 0:

@@ -232,7 +232,7 @@ class GradientTape:
                     f"watch: passed an object of type {type(t).__name__}, not a tv.Tensor "
                     "or tv.Variable; convert it first with tv.constant(...)"
                 )
-            if not t.dtype.is_floating:
+            if not (t.dtype.is_floating or t.dtype.is_complex):
                 warnings.warn(
                     "The dtype of the watched tensor must be floating (e.g. tf.float32), "
                     f"got tf.{t.dtype.name}",
@@ -303,7 +303,7 @@ class GradientTape:
                 return
             needs, inputs, ids = tuple(flags), tuple(names), tuple(map(_id_of, xs))
         value = out._value
-        if type(value) not in _FLOAT_SCALARS and value.dtype.kind != "f":
+        if type(value) not in _FLOAT_SCALARS and value.dtype.kind not in "fc":
             return  # an int or bool result carries no gradient
         out_id = out._id
         tracked.add(out_id)
@@ -325,7 +325,7 @@ class GradientTape:
 
     def _auto_watch(self, v: Variable) -> bool:
         """Watch a Variable read by an op, as TensorFlow does for trainable float ones."""
-        if self._watch_accessed and v._trainable and v._value.dtype.kind == "f":
+        if self._watch_accessed and v._trainable and v._value.dtype.kind in "fc":
             self._watch(v)
             return True
         return False

@@ -197,6 +197,9 @@ class Tensor:
     def __float__(self) -> float:
         return float(self._value)
 
+    def __complex__(self) -> complex:
+        return complex(self._value)
+
     def __int__(self) -> int:
         return int(self._value)
 
@@ -425,6 +428,12 @@ def _python_to_numpy(value: Any, dtype: DType | None) -> Any:
             )
         if dtype.is_bool and probe.dtype.kind != "b":
             raise TypeError(f"Cannot convert {value!r} to a bool tensor")
+        if probe.dtype.kind == "c" and not dtype.is_complex:
+            raise TypeError(
+                f"Cannot convert {value!r} to a tensor of dtype {dtype.name}: it is complex. "
+                "Use tv.complex64 / tv.complex128, or take its part with tv.math.real / "
+                "tv.math.imag"
+            )
         return np.asarray(value, dtype=dtype.np)
     npd = dtypes.default_numpy_dtype(value)
     try:
@@ -463,6 +472,12 @@ def convert_to_tensor(
             want = hint
     if isinstance(value, np.ndarray | np.generic):
         if want is not None and value.dtype != want.np:
+            if value.dtype.kind == "c" and not want.is_complex:
+                raise TypeError(
+                    f"Cannot convert a numpy {value.dtype} array to a tensor of dtype "
+                    f"{want.name}: it is complex; take its part with np.real / np.imag, or "
+                    "convert it and use tv.cast (which discards the imaginary part)"
+                )
             if value.dtype.kind == "f" and want.is_integer:
                 raise TypeError(
                     f"Cannot convert a numpy {value.dtype} array to a tensor of dtype "
@@ -471,7 +486,7 @@ def convert_to_tensor(
             value = value.astype(want.np)
         elif isinstance(value, np.ndarray):
             value = value.copy()
-        if value.dtype.kind not in "biuf":
+        if value.dtype.kind not in "biufc":
             raise TypeError(f"numpy dtype {value.dtype} is not supported by tapeviz")
         return Tensor._wrap(value)
     return Tensor._wrap(_python_to_numpy(value, want))
@@ -517,13 +532,14 @@ def _cast_tensor(t: Tensor, dtype: DType) -> Tensor:
 
 
 def convert_like(x: Any, peers: Any) -> Tensor:
-    """Convert ``x`` for a VJP rule: Python numbers take the dtype of a float peer tensor."""
+    """Convert ``x`` for a VJP rule: Python numbers take the dtype of a float (or complex)
+    peer tensor."""
     if isinstance(x, Tensor):
         return x
     if isinstance(x, np.ndarray | np.generic):
         return Tensor._wrap(x)
     for p in peers:
-        if isinstance(p, Tensor) and p.dtype.is_floating:
+        if isinstance(p, Tensor) and p._value.dtype.kind in "fc":
             return Tensor._wrap(_python_to_numpy(x, p.dtype))
     return convert_to_tensor(x)
 
@@ -558,7 +574,7 @@ def _operand_like(v: Any, peer: Tensor, opname: str) -> Tensor:
     if isinstance(v, np.ndarray | np.generic):
         if v.dtype == dt.np:
             return Tensor._wrap(v)
-        if v.dtype.kind in "iuf" and dt.is_floating:
+        if v.dtype.kind in "iuf" and (dt.is_floating or dt.is_complex):
             return Tensor._wrap(np.asarray(v).astype(dt.np))
         raise TypeError(
             f"{opname}: cannot combine a {dt.name} tensor with a numpy {v.dtype} value; "

@@ -45,7 +45,7 @@ from .. import _state
 from ..subnormals import flushed
 from ..tensor import Tensor, Variable, convert_to_tensor
 from . import interp, passes, printing
-from .ir import Const, Program
+from .ir import Const, Program, Var, walk
 from .tracer import (
     OperatorNotAllowedInGraphError,
     SymbolicValueError,
@@ -329,6 +329,11 @@ class ConcreteFunction:
 
             job = self._job
             if job is None:
+                if _computes_with_complex(self.program):
+                    # the numba code generator has no complex kernels: the numpy interpreter
+                    # runs the program (same numbers as eager; no compiled speed-up)
+                    self._interpreted = True
+                    return None
                 n = self.program.num_eqns()
                 if n > MAX_COMPILED_EQUATIONS:
                     self._interpreted = True
@@ -455,6 +460,22 @@ def _protect_shared_outputs(outs: list[Any], values: list[Any]) -> None:
                 if type(value) is np.ndarray and np.may_share_memory(out, value):
                     out.flags.writeable = False
                     break
+
+
+def _computes_with_complex(prog: Program) -> bool:
+    """Whether a traced program has complex values (arguments, Variables, results)."""
+    if any(v.dtype.kind == "c" for v in prog.inputs) or any(
+        np.dtype(s.dtype).kind == "c" for s in prog.slots
+    ):
+        return True
+    for e in walk(prog.eqns):
+        for a in (*e.ins, *e.outs):
+            if isinstance(a, Const):
+                if np.iscomplexobj(a.value):
+                    return True
+            elif isinstance(a, Var) and a.dtype.kind == "c":
+                return True
+    return False
 
 
 def _store(var: Any, value: Any, args: list[Any], slots: list[Any]) -> None:

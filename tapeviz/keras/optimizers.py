@@ -80,6 +80,18 @@ _ONE64 = np.int64(1)
 _FLOAT_DTYPES = frozenset(np.dtype(t) for t in (np.float16, np.float32, np.float64))
 
 
+def _complex_variable_message(name: str, dtype: str) -> str:
+    """Why a complex Variable cannot be optimized, and what to do instead."""
+    return (
+        f"Cannot optimize variable '{name}' of dtype {dtype}: tapeviz's optimizers update "
+        "real (float) variables only. TensorFlow's Keras optimizers run their real formulas "
+        "in complex arithmetic (Adam takes the complex square root of g·g, not of |g|²), "
+        "which is rarely what is meant. Keep the real and imaginary parts as two float "
+        "Variables and build the complex value with tv.complex(re, im); their gradients are "
+        "the real and imaginary parts of the complex one."
+    )
+
+
 class _ArrayOps:
     """``sqrt``, ``maximum``, ``abs``, ``reciprocal`` for the update rules: numpy's on numpy
     values, tapeviz's ops on tensors (one rule runs eagerly on arrays and traced inside
@@ -543,6 +555,8 @@ class Optimizer:
             val = var._value
             vdtype = val.dtype
             if vdtype not in _FLOAT_DTYPES:
+                if vdtype.kind == "c":
+                    raise TypeError(_complex_variable_message(var.name, var.dtype.name))
                 raise TypeError(
                     f"Cannot optimize variable '{var.name}' of dtype {var.dtype.name}: "
                     "optimizers update floating-point variables (float16/float32/float64). "
@@ -724,6 +738,8 @@ class Optimizer:
                     f"minimize: var_list must contain tv.Variables, got {_describe(v)}. "
                     "Wrap the value in tv.Variable(...) to optimize it."
                 )
+            if v.dtype.is_complex:
+                raise TypeError(_complex_variable_message(v.name, v.dtype.name))
             if not v.dtype.is_floating:
                 raise TypeError(
                     f"minimize: variable '{v.name}' has dtype {v.dtype.name}; only "

@@ -21,12 +21,14 @@ import numpy as np
 
 from .. import dtypes
 from ..tensor import Tensor, convert_to_tensor
+from .complex import conj
 from .linalg import matmul
-from .math import cast, maximum, multiply, sqrt, where
+from .math import cast, maximum, multiply, reject_complex, sqrt, where
 from .reduce import reduce_max, reduce_sum
 from .shape import expand_dims, range, reshape, squeeze, transpose
 
 __all__ = ["linspace", "eye", "norm", "clip_by_norm", "tensordot", "einsum"]
+__all__ += ["reduce_variance", "reduce_std", "reduce_logsumexp", "log_sigmoid"]
 
 
 def linspace(start: Any, stop: Any, num: Any, name: str | None = None, axis: int = 0) -> Tensor:
@@ -102,7 +104,9 @@ def norm(
     axes = _norm_axes(axis, x.ndim)
     keep = builtins.bool(keepdims)
     if ord in ("euclidean", "fro", 2, 2.0) and (ord != 2 or axes is None or len(axes) == 1):
-        out = sqrt(reduce_sum(x * x, axis=axes, keepdims=True))
+        # a complex tensor: sqrt(Σ z·conj(z)), complex-typed with a zero imaginary part (TF)
+        xx = x * conj(x) if x.dtype.is_complex else x * x
+        out = sqrt(reduce_sum(xx, axis=axes, keepdims=True))
     elif ord in (1, 1.0) and (axes is None or len(axes) == 1):
         from .math import abs as abs_
 
@@ -130,6 +134,8 @@ def clip_by_norm(t: Any, clip_norm: Any, axes: Any = None, name: str | None = No
     from ``sqrt`` (so that the gradient at ``t = 0`` is finite).
     """
     x = convert_to_tensor(t)
+    if x.dtype.is_complex:
+        reject_complex("clip_by_norm", x.dtype.name)
     c = (
         convert_to_tensor(clip_norm, dtype=x.dtype)
         if not isinstance(clip_norm, Tensor)
@@ -238,3 +244,68 @@ def einsum(equation: str, *inputs: Any, name: str | None = None, **kwargs: Any) 
 
 
 _ = expand_dims
+
+
+def reduce_variance(
+    input_tensor: Any, axis: Any = None, keepdims: bool = False, name: str | None = None
+) -> Tensor:
+    """The variance over ``axis``, as TensorFlow computes it: ``mean(|x − mean(x)|²)``
+    (population variance; of a complex tensor a real one)."""
+    x = convert_to_tensor(input_tensor)
+    if not (x.dtype.is_floating or x.dtype.is_complex):
+        raise TypeError(f"reduce_variance expects a float tensor, got {x.dtype.name}")
+    from .math import abs as abs_
+    from .reduce import reduce_mean
+
+    deviation = x - reduce_mean(x, axis=axis, keepdims=True)
+    if x.dtype.is_complex:
+        deviation = abs_(deviation)
+    out = reduce_mean(deviation * deviation, axis=axis, keepdims=keepdims)
+    if name is not None:
+        out._name = name
+    return out
+
+
+def reduce_std(
+    input_tensor: Any, axis: Any = None, keepdims: bool = False, name: str | None = None
+) -> Tensor:
+    """The standard deviation ``sqrt(reduce_variance(x))`` over ``axis``."""
+    out = sqrt(reduce_variance(input_tensor, axis=axis, keepdims=keepdims))
+    if name is not None:
+        out._name = name
+    return out
+
+
+def reduce_logsumexp(
+    input_tensor: Any, axis: Any = None, keepdims: bool = False, name: str | None = None
+) -> Tensor:
+    """``log(Σ exp(x))`` over ``axis`` without overflow, as TensorFlow: the (finite) maximum
+    is taken out first and held constant, ``m + log(Σ exp(x − m))``."""
+    x = convert_to_tensor(input_tensor)
+    if not x.dtype.is_floating:
+        if x.dtype.is_complex:
+            reject_complex("reduce_logsumexp", x.dtype.name)
+        raise TypeError(f"reduce_logsumexp expects a float tensor, got {x.dtype.name}")
+    from .math import abs as abs_
+    from .math import exp, log, stop_gradient
+    from .reduce import reduce_sum as sum_
+    from .shape import zeros_like
+
+    raw_max = reduce_max(x, axis=axis, keepdims=True)
+    finite = abs_(raw_max) < np.inf
+    m = stop_gradient(where(finite, raw_max, zeros_like(raw_max)))
+    out = log(sum_(exp(x - m), axis=axis, keepdims=keepdims))
+    out = out + (m if keepdims else reshape(m, out.shape))
+    if name is not None:
+        out._name = name
+    return out
+
+
+def log_sigmoid(x: Any, name: str | None = None) -> Tensor:
+    """``log(sigmoid(x)) = −softplus(−x)``, as ``tf.math.log_sigmoid`` (no underflow)."""
+    from .nn import softplus
+
+    out = -softplus(-convert_to_tensor(x))
+    if name is not None:
+        out._name = name
+    return out

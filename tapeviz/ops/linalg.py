@@ -37,6 +37,7 @@ import numpy as np
 
 from ..tensor import Tensor, binary_args
 from ._registry import Op, apply, register
+from .math import conjugate_rule
 
 __all__ = ["matmul", "solve", "fixed_order", "FIXED_ORDER_MAX_MACS", "CHAIN_MAX_K"]
 
@@ -159,7 +160,7 @@ matmul_op = register(
     Op(
         "matmul",
         _matmul_fwd,
-        _matmul_vjp,
+        conjugate_rule(_matmul_vjp, unary=False),
         "@",
         r"x \cdot y",
         _matmul_text,

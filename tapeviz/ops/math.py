@@ -6,11 +6,16 @@ gradient kernels fix an order of float32 operations (``g * (1/x)`` for ``log``,
 ``(g * y) * x**(y-1)`` for ``pow``), the rule follows that order, so results match
 TensorFlow bit for bit.  Values at kinks follow TensorFlow too: the gradient of ``abs`` at
 0 is 0, ``maximum`` ties send it to the first argument.
+
+Complex tensors (complex64/128) take the ops TensorFlow has complex kernels for; their
+gradients follow TensorFlow's convention (see :func:`conjugate_rule` and
+``tapeviz/ops/complex.py``).  Ops that order numbers (``maximum``, ``<``...) reject them.
 """
 
 from __future__ import annotations
 
 import operator
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -75,6 +80,8 @@ def _named(out: Tensor, name: str | None) -> Tensor:
 
 
 def _require_float(opname: str, x: Tensor) -> None:
+    if x.dtype.is_complex:
+        reject_complex(opname, x.dtype.name)
     if not x.dtype.is_floating:
         raise TypeError(
             f"{opname} expects a float tensor, got {x.dtype.name}; "
@@ -101,7 +108,31 @@ def reject_bool(
     )
 
 
-def _unary(op: Op, *, float_only: bool = True) -> Callable[..., Tensor]:
+# ops that order numbers, or that TensorFlow has no complex kernel for: complex tensors are
+# an error there (tapeviz.ops.complex lists the ops that do take them)
+NO_COMPLEX = frozenset(
+    {"maximum", "minimum", "greater", "greater_equal", "less", "less_equal", "floordiv", "mod"}
+    | {"sign", "logical_and", "logical_or"}
+)
+
+
+_ORDERING = frozenset(
+    {"maximum", "minimum", "greater", "greater_equal", "less", "less_equal", "clip_by_value"}
+    | {"reduce_max", "reduce_min", "argmax", "argmin", "relu"}
+)
+
+
+def reject_complex(opname: str, dtype: str = "complex") -> None:
+    """Raise the error for a complex tensor given to an op without a complex kernel."""
+    why = " (complex numbers are not ordered)" if opname in _ORDERING else ""
+    raise TypeError(
+        f"{opname} does not take complex tensors ({dtype}): TensorFlow has no complex kernel "
+        f"for it{why}. Apply it to real tensors instead: tv.math.real(z), tv.math.imag(z), "
+        "tv.abs(z) or tv.math.angle(z)"
+    )
+
+
+def _unary(op: Op, *, float_only: bool = True, complex_ok: bool = False) -> Callable[..., Tensor]:
     no_bool = op.name in NO_BOOL
 
     def fn(x: Any, name: str | None = None) -> Tensor:
@@ -109,7 +140,10 @@ def _unary(op: Op, *, float_only: bool = True) -> Callable[..., Tensor]:
             x = convert_to_tensor(x)
         kind = x._value.dtype.kind
         if kind != "f":
-            if float_only:
+            if kind == "c":
+                if not complex_ok:
+                    reject_complex(op.name, x.dtype.name)
+            elif float_only:
                 _require_float(op.name, x)
             elif kind == "b" and no_bool:
                 reject_bool(op.name)
@@ -122,7 +156,8 @@ def _unary(op: Op, *, float_only: bool = True) -> Callable[..., Tensor]:
 
 def _binary(op: Op) -> Callable[..., Tensor]:
     opname = op.name
-    no_bool = opname in NO_BOOL  # (bool scalars never take the fast path below)
+    # dtype kinds this op rejects: "b" (bool scalars never take the fast path below), "c"
+    rejected = ("b" if opname in NO_BOOL else "") + ("c" if opname in NO_COMPLEX else "")
 
     def fn(x: Any, y: Any, name: str | None = None) -> Tensor:
         if isinstance(x, Tensor):
@@ -135,8 +170,8 @@ def _binary(op: Op) -> Callable[..., Tensor]:
                     if xv.dtype is not yv.dtype:
                         x, y = binary_args(x, y, opname)  # raises unless dtypes are equal
                         yv = y._value
-                    if no_bool and xv.dtype.kind == "b":
-                        reject_bool(opname)
+                    if xv.dtype.kind in rejected:
+                        _reject_kind(opname, xv.dtype)
                     if xv.shape != yv.shape:
                         _check_broadcast(opname, x, y)
             elif (type(y) is float or type(y) is int) and (
@@ -147,7 +182,7 @@ def _binary(op: Op) -> Callable[..., Tensor]:
                 yv = tx(y) if tx in _FLOAT_SCALARS else xv.dtype.type(y)
                 y = None
             else:
-                x, y, xv, yv = _checked_pair(x, y, opname, no_bool)
+                x, y, xv, yv = _checked_pair(x, y, opname, rejected)
         elif (type(x) is float or type(x) is int) and isinstance(y, Tensor):
             yv = y._value
             ty = type(yv)
@@ -158,9 +193,9 @@ def _binary(op: Op) -> Callable[..., Tensor]:
                 xv = yv.dtype.type(x)
                 x = None
             else:
-                x, y, xv, yv = _checked_pair(x, y, opname, no_bool)
+                x, y, xv, yv = _checked_pair(x, y, opname, rejected)
         else:
-            x, y, xv, yv = _checked_pair(x, y, opname, no_bool)
+            x, y, xv, yv = _checked_pair(x, y, opname, rejected)
         # apply's fast path: the values checked above (a Python number's tensor, None
         # here, is made only if a tape records the op)
         return apply(op, (x, y), _NO_ATTRS, name, (xv, yv))
@@ -182,14 +217,21 @@ _SCALAR_TYPES = frozenset(  # (no np.bool_: see NO_BOOL)
 )
 
 
-def _checked_pair(x: Any, y: Any, opname: str, no_bool: bool) -> tuple[Any, Any, Any, Any]:
-    """Both operands as tensors of one dtype (TensorFlow's rule), checked for bools and
-    broadcasting: the binary operators' path for anything but same-typed tensors and
-    Python numbers with float tensors.  Returns the tensors and their values."""
+def _reject_kind(opname: str, dtype: np.dtype) -> None:
+    if dtype.kind == "b":
+        reject_bool(opname)
+    reject_complex(opname, dtype.name)
+
+
+def _checked_pair(x: Any, y: Any, opname: str, rejected: str) -> tuple[Any, Any, Any, Any]:
+    """Both operands as tensors of one dtype (TensorFlow's rule), checked for bools (and
+    complex values, for ops in ``rejected``) and broadcasting: the binary operators' path for
+    anything but same-typed tensors and Python numbers with float tensors.  Returns the
+    tensors and their values."""
     x, y = binary_args(x, y, opname)
     xv, yv = x._value, y._value
-    if no_bool and xv.dtype.kind == "b":
-        reject_bool(opname)
+    if xv.dtype.kind in rejected:
+        _reject_kind(opname, xv.dtype)
     if xv.shape != yv.shape:
         _check_broadcast(opname, x, y)
     return x, y, xv, yv
@@ -220,6 +262,43 @@ def _fwd_quiet(f: Callable[..., Any]) -> Callable[..., Any]:
     return fwd
 
 
+def _is_complex(v: Any) -> bool:
+    """Whether a VJP rule's value (numpy, or a Tensor on the tensor backend) is complex."""
+    return type(v) not in _FLOAT_SCALARS and v.dtype.kind == "c"
+
+
+def conjugate_rule(
+    rule: Callable[..., tuple[Any, ...]], *, unary: bool = True
+) -> Callable[..., tuple[Any, ...]]:
+    """The VJP rule of a holomorphic op with real coefficients, extended to complex inputs.
+
+    TensorFlow's convention: for a real loss L of z = x + iy, ``tape.gradient(L, z)`` is
+    ∂L/∂x + i·∂L/∂y, so an op f passes back ``g · conj(f'(z))``.  The real rule computes
+    ``g · f'(·)`` from the forward values; since ``f'(conj z) = conj(f'(z))`` for these ops,
+    calling it with the conjugated inputs and output gives exactly that.  (``multiply``,
+    ``divide`` and ``pow``, the hottest rules, do the same inline.)
+    """
+    if unary:
+
+        def vjp1(k: Any, g: Any, out: Any, x: Any) -> tuple[Any, ...]:
+            if type(out) in _FLOAT_SCALARS or out.dtype.kind != "c":
+                return rule(k, g, out, x)
+            return rule(k, g, k.conj(out), k.conj(x))
+
+        vjp = vjp1
+    else:
+
+        def vjpn(k: Any, g: Any, out: Any, *xs: Any, **attrs: Any) -> tuple[Any, ...]:
+            if out.dtype.kind == "c":
+                return rule(k, g, k.conj(out), *[k.conj(x) for x in xs], **attrs)
+            return rule(k, g, out, *xs, **attrs)
+
+        vjp = vjpn
+    vjp.__name__ = getattr(rule, "__name__", "vjp")
+    vjp.__doc__ = rule.__doc__
+    return vjp
+
+
 # --- arithmetic --------------------------------------------------------------------------
 def _add_vjp(k: Any, g: Any, out: Any, x: Any, y: Any) -> tuple[Any, Any]:
     # d(x+y)/dx = 1, d(x+y)/dy = 1
@@ -232,7 +311,9 @@ def _sub_vjp(k: Any, g: Any, out: Any, x: Any, y: Any) -> tuple[Any, Any]:
 
 
 def _mul_vjp(k: Any, g: Any, out: Any, x: Any, y: Any, needs: Any = (1, 1)) -> tuple[Any, Any]:
-    # d(xy)/dx = y, d(xy)/dy = x
+    # d(xy)/dx = y, d(xy)/dy = x  (complex: conjugated, see conjugate_rule)
+    if type(out) not in _FLOAT_SCALARS and out.dtype.kind == "c":
+        x, y = k.conj(x), k.conj(y)
     gx = k.unbroadcast(g * y, x.shape) if needs[0] else None
     gy = k.unbroadcast(x * g, y.shape) if needs[1] else None
     return gx, gy
@@ -240,6 +321,8 @@ def _mul_vjp(k: Any, g: Any, out: Any, x: Any, y: Any, needs: Any = (1, 1)) -> t
 
 def _div_vjp(k: Any, g: Any, out: Any, x: Any, y: Any, needs: Any = (1, 1)) -> tuple[Any, Any]:
     # d(x/y)/dx = 1/y, d(x/y)/dy = -x/y²  (TensorFlow's order: g * ((-x / y) / y))
+    if type(out) not in _FLOAT_SCALARS and out.dtype.kind == "c":
+        x, y = k.conj(x), k.conj(y)  # complex: see conjugate_rule
     gx = k.unbroadcast(g / y, x.shape) if needs[0] else None
     gy = k.unbroadcast(g * ((-x / y) / y), y.shape) if needs[1] else None
     return gx, gy
@@ -273,10 +356,13 @@ def _pow_fwd(x: Any, y: Any) -> Any:
 def _pow_vjp(k: Any, g: Any, out: Any, x: Any, y: Any, needs: Any = (1, 1)) -> tuple[Any, Any]:
     # d(x^y)/dx = y·x^(y-1);  d(x^y)/dy = x^y·log(x), taken as 0 where x <= 0 (TensorFlow)
     gx = gy = None
+    if type(out) not in _FLOAT_SCALARS and out.dtype.kind == "c":
+        x, y, out = k.conj(x), k.conj(y), k.conj(out)  # complex: see conjugate_rule
     if needs[0]:
         gx = k.unbroadcast(g * y * k.pow(x, y - 1), x.shape)
     if needs[1]:
-        mask = k.greater(x, 0)
+        # complex x: log is defined away from 0 (TensorFlow masks x == 0 only)
+        mask = k.not_equal(x, 0) if _is_complex(x) else k.greater(x, 0)
         safe_x = k.where(mask, x, k.ones_like(x))
         log_x = k.where(mask, k.log(safe_x), k.zeros_like(x))
         gy = k.unbroadcast(g * out * log_x, y.shape)
@@ -396,7 +482,7 @@ def divide(x: Any, y: Any, name: str | None = None) -> Tensor:
     xt, yt = binary_args(x, y, "divide")
     if xt._value.dtype.kind == "b":
         reject_bool("divide")
-    if not xt.dtype.is_floating:
+    if xt.dtype.is_integer:
         target = dtypes.float32 if xt.dtype.np.itemsize <= 2 else dtypes.float64
         xt, yt = cast(xt, target), cast(yt, target)
     return _divide_float(xt, yt, name=name)
@@ -438,7 +524,7 @@ square = _unary(
         Op(
             "square",
             lambda x: x * x,
-            _square_vjp,
+            conjugate_rule(_square_vjp),
             "x²",
             "x^2",
             ("{g} · 2·{x}",),
@@ -448,6 +534,7 @@ square = _unary(
         )
     ),
     float_only=False,
+    complex_ok=True,
 )
 
 
@@ -468,7 +555,7 @@ sqrt = _unary(
         Op(
             "sqrt",
             _fwd_quiet(np.sqrt),
-            _sqrt_vjp,
+            conjugate_rule(_sqrt_vjp),
             "√",
             r"\sqrt{x}",
             ("0.5·{g} / {out}",),
@@ -477,14 +564,15 @@ sqrt = _unary(
             kernel=Kernel("np.sqrt({x})"),
             may_warn=True,
         )
-    )
+    ),
+    complex_ok=True,
 )
 exp = _unary(
     register(
         Op(
             "exp",
             _fwd_quiet(np.exp),
-            lambda k, g, out, x: (g * out,),  # d/dx eˣ = eˣ
+            conjugate_rule(lambda k, g, out, x: (g * out,)),  # d/dx eˣ = eˣ
             "exp",
             "e^{x}",
             ("{g} · {out}",),
@@ -493,7 +581,8 @@ exp = _unary(
             kernel=Kernel("np.exp({x})", float32="K.exp32({x})"),
             may_warn=True,
         )
-    )
+    ),
+    complex_ok=True,
 )
 reciprocal = _unary(
     register(
@@ -501,7 +590,7 @@ reciprocal = _unary(
             "reciprocal",
             _fwd_quiet(lambda x: 1 / x),
             # d/dx 1/x = -1/x²  (0 where g is 0, as TensorFlow's ReciprocalGrad)
-            lambda k, g, out, x: (_zero_where_g_is_zero(k, g, -g * (out * out)),),
+            conjugate_rule(lambda k, g, out, x: (_zero_where_g_is_zero(k, g, -g * (out * out)),)),
             "1/x",
             r"\frac{1}{x}",
             ("−{g} · {out}²",),
@@ -510,14 +599,15 @@ reciprocal = _unary(
             kernel=Kernel("{one} / {x}"),
             may_warn=True,
         )
-    )
+    ),
+    complex_ok=True,
 )
 log = _unary(
     register(
         Op(
             "log",
             _fwd_quiet(np.log),
-            lambda k, g, out, x: (g * k.reciprocal(x),),  # d/dx log x = 1/x
+            conjugate_rule(lambda k, g, out, x: (g * k.reciprocal(x),)),  # d/dx log x = 1/x
             "log",
             r"\log x",
             ("{g} · 1/{x}",),
@@ -526,14 +616,15 @@ log = _unary(
             kernel=Kernel("np.log({x})", float32="K.log32({x})"),
             may_warn=True,
         )
-    )
+    ),
+    complex_ok=True,
 )
 expm1 = _unary(
     register(
         Op(
             "expm1",
             _fwd_quiet(np.expm1),
-            lambda k, g, out, x: (g * k.exp(x),),  # d/dx (eˣ − 1) = eˣ
+            conjugate_rule(lambda k, g, out, x: (g * k.exp(x),)),  # d/dx (eˣ − 1) = eˣ
             "expm1",
             "e^{x} - 1",
             ("{g} · e^{x}",),
@@ -542,7 +633,8 @@ expm1 = _unary(
             kernel=Kernel("np.expm1({x})"),
             may_warn=True,
         )
-    )
+    ),
+    complex_ok=True,
 )
 log1p = _unary(
     register(
@@ -550,7 +642,7 @@ log1p = _unary(
             "log1p",
             _fwd_quiet(np.log1p),
             # d/dx log(1 + x) = 1/(1 + x)  (TensorFlow: g · reciprocal(1 + x))
-            lambda k, g, out, x: (g * k.reciprocal(x + 1.0),),
+            conjugate_rule(lambda k, g, out, x: (g * k.reciprocal(x + 1.0),)),
             "log1p",
             r"\log(1 + x)",
             ("{g} · 1/(1 + {x})",),
@@ -559,14 +651,15 @@ log1p = _unary(
             kernel=Kernel("np.log1p({x})"),
             may_warn=True,
         )
-    )
+    ),
+    complex_ok=True,
 )
 sin = _unary(
     register(
         Op(
             "sin",
             np.sin,
-            lambda k, g, out, x: (g * k.cos(x),),  # d/dx sin x = cos x
+            conjugate_rule(lambda k, g, out, x: (g * k.cos(x),)),  # d/dx sin x = cos x
             "sin",
             r"\sin x",
             ("{g} · cos {x}",),
@@ -574,14 +667,15 @@ sin = _unary(
             elementwise=True,
             kernel=Kernel("np.sin({x})", float32="K.sin32({x})"),
         )
-    )
+    ),
+    complex_ok=True,
 )
 cos = _unary(
     register(
         Op(
             "cos",
             np.cos,
-            lambda k, g, out, x: (-g * k.sin(x),),  # d/dx cos x = -sin x
+            conjugate_rule(lambda k, g, out, x: (-g * k.sin(x),)),  # d/dx cos x = -sin x
             "cos",
             r"\cos x",
             ("−{g} · sin {x}",),
@@ -589,14 +683,17 @@ cos = _unary(
             elementwise=True,
             kernel=Kernel("np.cos({x})", float32="K.cos32({x})"),
         )
-    )
+    ),
+    complex_ok=True,
 )
 tanh = _unary(
     register(
         Op(
             "tanh",
             np.tanh,
-            lambda k, g, out, x: (g * (1 - out * out),),  # d/dx tanh x = 1 - tanh² x
+            conjugate_rule(
+                lambda k, g, out, x: (g * (1 - out * out),)
+            ),  # d/dx tanh x = 1 - tanh² x
             "tanh",
             r"\tanh x",
             ("{g} · (1 − {out}²)",),
@@ -604,7 +701,8 @@ tanh = _unary(
             elementwise=True,
             kernel=Kernel("np.tanh({x})", float32="K.tanh32({x})"),
         )
-    )
+    ),
+    complex_ok=True,
 )
 
 
@@ -619,7 +717,7 @@ sigmoid = _unary(
         Op(
             "sigmoid",
             _sigmoid_fwd,
-            lambda k, g, out, x: (g * out * (1 - out),),  # σ' = σ(1-σ)
+            conjugate_rule(lambda k, g, out, x: (g * out * (1 - out),)),  # σ' = σ(1-σ)
             "σ",
             r"\sigma(x) = \frac{1}{1+e^{-x}}",
             ("{g} · {out} · (1 − {out})",),
@@ -627,7 +725,8 @@ sigmoid = _unary(
             elementwise=True,
             kernel=Kernel("{one} / ({one} + np.exp(-{x}))", float32="K.sigmoid32({x})"),
         )
-    )
+    ),
+    complex_ok=True,
 )
 
 sign = _unary(
@@ -646,7 +745,7 @@ sign = _unary(
     ),
     float_only=False,
 )
-abs = _unary(  # TensorFlow's name
+_real_abs = _unary(
     register(
         Op(
             "abs",
@@ -662,6 +761,42 @@ abs = _unary(  # TensorFlow's name
     ),
     float_only=False,
 )
+
+
+def _complex_abs_vjp(k: Any, g: Any, out: Any, z: Any) -> tuple[Any]:
+    # |z| = √(x² + y²): ∂/∂x = x/|z|, ∂/∂y = y/|z|, so (TensorFlow's convention, see
+    # conjugate_rule) the gradient is g·z/|z|; 0 at z = 0, as TensorFlow's div_no_nan
+    at_zero = k.equal(out, 0)
+    scale = k.where(at_zero, k.zeros_like(g), g / k.where(at_zero, k.ones_like(out), out))
+    return (k.complex(scale * k.real(z), scale * k.imag(z)),)
+
+
+complex_abs_op = register(
+    Op(
+        "complex_abs",
+        np.abs,
+        _complex_abs_vjp,
+        "|z|",
+        "|z|",
+        ("{g} · {x} / |{x}|",),
+        "Magnitude √(re² + im²) of a complex tensor (a real tensor).",
+    )
+)
+
+
+def abs(x: Any, name: str | None = None) -> Tensor:
+    """Elementwise absolute value; of a complex tensor its magnitude, a real tensor
+    (complex64 -> float32), as in TensorFlow.
+
+    >>> import tapeviz as tv
+    >>> tv.abs(tv.constant(3 + 4j))
+    <tv.Tensor: shape=(), dtype=float64, numpy=5.0>
+    """
+    if not isinstance(x, Tensor):
+        x = convert_to_tensor(x)
+    if x._value.dtype.kind == "c":
+        return apply(complex_abs_op, (x,), _NO_ATTRS, name)
+    return _real_abs(x, name)
 
 
 # --- comparisons and selection (no gradient) -------------------------------------------
@@ -916,6 +1051,8 @@ def clip_by_value(
 ) -> Tensor:
     """Clamp ``t`` to ``[clip_value_min, clip_value_max]``; the gradient passes at the bounds."""
     x = convert_to_tensor(t)
+    if x.dtype.is_complex:
+        reject_complex("clip_by_value", x.dtype.name)
     _, lo = binary_args(x, clip_value_min, "clip_by_value")
     _, hi = binary_args(x, clip_value_max, "clip_by_value")
     return apply(clip_op, (x, lo, hi), {}, name=name)
@@ -923,10 +1060,17 @@ def clip_by_value(
 
 # --- casts and identities ----------------------------------------------------------------
 def _cast_vjp(k: Any, g: Any, out: Any, x: Any, dtype: str) -> tuple[Any]:
-    # a cast between float types passes the gradient (cast back); to/from ints: none
-    if np.dtype(dtype).kind != "f" or np.dtype(_dtype_name(x)).kind != "f":
+    # a cast between float or complex types passes the gradient (cast back: complex -> real
+    # keeps the real part of g, real -> complex gives g + 0i); to/from ints: none
+    if np.dtype(dtype).kind not in "fc" or np.dtype(_dtype_name(x)).kind not in "fc":
         return (None,)
     return (k.cast(g, dtype=_dtype_name(x)),)
+
+
+def _cast_fwd(x: Any, dtype: str) -> Any:
+    if x.dtype.kind == "c" and np.dtype(dtype).kind != "c":
+        x = np.real(x)  # complex -> real keeps the real part (numpy would warn)
+    return np.asarray(x).astype(dtype)[()] if np.ndim(x) == 0 else x.astype(dtype)
 
 
 def _dtype_name(x: Any) -> str:
@@ -944,7 +1088,7 @@ def _cast_kernel(c: KernelCall) -> str:
 cast_op = register(
     Op(
         "cast",
-        lambda x, dtype: np.asarray(x).astype(dtype)[()] if np.ndim(x) == 0 else x.astype(dtype),
+        _cast_fwd,
         _cast_vjp,
         "cast",
         r"\mathrm{cast}(x)",
@@ -957,11 +1101,19 @@ cast_op = register(
 
 
 def cast(x: Any, dtype: Any, name: str | None = None) -> Tensor:
-    """``x`` converted to ``dtype`` (float→int truncates toward zero, as TensorFlow)."""
+    """``x`` converted to ``dtype`` (float→int truncates toward zero, as TensorFlow;
+    complex→real keeps the real part, with TensorFlow's warning)."""
     t = convert_to_tensor(x)
     d = dtypes.as_dtype(dtype)
     if t._value.dtype == d.np:
         return identity(t, name=name) if name else t
+    if t.dtype.is_complex and not d.is_complex:
+        warnings.warn(
+            f"You are casting an input of type {t.dtype.name} to an incompatible dtype "
+            f"{d.name}. This will discard the imaginary part and may not be what you "
+            "intended (TensorFlow's warning); tv.math.real / tv.math.imag say so explicitly.",
+            stacklevel=2,
+        )
     return apply(cast_op, (t,), {"dtype": d.name}, name=name)
 
 

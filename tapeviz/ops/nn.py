@@ -13,9 +13,23 @@ from .._surface import module_getattr as _module_getattr
 from ..tensor import Tensor, binary_args, convert_to_tensor
 from ._registry import Kernel, Op, apply, register
 from ._tf_cpu import softmax_f32
-from .math import _quiet, _require_float, exp, expm1, log1p, minimum, sigmoid, tanh, where
+from .math import (
+    _quiet,
+    _require_float,
+    exp,
+    expm1,
+    log1p,
+    minimum,
+    reject_complex,
+    sigmoid,
+    tanh,
+    where,
+)
+from .reduce import reduce_sum
 
 __all__ = [
+    "leaky_relu",
+    "l2_loss",
     "moments",
     "batch_normalization",
     "elu",
@@ -54,6 +68,8 @@ relu_op = register(
 def relu(features: Any, name: str | None = None) -> Tensor:
     """``max(features, 0)`` elementwise; its gradient at 0 is 0."""
     x = convert_to_tensor(features)
+    if x.dtype.is_complex:
+        reject_complex("relu", x.dtype.name)
     return apply(relu_op, (x,), {}, name=name)
 
 
@@ -125,6 +141,24 @@ def softplus(features: Any, name: str | None = None) -> Tensor:
     e = exp(minimum(x, -threshold))  # bounded: no overflow in the unselected branch
     mid = log1p(e)
     return where(x > -threshold, x, where(x < threshold, e, mid), name=name)
+
+
+def leaky_relu(features: Any, alpha: float = 0.2, name: str | None = None) -> Tensor:
+    """``x`` where ``x > 0``, else ``alpha · x`` (TensorFlow's default ``alpha`` is 0.2); the
+    gradient at 0 is ``alpha``, as TensorFlow's LeakyReluGrad."""
+    x = convert_to_tensor(features)
+    _require_float("leaky_relu", x)
+    return where(x > 0, x, x * float(alpha), name=name)
+
+
+def l2_loss(t: Any, name: str | None = None) -> Tensor:
+    """``Σ x² / 2`` over all entries (a scalar), as ``tf.nn.l2_loss``."""
+    x = convert_to_tensor(t)
+    _require_float("l2_loss", x)
+    out = reduce_sum(x * x * 0.5)
+    if name is not None:
+        out._name = name
+    return out
 
 
 def _softmax_fwd(x: Any) -> Any:

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..tensor import Tensor, convert_to_tensor
 from ._registry import Op, apply, register
-from .math import reject_bool
+from .math import conjugate_rule, reject_bool, reject_complex
 
 __all__ = [
     "reduce_sum",
@@ -156,7 +156,7 @@ prod_op = register(
     Op(
         "reduce_prod",
         lambda x, axis, keepdims: np.prod(x, axis=axis, keepdims=keepdims, dtype=_int_dtype(x)),
-        _prod_vjp,
+        conjugate_rule(_prod_vjp, unary=False),
         "Π",
         r"\prod_i x_i",
         ("{g} · {out} / {x}",),
@@ -171,8 +171,11 @@ def _reduction(op: Op) -> Any:
         input_tensor: Any, axis: Any = None, keepdims: bool = False, name: str | None = None
     ) -> Tensor:
         x = convert_to_tensor(input_tensor)
-        if x._value.dtype.kind == "b":
+        kind = x._value.dtype.kind
+        if kind == "b":
             reject_bool(op.name, "use tv.reduce_any / tv.reduce_all")
+        if kind == "c" and op.name in ("reduce_max", "reduce_min"):
+            reject_complex(op.name, x.dtype.name)
         ax = _axes(axis, x.ndim, op.name)
         if op.name in ("reduce_max", "reduce_min") and x._value.size == 0:
             raise ValueError(f"{op.name} of an empty tensor has no value")
@@ -225,6 +228,8 @@ def argmax(
 ) -> Tensor:
     """Index of the largest entry along ``axis`` (default 0), int64."""
     x = convert_to_tensor(input)
+    if x.dtype.is_complex:
+        reject_complex("argmax", x.dtype.name)
     return apply(_argmax_op, (x,), {"axis": 0 if axis is None else int(axis)})
 
 
@@ -233,4 +238,6 @@ def argmin(
 ) -> Tensor:
     """Index of the smallest entry along ``axis`` (default 0), int64."""
     x = convert_to_tensor(input)
+    if x.dtype.is_complex:
+        reject_complex("argmin", x.dtype.name)
     return apply(_argmin_op, (x,), {"axis": 0 if axis is None else int(axis)})

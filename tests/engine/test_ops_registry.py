@@ -378,6 +378,47 @@ def _x_sin_x(x: Any) -> Any:
     return x * tv.sin(x), grad_fn
 
 
+def via_complex(
+    f: Callable[..., Any],
+    ref: Callable[..., Any],
+    parts: tuple[tuple[Any, Any], ...] = ((REAL, REAL),),
+    shapes: Any = None,
+) -> Case:
+    """A complex op checked through real numbers: each complex input is tv.complex(re, im)
+    of two drawn float arrays, and a complex result is read back as re + 0.5·im.  Central
+    differences in the real and imaginary parts then check TensorFlow's gradient convention
+    (∂L/∂re + i·∂L/∂im) of every complex op on the way, to first and second order."""
+
+    def real_of(out: Any) -> Any:
+        if isinstance(out, tv.Tensor):
+            return tv.math.real(out) + 0.5 * tv.math.imag(out) if out.dtype.is_complex else out
+        return out.real + 0.5 * out.imag if np.iscomplexobj(out) else out
+
+    def draw(data: st.DataObject) -> Drawn:
+        n = len(parts)
+        if shapes is not None:
+            drawn = data.draw(shapes, label="shapes")
+        elif n == 1:
+            drawn = (data.draw(SHAPES, label="shape"),)
+        else:
+            drawn = data.draw(PAIRS, label="shapes").input_shapes
+        arrays = []
+        for i, (re, im) in enumerate(parts):
+            arrays.append(_array(data, drawn[i], re, f"re{i}"))
+            arrays.append(_array(data, drawn[i], im, f"im{i}"))
+
+        def fn(*ts: Any) -> Any:
+            zs = [tv.complex(ts[2 * i], ts[2 * i + 1]) for i in range(n)]
+            return real_of(f(*zs))
+
+        def np_ref(*xs: np.ndarray) -> np.ndarray:
+            return real_of(ref(*[xs[2 * i] + 1j * xs[2 * i + 1] for i in range(n)]))
+
+        return Drawn(arrays, fn, np_ref, tuple(range(2 * n)))
+
+    return draw
+
+
 def _solve(data: st.DataObject) -> Drawn:
     """A well-conditioned matrix (identity·3 plus small entries), batch and adjoint drawn."""
     batch = data.draw(st.sampled_from([(), (2,)]), label="batch")
@@ -449,11 +490,59 @@ CASES: dict[str, Case] = {
     "strided_slice_grad": _strided_slice_grad,
     # user-defined gradients
     "custom_gradient": unary(REAL, _x_sin_x, lambda x: x * np.sin(x)),
+    # complex numbers (the parts of tv.complex(re, im), read back through real and imag)
+    "complex": via_complex(lambda z: z, lambda z: z),
+    "real": via_complex(tv.math.real, np.real),
+    "imag": via_complex(tv.math.imag, np.imag),
+    "conj": via_complex(tv.math.conj, np.conj),
+    "complex_abs": via_complex(tv.abs, np.abs, ((NONZERO, REAL),)),
+    "angle": via_complex(tv.math.angle, np.angle, ((POSITIVE, REAL),)),
+}
+
+# Ops that take complex tensors, checked the same way with complex inputs (TensorFlow's
+# gradient convention; "name[complex]" runs the three tests below for the op "name").
+_MATMUL_SHAPES = st.integers(1, 3).flatmap(
+    lambda n: st.integers(1, 3).flatmap(lambda k: st.integers(1, 3).map(lambda m: ((n, k), (k, m))))
+)
+_C = (REAL, REAL)
+_C_NONZERO = (NONZERO, REAL)
+COMPLEX_CASES: dict[str, Case] = {
+    "add": via_complex(tv.add, np.add, (_C, _C)),
+    "subtract": via_complex(tv.subtract, np.subtract, (_C, _C)),
+    "multiply": via_complex(tv.multiply, np.multiply, (_C, _C)),
+    "divide": via_complex(tv.divide, np.divide, (_C, _C_NONZERO)),
+    "pow": via_complex(tv.pow, lambda x, y: np.exp(y * np.log(x)), ((POSITIVE, REAL), _C)),
+    "negative": via_complex(tv.negative, np.negative),
+    "square": via_complex(tv.square, lambda z: z * z),
+    "sqrt": via_complex(tv.sqrt, np.sqrt, ((POSITIVE, REAL),)),
+    "exp": via_complex(tv.exp, np.exp),
+    "log": via_complex(tv.math.log, np.log, ((POSITIVE, REAL),)),
+    "reciprocal": via_complex(tv.reciprocal, lambda z: 1 / z, (_C_NONZERO,)),
+    "expm1": via_complex(tv.math.expm1, np.expm1),
+    "log1p": via_complex(tv.math.log1p, np.log1p, ((POSITIVE, REAL),)),
+    "sin": via_complex(tv.sin, np.sin),
+    "cos": via_complex(tv.cos, np.cos),
+    # (tanh has poles at ±iπ/2: imaginary parts within ±1 keep the differences accurate)
+    "tanh": via_complex(tv.tanh, np.tanh, ((REAL, _floats(-1.0, 1.0)),)),
+    "sigmoid": via_complex(tv.sigmoid, lambda z: 1 / (1 + np.exp(-z))),
+    "matmul": via_complex(tv.matmul, np.matmul, (_C, _C), _MATMUL_SHAPES),
+    "reduce_sum": via_complex(tv.reduce_sum, np.sum),
+    "reduce_mean": via_complex(tv.reduce_mean, np.mean),
+    "reduce_prod": via_complex(tv.reduce_prod, np.prod, (_C_NONZERO,)),
+    "transpose": via_complex(tv.transpose, np.transpose),
+    "reshape": via_complex(lambda z: tv.reshape(z, [-1]), np.ravel),
+    "concat": via_complex(
+        lambda z: tv.concat([z, z * 2.0], axis=-1),
+        lambda z: np.concatenate([z, z * 2.0], axis=-1),
+        shapes=st.tuples(NONSCALAR),
+    ),
 }
 
 
 # --- helpers ---------------------------------------------------------------------------------
 def _case(name: str, data: st.DataObject) -> Drawn:
+    if name.endswith("[complex]"):
+        return COMPLEX_CASES[name.removesuffix("[complex]")](data)
     if name not in CASES:
         pytest.fail(f"op {name!r} has a VJP but no entry in CASES: add its input generator")
     return CASES[name](data)
@@ -524,7 +613,7 @@ def test_ops_without_gradient_are_listed_and_never_recorded() -> None:
     assert tape.record().nodes == ()  # a tape never records an op that has no gradient
 
 
-@pytest.mark.parametrize("name", DIFF_OPS)
+@pytest.mark.parametrize("name", DIFF_OPS + [f"{n}[complex]" for n in sorted(COMPLEX_CASES)])
 @given(data=st.data())
 def test_forward_matches_numpy(name: str, data: st.DataObject) -> None:
     d = _case(name, data)
@@ -540,7 +629,7 @@ def test_forward_matches_numpy(name: str, data: st.DataObject) -> None:
         np.testing.assert_allclose(out32.numpy(), expected, rtol=2e-5, atol=2e-5)
 
 
-@pytest.mark.parametrize("name", DIFF_OPS)
+@pytest.mark.parametrize("name", DIFF_OPS + [f"{n}[complex]" for n in sorted(COMPLEX_CASES)])
 @given(data=st.data())
 def test_vjp_matches_central_differences(name: str, data: st.DataObject) -> None:
     d = _case(name, data)
@@ -552,7 +641,7 @@ def test_vjp_matches_central_differences(name: str, data: st.DataObject) -> None
         _close(g, _numeric_vjp(d, d.arrays, u, i), f"{name}: d/d input {i}")
 
 
-@pytest.mark.parametrize("name", DIFF_OPS)
+@pytest.mark.parametrize("name", DIFF_OPS + [f"{n}[complex]" for n in sorted(COMPLEX_CASES)])
 @given(data=st.data())
 def test_second_order_from_nested_tapes(name: str, data: st.DataObject) -> None:
     d = _case(name, data)
