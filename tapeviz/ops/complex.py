@@ -31,7 +31,7 @@ import numpy as np
 
 from ..tensor import Tensor, convert_to_tensor
 from ._registry import Op, apply, register
-from .math import _check_broadcast, cast, identity
+from .math import NO_COMPLEX_KERNELS, _check_broadcast, cast, identity
 
 __all__ = ["complex", "real", "imag", "conj", "angle", "COMPLEX_OPS"]
 
@@ -60,6 +60,7 @@ complex_op = register(
         ("re({g})", "im({g})"),
         "The complex tensor x + iy of two real tensors.",
         broadcasts=True,
+        interpreter_only=NO_COMPLEX_KERNELS,
     )
 )
 
@@ -104,6 +105,7 @@ real_op = register(
         r"\mathrm{Re}\,z",
         ("{g} + 0i",),
         "The real part of a complex tensor (a real tensor).",
+        interpreter_only=NO_COMPLEX_KERNELS,
     )
 )
 imag_op = register(
@@ -115,6 +117,7 @@ imag_op = register(
         r"\mathrm{Im}\,z",
         ("0 + i·{g}",),
         "The imaginary part of a complex tensor (a real tensor).",
+        interpreter_only=NO_COMPLEX_KERNELS,
     )
 )
 conj_op = register(
@@ -126,6 +129,7 @@ conj_op = register(
         r"\bar{z}",
         ("conj({g})",),
         "The complex conjugate x − iy.",
+        interpreter_only=NO_COMPLEX_KERNELS,
     )
 )
 
@@ -147,6 +151,7 @@ angle_op = register(
         ("(−{g}·im + i·{g}·re) / |{x}|²",),
         "The argument atan2(im, re) of a complex tensor, in (−π, π].",
         may_warn=True,
+        interpreter_only=NO_COMPLEX_KERNELS,
     )
 )
 

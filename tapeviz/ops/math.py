@@ -771,6 +771,14 @@ def _complex_abs_vjp(k: Any, g: Any, out: Any, z: Any) -> tuple[Any]:
     return (k.complex(scale * k.real(z), scale * k.imag(z)),)
 
 
+# complex values have no numba kernels: tv.function runs programs that compute with them on
+# the numpy interpreter (tapeviz.compiler.tf_function._computes_with_complex)
+NO_COMPLEX_KERNELS = (
+    "complex values: the numba code generator has no complex kernels, so the numpy interpreter "
+    "runs them"
+)
+
+
 complex_abs_op = register(
     Op(
         "complex_abs",
@@ -780,6 +788,7 @@ complex_abs_op = register(
         "|z|",
         ("{g} · {x} / |{x}|",),
         "Magnitude √(re² + im²) of a complex tensor (a real tensor).",
+        interpreter_only=NO_COMPLEX_KERNELS,
     )
 )
 
