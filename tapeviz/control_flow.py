@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 
 from . import _state
+from ._nest import flatten as _flatten
+from ._nest import unflatten as _unflatten
 from .tape import hidden_from_tapes
 from .tensor import Tensor, Variable, convert_to_tensor
 
@@ -72,42 +74,6 @@ class Undefined:
 
 
 # --- nested structures --------------------------------------------------------------------
-def _flatten(obj: Any) -> tuple[list[Any], Any]:
-    """Leaves of nested lists/tuples/dicts and a spec to rebuild them (iterative)."""
-    leaves: list[Any] = []
-    root: list[Any] = [None]
-    stack: list[tuple[Any, list[Any], int]] = [(obj, root, 0)]
-    while stack:
-        x, parent, pos = stack.pop()
-        if isinstance(x, list | tuple) and not isinstance(x, Tensor):
-            children: list[Any] = [None] * len(x)
-            parent[pos] = ("list" if isinstance(x, list) else type(x), children)
-            stack.extend((x[i], children, i) for i in range(len(x) - 1, -1, -1))
-        elif isinstance(x, dict):
-            keys = sorted(x, key=repr)
-            children = [None] * len(keys)
-            parent[pos] = ("dict", tuple(keys), children)
-            stack.extend((x[keys[i]], children, i) for i in range(len(keys) - 1, -1, -1))
-        else:
-            parent[pos] = len(leaves)
-            leaves.append(x)
-    return leaves, root[0]
-
-
-def _unflatten(spec: Any, leaves: list[Any]) -> Any:
-    if isinstance(spec, int):
-        return leaves[spec]
-    if spec[0] == "dict":
-        return {k: _unflatten(s, leaves) for k, s in zip(spec[1], spec[2], strict=True)}
-    kind, children = spec
-    items = [_unflatten(s, leaves) for s in children]
-    if kind == "list":
-        return items
-    if kind is tuple:
-        return tuple(items)
-    return kind(*items)  # namedtuple
-
-
 def _spec_key(spec: Any) -> Any:
     """A comparable form of a spec (namedtuple classes by name)."""
     if isinstance(spec, int):

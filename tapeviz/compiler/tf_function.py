@@ -42,6 +42,8 @@ from typing import Any
 import numpy as np
 
 from .. import _state
+from .._nest import flatten as _flatten
+from .._nest import unflatten as _unflatten
 from ..subnormals import flushed
 from ..tensor import Tensor, Variable, convert_to_tensor
 from . import interp, passes, printing
@@ -73,32 +75,6 @@ class RetracingWarning(UserWarning):
 
 
 # --- nested structures of arguments and results ------------------------------------------
-def _flatten(obj: Any) -> tuple[list[Any], Any]:
-    """Leaves of nested lists/tuples/dicts (dict keys sorted) and a spec to rebuild them."""
-    leaves: list[Any] = []
-    # iterative: a stack of (object, where to put its spec)
-    root: list[Any] = [None]
-    stack: list[tuple[Any, list[Any], int]] = [(obj, root, 0)]
-    while stack:
-        x, parent, pos = stack.pop()
-        if isinstance(x, list | tuple) and not isinstance(x, Tensor):
-            children: list[Any] = [None] * len(x)
-            kind = "list" if isinstance(x, list) else type(x)
-            parent[pos] = (kind, children)
-            for i in range(len(x) - 1, -1, -1):
-                stack.append((x[i], children, i))
-        elif isinstance(x, dict):
-            keys = sorted(x, key=repr)
-            children = [None] * len(keys)
-            parent[pos] = ("dict", tuple(keys), children)
-            for i in range(len(keys) - 1, -1, -1):
-                stack.append((x[keys[i]], children, i))
-        else:
-            parent[pos] = len(leaves)
-            leaves.append(x)
-    return leaves, root[0]
-
-
 def _leaf_paths(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[str]:
     """Names of the leaves of ``(args, kwargs)`` in :func:`_flatten`'s order: parameter
     names (``x``, ``batch[0]``, ``config['lr']``)."""
@@ -124,20 +100,6 @@ def _leaf_paths(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[
         else:
             names.append(path)
     return names
-
-
-def _unflatten(spec: Any, leaves: list[Any]) -> Any:
-    if isinstance(spec, int):
-        return leaves[spec]
-    if spec[0] == "dict":
-        return {k: _unflatten(s, leaves) for k, s in zip(spec[1], spec[2], strict=True)}
-    kind, children = spec
-    items = [_unflatten(s, leaves) for s in children]
-    if kind == "list":
-        return items
-    if kind is tuple:
-        return tuple(items)
-    return kind(*items)  # namedtuple
 
 
 def _spec_key(spec: Any) -> Any:
