@@ -25,7 +25,6 @@ numpy code is never affected: the bits are set only while a tapeviz op runs.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import platform
 import threading
 from collections.abc import Callable
@@ -51,8 +50,10 @@ def _fenv() -> tuple[Callable[..., int], Callable[..., int]] | None:
     cost, so they get ``byref`` pointers and no argument conversion)."""
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return None
+    # glibc's soname, loaded by name: ctypes.util.find_library would import subprocess and
+    # run ldconfig at every `import tapeviz` (~10 ms of start-up)
     try:
-        libm = ctypes.PyDLL(ctypes.util.find_library("m") or "libm.so.6")
+        libm = ctypes.PyDLL("libm.so.6")
         get, put = libm.fegetenv, libm.fesetenv
     except (OSError, AttributeError):
         return None
