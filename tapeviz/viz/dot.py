@@ -1217,7 +1217,7 @@ class _Writer:
                     colour=theme.MUTED,
                 )
             )
-            cells.append(("type", theme.MUTED, "value", text, [*lines, ""]))
+            cells.append((_m("graph.type"), theme.MUTED, "value", text, [*lines, ""]))
         elif self.values:
             caption = _m("graph.value") if node.dtype == "float32" else node.dtype
             if self.is_bare(node) and node.id not in self.rec.gradients:

@@ -163,6 +163,33 @@ def test_chinese_drawing_has_no_english_interface_words() -> None:
     assert "Legend" in english and "variable (tv.Variable)" in english
 
 
+def test_chinese_drawing_of_a_traced_program_has_no_english_interface_words() -> None:
+    """A tv.function's drawing (types known at trace time, values at run time, control flow)
+    speaks Chinese too; the op symbols of its blocks (if, else, merge) are code."""
+
+    @tv.function
+    def relu_with_if(x: tv.Tensor) -> tv.Tensor:
+        if x > 0:  # noqa: SIM108 - the statement autograph converts
+            y = x * 2.0
+        else:
+            y = -x
+        return y
+
+    record = relu_with_if.get_concrete_function(tv.constant(2.0)).record()
+    tv.viz.set_language("zh")
+    try:
+        source = tv.viz.graph(record).source
+    finally:
+        tv.viz.set_language("en")
+    assert "类型" in source and "运行时才知道" in source, source[:600]
+    texts = re.findall(r'tooltip="([^"]*)"', source)
+    texts += [t for t in re.findall(r">([^<>]+)<", source) if "=" not in t]
+    code = {"if", "else", "merge", "cond", "tv", "f32", "bool", "float", "assign", "greater"}
+    code |= {"multiply", "negative"}  # op names and dtypes are code
+    assert not english_words(" ".join(texts)) - code, english_words(" ".join(texts)) - code
+    assert ">type<" in tv.viz.graph(record).source
+
+
 def _chain(n: int) -> tv.GradientTape:
     x = tv.Variable(0.5, name="x")
     with tv.GradientTape() as tape:
