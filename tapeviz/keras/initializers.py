@@ -236,7 +236,7 @@ class _FixedVarianceScaling(VarianceScaling):
     class (``_FIXED``): its only argument is ``seed``."""
 
     _FIXED: tuple[float, str, str]
-    _CONFIG = ("seed",)  # the scale, mode and distribution are fixed by the class
+    _CONFIG: tuple[str, ...] = ("seed",)  # the scale, mode and distribution are fixed by the class
 
     def __init__(self, seed: int | None = None) -> None:
         super().__init__(*self._FIXED, seed)
