@@ -17,7 +17,7 @@ True
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -64,7 +64,7 @@ class Initializer:
 
     seed: int | None = None
     # The constructor arguments get_config returns, each kept as an attribute of that name.
-    _CONFIG: tuple[str, ...] = ()
+    _CONFIG: ClassVar[tuple[str, ...]] = ()
 
     def __call__(self, shape: Any, dtype: Any = None, **kwargs: Any) -> np.ndarray:
         """A new array of ``shape`` and ``dtype`` (float32 by default) with the initial values."""
@@ -138,7 +138,7 @@ class Constant(Initializer):
 class RandomUniform(Initializer):
     """Uniform on ``[minval, maxval)``."""
 
-    _CONFIG = ("minval", "maxval", "seed")
+    _CONFIG: ClassVar[tuple[str, ...]] = ("minval", "maxval", "seed")
 
     def __init__(
         self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None
@@ -155,7 +155,7 @@ class RandomUniform(Initializer):
 class _Normal(Initializer):
     """What RandomNormal and TruncatedNormal share: ``mean``, ``stddev`` and ``seed``."""
 
-    _CONFIG = ("mean", "stddev", "seed")
+    _CONFIG: ClassVar[tuple[str, ...]] = ("mean", "stddev", "seed")
 
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None) -> None:
         self.mean, self.stddev, self.seed = mean, stddev, seed
@@ -196,7 +196,7 @@ class VarianceScaling(Initializer):
     (uniform on ``[-limit, limit]`` with ``limit = sqrt(3 * scale / n)``).
     """
 
-    _CONFIG = ("scale", "mode", "distribution", "seed")
+    _CONFIG: ClassVar[tuple[str, ...]] = ("scale", "mode", "distribution", "seed")
 
     def __init__(
         self,
@@ -236,7 +236,8 @@ class _FixedVarianceScaling(VarianceScaling):
     class (``_FIXED``): its only argument is ``seed``."""
 
     _FIXED: tuple[float, str, str]
-    _CONFIG: tuple[str, ...] = ("seed",)  # the scale, mode and distribution are fixed by the class
+    # the scale, mode and distribution are fixed by the class
+    _CONFIG: ClassVar[tuple[str, ...]] = ("seed",)
 
     def __init__(self, seed: int | None = None) -> None:
         super().__init__(*self._FIXED, seed)
