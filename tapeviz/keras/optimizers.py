@@ -184,6 +184,19 @@ class Scalars(schedules.Scalars):
 NUMPY_SCALARS = Scalars()
 
 
+def _clip_option(name: str, doc: str) -> Any:
+    """A read/write property for the clipping option ``name``, kept in ``_<name>``."""
+    attr = f"_{name}"
+
+    def get(self: Optimizer) -> Any:
+        return getattr(self, attr)
+
+    def set_(self: Optimizer, value: Any) -> None:
+        setattr(self, attr, value)
+
+    return property(get, set_, doc=doc)
+
+
 class Optimizer:
     """Base class of the Keras-2 optimizers (``optimizer_v2`` semantics).
 
@@ -400,32 +413,15 @@ class Optimizer:
         return self._decayed_lr(dtype)
 
     # -- clipping options ---------------------------------------------------------------
-    @property
-    def clipnorm(self) -> Any:
-        """The norm each gradient is clipped to before the update (None: no clipping)."""
-        return self._clipnorm
-
-    @clipnorm.setter
-    def clipnorm(self, value: Any) -> None:
-        self._clipnorm = value
-
-    @property
-    def clipvalue(self) -> Any:
-        """The bound each gradient entry is clipped to before the update (None: none)."""
-        return self._clipvalue
-
-    @clipvalue.setter
-    def clipvalue(self, value: Any) -> None:
-        self._clipvalue = value
-
-    @property
-    def global_clipnorm(self) -> Any:
-        """The norm all gradients together are clipped to (None: no clipping)."""
-        return self._global_clipnorm
-
-    @global_clipnorm.setter
-    def global_clipnorm(self, value: Any) -> None:
-        self._global_clipnorm = value
+    clipnorm = _clip_option(
+        "clipnorm", "The norm each gradient is clipped to before the update (None: no clipping)."
+    )
+    clipvalue = _clip_option(
+        "clipvalue", "The bound each gradient entry is clipped to before the update (None: none)."
+    )
+    global_clipnorm = _clip_option(
+        "global_clipnorm", "The norm all gradients together are clipped to (None: no clipping)."
+    )
 
     # -- state: iterations, slots, weights -------------------------------------------------
     @property
