@@ -131,7 +131,7 @@ Example
 >>> import tapeviz as tv
 >>> x = tv.Variable(3.0, name="x")
 >>> with tv.GradientTape() as tape:
-...     y = tv.square(x)
+...     y = x * x
 >>> _ = tape.gradient(y, x)
 >>> g = tv.viz.graph(tape)
 >>> [line.split(" [")[0].strip() for line in g.source.splitlines() if ' [id="' in line]
