@@ -310,26 +310,27 @@ def and_(*operands: Callable[[], Any]) -> Any:
     """``a and b and ...``: Python's lazy ``and``; on symbolic tensors ``logical_and``."""
     from ..ops.math import logical_and
 
-    value = operands[0]()
-    for next_operand in operands[1:]:
-        if is_symbolic(value):
-            value = logical_and(value, next_operand())
-        elif not value:
-            return value
-        else:
-            value = next_operand()
-    return value
+    return _lazy(operands, logical_and, stop_on=False)
 
 
 def or_(*operands: Callable[[], Any]) -> Any:
     """``a or b or ...``: Python's lazy ``or``; on symbolic tensors ``logical_or``."""
     from ..ops.math import logical_or
 
+    return _lazy(operands, logical_or, stop_on=True)
+
+
+def _lazy(
+    operands: tuple[Callable[[], Any], ...], logical: Callable[[Any, Any], Any], stop_on: bool
+) -> Any:
+    """Python's lazy ``and`` (``stop_on=False``) / ``or`` (``stop_on=True``): the operands
+    are evaluated left to right until one's truth is ``stop_on``; a symbolic tensor cannot
+    decide, so it is combined with the next operand by ``logical``."""
     value = operands[0]()
     for next_operand in operands[1:]:
         if is_symbolic(value):
-            value = logical_or(value, next_operand())
-        elif value:
+            value = logical(value, next_operand())
+        elif bool(value) is stop_on:
             return value
         else:
             value = next_operand()
