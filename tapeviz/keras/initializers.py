@@ -25,6 +25,7 @@ from .. import dtypes
 from .. import random as _random
 from .._surface import module_getattr as _module_getattr
 from ..tensor import Tensor
+from ._config import FromConfig
 
 __all__ = [
     "Initializer",
@@ -59,7 +60,7 @@ def _fans(shape: tuple[int, ...]) -> tuple[float, float]:
     return shape[-2] * receptive, shape[-1] * receptive
 
 
-class Initializer:
+class Initializer(FromConfig):
     """Base class: ``__call__(shape, dtype=None) -> numpy array``; ``get_config()``."""
 
     seed: int | None = None
@@ -78,11 +79,6 @@ class Initializer:
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, so that ``from_config`` rebuilds an equal initializer."""
         return {name: getattr(self, name) for name in self._CONFIG}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Initializer:
-        """An initializer built from the arguments ``get_config`` returned."""
-        return cls(**config)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())

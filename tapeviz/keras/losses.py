@@ -28,6 +28,7 @@ from ..ops import reduce as _reduce
 from ..ops import shape as _shape_ops
 from ..tensor import Tensor, convert_to_tensor
 from . import activations, backend
+from ._config import FromConfig
 
 __all__ = [
     "Reduction",
@@ -219,7 +220,7 @@ class Reduction:
             raise ValueError(f'Invalid Reduction Key: {key}. Expected keys are "{cls.all()}"')
 
 
-class Loss:
+class Loss(FromConfig):
     """Base class: ``__call__(y_true, y_pred, sample_weight=None)`` reduces ``call``'s
     per-sample losses.
 
@@ -251,11 +252,6 @@ class Loss:
     def get_config(self) -> dict[str, Any]:
         """``reduction`` and ``name``; subclasses add their own arguments."""
         return {"reduction": self.reduction, "name": self.name}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Loss:
-        """A loss made from the arguments ``get_config`` returned."""
-        return cls(**config)
 
     def __repr__(self) -> str:
         return f"<tv.keras.losses.{type(self).__name__} name={self.name!r}>"

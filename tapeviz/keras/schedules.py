@@ -27,6 +27,7 @@ from .. import _state
 from .._surface import module_getattr as _module_getattr
 from ..tensor import Tensor, Variable, convert_to_tensor
 from . import _f32
+from ._config import FromConfig
 
 if TYPE_CHECKING:
     from .._state import Tracer
@@ -166,7 +167,7 @@ class Scalars:
 NUMPY_SCALARS = Scalars()
 
 
-class LearningRateSchedule:
+class LearningRateSchedule(FromConfig):
     """Base class of learning-rate schedules.
 
     Subclass it and define ``__call__(self, step)`` (``step`` is a float32 scalar
@@ -220,11 +221,6 @@ class LearningRateSchedule:
             f"Learning rate schedule '{type(self).__name__}' must override `get_config()` "
             "in order to be serializable."
         )
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> LearningRateSchedule:
-        """A schedule made from the arguments ``get_config`` returned."""
-        return cls(**config)
 
     def __repr__(self) -> str:
         try:
