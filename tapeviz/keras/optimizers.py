@@ -229,6 +229,10 @@ class Optimizer:
     _ALLOWED_KWARGS: tuple[str, ...] = ("clipnorm", "clipvalue", "lr", "decay", "global_clipnorm")
     # Other names accepted by get_slot for this optimizer's slots (name -> slot name).
     _SLOT_ALIASES: ClassVar[dict[str, str]] = {}
+    # The constructor arguments get_config adds to the base ones, in order: ``decay`` (the
+    # number given), hyperparameters (as set: a number, or a schedule's config) and
+    # attributes of the same name (``epsilon``, ``amsgrad``...).
+    _CONFIG: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, name: str, **kwargs: Any) -> None:
         allowed = set(self._ALLOWED_KWARGS)
@@ -313,6 +317,18 @@ class Optimizer:
         else:
             number = _as_number(value)
             hyper[name] = Variable(np.float32(number), name=name, trainable=False)
+
+    def _set_momentum(self, momentum: Any) -> None:
+        """The ``momentum`` hyperparameter of SGD and RMSprop, checked to lie in [0, 1];
+        ``_momentum`` says whether it is used (a tensor or callable may become > 0)."""
+        self._check_hyper("momentum", momentum)
+        self._momentum = isinstance(momentum, Tensor) or callable(momentum) or momentum > 0
+        if isinstance(momentum, int | float) and not 0 <= momentum <= 1:
+            raise ValueError(
+                f"`momentum` must be between [0, 1]. Received: momentum={momentum} "
+                f"(of type {type(momentum)})."
+            )
+        self._set_hyper("momentum", momentum)
 
     def _hyper_value(self, name: str, dtype: Any) -> Any:
         """The hyperparameter as a numpy scalar of ``dtype`` (a cast, as ``_get_hyper``)."""
@@ -781,6 +797,13 @@ class Optimizer:
             config["clipvalue"] = self._clipvalue
         if self._global_clipnorm is not None:
             config["global_clipnorm"] = self._global_clipnorm
+        for key in self._CONFIG:
+            if key == "decay":
+                config[key] = self._initial_decay
+            elif key in self._hyper:
+                config[key] = self._serialize_hyperparameter(key)
+            else:
+                config[key] = getattr(self, key)
         return config
 
     @classmethod
@@ -893,6 +916,8 @@ class SGD(Optimizer):
 
     _SLOT_ALIASES: ClassVar[dict[str, str]] = {"m": "momentum", "velocity": "momentum"}
 
+    _CONFIG = ("learning_rate", "decay", "momentum", "nesterov")
+
     def __init__(
         self,
         learning_rate: Any = 0.01,
@@ -904,14 +929,7 @@ class SGD(Optimizer):
         super().__init__(name, **kwargs)
         self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
         self._set_hyper("decay", self._initial_decay)
-        self._check_hyper("momentum", momentum)
-        self._momentum = isinstance(momentum, Tensor) or callable(momentum) or momentum > 0
-        if isinstance(momentum, int | float) and not 0 <= momentum <= 1:
-            raise ValueError(
-                f"`momentum` must be between [0, 1]. Received: momentum={momentum} "
-                f"(of type {type(momentum)})."
-            )
-        self._set_hyper("momentum", momentum)
+        self._set_momentum(momentum)
         self.nesterov = bool(nesterov)
         if self._momentum:
             self._slot_names = ["momentum"]
@@ -930,19 +948,6 @@ class SGD(Optimizer):
             return value + (m * momentum - g * lr), (m,)
         return value + m, (m,)
 
-    def get_config(self) -> dict[str, Any]:
-        """The base arguments plus learning_rate, decay, momentum and nesterov."""
-        config = super().get_config()
-        config.update(
-            {
-                "learning_rate": self._serialize_hyperparameter("learning_rate"),
-                "decay": self._initial_decay,
-                "momentum": self._serialize_hyperparameter("momentum"),
-                "nesterov": self.nesterov,
-            }
-        )
-        return config
-
 
 def _adam_scalars(opt: Any, dtype: Any, k: Scalars) -> tuple[Any, ...]:
     """What Adam and Adamax start a step from: the (decayed) learning rate, the step
@@ -952,6 +957,19 @@ def _adam_scalars(opt: Any, dtype: Any, k: Scalars) -> tuple[Any, ...]:
     beta_1 = k.hyper(opt, "beta_1", dtype)
     beta_2 = k.hyper(opt, "beta_2", dtype)
     return lr, t, beta_1, beta_2, k.const(1, dtype)
+
+
+def _adam_step(value: Any, g: Any, slots: Any, c: Any, amsgrad: bool) -> Any:
+    """Adam's update (TensorFlow's ``ResourceApplyAdam`` kernel, in its order of float
+    operations; ``ResourceApplyAdamWithAmsgrad`` with ``amsgrad``) from the coefficients
+    ``c = (alpha, 1 - beta_1, 1 - beta_2, epsilon)``: the new value and slots."""
+    alpha, one_minus_beta_1, one_minus_beta_2, epsilon = c
+    m = slots[0] + (g - slots[0]) * one_minus_beta_1
+    v = slots[1] + (g * g - slots[1]) * one_minus_beta_2
+    if amsgrad:
+        vhat = _xp.maximum(slots[2], v)
+        return value - (m * alpha) / (_xp.sqrt(vhat) + epsilon), (m, v, vhat)
+    return value - (m * alpha) / (_xp.sqrt(v) + epsilon), (m, v)
 
 
 class Adam(Optimizer):
@@ -986,6 +1004,8 @@ class Adam(Optimizer):
     0.050376177 0.77555364
     """
 
+    _CONFIG = ("learning_rate", "decay", "beta_1", "beta_2", "epsilon", "amsgrad")
+
     def __init__(
         self,
         learning_rate: Any = 0.001,
@@ -1011,29 +1031,7 @@ class Adam(Optimizer):
         return alpha, one - beta_1, one - beta_2, k.const(self.epsilon, dtype)
 
     def _update(self, var: Variable, value: Any, g: Any, slots: Any, c: Any) -> Any:
-        alpha, one_minus_beta_1, one_minus_beta_2, epsilon = c
-        m, v = slots[0], slots[1]
-        m = m + (g - m) * one_minus_beta_1
-        v = v + (g * g - v) * one_minus_beta_2
-        if self.amsgrad:  # ResourceApplyAdamWithAmsgrad
-            vhat = _xp.maximum(slots[2], v)
-            return value - (m * alpha) / (_xp.sqrt(vhat) + epsilon), (m, v, vhat)
-        return value - (m * alpha) / (_xp.sqrt(v) + epsilon), (m, v)
-
-    def get_config(self) -> dict[str, Any]:
-        """The base arguments plus learning_rate, decay, the betas, epsilon and amsgrad."""
-        config = super().get_config()
-        config.update(
-            {
-                "learning_rate": self._serialize_hyperparameter("learning_rate"),
-                "decay": self._initial_decay,
-                "beta_1": self._serialize_hyperparameter("beta_1"),
-                "beta_2": self._serialize_hyperparameter("beta_2"),
-                "epsilon": self.epsilon,
-                "amsgrad": self.amsgrad,
-            }
-        )
-        return config
+        return _adam_step(value, g, slots, c, self.amsgrad)
 
 
 class RMSprop(Optimizer):
@@ -1058,6 +1056,8 @@ class RMSprop(Optimizer):
 
     _SLOT_ALIASES: ClassVar[dict[str, str]] = {"velocity": "rms", "average_gradient": "mg"}
 
+    _CONFIG = ("learning_rate", "decay", "rho", "momentum", "epsilon", "centered")
+
     def __init__(
         self,
         learning_rate: Any = 0.001,
@@ -1072,14 +1072,7 @@ class RMSprop(Optimizer):
         self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
         self._set_hyper("decay", self._initial_decay)
         self._set_hyper("rho", rho)
-        self._check_hyper("momentum", momentum)
-        self._momentum = isinstance(momentum, Tensor) or callable(momentum) or momentum > 0
-        if isinstance(momentum, int | float) and not 0 <= momentum <= 1:
-            raise ValueError(
-                f"`momentum` must be between [0, 1]. Received: momentum={momentum} "
-                f"(of type {type(momentum)})."
-            )
-        self._set_hyper("momentum", momentum)
+        self._set_momentum(momentum)
         self.epsilon = self._epsilon(epsilon)
         self.centered = bool(centered)
         self._slot_names = ["rms"]
@@ -1117,21 +1110,6 @@ class RMSprop(Optimizer):
             return value - lr * g / (_xp.sqrt(rms - mg * mg) + epsilon), (rms, mg)
         return value - lr * g / (_xp.sqrt(rms) + epsilon), (rms,)
 
-    def get_config(self) -> dict[str, Any]:
-        """The base arguments plus learning_rate, decay, rho, momentum, epsilon and centered."""
-        config = super().get_config()
-        config.update(
-            {
-                "learning_rate": self._serialize_hyperparameter("learning_rate"),
-                "decay": self._initial_decay,
-                "rho": self._serialize_hyperparameter("rho"),
-                "momentum": self._serialize_hyperparameter("momentum"),
-                "epsilon": self.epsilon,
-                "centered": self.centered,
-            }
-        )
-        return config
-
 
 class Adagrad(Optimizer):
     r"""Adagrad: per-coordinate steps that shrink with the accumulated squared gradients.
@@ -1143,6 +1121,8 @@ class Adagrad(Optimizer):
     """
 
     _SLOT_ALIASES: ClassVar[dict[str, str]] = {"accumulators": "accumulator"}
+
+    _CONFIG = ("learning_rate", "decay", "initial_accumulator_value", "epsilon")
 
     def __init__(
         self,
@@ -1160,12 +1140,12 @@ class Adagrad(Optimizer):
         super().__init__(name, **kwargs)
         self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
         self._set_hyper("decay", self._initial_decay)
-        self._initial_accumulator_value = initial_accumulator_value
+        self.initial_accumulator_value = initial_accumulator_value
         self.epsilon = self._epsilon(epsilon)
         self._slot_names = ["accumulator"]
 
     def _slot_initial_value(self, slot_name: str) -> float:
-        return float(self._initial_accumulator_value)
+        return float(self.initial_accumulator_value)
 
     def _coefficients(self, dtype: Any, k: Scalars = NUMPY_SCALARS) -> tuple[Any, ...]:
         return self._decayed_lr(dtype, k), k.const(self.epsilon, dtype)
@@ -1174,19 +1154,6 @@ class Adagrad(Optimizer):
         lr, epsilon = c
         acc = slots[0] + g * g
         return value - g * lr / (_xp.sqrt(acc) + epsilon), (acc,)
-
-    def get_config(self) -> dict[str, Any]:
-        """The base arguments plus learning_rate, decay, the initial accumulator and epsilon."""
-        config = super().get_config()
-        config.update(
-            {
-                "learning_rate": self._serialize_hyperparameter("learning_rate"),
-                "decay": self._initial_decay,
-                "initial_accumulator_value": self._initial_accumulator_value,
-                "epsilon": self.epsilon,
-            }
-        )
-        return config
 
 
 class Adadelta(Optimizer):
@@ -1203,6 +1170,8 @@ class Adadelta(Optimizer):
         "accumulated_grad": "accum_grad",
         "accumulated_delta_var": "accum_var",
     }
+
+    _CONFIG = ("learning_rate", "decay", "rho", "epsilon")
 
     def __init__(
         self,
@@ -1237,19 +1206,6 @@ class Adadelta(Optimizer):
         accum_update = accum_update * rho + (update * update) * one_minus_rho
         return value - update * lr, (accum, accum_update)
 
-    def get_config(self) -> dict[str, Any]:
-        """The base arguments plus learning_rate, decay, rho and epsilon."""
-        config = super().get_config()
-        config.update(
-            {
-                "learning_rate": self._serialize_hyperparameter("learning_rate"),
-                "decay": self._initial_decay,
-                "rho": self._serialize_hyperparameter("rho"),
-                "epsilon": self.epsilon,
-            }
-        )
-        return config
-
 
 class Adamax(Optimizer):
     r"""Adamax: Adam with the infinity norm.
@@ -1259,6 +1215,8 @@ class Adamax(Optimizer):
 
     Slots: ``"m"``, ``"v"`` (the :math:`u` above).
     """
+
+    _CONFIG = ("learning_rate", "decay", "beta_1", "beta_2", "epsilon")
 
     def __init__(
         self,
@@ -1288,20 +1246,6 @@ class Adamax(Optimizer):
         u = _xp.maximum(beta_2 * slots[1], _xp.abs(g))
         return value - step * (m / (u + epsilon)), (m, u)
 
-    def get_config(self) -> dict[str, Any]:
-        """The base arguments plus learning_rate, decay, the betas and epsilon."""
-        config = super().get_config()
-        config.update(
-            {
-                "learning_rate": self._serialize_hyperparameter("learning_rate"),
-                "decay": self._initial_decay,
-                "beta_1": self._serialize_hyperparameter("beta_1"),
-                "beta_2": self._serialize_hyperparameter("beta_2"),
-                "epsilon": self.epsilon,
-            }
-        )
-        return config
-
 
 class Nadam(Optimizer):
     r"""Nadam: Adam with Nesterov momentum (Dozat, 2015), with its momentum schedule
@@ -1312,6 +1256,8 @@ class Nadam(Optimizer):
     """
 
     _ALLOWED_KWARGS = (*Optimizer._ALLOWED_KWARGS, "schedule_decay")
+
+    _CONFIG = ("learning_rate", "decay", "beta_1", "beta_2", "epsilon")
 
     def __init__(
         self,
@@ -1407,20 +1353,6 @@ class Nadam(Optimizer):
         v_prime = v / v_den
         m_bar = om_t * g_prime + m_t_1 * m_prime
         return value - lr * m_bar / (_xp.sqrt(v_prime) + epsilon), (m, v)
-
-    def get_config(self) -> dict[str, Any]:
-        """The base arguments plus learning_rate, decay, the betas and epsilon."""
-        config = super().get_config()
-        config.update(
-            {
-                "learning_rate": self._serialize_hyperparameter("learning_rate"),
-                "decay": self._initial_decay,
-                "beta_1": self._serialize_hyperparameter("beta_1"),
-                "beta_2": self._serialize_hyperparameter("beta_2"),
-                "epsilon": self.epsilon,
-            }
-        )
-        return config
 
     @classmethod
     def from_config(
@@ -1565,15 +1497,10 @@ class AdamW(Optimizer):
         )
 
     def _update(self, var: Variable, value: Any, g: Any, slots: Any, c: Any) -> Any:
-        alpha, one_minus_beta_1, one_minus_beta_2, epsilon, lr, weight_decay = c
+        adam, (lr, weight_decay) = c[:4], c[4:]
         if self._use_weight_decay(var):
             value = value - value * weight_decay * lr
-        m = slots[0] + (g - slots[0]) * one_minus_beta_1
-        v = slots[1] + (g * g - slots[1]) * one_minus_beta_2
-        if self.amsgrad:
-            vhat = _xp.maximum(slots[2], v)
-            return value - (m * alpha) / (_xp.sqrt(vhat) + epsilon), (m, v, vhat)
-        return value - (m * alpha) / (_xp.sqrt(v) + epsilon), (m, v)
+        return _adam_step(value, g, slots, adam, self.amsgrad)
 
     def get_config(self) -> dict[str, Any]:
         """The arguments of Keras 3's AdamW, which it follows (name, weight decay, clipping...)."""
