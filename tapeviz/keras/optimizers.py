@@ -318,6 +318,14 @@ class Optimizer:
             number = _as_number(value)
             hyper[name] = Variable(np.float32(number), name=name, trainable=False)
 
+    def _set_hypers(self, learning_rate: Any, **hypers: Any) -> None:
+        """Set the learning rate, ``decay`` (as the base constructor took it) and then the
+        other hyperparameters (``beta_1=...``), in this order, as Keras creates them."""
+        self._set_hyper("learning_rate", learning_rate)
+        self._set_hyper("decay", self._initial_decay)
+        for name, value in hypers.items():
+            self._set_hyper(name, value)
+
     def _set_momentum(self, momentum: Any) -> None:
         """The ``momentum`` hyperparameter of SGD and RMSprop, checked to lie in [0, 1];
         ``_momentum`` says whether it is used (a tensor or callable may become > 0)."""
@@ -927,8 +935,7 @@ class SGD(Optimizer):
         **kwargs: Any,
     ) -> None:
         super().__init__(name, **kwargs)
-        self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
-        self._set_hyper("decay", self._initial_decay)
+        self._set_hypers(kwargs.get("lr", learning_rate))
         self._set_momentum(momentum)
         self.nesterov = bool(nesterov)
         if self._momentum:
@@ -1017,10 +1024,7 @@ class Adam(Optimizer):
         **kwargs: Any,
     ) -> None:
         super().__init__(name, **kwargs)
-        self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
-        self._set_hyper("decay", self._initial_decay)
-        self._set_hyper("beta_1", beta_1)
-        self._set_hyper("beta_2", beta_2)
+        self._set_hypers(kwargs.get("lr", learning_rate), beta_1=beta_1, beta_2=beta_2)
         self.epsilon = self._epsilon(epsilon)
         self.amsgrad = bool(amsgrad)
         self._slot_names = ["m", "v", "vhat"] if self.amsgrad else ["m", "v"]
@@ -1069,9 +1073,7 @@ class RMSprop(Optimizer):
         **kwargs: Any,
     ) -> None:
         super().__init__(name, **kwargs)
-        self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
-        self._set_hyper("decay", self._initial_decay)
-        self._set_hyper("rho", rho)
+        self._set_hypers(kwargs.get("lr", learning_rate), rho=rho)
         self._set_momentum(momentum)
         self.epsilon = self._epsilon(epsilon)
         self.centered = bool(centered)
@@ -1138,8 +1140,7 @@ class Adagrad(Optimizer):
                 f"initial_accumulator_value must be non-negative: {initial_accumulator_value}"
             )
         super().__init__(name, **kwargs)
-        self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
-        self._set_hyper("decay", self._initial_decay)
+        self._set_hypers(kwargs.get("lr", learning_rate))
         self.initial_accumulator_value = initial_accumulator_value
         self.epsilon = self._epsilon(epsilon)
         self._slot_names = ["accumulator"]
@@ -1182,9 +1183,7 @@ class Adadelta(Optimizer):
         **kwargs: Any,
     ) -> None:
         super().__init__(name, **kwargs)
-        self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
-        self._set_hyper("decay", self._initial_decay)
-        self._set_hyper("rho", rho)
+        self._set_hypers(kwargs.get("lr", learning_rate), rho=rho)
         self.epsilon = self._epsilon(epsilon)
         self._slot_names = ["accum_grad", "accum_var"]
 
@@ -1228,10 +1227,7 @@ class Adamax(Optimizer):
         **kwargs: Any,
     ) -> None:
         super().__init__(name, **kwargs)
-        self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
-        self._set_hyper("decay", self._initial_decay)
-        self._set_hyper("beta_1", beta_1)
-        self._set_hyper("beta_2", beta_2)
+        self._set_hypers(kwargs.get("lr", learning_rate), beta_1=beta_1, beta_2=beta_2)
         self.epsilon = self._epsilon(epsilon)
         self._slot_names = ["m", "v"]
 
@@ -1276,10 +1272,7 @@ class Nadam(Optimizer):
                 "LearningRateSchedules as the learning rate."
             )
         super().__init__(name, **kwargs)
-        self._set_hyper("learning_rate", learning_rate)
-        self._set_hyper("decay", self._initial_decay)
-        self._set_hyper("beta_1", beta_1)
-        self._set_hyper("beta_2", beta_2)
+        self._set_hypers(learning_rate, beta_1=beta_1, beta_2=beta_2)
         self.epsilon = self._epsilon(epsilon)
         self._m_cache: Variable | None = None
         self._m_cache_read: Any = None
