@@ -654,10 +654,21 @@ class _Converter(ast.NodeTransformer):
         return before, brk
 
     def visit_While(self, node: ast.While) -> Any:
+        return self._loop(node, self._while)
+
+    def visit_For(self, node: ast.For) -> Any:
+        return self._loop(node, self._for)
+
+    def _loop(self, node: Any, convert: Callable[[Any, list[ast.stmt], str | None], Any]) -> Any:
+        """``convert(node, before, brk)`` after :meth:`_loop_prelude`; a loop that cannot
+        be converted stays Python (:meth:`_blocked` says why)."""
         try:
             before, brk = self._loop_prelude(node)
         except _NotConverted as e:
-            return self._blocked(node, f"`while` not converted: {e}")
+            return self._blocked(node, f"`{type(node).__name__.lower()}` not converted: {e}")
+        return convert(node, before, brk)
+
+    def _while(self, node: ast.While, before: list[ast.stmt], brk: str | None) -> Any:
         n = self.count
         names = _assigned(node.body)
         if brk is not None:
@@ -688,11 +699,7 @@ class _Converter(ast.NodeTransformer):
         stmts = [*before, test_fn, body_fn, *self._state_functions(n, names), call]
         return self._placed(stmts, node)
 
-    def visit_For(self, node: ast.For) -> Any:
-        try:
-            before, brk = self._loop_prelude(node)
-        except _NotConverted as e:
-            return self._blocked(node, f"`for` not converted: {e}")
+    def _for(self, node: ast.For, before: list[ast.stmt], brk: str | None) -> Any:
         n = self.count
         item = f"{_PREFIX}_item_{n}"
         bind = ast.Assign(targets=[node.target], value=ast.Name(item, ast.Load()))
