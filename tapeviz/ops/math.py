@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _state, dtypes
+from .. import _eigen_f32, _state, dtypes
 from ..errors import InvalidArgumentError
 from ..tensor import Tensor, binary_args, convert_to_tensor
 from ._registry import Kernel, KernelCall, Op, apply, register
@@ -249,6 +249,26 @@ def _check_broadcast(opname: str, x: Tensor, y: Tensor) -> None:
             "(trailing dimensions must be equal or 1); reshape one input, e.g. with "
             "tv.reshape or tv.expand_dims"
         ) from None
+
+
+_F32 = np.dtype(np.float32)
+
+
+def _eigen_fwd(name: str, general: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """The forward of a transcendental op: float32 takes Eigen's arithmetic (TensorFlow's
+    CPU kernels, and compiled code's: :mod:`tapeviz._eigen_f32`), so that eager, compiled
+    and TensorFlow's results are the same bits on every processor; other dtypes numpy's
+    ``general`` (quiet: inf/nan without warnings, as TensorFlow)."""
+    f32 = _eigen_f32.FUNCTIONS[name]
+
+    def fwd(x: Any) -> Any:
+        if x.dtype == _F32:
+            return f32(x)
+        with _quiet():
+            return general(x)
+
+    fwd.__name__ = name
+    return fwd
 
 
 def _fwd_quiet(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -571,7 +591,7 @@ exp = _unary(
     register(
         Op(
             "exp",
-            _fwd_quiet(np.exp),
+            _eigen_fwd("exp", np.exp),
             conjugate_rule(lambda k, g, out, x: (g * out,)),  # d/dx eˣ = eˣ
             "exp",
             "e^{x}",
@@ -606,7 +626,7 @@ log = _unary(
     register(
         Op(
             "log",
-            _fwd_quiet(np.log),
+            _eigen_fwd("log", np.log),
             conjugate_rule(lambda k, g, out, x: (g * k.reciprocal(x),)),  # d/dx log x = 1/x
             "log",
             r"\log x",
@@ -658,7 +678,7 @@ sin = _unary(
     register(
         Op(
             "sin",
-            np.sin,
+            _eigen_fwd("sin", np.sin),
             conjugate_rule(lambda k, g, out, x: (g * k.cos(x),)),  # d/dx sin x = cos x
             "sin",
             r"\sin x",
@@ -674,7 +694,7 @@ cos = _unary(
     register(
         Op(
             "cos",
-            np.cos,
+            _eigen_fwd("cos", np.cos),
             conjugate_rule(lambda k, g, out, x: (-g * k.sin(x),)),  # d/dx cos x = -sin x
             "cos",
             r"\cos x",
@@ -690,7 +710,7 @@ tanh = _unary(
     register(
         Op(
             "tanh",
-            np.tanh,
+            _eigen_fwd("tanh", np.tanh),
             conjugate_rule(
                 lambda k, g, out, x: (g * (1 - out * out),)
             ),  # d/dx tanh x = 1 - tanh² x
@@ -707,16 +727,15 @@ tanh = _unary(
 
 
 def _sigmoid_fwd(x: Any) -> Any:
-    # 1 / (1 + e^-x), computed without overflow warnings for large |x|
-    with _quiet():
-        return 1 / (1 + np.exp(-x))
+    # 1 / (1 + e^-x) (float64 and complex; float32 takes Eigen's logistic function)
+    return 1 / (1 + np.exp(-x))
 
 
 sigmoid = _unary(
     register(
         Op(
             "sigmoid",
-            _sigmoid_fwd,
+            _eigen_fwd("sigmoid", _sigmoid_fwd),
             conjugate_rule(lambda k, g, out, x: (g * out * (1 - out),)),  # σ' = σ(1-σ)
             "σ",
             r"\sigma(x) = \frac{1}{1+e^{-x}}",
