@@ -19,6 +19,7 @@ of degree 6, evaluated as ``r2·(r·odd + even) + (r + 1)`` with ``r2 = r·r``.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -185,16 +186,11 @@ def sincos(x: np.ndarray, sine: bool) -> np.ndarray:
 
 # --- the scalar kernels -------------------------------------------------------------------------
 # Written once, run twice: numba compiles them for compiled code (tapeviz.compiler.kernels
-# registers numba implementations of the two bit casts below; the loops calling them then
+# registers numba versions of the bit steps below; the loops calling the kernels then
 # vectorise: no branch, no table), and eager code runs them as Python on numpy float32
 # scalars (:func:`exp` & co. below, for a scalar in the range where no operation overflows
 # or is invalid: there numpy's scalar arithmetic would warn).  One float32 rounding per
 # operation in both.
-
-
-def from_bits(b: Any) -> Any:
-    """The float32 whose bits are the int32 ``b`` (numba: an LLVM bitcast)."""
-    return np.int32(b).view(_F)
 
 
 def bits_of(x: Any) -> Any:
@@ -202,17 +198,60 @@ def bits_of(x: Any) -> Any:
     return _F(x).view(np.int32)
 
 
-def pow2(k: Any) -> Any:
-    """``2.0**k`` for an int32 ``k`` in [-126, 127], from its bits."""
-    return from_bits((k + np.int32(127)) << np.int32(23))
+# Bit steps of the kernels.  Each is written twice: with float arithmetic and tables here
+# (the Python version, which eager code runs: numpy's integer scalars are slow) and in bits
+# by tapeviz.compiler.kernels for numba; the tests compare the two.
+_POW2 = tuple(_F(2.0**k) for k in range(-127, 128))  # _POW2[k + 127]; 2**-127 subnormal
+_BIASED = (_F(0.0), *_POW2[1:], _F(np.inf))  # _BIASED[k]: the float32 with exponent bits k
+
+
+# float32 constants of the kernels (a numpy scalar made in a call costs 0.1 µs)
+_M104 = _F(-104.0)
+_MINF = _F(-np.inf)
+_ZERO = _F(0.0)
+_HALF = _F(0.5)
+_ONE = _F(1.0)
+_127 = _F(127.0)
+_TWO24 = _F(16777216.0)
+_24 = _F(24.0)
+_255 = _F(255.0)
+_INF = _F(np.inf)
+_NAN = _F(np.nan)
 
 
 def ldexp32(y: Any, m: Any) -> Any:
     """``y * 2**m`` for a float32 integer ``m`` in [-151, 128] (``y`` near 1), rounded once:
     two normal power-of-two factors reach 2**128 and the subnormals down to 2**-151."""
-    k = np.int32(m)
-    k1 = k >> np.int32(1)
-    return (y * pow2(k1)) * pow2(k - k1)
+    k = int(m)
+    k1 = k >> 1
+    return (y * _POW2[k1 + 127]) * _POW2[k - k1 + 127]
+
+
+def biased_pow2(k: Any) -> Any:
+    """The float32 with exponent bits ``k`` in [0, 255] and mantissa 0: 0, 2**(k-127), inf."""
+    return _BIASED[int(k)]
+
+
+def frexp32(x: Any) -> Any:
+    """``(e, m)`` (both float32) with ``x = m·2**e``, ``m`` in [1/2, 1), for a normal
+    positive float32 ``x``."""
+    m, e = math.frexp(x)
+    return _F(e), _F(m)
+
+
+def quadrant(yr: Any) -> Any:
+    """The low bits of the integer ``y`` that ``yr = 1.5·2**23 + y`` holds in its mantissa."""
+    return int(yr - ROUND_MAGIC)
+
+
+def sign_bits(x: Any) -> Any:
+    """An integer whose bit 31 is the sign bit of the float32 ``x``."""
+    return 1 << 31 if math.copysign(1.0, x) < 0 else 0
+
+
+def flip(v: Any, s: Any) -> Any:
+    """``v`` with its sign bit flipped if bit 31 of the integer ``s`` is set."""
+    return -v if s & (1 << 31) else v
 
 
 def exp32(x: Any) -> Any:
@@ -220,7 +259,7 @@ def exp32(x: Any) -> Any:
     r`` in two Cody–Waite steps, a degree-6 polynomial for ``e**r`` in even and odd halves,
     then an exact scale by ``2**m``; 88.723 and above overflow to inf, below -104 zero."""
     xc = min(max(x, EXP_LO), EXP_HI)
-    m = np.floor(xc * LOG2E + _F(0.5))
+    m = np.floor(xc * LOG2E + _HALF)
     r = m * C1 + xc
     r = m * C2 + r
     r2 = r * r
@@ -228,9 +267,9 @@ def exp32(x: Any) -> Any:
     odd = r2 * EXP_ODD[0] + EXP_ODD[1]
     even = r2 * even + EXP_EVEN[2]
     y = r * odd + even
-    y = r2 * y + (r + _F(1.0))
+    y = r2 * y + (r + _ONE)
     y = ldexp32(y, m)
-    y = _F(0.0) if x < EXP_LO else y
+    y = _ZERO if x < EXP_LO else y
     return x if x != x else y
 
 
@@ -239,22 +278,21 @@ def log32(x: Any) -> Any:
     with ``m`` in ``[sqrt(1/2), sqrt(2))``, ``log(m)`` a rational function of ``m - 1``
     (degree 3 over 3), plus ``e·ln2``."""
     sub = x < TINY  # subnormal (or zero, negative): scale by 2**24
-    xs = x * _F(16777216.0) if sub else x
-    bits = bits_of(xs)
-    e = _F((bits >> np.int32(23)) & np.int32(0xFF)) - (_F(150.0) if sub else _F(126.0))
-    m = from_bits((bits & np.int32(-2139095041)) | np.int32(0x3F000000))
+    xs = x * _TWO24 if sub else x
+    e, m = frexp32(xs)
+    e = e - (_24 if sub else _ZERO)
     low = m < SQRT_HALF
-    t = m - _F(1.0)
-    e = e - (_F(1.0) if low else _F(0.0))
-    t = t + (m if low else _F(0.0))
+    t = m - _ONE
+    e = e - (_ONE if low else _ZERO)
+    t = t + (m if low else _ZERO)
     p = (LOG_P[0] * t + LOG_P[1]) * t + LOG_P[2]
     p = t * p
     q = (LOG_Q[0] * t + LOG_Q[1]) * t + LOG_Q[2]
-    q = q * t + _F(1.0)
+    q = q * t + _ONE
     y = e * LN2 + p / q
-    y = _F(np.inf) if x == np.inf else y
-    y = _F(np.nan) if (x < 0 or x != x) else y
-    return _F(-np.inf) if x == 0 else y
+    y = _INF if x == np.inf else y
+    y = _NAN if (x < 0 or x != x) else y
+    return _MINF if x == 0 else y
 
 
 def tanh32(x: Any) -> Any:
@@ -269,7 +307,7 @@ def tanh32(x: Any) -> Any:
     q = TANH_Q[0] * x2 + TANH_Q[1]
     q = q * x2 + TANH_Q[2]
     q = q * x2 + TANH_Q[3]
-    q = q * x2 + _F(1.0)
+    q = q * x2 + _ONE
     p = x3 * p + xc
     return x if x != x else p / q
 
@@ -278,20 +316,19 @@ def sigmoid32(x: Any) -> Any:
     """float32 ``sigmoid`` with the arithmetic of Eigen's float32 logistic functor:
     ``e = exp(x/2)**2`` from a degree-5 polynomial (input capped at 16.6355324), then
     ``e / (1 + e)``; zero below -104."""
-    h = min(x, SIGMOID_HI) * _F(0.5)
-    m = np.floor(h * LOG2E + _F(0.5))
+    h = min(x, SIGMOID_HI) * _HALF
+    m = np.floor(h * LOG2E + _HALF)
     r = m * C1 + h
     r = m * C2 + r
     r2 = r * r
     even = r2 * SIGMOID_EVEN[0] + SIGMOID_EVEN[1]
     odd = r2 * SIGMOID_ODD[0] + SIGMOID_ODD[1]
     p = r * odd + even
-    p = r2 * p + (r + _F(1.0))
-    k = np.int32(min(max(m + _F(127.0), _F(0.0)), _F(255.0)))
-    e = p * from_bits(k << np.int32(23))
+    p = r2 * p + (r + _ONE)
+    e = p * biased_pow2(min(max(m + _127, _ZERO), _255))
     e = e * e
-    s = e / (_F(1.0) + e)
-    return _F(0.0) if x < _F(-104.0) else (x if x != x else s)
+    s = e / (_ONE + e)
+    return _ZERO if x < _M104 else (x if x != x else s)
 
 
 _H = tuple(np.uint64(w) for w in TWO_OVER_PI_WORDS)
@@ -301,7 +338,11 @@ _U64 = np.uint64
 def word(w: Any, k: Any) -> Any:
     """Word ``w + k`` of :data:`TWO_OVER_PI_WORDS` (selects, no load)."""
     n = w + k
-    return _H[0] if n == 0 else (_H[1] if n == 1 else (_H[2] if n == 2 else (_H[3] if n == 3 else _H[4])))
+    return (
+        _H[0]
+        if n == 0
+        else (_H[1] if n == 1 else (_H[2] if n == 2 else (_H[3] if n == 3 else _H[4])))
+    )
 
 
 def reduce_huge32(a: Any) -> Any:
@@ -333,7 +374,7 @@ def trig32(x: Any, huge: Any) -> Any:
     the sin and cos polynomials of ``r``; ``y`` an int32 whose low bits pick and sign."""
     a = abs(x)
     yr = a * TWO_OVER_PI_F + ROUND_MAGIC
-    y_int = bits_of(yr)
+    y_int = quadrant(yr)
     y = yr - ROUND_MAGIC
     r = y * PIO2_STEPS[0] + a
     r = y * PIO2_STEPS[1] + r
@@ -355,17 +396,15 @@ def trig32(x: Any, huge: Any) -> Any:
 def sin32(x: Any) -> Any:
     """float32 ``sin`` with the arithmetic of Eigen's ``psin_float`` (no FMA)."""
     s, c, y_int = trig32(x, SIN_HUGE)
-    v = s if (y_int & np.int32(1)) == 0 else c
-    sign = (bits_of(x) ^ (y_int << np.int32(30))) & np.int32(-(2**31))
-    return from_bits(bits_of(v) ^ sign)
+    v = s if (y_int & 1) == 0 else c
+    return flip(v, sign_bits(x) ^ (y_int << 30))
 
 
 def cos32(x: Any) -> Any:
     """float32 ``cos`` with the arithmetic of Eigen's ``pcos_float``, as :func:`sin32`."""
     s, c, y_int = trig32(x, COS_HUGE)
-    v = c if (y_int & np.int32(1)) == 0 else s
-    sign = ((y_int + np.int32(1)) << np.int32(30)) & np.int32(-(2**31))
-    return from_bits(bits_of(v) ^ sign)
+    v = c if (y_int & 1) == 0 else s
+    return flip(v, (y_int + 1) << 30)
 
 
 SCALAR_KERNELS = {
@@ -486,9 +525,9 @@ def _cos(x: np.ndarray) -> np.ndarray:
 
 
 exp = _eager(_exp, exp32, lambda x: x < EXP_HI)
-log = _eager(_log, log32, lambda x: _F(0.0) < x < _F(np.inf))
+log = _eager(_log, log32, lambda x: _ZERO < x < _INF)
 tanh = _eager(_tanh, tanh32, lambda x: x == x)
-sigmoid = _eager(_sigmoid, sigmoid32, lambda x: x >= _F(-104.0))
+sigmoid = _eager(_sigmoid, sigmoid32, lambda x: x >= _M104)
 sin = _eager(_sin, sin32, lambda x: abs(x) < SIN_HUGE)
 cos = _eager(_cos, cos32, lambda x: abs(x) < COS_HUGE)
 FUNCTIONS = {"exp": exp, "log": log, "tanh": tanh, "sigmoid": sigmoid, "sin": sin, "cos": cos}

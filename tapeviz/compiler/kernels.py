@@ -20,8 +20,10 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import glob
+import inspect
 import os
 import platform
+from types import FunctionType
 from typing import Any
 
 import llvmlite.binding as llvm  # type: ignore[import-untyped]
@@ -984,14 +986,6 @@ def ref_solve(a: np.ndarray, b: np.ndarray, adjoint: bool) -> np.ndarray:
 # Eigen's float32 kernels (TensorFlow's arithmetic) are written once, in tapeviz._eigen_f32,
 # as Python that eager code also runs; here numba compiles them: the two bit casts they use
 # become LLVM bitcasts, their helpers are compiled with them.
-@overload(E.from_bits, inline="always")
-def _from_bits_impl(b: Any) -> Any:
-    def impl(b: Any) -> Any:
-        return _f32_from_bits(np.int32(b))  # type: ignore[call-arg]
-
-    return impl
-
-
 @overload(E.bits_of, inline="always")
 def _bits_of_impl(x: Any) -> Any:
     def impl(x: Any) -> Any:
@@ -1000,13 +994,77 @@ def _bits_of_impl(x: Any) -> Any:
     return impl
 
 
-# the helpers compiled where a kernel calls them; those that return tuples are inlined by
-# numba (LLVM would not inline them into a caller's loop, and the call would keep the loop
-# from vectorising)
-for _helper in (E.pow2, E.ldexp32, E.word):
-    register_jitable(_helper)
-for _helper in (E.reduce_huge32, E.trig32):
-    register_jitable(inline="always")(_helper)
+# the bit steps of the kernels, in bits (their Python versions use float arithmetic and tables)
+def _bits_impl(fn: Any) -> Any:
+    """Register ``impl`` as numba's version of the kernels' helper ``fn``."""
+
+    def register(impl: Any) -> Any:
+        def typer(*args: Any) -> Any:
+            return impl
+
+        typer.__signature__ = inspect.signature(impl)  # type: ignore[attr-defined]
+        overload(fn, inline="always")(typer)
+        return impl
+
+    return register
+
+
+@register_jitable
+def _pow2(k: Any) -> Any:
+    """2.0**k for an integer k in [-126, 127], from its bits."""
+    return _f32_from_bits(np.int32((k + np.int32(127)) << np.int32(23)))  # type: ignore[call-arg]
+
+
+@_bits_impl(E.ldexp32)
+def _ldexp32(y: Any, m: Any) -> Any:
+    k = np.int32(m)
+    k1 = k >> np.int32(1)
+    return (y * _pow2(k1)) * _pow2(k - k1)
+
+
+@_bits_impl(E.biased_pow2)
+def _biased_pow2(k: Any) -> Any:
+    return _f32_from_bits(np.int32(np.int32(k) << np.int32(23)))  # type: ignore[call-arg]
+
+
+@_bits_impl(E.frexp32)
+def _frexp32(x: Any) -> Any:
+    bits: Any = _bits_of_f32(x)  # type: ignore[call-arg]
+    e = np.float32((bits >> np.int32(23)) & np.int32(0xFF)) - np.float32(126.0)
+    m = _f32_from_bits((bits & np.int32(-2139095041)) | np.int32(0x3F000000))
+    return e, m
+
+
+@_bits_impl(E.quadrant)
+def _quadrant(yr: Any) -> Any:
+    return _bits_of_f32(yr)  # type: ignore[call-arg]
+
+
+@_bits_impl(E.sign_bits)
+def _sign_bits(x: Any) -> Any:
+    return _bits_of_f32(x)  # type: ignore[call-arg]
+
+
+@_bits_impl(E.flip)
+def _flip(v: Any, s: Any) -> Any:
+    bits: Any = _bits_of_f32(v)  # type: ignore[call-arg]
+    return _f32_from_bits(np.int32(bits ^ (s & np.int32(-(2**31)))))
+
+
+def _with_helpers(fn: Any, **helpers: Any) -> Any:
+    """``fn`` reading the given compiled ``helpers`` instead of the module's functions of the
+    same names (numba resolves a function's globals when it compiles it)."""
+    scope = {**fn.__globals__, **helpers}
+    out = FunctionType(fn.__code__, scope, fn.__name__, fn.__defaults__, fn.__closure__)
+    out.__module__, out.__qualname__, out.__doc__ = fn.__module__, fn.__qualname__, fn.__doc__
+    return out
+
+
+# the sin/cos helpers are inlined by numba (they return tuples, which LLVM would not inline
+# into a caller's loop, and the call would keep the loop from vectorising)
+_word = inline_jit(E.word)
+_reduce_huge32 = inline_jit(_with_helpers(E.reduce_huge32, word=_word))
+_trig32 = inline_jit(_with_helpers(E.trig32, reduce_huge32=_reduce_huge32))
 
 exp32 = jit(E.exp32)
 """float32 ``exp`` (:func:`tapeviz._eigen_f32.exp32`) in branch-free arithmetic, so that
@@ -1022,12 +1080,11 @@ the correctly rounded value."""
 sigmoid32 = jit(E.sigmoid32)
 """float32 ``sigmoid`` (:func:`tapeviz._eigen_f32.sigmoid32`), TensorFlow's bits; within 6
 ulps of the correctly rounded value."""
-sin32 = inline_jit(E.sin32)
+sin32 = inline_jit(_with_helpers(E.sin32, trig32=_trig32))
 """float32 ``sin`` (:func:`tapeviz._eigen_f32.sin32`, Eigen's reduction of huge arguments
 included), TensorFlow's bits; within 2 ulps of the correctly rounded value below 25966."""
-cos32 = inline_jit(E.cos32)
+cos32 = inline_jit(_with_helpers(E.cos32, trig32=_trig32))
 """float32 ``cos`` (:func:`tapeviz._eigen_f32.cos32`), as :data:`sin32`."""
-_reduce_huge32 = jit(E.reduce_huge32)  # (tests compare it with Eigen's table)
 
 # the numpy versions (eager code's), equal to the kernels bit for bit
 ref_exp32 = E.exp

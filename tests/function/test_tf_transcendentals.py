@@ -18,7 +18,9 @@ import numba
 import numpy as np
 import pytest
 
+import tapeviz as tv
 from tapeviz import _eigen_f32 as E
+from tapeviz.compiler import interp, tiered
 from tapeviz.compiler import kernels as K
 
 pytestmark = pytest.mark.skipif(
@@ -111,3 +113,93 @@ def test_huge_argument_reduction_without_a_table() -> None:
     r_table, q_table = E.reduce_huge(x)
     assert np.array_equal(r.view(np.int32), r_table.view(np.int32))
     assert np.array_equal(q, q_table)
+
+
+# --- eager code: the same arithmetic ---------------------------------------------------------
+EAGER_OPS = {
+    "exp": tv.exp,
+    "log": tv.math.log,
+    "tanh": tv.tanh,
+    "sigmoid": tv.sigmoid,
+    "sin": tv.sin,
+    "cos": tv.cos,
+}
+
+
+@pytest.mark.parametrize("name", sorted(EAGER_OPS))
+def test_eager_ops_equal_tensorflow_bit_for_bit(name: str) -> None:
+    """``tv.exp`` & co. of a float32 tensor give TensorFlow's bits (eager float32 arrays
+    run with subnormals flushed, as TensorFlow's kernels)."""
+    x, want = DATA[name + "_x"], DATA[name + "_tf"]
+    got = EAGER_OPS[name](tv.constant(x)).numpy()
+    nan = np.isnan(want)
+    assert np.array_equal(np.isnan(got), nan)
+    assert np.array_equal(got[~nan].view(np.int32), want[~nan].view(np.int32))
+
+
+def _wide_sample(seed: int) -> np.ndarray:
+    """Values over the whole float32 range: uniform, exponential, any bit pattern, specials."""
+    rng = np.random.default_rng(seed)
+    bits = rng.integers(-(2**31), 2**31 - 1, 20_000).astype(np.int32).view(np.float32)
+    special = [0.0, -0.0, 1e-40, -1e-40, np.inf, -np.inf, np.nan, 88.72, 88.723, 88.73]
+    special += [-104.0, -103.99, -87.5, 7.91, 16.64, 25965.9, 25966.0, 18837.9, 18838.0, 3.4e38]
+    values = np.concatenate(
+        [rng.uniform(-120, 120, 20_000), np.exp(rng.uniform(-87, 88, 10_000)), special]
+    ).astype(np.float32)
+    return np.concatenate([values, -values[-len(special) :], bits])
+
+
+@pytest.mark.parametrize("name", sorted(E.SCALAR_KERNELS))
+def test_eager_scalars_arrays_and_kernels_agree(name: str) -> None:
+    """The three forms of each function give the same bits: the kernel compiled by numba
+    (subnormals flushed), eager code's numpy array version (flushed), and the kernel run as
+    Python on numpy scalars (eager scalars; IEEE, its result flushed: so subnormal inputs
+    differ for log alone, which reads them as numbers, as eager scalar ops do)."""
+    x = _wide_sample(7)
+    fp = K.flush_subnormals_enter()
+    try:
+        kernel = _loop(getattr(K, name + "32"))(x)
+        array = E.FUNCTIONS[name](x)
+    finally:
+        K.flush_subnormals_leave(fp)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # (else: arrays)
+        scalar = _flushed(np.array([E.FUNCTIONS[name](v) for v in x], np.float32))
+    subnormal = (np.abs(x) < np.finfo(np.float32).tiny) & (x != 0)
+    nan = np.isnan(kernel)
+    for got in (array, scalar):
+        skip = subnormal if (got is scalar and name == "log") else np.zeros_like(nan)
+        assert np.array_equal(np.isnan(got)[~skip], nan[~skip])
+        same = (got.view(np.int32) == kernel.view(np.int32)) | nan | skip
+        assert same.all(), x[~same][:10]
+    assert type(E.FUNCTIONS[name](np.float32(0.5))) is np.float32
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_eager_compiled_and_interpreted_agree(dtype: Any) -> None:
+    """A tv.function with the six functions and their gradients: compiled code, the numpy
+    interpreter and eager code give the same bits in float32 (Eigen's arithmetic in all
+    three); float64 keeps numpy's functions eagerly and in the interpreter."""
+    x = tv.constant(_wide_sample(8)[:30_000].astype(dtype) % 30)
+    s = tv.constant(dtype(0.75))
+
+    def both(x: tv.Tensor, s: tv.Tensor) -> list[tv.Tensor]:
+        with tv.GradientTape() as tape:
+            tape.watch([x, s])
+            y = tv.tanh(x) * tv.exp(-x) + tv.sigmoid(x) * tv.sin(x) + tv.cos(x)
+            y = y + tv.math.log(tv.abs(x) + 1.0) + tv.sin(s) * tv.exp(s) * tv.sigmoid(s)
+            loss = tv.reduce_sum(y)
+        return [y, *tape.gradient(loss, [x, s])]
+
+    eager = [t.numpy() for t in both(x, s)]
+    f = tv.function(both)
+    compiled = [t.numpy() for t in f(x, s)]
+    cf = f.get_concrete_function(x, s)
+    outs, _ = interp.run(cf.program, [x._value, s._value], [])
+    interpreted = [outs[v] for kind, v in cf._out_leaves if kind == "out"]
+    assert len(interpreted) == 3
+    for e, i in zip(eager, interpreted, strict=True):
+        assert np.array_equal(np.asarray(e), np.asarray(i), equal_nan=True)
+    if dtype == np.float32:
+        for e, c in zip(eager, compiled, strict=True):
+            assert np.array_equal(np.asarray(e).view(np.int32), np.asarray(c).view(np.int32))
+    assert tiered.interpreted_alike(cf.program) == (dtype == np.float32)
