@@ -95,6 +95,7 @@ __all__ = [
     "sin32",
     "cos32",
     "elementwise",
+    "map32",
     "FLUSHES_SUBNORMALS",
     "flush_subnormals_enter",
     "flush_subnormals_leave",
@@ -1085,6 +1086,35 @@ sin32 = inline_jit(_with_helpers(E.sin32, trig32=_trig32))
 included), TensorFlow's bits; within 2 ulps of the correctly rounded value below 25966."""
 cos32 = inline_jit(_with_helpers(E.cos32, trig32=_trig32))
 """float32 ``cos`` (:func:`tapeviz._eigen_f32.cos32`), as :data:`sin32`."""
+
+
+
+def map32(kernel: Any, x: Any) -> Any:
+    """``kernel`` (one of the float32 kernels above) of a float32 number, or of each entry of
+    a float32 array (a new C-ordered array): how generated code applies a kernel to a whole
+    value (a single number, an array outside a fused loop).  Compiled code only."""
+    raise NotImplementedError("tapeviz.compiler.kernels.map32 runs in compiled code only")
+
+
+@overload(map32)
+def _map32_impl(kernel: Any, x: Any) -> Any:
+    if isinstance(x, types.Array):
+
+        def each(kernel: Any, x: Any) -> Any:
+            out = np.empty(x.shape, np.float32)
+            flat_out = out.reshape(-1)
+            flat = np.ascontiguousarray(x).reshape(-1)
+            for i in range(flat.shape[0]):
+                flat_out[i] = kernel(flat[i])
+            return out
+
+        return each
+
+    def one(kernel: Any, x: Any) -> Any:
+        return kernel(x)
+
+    return one
+
 
 # the numpy versions (eager code's), equal to the kernels bit for bit
 ref_exp32 = E.exp

@@ -271,6 +271,23 @@ def _eigen_fwd(name: str, general: Callable[[Any], Any]) -> Callable[[Any], Any]
     return fwd
 
 
+def _eigen_kernel(name: str, general: str) -> Kernel:
+    """The compiled form of a transcendental op: float32 takes the kernel ``K.<name>32``
+    (Eigen's arithmetic, as the eager forward: :func:`_eigen_fwd`) in fused loops and on
+    whole values alike; other dtypes the numba source ``general``."""
+
+    def whole(c: KernelCall) -> str:
+        if c.dtype == np.float32:
+            return f"K.map32(K.{name}32, {c.args[0]})"
+        return _fill_x(general, c)
+
+    return Kernel(whole, float32=f"K.{name}32({{x}})")
+
+
+def _fill_x(template: str, c: KernelCall) -> str:
+    return template.replace("{x}", c.args[0]).replace("{one}", c.scalar(1))
+
+
 def _fwd_quiet(f: Callable[..., Any]) -> Callable[..., Any]:
     """Numpy forward that, like TensorFlow, gives inf/nan without warnings."""
 
@@ -598,7 +615,7 @@ exp = _unary(
             ("{g} · {out}",),
             "Elementwise eˣ.",
             elementwise=True,
-            kernel=Kernel("np.exp({x})", float32="K.exp32({x})"),
+            kernel=_eigen_kernel("exp", "np.exp({x})"),
             may_warn=True,
         )
     ),
@@ -633,7 +650,7 @@ log = _unary(
             ("{g} · 1/{x}",),
             "Elementwise natural logarithm.",
             elementwise=True,
-            kernel=Kernel("np.log({x})", float32="K.log32({x})"),
+            kernel=_eigen_kernel("log", "np.log({x})"),
             may_warn=True,
         )
     ),
@@ -685,7 +702,7 @@ sin = _unary(
             ("{g} · cos {x}",),
             "Elementwise sine.",
             elementwise=True,
-            kernel=Kernel("np.sin({x})", float32="K.sin32({x})"),
+            kernel=_eigen_kernel("sin", "np.sin({x})"),
         )
     ),
     complex_ok=True,
@@ -701,7 +718,7 @@ cos = _unary(
             ("−{g} · sin {x}",),
             "Elementwise cosine.",
             elementwise=True,
-            kernel=Kernel("np.cos({x})", float32="K.cos32({x})"),
+            kernel=_eigen_kernel("cos", "np.cos({x})"),
         )
     ),
     complex_ok=True,
@@ -719,7 +736,7 @@ tanh = _unary(
             ("{g} · (1 − {out}²)",),
             "Elementwise hyperbolic tangent.",
             elementwise=True,
-            kernel=Kernel("np.tanh({x})", float32="K.tanh32({x})"),
+            kernel=_eigen_kernel("tanh", "np.tanh({x})"),
         )
     ),
     complex_ok=True,
@@ -742,7 +759,7 @@ sigmoid = _unary(
             ("{g} · {out} · (1 − {out})",),
             "Elementwise logistic sigmoid.",
             elementwise=True,
-            kernel=Kernel("{one} / ({one} + np.exp(-{x}))", float32="K.sigmoid32({x})"),
+            kernel=_eigen_kernel("sigmoid", "{one} / ({one} + np.exp(-{x}))"),
         )
     ),
     complex_ok=True,
