@@ -203,3 +203,19 @@ def test_eager_compiled_and_interpreted_agree(dtype: Any) -> None:
         for e, c in zip(eager, compiled, strict=True):
             assert np.array_equal(np.asarray(e).view(np.int32), np.asarray(c).view(np.int32))
     assert tiered.interpreted_alike(cf.program) == (dtype == np.float32)
+
+
+def test_whole_values_take_the_kernels_too() -> None:
+    """``K.map32`` (generated code's form for a single number or an array outside a fused
+    loop): the kernel's bits for a scalar and for each entry of a strided 2-D array."""
+    x = _wide_sample(9)[:20_000].reshape(100, 200)[:, ::3]
+
+    @numba.njit(error_model="numpy")
+    def whole(x: Any, s: Any) -> Any:
+        return K.map32(K.tanh32, x), K.map32(K.exp32, s)
+
+    arr, one = whole(x, x[3, 4])
+    want = _loop(K.tanh32)(np.ascontiguousarray(x).reshape(-1)).reshape(x.shape)
+    assert arr.shape == x.shape and arr.dtype == np.float32
+    assert np.array_equal(arr, want, equal_nan=True)
+    assert np.float32(one).view(np.int32) == _loop(K.exp32)(x[3:4, 4]).view(np.int32)[0]
