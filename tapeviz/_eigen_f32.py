@@ -135,6 +135,29 @@ TWO_OVER_PI_WORDS = tuple(int.from_bytes(_BYTES[8 * k : 8 * k + 8], "big") for k
 their concatenation (read without a table by the vectorised numba kernel)."""
 
 
+def pio2_rest(a: Any, y: Any) -> Any:
+    """``a - y·π/2`` with π/2 taken off in four steps (arrays or numbers)."""
+    r = y * PIO2_STEPS[0] + a
+    r = y * PIO2_STEPS[1] + r
+    r = y * PIO2_STEPS[2] + r
+    return y * PIO2_STEPS[3] + r
+
+
+def cos_poly(r2: Any) -> Any:
+    """``cos(r)`` on [-π/4, π/4] from ``r2 = r·r``: an even polynomial."""
+    c = COS_POLY[0] * r2 + COS_POLY[1]
+    c = c * r2 + COS_POLY[2]
+    c = c * r2 + COS_POLY[3]
+    return c * r2 + COS_POLY[4]
+
+
+def sin_poly(r: Any, r2: Any) -> Any:
+    """``sin(r)`` on [-π/4, π/4]: an odd polynomial."""
+    s = SIN_POLY[0] * r2 + SIN_POLY[1]
+    s = s * r2 + SIN_POLY[2]
+    return (s * r2) * r + r
+
+
 def reduce_huge(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``r`` (float32) and ``y`` (int32) with ``a = y·π/2 + r``, for finite float32
     ``a ≥ 2**14``: ``a·2/π`` in 2.62 fixed point from three words of 2/π, rounded to the
@@ -160,20 +183,12 @@ def sincos(x: np.ndarray, sine: bool) -> np.ndarray:
         a = np.abs(x)
         yr = a * TWO_OVER_PI_F + ROUND_MAGIC
         y_int = yr.view(np.int32).copy()
-        y = yr - ROUND_MAGIC
-        r = y * PIO2_STEPS[0] + a
-        for c in PIO2_STEPS[1:]:
-            r = y * c + r
+        r = pio2_rest(a, yr - ROUND_MAGIC)
         big = (a >= (SIN_HUGE if sine else COS_HUGE)) & np.isfinite(a)
         if big.any():
             r[big], y_int[big] = reduce_huge(a[big])
         r2 = r * r
-        c = COS_POLY[0] * r2 + COS_POLY[1]
-        for k in COS_POLY[2:]:
-            c = c * r2 + k
-        s = SIN_POLY[0] * r2 + SIN_POLY[1]
-        s = s * r2 + SIN_POLY[2]
-        s = (s * r2) * r + r
+        c, s = cos_poly(r2), sin_poly(r, r2)
     even = (y_int & 1) == 0
     if sine:
         out = np.where(even, s, c)
@@ -254,12 +269,12 @@ def flip(v: Any, s: Any) -> Any:
     return -v if s & (1 << 31) else v
 
 
-def exp32(x: Any) -> Any:
-    """float32 ``exp`` with the arithmetic of Eigen's ``pexp_float`` (no FMA): ``x = m·ln2 +
-    r`` in two Cody–Waite steps, a degree-6 polynomial for ``e**r`` in even and odd halves,
-    then an exact scale by ``2**m``; 88.723 and above overflow to inf, below -104 zero."""
-    xc = min(max(x, EXP_LO), EXP_HI)
-    m = np.floor(xc * LOG2E + _HALF)
+# The polynomials: plain arithmetic, so one function serves the scalar kernels (Python and
+# numba) and the numpy array versions below.
+def exp_poly(xc: Any, m: Any) -> Any:
+    """``e**r`` for ``xc = m·ln2 + r``: ``ln2`` taken off in two Cody–Waite steps (``C1`` has
+    few significant bits, so ``m·C1`` is exact), then a degree-6 polynomial in even and odd
+    halves."""
     r = m * C1 + xc
     r = m * C2 + r
     r2 = r * r
@@ -267,8 +282,51 @@ def exp32(x: Any) -> Any:
     odd = r2 * EXP_ODD[0] + EXP_ODD[1]
     even = r2 * even + EXP_EVEN[2]
     y = r * odd + even
-    y = r2 * y + (r + _ONE)
-    y = ldexp32(y, m)
+    return r2 * y + (r + _ONE)
+
+
+def sigmoid_exp_poly(h: Any, m: Any) -> Any:
+    """``e**r`` for ``h = m·ln2 + r`` with the logistic functor's degree-5 polynomial."""
+    r = m * C1 + h
+    r = m * C2 + r
+    r2 = r * r
+    even = r2 * SIGMOID_EVEN[0] + SIGMOID_EVEN[1]
+    odd = r2 * SIGMOID_ODD[0] + SIGMOID_ODD[1]
+    p = r * odd + even
+    return r2 * p + (r + _ONE)
+
+
+def log_ratio(t: Any) -> Any:
+    """``log(1 + t)`` for ``1 + t`` in [sqrt(1/2), sqrt(2)): ``t·P(t) / Q(t)``."""
+    p = (LOG_P[0] * t + LOG_P[1]) * t + LOG_P[2]
+    p = t * p
+    q = (LOG_Q[0] * t + LOG_Q[1]) * t + LOG_Q[2]
+    q = q * t + _ONE
+    return p / q
+
+
+def tanh_ratio(xc: Any) -> Any:
+    """``tanh(xc)`` for ``|xc| ≤ 7.90738964``: odd degree 9 over even degree 8."""
+    x2 = xc * xc
+    x3 = x2 * xc
+    p = TANH_P[0] * x2 + TANH_P[1]
+    p = p * x2 + TANH_P[2]
+    p = p * x2 + TANH_P[3]
+    q = TANH_Q[0] * x2 + TANH_Q[1]
+    q = q * x2 + TANH_Q[2]
+    q = q * x2 + TANH_Q[3]
+    q = q * x2 + _ONE
+    p = x3 * p + xc
+    return p / q
+
+
+def exp32(x: Any) -> Any:
+    """float32 ``exp`` with the arithmetic of Eigen's ``pexp_float`` (no FMA): ``x = m·ln2 +
+    r`` in two Cody–Waite steps, a degree-6 polynomial for ``e**r`` in even and odd halves,
+    then an exact scale by ``2**m``; 88.723 and above overflow to inf, below -104 zero."""
+    xc = min(max(x, EXP_LO), EXP_HI)
+    m = np.floor(xc * LOG2E + _HALF)
+    y = ldexp32(exp_poly(xc, m), m)
     y = _ZERO if x < EXP_LO else y
     return x if x != x else y
 
@@ -285,11 +343,7 @@ def log32(x: Any) -> Any:
     t = m - _ONE
     e = e - (_ONE if low else _ZERO)
     t = t + (m if low else _ZERO)
-    p = (LOG_P[0] * t + LOG_P[1]) * t + LOG_P[2]
-    p = t * p
-    q = (LOG_Q[0] * t + LOG_Q[1]) * t + LOG_Q[2]
-    q = q * t + _ONE
-    y = e * LN2 + p / q
+    y = e * LN2 + log_ratio(t)
     y = _INF if x == np.inf else y
     y = _NAN if (x < 0 or x != x) else y
     return _MINF if x == 0 else y
@@ -298,18 +352,7 @@ def log32(x: Any) -> Any:
 def tanh32(x: Any) -> Any:
     """float32 ``tanh`` with the arithmetic of Eigen's ``ptanh_float`` (no FMA): the input
     clamped to ±7.90738964, then an odd degree-9 over an even degree-8 polynomial."""
-    xc = max(min(x, TANH_CLAMP), -TANH_CLAMP)
-    x2 = xc * xc
-    x3 = x2 * xc
-    p = TANH_P[0] * x2 + TANH_P[1]
-    p = p * x2 + TANH_P[2]
-    p = p * x2 + TANH_P[3]
-    q = TANH_Q[0] * x2 + TANH_Q[1]
-    q = q * x2 + TANH_Q[2]
-    q = q * x2 + TANH_Q[3]
-    q = q * x2 + _ONE
-    p = x3 * p + xc
-    return x if x != x else p / q
+    return x if x != x else tanh_ratio(max(min(x, TANH_CLAMP), -TANH_CLAMP))
 
 
 def sigmoid32(x: Any) -> Any:
@@ -318,14 +361,7 @@ def sigmoid32(x: Any) -> Any:
     ``e / (1 + e)``; zero below -104."""
     h = min(x, SIGMOID_HI) * _HALF
     m = np.floor(h * LOG2E + _HALF)
-    r = m * C1 + h
-    r = m * C2 + r
-    r2 = r * r
-    even = r2 * SIGMOID_EVEN[0] + SIGMOID_EVEN[1]
-    odd = r2 * SIGMOID_ODD[0] + SIGMOID_ODD[1]
-    p = r * odd + even
-    p = r2 * p + (r + _ONE)
-    e = p * biased_pow2(min(max(m + _127, _ZERO), _255))
+    e = sigmoid_exp_poly(h, m) * biased_pow2(min(max(m + _127, _ZERO), _255))
     e = e * e
     s = e / (_ONE + e)
     return _ZERO if x < _M104 else (x if x != x else s)
@@ -375,22 +411,11 @@ def trig32(x: Any, huge: Any) -> Any:
     a = abs(x)
     yr = a * TWO_OVER_PI_F + ROUND_MAGIC
     y_int = quadrant(yr)
-    y = yr - ROUND_MAGIC
-    r = y * PIO2_STEPS[0] + a
-    r = y * PIO2_STEPS[1] + r
-    r = y * PIO2_STEPS[2] + r
-    r = y * PIO2_STEPS[3] + r
+    r = pio2_rest(a, yr - ROUND_MAGIC)
     if a >= huge and a < np.inf:
         r, y_int = reduce_huge32(a)
     r2 = r * r
-    c = COS_POLY[0] * r2 + COS_POLY[1]
-    c = c * r2 + COS_POLY[2]
-    c = c * r2 + COS_POLY[3]
-    c = c * r2 + COS_POLY[4]
-    s = SIN_POLY[0] * r2 + SIN_POLY[1]
-    s = s * r2 + SIN_POLY[2]
-    s = (s * r2) * r + r
-    return s, c, y_int
+    return sin_poly(r, r2), cos_poly(r2), y_int
 
 
 def sin32(x: Any) -> Any:
@@ -445,15 +470,8 @@ def _eager(array_fn: Any, scalar_fn: Any, plain: Any) -> Any:
 def _exp(x: np.ndarray) -> np.ndarray:
     """Eigen's float32 ``pexp_float`` (no FMA): ``exp(x) = 2**m · p(r)``, ``x = m·ln2 + r``."""
     xc = np.clip(x, EXP_LO, EXP_HI)  # (below -104: zero, selected at the end)
-    m = np.floor(xc * LOG2E + _F(0.5))
-    r = m * C1 + xc  # ln 2 taken off in two parts (C1 exact in few bits)
-    r = m * C2 + r
-    r2 = r * r
-    p_even = r2 * EXP_EVEN[0] + EXP_EVEN[1]
-    p_odd = r2 * EXP_ODD[0] + EXP_ODD[1]
-    p_even = r2 * p_even + EXP_EVEN[2]
-    y = r * p_odd + p_even
-    y = r2 * y + (r + _F(1.0))
+    m = np.floor(xc * LOG2E + _HALF)
+    y = exp_poly(xc, m)
     out = np.ldexp(y, np.where(np.isnan(m), _F(0.0), m).astype(np.int32)).astype(_F)
     out = np.maximum(out, x)  # (88.723 and above: inf; NaN stays NaN)
     return np.where(x < EXP_LO, _F(0.0), out)  # far below the smallest float, and exp(-inf)
@@ -470,11 +488,7 @@ def _log(x: np.ndarray) -> np.ndarray:
     t = m - _F(1.0)
     e = e - np.where(low, _F(1.0), _F(0.0))
     t = t + np.where(low, m, _F(0.0))
-    p = (LOG_P[0] * t + LOG_P[1]) * t + LOG_P[2]
-    p = t * p
-    q = (LOG_Q[0] * t + LOG_Q[1]) * t + LOG_Q[2]
-    q = q * t + _F(1.0)
-    y = e * LN2 + p / q
+    y = e * LN2 + log_ratio(t)
     y = np.where(x == np.inf, _F(np.inf), y)
     y = np.where((x < 0) | np.isnan(x), _F(np.nan), y)
     return np.where(x == 0, _F(-np.inf), y)
@@ -482,31 +496,14 @@ def _log(x: np.ndarray) -> np.ndarray:
 
 def _tanh(x: np.ndarray) -> np.ndarray:
     """Eigen's float32 ``ptanh_float`` (no FMA), as :func:`tapeviz.compiler.kernels.tanh32`."""
-    xc = np.maximum(np.minimum(x, TANH_CLAMP), -TANH_CLAMP)
-    x2 = xc * xc
-    x3 = x2 * xc
-    p = TANH_P[0] * x2 + TANH_P[1]
-    p = p * x2 + TANH_P[2]
-    p = p * x2 + TANH_P[3]
-    q = TANH_Q[0] * x2 + TANH_Q[1]
-    q = q * x2 + TANH_Q[2]
-    q = q * x2 + TANH_Q[3]
-    q = q * x2 + _F(1.0)
-    p = x3 * p + xc
-    return p / q  # (NaN stays NaN)
+    return tanh_ratio(np.maximum(np.minimum(x, TANH_CLAMP), -TANH_CLAMP))  # (NaN stays NaN)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     """Eigen's float32 logistic function, as :func:`tapeviz.compiler.kernels.sigmoid32`."""
-    h = np.minimum(x, SIGMOID_HI) * _F(0.5)
-    m = np.floor(h * LOG2E + _F(0.5))
-    r = m * C1 + h
-    r = m * C2 + r
-    r2 = r * r
-    even = r2 * SIGMOID_EVEN[0] + SIGMOID_EVEN[1]
-    odd = r2 * SIGMOID_ODD[0] + SIGMOID_ODD[1]
-    p = r * odd + even
-    p = r2 * p + (r + _F(1.0))
+    h = np.minimum(x, SIGMOID_HI) * _HALF
+    m = np.floor(h * LOG2E + _HALF)
+    p = sigmoid_exp_poly(h, m)
     k = np.clip(np.where(np.isnan(m), _F(0.0), m) + _F(127.0), _F(0.0), _F(255.0))
     e = p * (k.astype(np.int32) << 23).view(_F)
     e = e * e

@@ -1063,6 +1063,10 @@ def _with_helpers(fn: Any, **helpers: Any) -> Any:
 
 # the sin/cos helpers are inlined by numba (they return tuples, which LLVM would not inline
 # into a caller's loop, and the call would keep the loop from vectorising)
+for _poly in (E.exp_poly, E.sigmoid_exp_poly, E.log_ratio, E.tanh_ratio, E.pio2_rest):
+    register_jitable(_poly)
+for _poly in (E.cos_poly, E.sin_poly):
+    register_jitable(_poly)
 _word = inline_jit(E.word)
 _reduce_huge32 = inline_jit(_with_helpers(E.reduce_huge32, word=_word))
 _trig32 = inline_jit(_with_helpers(E.trig32, reduce_huge32=_reduce_huge32))
@@ -1086,7 +1090,6 @@ sin32 = inline_jit(_with_helpers(E.sin32, trig32=_trig32))
 included), TensorFlow's bits; within 2 ulps of the correctly rounded value below 25966."""
 cos32 = inline_jit(_with_helpers(E.cos32, trig32=_trig32))
 """float32 ``cos`` (:func:`tapeviz._eigen_f32.cos32`), as :data:`sin32`."""
-
 
 
 def map32(kernel: Any, x: Any) -> Any:
