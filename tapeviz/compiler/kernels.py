@@ -1061,11 +1061,11 @@ def _with_helpers(fn: Any, **helpers: Any) -> Any:
     return out
 
 
-# the sin/cos helpers are inlined by numba (they return tuples, which LLVM would not inline
-# into a caller's loop, and the call would keep the loop from vectorising)
-for _poly in (E.exp_poly, E.sigmoid_exp_poly, E.log_ratio, E.tanh_ratio, E.pio2_rest):
-    register_jitable(_poly)
-for _poly in (E.cos_poly, E.sin_poly):
+# the polynomials (plain arithmetic) compiled where the kernels call them; the sin/cos
+# helpers that return tuples are inlined by numba (LLVM would not inline them into a
+# caller's loop, and the call would keep the loop from vectorising)
+_POLYNOMIALS: tuple[Any, ...] = (E.exp_poly, E.sigmoid_exp_poly, E.log_ratio, E.tanh_ratio)
+for _poly in (*_POLYNOMIALS, E.pio2_rest, E.cos_poly, E.sin_poly):
     register_jitable(_poly)
 _word = inline_jit(E.word)
 _reduce_huge32 = inline_jit(_with_helpers(E.reduce_huge32, word=_word))
