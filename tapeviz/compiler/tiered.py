@@ -232,7 +232,9 @@ def _cached(gen: Any) -> bool:
 
 # Ops whose numpy results (the interpreter's) and compiled results may differ in the last
 # bits: numpy's SIMD transcendental loops are not the C library's functions that numba
-# calls, LAPACK's solve is not numba's, and numpy's float32 power on arrays is vectorised.
+# calls (float32 exp, log, sin, cos, tanh and sigmoid excepted: Eigen's arithmetic in both,
+# :func:`_eigen_f32_alike`), LAPACK's solve is not numba's, and numpy's float32 power on
+# arrays is vectorised.
 # A program with one of them is compiled on its first call, so that its results never
 # change when the compiled code takes over.
 NOT_ALIKE = frozenset(
