@@ -397,11 +397,6 @@ def sum_axis(x: Any) -> Any:
     return out
 
 
-def ref_sum_axis(x: np.ndarray) -> np.ndarray:
-    """NumPy's sum over the middle axis, the reference of :func:`sum_axis`."""
-    return np.sum(x, axis=1)
-
-
 @jit
 def mean_axis(x: Any) -> Any:
     """Mean over axis 1 of ``(P, R, Q)`` as numpy computes it: float32(float64(sum) / n)."""
@@ -414,20 +409,10 @@ def mean_axis(x: Any) -> Any:
     return out
 
 
-def ref_mean_axis(x: np.ndarray) -> np.ndarray:
-    """NumPy's mean over the middle axis, the reference of :func:`mean_axis`."""
-    return np.mean(x, axis=1)
-
-
 @jit
 def prod_axis(x: Any) -> Any:
     """Product over axis 1 of ``(P, R, Q)``, in order (numpy does not pair products)."""
     return _reduce_mul(x, np.ones(_pq(x), x.dtype))
-
-
-def ref_prod_axis(x: np.ndarray) -> np.ndarray:
-    """NumPy's product over the middle axis, the reference of :func:`prod_axis`."""
-    return np.prod(x, axis=1)
 
 
 @jit
@@ -436,20 +421,10 @@ def max_axis(x: Any) -> Any:
     return _reduce_greater(x, _first_row(x))
 
 
-def ref_max_axis(x: np.ndarray) -> np.ndarray:
-    """NumPy's max over the middle axis, the reference of :func:`max_axis`."""
-    return np.max(x, axis=1)
-
-
 @jit
 def min_axis(x: Any) -> Any:
     """Minimum over axis 1 of ``(P, R, Q)``; NaN wins, as in numpy."""
     return _reduce_less(x, _first_row(x))
-
-
-def ref_min_axis(x: np.ndarray) -> np.ndarray:
-    """NumPy's min over the middle axis, the reference of :func:`min_axis`."""
-    return np.min(x, axis=1)
 
 
 @jit
@@ -458,20 +433,10 @@ def any_axis(x: Any) -> Any:
     return _reduce_or(x, np.zeros(_pq(x), np.bool_))
 
 
-def ref_any_axis(x: np.ndarray) -> np.ndarray:
-    """NumPy's ``any`` over the middle axis, the reference of :func:`any_axis`."""
-    return np.any(x, axis=1)
-
-
 @jit
 def all_axis(x: Any) -> Any:
     """Whether every entry along axis 1 of ``(P, R, Q)`` is nonzero."""
     return _reduce_and(x, np.ones(_pq(x), np.bool_))
-
-
-def ref_all_axis(x: np.ndarray) -> np.ndarray:
-    """NumPy's ``all`` over the middle axis, the reference of :func:`all_axis`."""
-    return np.all(x, axis=1)
 
 
 @jit
@@ -480,20 +445,32 @@ def argmax_axis(x: Any) -> Any:
     return _reduce_arg_greater(x, np.zeros(_pq(x), np.int64))
 
 
-def ref_argmax_axis(x: np.ndarray) -> np.ndarray:
-    """NumPy's argmax over the middle axis (int64), the reference of :func:`argmax_axis`."""
-    return np.argmax(x, axis=1).astype(np.int64)
-
-
 @jit
 def argmin_axis(x: Any) -> Any:
     """Index of the first minimum along axis 1 (the first NaN if there is one)."""
     return _reduce_arg_less(x, np.zeros(_pq(x), np.int64))
 
 
-def ref_argmin_axis(x: np.ndarray) -> np.ndarray:
-    """NumPy's argmin over the middle axis (int64), the reference of :func:`argmin_axis`."""
-    return np.argmin(x, axis=1).astype(np.int64)
+def _numpy_reduction(fn: Any, dtype: Any = None) -> Any:
+    """The numpy reference of a ``*_axis`` kernel: ``fn`` over the middle axis."""
+
+    def ref(x: np.ndarray) -> np.ndarray:
+        out = fn(x, axis=1)
+        return out if dtype is None else out.astype(dtype)
+
+    ref.__doc__ = f"NumPy's ``{fn.__name__}`` over the middle axis (the kernel's reference)."
+    return ref
+
+
+ref_sum_axis = _numpy_reduction(np.sum)
+ref_mean_axis = _numpy_reduction(np.mean)
+ref_prod_axis = _numpy_reduction(np.prod)
+ref_max_axis = _numpy_reduction(np.max)
+ref_min_axis = _numpy_reduction(np.min)
+ref_any_axis = _numpy_reduction(np.any)
+ref_all_axis = _numpy_reduction(np.all)
+ref_argmax_axis = _numpy_reduction(np.argmax, np.int64)
+ref_argmin_axis = _numpy_reduction(np.argmin, np.int64)
 
 
 # --- softmax family: rows of a 2-D array ---------------------------------------------------
