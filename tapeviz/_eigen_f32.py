@@ -405,30 +405,34 @@ def reduce_huge32(a: Any) -> Any:
 
 
 def trig32(x: Any, huge: Any) -> Any:
-    """``(s, c, y)`` of Eigen's float32 ``psincos_float`` (no FMA): ``|x| = y·π/2 + r``
-    (Cody–Waite in four steps below ``huge``, else :func:`reduce_huge32`); ``s`` and ``c``
-    the sin and cos polynomials of ``r``; ``y`` an int32 whose low bits pick and sign."""
+    """``(r, y)`` of Eigen's float32 ``psincos_float`` (no FMA): ``|x| = y·π/2 + r`` (Cody–Waite
+    in four steps below ``huge``, else :func:`reduce_huge32`); ``y`` an int32 whose low bits
+    pick the polynomial and the sign."""
     a = abs(x)
     yr = a * TWO_OVER_PI_F + ROUND_MAGIC
     y_int = quadrant(yr)
     r = pio2_rest(a, yr - ROUND_MAGIC)
     if a >= huge and a < np.inf:
         r, y_int = reduce_huge32(a)
-    r2 = r * r
-    return sin_poly(r, r2), cos_poly(r2), y_int
+    return r, y_int
 
 
 def sin32(x: Any) -> Any:
-    """float32 ``sin`` with the arithmetic of Eigen's ``psin_float`` (no FMA)."""
-    s, c, y_int = trig32(x, SIN_HUGE)
-    v = s if (y_int & 1) == 0 else c
+    """float32 ``sin`` with the arithmetic of Eigen's ``psin_float`` (no FMA).
+
+    Eigen computes both polynomials and selects one, as compiled code does; the result is
+    the same."""
+    r, y_int = trig32(x, SIN_HUGE)
+    r2 = r * r
+    v = sin_poly(r, r2) if (y_int & 1) == 0 else cos_poly(r2)
     return flip(v, sign_bits(x) ^ (y_int << 30))
 
 
 def cos32(x: Any) -> Any:
     """float32 ``cos`` with the arithmetic of Eigen's ``pcos_float``, as :func:`sin32`."""
-    s, c, y_int = trig32(x, COS_HUGE)
-    v = c if (y_int & 1) == 0 else s
+    r, y_int = trig32(x, COS_HUGE)
+    r2 = r * r
+    v = cos_poly(r2) if (y_int & 1) == 0 else sin_poly(r, r2)
     return flip(v, (y_int + 1) << 30)
 
 
