@@ -19,6 +19,7 @@ of degree 6, evaluated as ``r2·(r·odd + even) + (r + 1)`` with ``r2 = r·r``.
 
 from __future__ import annotations
 
+import ctypes
 import math
 from typing import Any
 
@@ -525,11 +526,25 @@ def _cos(x: np.ndarray) -> np.ndarray:
     return sincos(x, False)
 
 
-exp = _eager(_exp, exp32, lambda x: x < EXP_HI)
-log = _eager(_log, log32, lambda x: _ZERO < x < _INF)
+def _c_library(name: str, kernel: Any, plain: Any) -> tuple[Any, Any]:
+    """The C library's float32 function ``name`` for single numbers, as TensorFlow's kernels
+    compute a tensor's last ``n % 8`` elements — so a single number — (and as numba's
+    ``np.exp`` & co. compile: the same functions); ``(kernel, plain)`` where there is no
+    C math library to call."""
+    try:
+        fn = getattr(ctypes.CDLL("libm.so.6"), name)
+    except (OSError, AttributeError):  # pragma: no cover - no glibc
+        return kernel, plain
+    fn.restype = ctypes.c_float
+    fn.argtypes = [ctypes.c_float]
+    return (lambda x: _F(fn(x))), (lambda x: True)
+
+
+exp = _eager(_exp, *_c_library("expf", exp32, lambda x: x < EXP_HI))
+log = _eager(_log, *_c_library("logf", log32, lambda x: _ZERO < x < _INF))
 tanh = _eager(_tanh, tanh32, lambda x: x == x)
 sigmoid = _eager(_sigmoid, sigmoid32, lambda x: x >= _M104)
-sin = _eager(_sin, sin32, lambda x: abs(x) < SIN_HUGE)
-cos = _eager(_cos, cos32, lambda x: abs(x) < COS_HUGE)
+sin = _eager(_sin, *_c_library("sinf", sin32, lambda x: abs(x) < SIN_HUGE))
+cos = _eager(_cos, *_c_library("cosf", cos32, lambda x: abs(x) < COS_HUGE))
 FUNCTIONS = {"exp": exp, "log": log, "tanh": tanh, "sigmoid": sigmoid, "sin": sin, "cos": cos}
 """The eager float32 functions by op name."""

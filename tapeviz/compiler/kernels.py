@@ -96,6 +96,10 @@ __all__ = [
     "cos32",
     "elementwise",
     "map32",
+    "expf",
+    "logf",
+    "sinf",
+    "cosf",
     "FLUSHES_SUBNORMALS",
     "flush_subnormals_enter",
     "flush_subnormals_leave",
@@ -1069,18 +1073,43 @@ cos32 = inline_jit(_with_helpers(E.cos32, trig32=_trig32))
 """float32 ``cos`` (:func:`tapeviz._eigen_f32.cos32`), as :data:`sin32`."""
 
 
-def map32(kernel: Any, x: Any) -> Any:
-    """``kernel`` (one of the float32 kernels above) of a float32 number, or of each entry of
-    a float32 array (a new C-ordered array): how generated code applies a kernel to a whole
-    value (a single number, an array outside a fused loop).  Compiled code only."""
+@jit
+def expf(x: Any) -> Any:
+    """The C library's float32 ``exp`` (numba calls it for ``np.exp`` of a float32 number)."""
+    return np.exp(x)
+
+
+@jit
+def logf(x: Any) -> Any:
+    """The C library's float32 ``log``."""
+    return np.log(x)
+
+
+@jit
+def sinf(x: Any) -> Any:
+    """The C library's float32 ``sin``."""
+    return np.sin(x)
+
+
+@jit
+def cosf(x: Any) -> Any:
+    """The C library's float32 ``cos``."""
+    return np.cos(x)
+
+
+def map32(kernel: Any, number: Any, x: Any) -> Any:
+    """How generated code applies a float32 function to a whole value: ``number(x)`` for a
+    float32 number (TensorFlow's kernels take the C library's ``expf`` & co. for a tensor's
+    last ``n % 8`` elements, so for a single number; tanh and sigmoid stay Eigen's), and
+    ``kernel`` on each entry of an array (a new C-ordered array).  Compiled code only."""
     raise NotImplementedError("tapeviz.compiler.kernels.map32 runs in compiled code only")
 
 
 @overload(map32)
-def _map32_impl(kernel: Any, x: Any) -> Any:
+def _map32_impl(kernel: Any, number: Any, x: Any) -> Any:
     if isinstance(x, types.Array):
 
-        def each(kernel: Any, x: Any) -> Any:
+        def each(kernel: Any, number: Any, x: Any) -> Any:
             out = np.empty(x.shape, np.float32)
             flat_out = out.reshape(-1)
             flat = np.ascontiguousarray(x).reshape(-1)
@@ -1090,8 +1119,8 @@ def _map32_impl(kernel: Any, x: Any) -> Any:
 
         return each
 
-    def one(kernel: Any, x: Any) -> Any:
-        return kernel(x)
+    def one(kernel: Any, number: Any, x: Any) -> Any:
+        return number(x)
 
     return one
 

@@ -272,14 +272,15 @@ def _eigen_fwd(name: str, general: Callable[[Any], Any]) -> Callable[[Any], Any]
     return fwd
 
 
-def _eigen_kernel(name: str, general: str) -> Kernel:
-    """The compiled form of a transcendental op: float32 takes the kernel ``K.<name>32``
-    (Eigen's arithmetic, as the eager forward: :func:`_eigen_fwd`) in fused loops and on
-    whole values alike; other dtypes the numba source ``general``."""
+def _eigen_kernel(name: str, general: str, number: str = "") -> Kernel:
+    """The compiled form of a transcendental op: float32 arrays take the kernel ``K.<name>32``
+    (Eigen's arithmetic, as the eager forward: :func:`_eigen_fwd`) in fused loops and whole,
+    float32 numbers ``K.<number>`` (the C library's function, as TensorFlow and the eager
+    forward; the kernel if not given); other dtypes the numba source ``general``."""
 
     def whole(c: KernelCall) -> str:
         if c.dtype == np.float32:
-            return f"K.map32(K.{name}32, {c.args[0]})"
+            return f"K.map32(K.{name}32, K.{number or name + '32'}, {c.args[0]})"
         return _fill_x(general, c)
 
     return Kernel(whole, float32=f"K.{name}32({{x}})")
@@ -616,7 +617,7 @@ exp = _unary(
             ("{g} · {out}",),
             "Elementwise eˣ.",
             elementwise=True,
-            kernel=_eigen_kernel("exp", "np.exp({x})"),
+            kernel=_eigen_kernel("exp", "np.exp({x})", "expf"),
             may_warn=True,
         )
     ),
@@ -651,7 +652,7 @@ log = _unary(
             ("{g} · 1/{x}",),
             "Elementwise natural logarithm.",
             elementwise=True,
-            kernel=_eigen_kernel("log", "np.log({x})"),
+            kernel=_eigen_kernel("log", "np.log({x})", "logf"),
             may_warn=True,
         )
     ),
@@ -703,7 +704,7 @@ sin = _unary(
             ("{g} · cos {x}",),
             "Elementwise sine.",
             elementwise=True,
-            kernel=_eigen_kernel("sin", "np.sin({x})"),
+            kernel=_eigen_kernel("sin", "np.sin({x})", "sinf"),
         )
     ),
     complex_ok=True,
@@ -719,7 +720,7 @@ cos = _unary(
             ("−{g} · sin {x}",),
             "Elementwise cosine.",
             elementwise=True,
-            kernel=_eigen_kernel("cos", "np.cos({x})"),
+            kernel=_eigen_kernel("cos", "np.cos({x})", "cosf"),
         )
     ),
     complex_ok=True,
