@@ -1,14 +1,17 @@
 """Eigen's float32 ``exp``, ``log``, ``tanh``, ``sigmoid``, ``sin`` and ``cos`` (TensorFlow's
 CPU arithmetic), for eager and compiled code alike.
 
-Each function is written twice: as a scalar kernel (:func:`exp32` & co.: branch-free
-Python that numba compiles for compiled code, where the loops calling it vectorise, and that
-eager code runs on numpy float32 scalars) and as numpy array code (:func:`exp` & co., what
-eager ops call; they take the scalar kernel for scalars).  Both round to float32 after every
-operation and never fuse a multiply and an add, as TensorFlow's wheel runs Eigen, so eager,
-compiled and TensorFlow's results are the same bits — on every processor (numpy's own
-float32 ``exp`` & co. are SIMD loops whose last bits depend on the CPU).  This module
-imports numpy only: eager code that uses it never loads numba.
+Each function is written twice, its polynomials once: as a scalar kernel (:func:`exp32` &
+co.: branch-free Python that numba compiles for compiled code, where the loops calling it
+vectorise) and as numpy array code (:func:`exp` & co., what eager ops call).  Both round to
+float32 after every operation and never fuse a multiply and an add, as TensorFlow's wheel
+runs Eigen, so eager, compiled and TensorFlow's results are the same bits — on every
+processor (numpy's own float32 ``exp`` & co. are SIMD loops whose last bits depend on the
+CPU).  A single number is computed as TensorFlow computes a tensor's last ``n % 8``
+elements: with the C library's ``expf``, ``logf``, ``sinf``, ``cosf`` (compiled code: numba's
+``np.exp`` & co., the same functions); ``tanh`` and ``sigmoid`` run their scalar kernel as
+Python on numpy float32 scalars.  This module imports numpy only: eager code that uses it
+never loads numba.
 
 exp:
 
@@ -203,10 +206,10 @@ def sincos(x: np.ndarray, sine: bool) -> np.ndarray:
 # --- the scalar kernels -------------------------------------------------------------------------
 # Written once, run twice: numba compiles them for compiled code (tapeviz.compiler.kernels
 # registers numba versions of the bit steps below; the loops calling the kernels then
-# vectorise: no branch, no table), and eager code runs them as Python on numpy float32
-# scalars (:func:`exp` & co. below, for a scalar in the range where no operation overflows
-# or is invalid: there numpy's scalar arithmetic would warn).  One float32 rounding per
-# operation in both.
+# vectorise: no branch, no table), and they run as Python on numpy float32 scalars (eager
+# tanh and sigmoid of a single number in the range where no operation overflows or is
+# invalid, where numpy's scalar arithmetic would warn; and where there is no C library).
+# One float32 rounding per operation in both.
 
 
 def bits_of(x: Any) -> Any:
