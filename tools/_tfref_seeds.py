@@ -45,7 +45,9 @@ def _doc000(tf: Any) -> dict[str, Any]:
         "y": encode(y),
         "y_grad": encode(y_grad),
         "printed": printed(y, y_grad),
-        "doc_printed": "tf.Tensor(9.0, shape=(), dtype=float32)tf.Tensor(6.0, shape=(), dtype=float32)",
+        "doc_printed": (
+            "tf.Tensor(9.0, shape=(), dtype=float32)tf.Tensor(6.0, shape=(), dtype=float32)"
+        ),
     }
     X = tf.constant([[1.0, 2.0], [3.0, 4.0]])
     yy = tf.constant([[1.0], [2.0]])
@@ -108,7 +110,9 @@ def _doc001(tf: Any, tf_keras: Any) -> dict[str, Any]:
         "dz_x1": encode(dz_x1),
         "printed_dz_x1": printed(dz_x1),
         "second_gradient_exception": second["exception"],
-        "doc_printed_message": "GradientTape.gradient can only be called once on non-persistent tapes.",
+        "doc_printed_message": (
+            "GradientTape.gradient can only be called once on non-persistent tapes."
+        ),
         "note": "the document shows an older TF message; 'exception.message' is the current one",
     }
     with tf.GradientTape(persistent=True) as tape:

@@ -35,8 +35,8 @@ import json
 import platform
 import re
 import sys
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -358,9 +358,8 @@ def _differences(new: Any, old: Any, path: str = "") -> list[str]:
                 out += _differences(new[k], old[k], f"{path}/{k}")
         return out
     if isinstance(new, list) and isinstance(old, list) and len(new) == len(old):
-        return [
-            d for i, (n, o) in enumerate(zip(new, old)) for d in _differences(n, o, f"{path}[{i}]")
-        ]
+        pairs = enumerate(zip(new, old, strict=True))
+        return [d for i, (n, o) in pairs for d in _differences(n, o, f"{path}[{i}]")]
     if type(new) is not type(old) or new != old:
         return [f"{path}: now {new!r:.300}, committed {old!r:.300}"]
     return []
