@@ -380,12 +380,13 @@ def dumps(node: Any, indent: str = "") -> str:
 
 def recorders() -> dict[str, Recorder]:
     """The recorder of every top-level section, in the file's order (``meta`` included)."""
+    from _tfref_optimizers import optimizers
     from _tfref_seeds import seed_examples
 
     return {
         "meta": meta,
         "seed_examples": seed_examples,
-        "optimizers": carried_over,
+        "optimizers": optimizers,
         "kinks": lambda tf, committed: kinks(tf),
         "ops_bitexact": ops_bitexact_section,
         "errors_warnings": carried_over,
