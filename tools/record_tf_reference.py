@@ -382,6 +382,7 @@ def recorders() -> dict[str, Recorder]:
     """The recorder of every top-level section, in the file's order (``meta`` included)."""
     from _tfref_optimizers import optimizers
     from _tfref_seeds import seed_examples
+    from _tfref_structure import structure
 
     return {
         "meta": meta,
@@ -390,7 +391,7 @@ def recorders() -> dict[str, Recorder]:
         "kinks": lambda tf, committed: kinks(tf),
         "ops_bitexact": ops_bitexact_section,
         "errors_warnings": carried_over,
-        "structure": carried_over,
+        "structure": structure,
         "pow_behaviour": carried_over,
         "numpy_crosscheck_of_legacy_updates": carried_over,
     }
