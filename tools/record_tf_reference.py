@@ -381,6 +381,7 @@ def dumps(node: Any, indent: str = "") -> str:
 def recorders() -> dict[str, Recorder]:
     """The recorder of every top-level section, in the file's order (``meta`` included)."""
     from _tfref_optimizers import optimizers
+    from _tfref_pow import pow_behaviour
     from _tfref_seeds import seed_examples
     from _tfref_structure import structure
 
@@ -392,7 +393,7 @@ def recorders() -> dict[str, Recorder]:
         "ops_bitexact": ops_bitexact_section,
         "errors_warnings": carried_over,
         "structure": structure,
-        "pow_behaviour": carried_over,
+        "pow_behaviour": pow_behaviour,
         "numpy_crosscheck_of_legacy_updates": carried_over,
     }
 
