@@ -73,7 +73,8 @@ def run_captured(tf: Any, fn: Callable[[], Any]) -> dict[str, Any]:
     old_root_level = root.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
-    tf_logger.addHandler(handler)
+    if not tf_logger.propagate:  # (else its records reach the root's handler)
+        tf_logger.addHandler(handler)
     out: list[str] = []
     err: list[str] = []
     exception = result = None
