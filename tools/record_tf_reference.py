@@ -408,6 +408,7 @@ def dumps(node: Any, indent: str = "") -> str:
 
 def recorders() -> dict[str, Recorder]:
     """The recorder of every top-level section, in the file's order (``meta`` included)."""
+    from _tfref_crosscheck import numpy_crosscheck_of_legacy_updates
     from _tfref_errors import errors_warnings
     from _tfref_optimizers import optimizers
     from _tfref_pow import pow_behaviour
@@ -423,7 +424,7 @@ def recorders() -> dict[str, Recorder]:
         "errors_warnings": errors_warnings,
         "structure": structure,
         "pow_behaviour": pow_behaviour,
-        "numpy_crosscheck_of_legacy_updates": carried_over,
+        "numpy_crosscheck_of_legacy_updates": numpy_crosscheck_of_legacy_updates,
     }
 
 
