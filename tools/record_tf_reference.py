@@ -1,40 +1,50 @@
-"""Regenerate TensorFlow's reference numbers in tests/data/tf_reference.json (run with TF).
+"""Regenerate tests/data/tf_reference.json from TensorFlow, every section (run with TF).
 
-    TF_USE_LEGACY_KERAS=1 /work/tfvenv/bin/python tools/record_tf_reference.py           # check
-    TF_USE_LEGACY_KERAS=1 /work/tfvenv/bin/python tools/record_tf_reference.py --write   # record
+    TF_USE_LEGACY_KERAS=1 /path/to/tfvenv/bin/python tools/record_tf_reference.py --check
+    TF_USE_LEGACY_KERAS=1 /path/to/tfvenv/bin/python tools/record_tf_reference.py --write
+    ... --check --section kinks          # one section (repeatable)
 
-Runs only where TensorFlow (2.x with tf_keras) is installed; tests never import it, they read
-the JSON (tests/engine/tfref.py).  oneDNN stays at TensorFlow's default (on), as when the file
-was first recorded; ``meta`` says so.
+Runs only where TensorFlow 2.x with tf_keras is installed; tests never import TensorFlow,
+they read the JSON (tests/engine/tfref.py).  oneDNN stays at TensorFlow's default (on), as
+when the file was first recorded; ``ops_bitexact`` is recomputed a second time with it off,
+in a child process.  ``recorders()`` names the function that writes each top-level section:
 
-What it regenerates, from the recipes below:
-
-* ``kinks``: gradients at points where an op is not differentiable or not finite.  Each
-  recipe is TensorFlow code (the text up to two spaces and a parenthesis is run; the rest is
-  a note) and its float32 inputs; every input is watched and ``y``/``z`` (the last name the
-  code assigns) is differentiated with respect to all of them.
+* ``meta``: versions and settings.
+* ``seed_examples`` (tools/_tfref_seeds.py): the four source documents' examples.
+* ``optimizers`` (tools/_tfref_optimizers.py): tf_keras legacy optimizers on one problem.
+* ``kinks``: gradients where an op is not differentiable or not finite.  Each recipe of
+  ``KINKS`` is TensorFlow code (the text up to two spaces and a parenthesis is run; the
+  rest is a note) and its float32 inputs; every input is watched and ``y``/``z`` (the last
+  name the code assigns) is differentiated with respect to all of them.
 * ``ops_bitexact``: an op's output and its gradients with respect to ``OPS_WRT`` under a
   random upstream gradient (``output_gradients``).  New entries draw their inputs and
-  upstream from ``np.random.default_rng(SEED)`` (standard normal float32, in the order of the
-  code's names); existing entries keep the inputs and upstream stored in the file (they are
-  shared with the tests), and their outputs and gradients are recomputed and compared.
+  upstream from ``np.random.default_rng(SEED)`` (standard normal float32, in the order of
+  the code's names); existing entries keep the inputs and upstream stored in the file (they
+  are shared with the tests).  Also its oneDNN-off values and a numpy ulp table
+  (tools/_tfref_numpy_ulps.py).
+* ``errors_warnings`` (tools/_tfref_errors.py): exceptions, output, warnings and logging of
+  misuse.
+* ``structure`` (tools/_tfref_structure.py), ``pow_behaviour`` (tools/_tfref_pow.py),
+  ``numpy_crosscheck_of_legacy_updates`` (tools/_tfref_crosscheck.py).
 
-The other sections (Keras optimizers, error messages, seed examples, structure, pow
-behaviour, numpy cross-checks, oneDNN-off values) are carried over from the committed file
-unchanged: their recorder was not kept when the file was first made, and this script does
-not claim to reproduce them.  docs/reference_numbers.md says how to add an op.
-
-Without ``--write`` it compares what TensorFlow computes now with the committed numbers
-(bit for bit, NaN equal to NaN) and exits 1 listing any difference.
+``--check`` (the default) recomputes everything in memory and lists, section by section,
+every key whose value differs from the committed file (bit for bit: floats are compared by
+their exact hex text), then whether the file's text would change; it exits 1 on any
+difference.  Run-to-run parts of TensorFlow's messages (addresses, glog time stamps,
+file/line, set order: ``VOLATILE``) are compared masked and kept as committed by ``--write``.
+docs/reference_numbers.md says how to add a section or an op.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import re
+import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -269,6 +279,16 @@ KINK_ORDER = (
     "stop_gradient",
 )
 
+OPS_NOTE = (
+    "Inputs drawn with np.random.default_rng(20240601).standard_normal(...).astype(float32), in "
+    "the order of the entries; stored exactly (hex). Each entry: out = op(inputs); grads = "
+    "tape.gradient(out, inputs, output_gradients=upstream) (upstream is also random float32, "
+    "stored). TF uses Eigen / oneDNN kernels (matmul via oneDNN or Eigen contraction, softmax "
+    "via Eigen with its own reduction order, exp/log/tanh/sigmoid via Eigen's vectorized "
+    "polynomial approximations) so a numpy reimplementation may differ by a few ulps; "
+    "elementwise add/mul/slicing/concat/reshape/transpose should be bit-exact."
+)
+
 # input shapes of entries drawn at random (only new entries need one)
 SHAPES: dict[str, dict[str, tuple[int, ...]]] = {}
 
@@ -428,12 +448,6 @@ def recorders() -> dict[str, Recorder]:
     }
 
 
-def carried_over(tf: Any, committed: Any) -> Any:
-    """A section still copied from the committed file."""
-    del tf
-    return committed
-
-
 def meta(tf: Any, committed: dict[str, Any]) -> dict[str, Any]:
     """Versions and settings of the recording (the environment, not numbers)."""
     import tf_keras
@@ -450,10 +464,31 @@ def meta(tf: Any, committed: dict[str, Any]) -> dict[str, Any]:
 
 
 def ops_bitexact_section(tf: Any, committed: dict[str, Any]) -> dict[str, Any]:
-    """``ops_bitexact``: its entries recomputed; the oneDNN-off and numpy parts carried over."""
-    section = dict(committed)
-    section["entries"] = ops_bitexact(tf, committed["entries"])
-    return section
+    """``ops_bitexact``: its entries recomputed, then once more with oneDNN off (TensorFlow's
+    Eigen kernels, in a second process: the switch is read when TensorFlow loads); the entries
+    whose bits that changes are stored again.  The numpy ulp table is computed here too."""
+    from _tfref_numpy_ulps import numpy_float32_forward_max_ulps
+
+    entries = ops_bitexact(tf, committed["entries"])
+    eigen = _onednn_off_entries()
+    differs = [name for name in entries if eigen[name] != entries[name]]
+    return {
+        "note": OPS_NOTE,
+        "entries": entries,
+        "numpy_float32_forward_max_ulps": numpy_float32_forward_max_ulps(entries),
+        "onednn_off_differs_in": differs,
+        "onednn_off_values_for_differing_entries": {name: eigen[name] for name in differs},
+    }
+
+
+def _onednn_off_entries() -> dict[str, Any]:
+    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "eigen.json"
+        subprocess.run(
+            [sys.executable, __file__, "--onednn-off-entries", str(path)], env=env, check=True
+        )
+        return dict(json.loads(path.read_text(encoding="utf-8")))
 
 
 def main() -> int:
@@ -463,7 +498,14 @@ def main() -> int:
     mode.add_argument("--check", action="store_true", help="compare with the file (default)")
     mode.add_argument("--write", action="store_true", help="write the file")
     parser.add_argument("--section", action="append", help="only these sections (repeatable)")
+    parser.add_argument("--onednn-off-entries", help=argparse.SUPPRESS)  # (the second process)
     args = parser.parse_args()
+    if args.onednn_off_entries:
+        tf = tensorflow(legacy_keras=True, onednn=False)
+        committed = json.loads(REFERENCE.read_text(encoding="utf-8"))
+        entries = ops_bitexact(tf, committed["ops_bitexact"]["entries"])
+        Path(args.onednn_off_entries).write_text(json.dumps(entries), "utf-8")
+        return 0
     tf = tensorflow(legacy_keras=True)
     # TensorFlow's one-time start-up messages (the CUDA probe...) come with the first op: run
     # one here, so that they are not captured as a recipe's stderr
@@ -485,9 +527,6 @@ def main() -> int:
         return 0
     total = 0
     for name in names:
-        if table[name] is carried_over:
-            print(f"{name}: carried over from the committed file (no recorder yet)")
-            continue
         diffs = _differences(data[name], committed.get(name), name)
         total += len(diffs)
         for d in diffs:
