@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from _tfrecord import decode
+from _tfrecord import decode, keras
 from _tfref_optimizers import _legacy_config
 
 F = np.float32
@@ -17,7 +17,7 @@ Rule = Callable[[np.ndarray, np.ndarray, dict[str, Any], int], np.ndarray]
 
 def _sgd(lr: float) -> Rule:
     def step(var: np.ndarray, g: np.ndarray, state: dict[str, Any], t: int) -> np.ndarray:
-        return var - F(lr) * g
+        return np.asarray(var - F(lr) * g)
 
     return step
 
@@ -28,8 +28,8 @@ def _momentum(lr: float, momentum: float, nesterov: bool) -> Rule:
         m = F(momentum) * m - F(lr) * g
         state["m"] = m
         if nesterov:
-            return var + (F(momentum) * m - F(lr) * g)
-        return var + m
+            return np.asarray(var + (F(momentum) * m - F(lr) * g))
+        return np.asarray(var + m)
 
     return step
 
@@ -45,7 +45,7 @@ def _adam(lr: float, power: Callable[[float, int], np.float32]) -> Rule:
         m = m + (g - m) * (F(1) - b1)
         v = v + (g * g - v) * (F(1) - b2)
         state["m"], state["v"] = m, v
-        return var - (m * alpha) / (np.sqrt(v) + eps)
+        return np.asarray(var - (m * alpha) / (np.sqrt(v) + eps))
 
     return step
 
@@ -54,7 +54,7 @@ def _adagrad(lr: float) -> Rule:
     def step(var: np.ndarray, g: np.ndarray, state: dict[str, Any], t: int) -> np.ndarray:
         acc = state.get("acc", np.full_like(var, F(0.1))) + g * g
         state["acc"] = acc
-        return var - F(lr) * g / (np.sqrt(acc) + F(1e-7))
+        return np.asarray(var - F(lr) * g / (np.sqrt(acc) + F(1e-7)))
 
     return step
 
@@ -65,7 +65,7 @@ def _rmsprop(lr: float) -> Rule:
     def step(var: np.ndarray, g: np.ndarray, state: dict[str, Any], t: int) -> np.ndarray:
         ms = rho * state.get("ms", np.zeros_like(var)) + (F(1) - rho) * np.square(g)
         state["ms"] = ms
-        return var - F(lr) * g / (np.sqrt(ms) + F(1e-7))
+        return np.asarray(var - F(lr) * g / (np.sqrt(ms) + F(1e-7)))
 
     return step
 
@@ -76,11 +76,17 @@ def _ulps(a: np.ndarray, b: np.ndarray) -> int:
     return int(np.max(np.abs(ia - ib)))
 
 
+def _array(entry: dict[str, Any]) -> np.ndarray:
+    out = decode(entry)
+    assert out is not None
+    return out
+
+
 def _compare(config: dict[str, Any], rule: Rule) -> dict[str, Any]:
     """Replay ``rule`` on TensorFlow's gradients; the first step where it leaves TF's path."""
     for name in ("w", "b"):
-        path = decode(config[name])
-        grads = decode(config[f"grad_{name}_at_step"])
+        path = _array(config[name])
+        grads = _array(config[f"grad_{name}_at_step"])
         state: dict[str, Any] = {}
         var = path[0]
         for k in range(1, len(path)):
@@ -93,15 +99,15 @@ def _compare(config: dict[str, Any], rule: Rule) -> dict[str, Any]:
 
 def numpy_crosscheck_of_legacy_updates(tf: Any, committed: dict[str, Any]) -> dict[str, Any]:
     """The section (``committed`` is not read: everything is recomputed)."""
-    import tf_keras
+    tf_keras = keras()
 
     del committed
 
     def tf_power(beta: float, t: int) -> np.float32:
-        return F(tf.pow(tf.constant(beta), tf.constant(float(t))).numpy())
+        return np.float32(tf.pow(tf.constant(beta), tf.constant(float(t))).numpy())
 
     def np_power(beta: float, t: int) -> np.float32:
-        return F(np.power(F(beta), F(t)))
+        return np.float32(np.power(F(beta), F(t)))
 
     checks: tuple[tuple[str, str, Rule, str], ...] = (
         ("SGD(0.1)", "SGD(0.1)", _sgd(0.1), "var = var - lr*g (float32)"),

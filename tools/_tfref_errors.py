@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from _tfrecord import encode
+from _tfrecord import encode, keras
 from _tfref_capture import run_captured
 
 NOTE = (
@@ -35,7 +35,7 @@ def _value(node: Any) -> Any:
 
 def section_errors(tf: Any) -> dict[str, Any]:
     """Run every recipe in order; the section's entries."""
-    import tf_keras
+    tf_keras = keras()
 
     legacy = tf_keras.optimizers.legacy
     out: dict[str, Any] = {"note": NOTE}
@@ -477,7 +477,7 @@ def _function_cases(tf: Any, case: Any) -> None:
 
 
 def _tape_cases(tf: Any, legacy: Any, case: Any) -> None:
-    import tf_keras
+    tf_keras = keras()
 
     case(
         "legacy_sgd_lr_keyword",

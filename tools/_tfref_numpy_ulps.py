@@ -23,7 +23,7 @@ def _log_softmax(x: np.ndarray) -> np.ndarray:
 
 
 F32 = np.float32
-NUMPY: dict[str, Callable[[Arrays], np.ndarray]] = {
+NUMPY: dict[str, Callable[[Arrays], Any]] = {
     "matmul": lambda v: np.matmul(v["a"], v["b"]),
     "matmul_transpose_a": lambda v: np.matmul(v["a"].T, v["b"]),
     "matmul_transpose_b": lambda v: np.matmul(v["a"], v["b"].T),
@@ -64,9 +64,9 @@ def numpy_float32_forward_max_ulps(entries: dict[str, Any]) -> dict[str, Any]:
     """The table, from the (already recomputed) ``ops_bitexact`` entries."""
     max_ulps = {}
     for name, fn in NUMPY.items():
-        inputs = {k: decode(v) for k, v in entries[name]["inputs"].items()}
+        inputs = {k: np.asarray(decode(v)) for k, v in entries[name]["inputs"].items()}
         got = np.asarray(fn(inputs), F32)
-        max_ulps[name] = _max_ulps(got, decode(entries[name]["output"]))
+        max_ulps[name] = _max_ulps(got, np.asarray(decode(entries[name]["output"])))
     return {
         "note": (
             "max ulp distance between TF's forward output and a plain float32 numpy expression "

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from _tfrecord import encode
+from _tfrecord import encode, keras
 
 LEGACY = (
     "SGD(0.1)",
@@ -291,7 +291,7 @@ def _attributes(tf_keras: Any) -> dict[str, str]:
 
 def optimizers(tf: Any, committed: dict[str, Any]) -> dict[str, Any]:
     """The ``optimizers`` section (``committed`` is not read: everything is recomputed)."""
-    import tf_keras
+    tf_keras = keras()
 
     del committed
     configs = {key: _legacy_config(tf, tf_keras, key) for key in LEGACY}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from _tfrecord import encode
+from _tfrecord import encode, keras
 from _tfref_capture import printed, run_captured, tf_print_text
 
 DOCS = (
@@ -690,7 +690,7 @@ def _repr_str_tfprint(tf: Any) -> dict[str, Any]:
 
 def seed_examples(tf: Any, committed: dict[str, Any]) -> dict[str, Any]:
     """The ``seed_examples`` section (``committed`` is not read: everything is recomputed)."""
-    import tf_keras
+    tf_keras = keras()
 
     del committed
     return {

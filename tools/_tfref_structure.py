@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from _tfrecord import encode
+from _tfrecord import encode, keras
 from _tfref_capture import run_captured
 
 
@@ -238,7 +238,7 @@ def _recording(tf: Any) -> dict[str, Any]:
 
 
 def _dense_training(tf: Any) -> dict[str, Any]:
-    import tf_keras
+    tf_keras = keras()
 
     layer = tf_keras.layers.Dense(
         2,

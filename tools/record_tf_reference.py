@@ -50,7 +50,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _tfrecord import decode, encode, tensorflow
+from _tfrecord import decode, encode, keras, tensorflow
+from _tfref_crosscheck import numpy_crosscheck_of_legacy_updates
+from _tfref_errors import errors_warnings
+from _tfref_numpy_ulps import numpy_float32_forward_max_ulps
+from _tfref_optimizers import optimizers
+from _tfref_pow import pow_behaviour
+from _tfref_seeds import seed_examples
+from _tfref_structure import structure
 
 REFERENCE = Path(__file__).resolve().parents[1] / "tests" / "data" / "tf_reference.json"
 SEED = 20240601
@@ -304,7 +311,7 @@ def _result_name(code: str) -> str:
 
 def _run(tf: Any, code: str, inputs: dict[str, Any], wrt: tuple[str, ...], upstream: Any) -> Any:
     """Run ``code`` on constants made from ``inputs`` under a tape; the result and gradients."""
-    import tf_keras
+    tf_keras = keras()
 
     scope: dict[str, Any] = {"tf": tf, "tf_keras": tf_keras}
     tensors = {name: tf.constant(value) for name, value in inputs.items()}
@@ -428,13 +435,6 @@ def dumps(node: Any, indent: str = "") -> str:
 
 def recorders() -> dict[str, Recorder]:
     """The recorder of every top-level section, in the file's order (``meta`` included)."""
-    from _tfref_crosscheck import numpy_crosscheck_of_legacy_updates
-    from _tfref_errors import errors_warnings
-    from _tfref_optimizers import optimizers
-    from _tfref_pow import pow_behaviour
-    from _tfref_seeds import seed_examples
-    from _tfref_structure import structure
-
     return {
         "meta": meta,
         "seed_examples": seed_examples,
@@ -450,7 +450,7 @@ def recorders() -> dict[str, Recorder]:
 
 def meta(tf: Any, committed: dict[str, Any]) -> dict[str, Any]:
     """Versions and settings of the recording (the environment, not numbers)."""
-    import tf_keras
+    tf_keras = keras()
 
     return dict(
         committed,
@@ -467,8 +467,6 @@ def ops_bitexact_section(tf: Any, committed: dict[str, Any]) -> dict[str, Any]:
     """``ops_bitexact``: its entries recomputed, then once more with oneDNN off (TensorFlow's
     Eigen kernels, in a second process: the switch is read when TensorFlow loads); the entries
     whose bits that changes are stored again.  The numpy ulp table is computed here too."""
-    from _tfref_numpy_ulps import numpy_float32_forward_max_ulps
-
     entries = ops_bitexact(tf, committed["entries"])
     eigen = _onednn_off_entries()
     differs = [name for name in entries if eigen[name] != entries[name]]
