@@ -92,10 +92,11 @@ def _packet_path(tf: Any) -> dict[str, Any]:
             "x = (default_rng(1).random(200)*4+0.05).astype(float32); tf.pow(x[:n], 2.0) vs x*x"
         ),
         "note": (
-            "On this CPU (AVX-512: 16 float32 lanes) elements in full 16-wide packets go through "
-            "Eigen's vectorized pow, which is up to 1 ulp off even for exponent 2; the tail "
-            "(n % 16 elements, and all of n < 16) uses the scalar path and is exact. On an AVX2 "
-            "CPU the packet is 8 wide. So x**2 on float32 tensors with >= 16 elements is NOT "
+            "On this CPU (AVX-512) Eigen's vectorized pow takes blocks of 16 float32 lanes, "
+            "then one of 8; it is up to 1 ulp off even for exponent 2. Only the tail (n % 8 "
+            "elements, and all of n < 8) uses the scalar path and is exact: these 200 values "
+            "happen to have no mismatch among their first 15, but python_operator_pow's 8 "
+            "values differ at 4 places. So x**2 on float32 tensors with >= 8 elements is NOT "
             "bit-reproducible with x*x or np.square; tests should allow 1 ulp there."
         ),
         "by_size": by_size,
@@ -104,10 +105,16 @@ def _packet_path(tf: Any) -> dict[str, Any]:
 
 def _python_operator(tf: Any) -> dict[str, Any]:
     x = tf.constant((np.random.default_rng(7).random(64) * 4 + 0.05).astype(np.float32)[:8])
+    differ = np.flatnonzero((x**2).numpy() != tf.square(x).numpy()).tolist()
     return {
         "note": (
             "x ** 2 on a float32 tensor calls tf.pow(x, 2) (Pow op, exponent converted to "
-            "float32); x ** 2 and tf.square(x) agreed bit for bit on the values tried"
+            "float32), not tf.square: on these 8 values (one 8-lane packet of Eigen's "
+            f"vectorized pow) x ** 2 differs from tf.square(x) at indices {differ} (by 1 ulp; "
+            "tf.square is the correctly rounded x*x)"
+            if differ
+            else "x ** 2 on a float32 tensor calls tf.pow(x, 2) (Pow op, exponent converted "
+            "to float32); x ** 2 and tf.square(x) agreed bit for bit on the values tried"
         ),
         "x": encode(x),
         "x_pow_2": encode(x**2),
