@@ -121,7 +121,7 @@ def numpy_crosscheck_of_legacy_updates(tf: Any, committed: dict[str, Any]) -> di
             "SGD(0.1,momentum=0.9,nesterov=True)",
             "SGD(0.1,momentum=0.9,nesterov=True)",
             _momentum(0.1, 0.9, True),
-            "m = momentum*m - lr*g; var = var + momentum*m - lr*g",
+            "m = momentum*m - lr*g; var = var + (momentum*m - lr*g)",
         ),
         (
             "Adam(0.01)",
