@@ -297,12 +297,15 @@ def _doc001(tf: Any, tf_keras: Any) -> dict[str, Any]:
     return out
 
 
+def _abc(tf: Any) -> tuple[Any, Any, Any]:
+    """The document's constants ``a = 1, b = -2, c = 1`` of ``y = a x^2 + b x + c``."""
+    return tf.constant(1.0, name="a"), tf.constant(-2.0, name="b"), tf.constant(1.0, name="c")
+
+
 def _doc002(tf: Any, tf_keras: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     x = tf.Variable(0.0, name="x", dtype=tf.float32)
-    a = tf.constant(1.0, name="a")
-    b = tf.constant(-2.0, name="b")
-    c = tf.constant(1.0, name="c")
+    a, b, c = _abc(tf)
     head = (
         'x = tf.Variable(0.0, name = "x", dtype = tf.float32)',
         'a = tf.constant(1.0, name = "a"); b = tf.constant(-2.0, name = "b"); '
@@ -499,9 +502,7 @@ def _doc002_tf_function(
 
     @tf.function
     def minimizef_apply_gradients() -> Any:
-        a = tf.constant(1.0, name="a")
-        b = tf.constant(-2.0, name="b")
-        c = tf.constant(1.0, name="c")
+        a, b, c = _abc(tf)
         for _ in tf.range(1000):
             with tf.GradientTape() as tape:
                 y = a * x**2 + b * x + c
@@ -540,9 +541,7 @@ def _doc002_tf_function(
 
     @tf.function
     def f() -> Any:
-        a = tf.constant(1.0, name="a")
-        b = tf.constant(-2.0, name="b")
-        c = tf.constant(1.0, name="c")
+        a, b, c = _abc(tf)
         return a * x**2 + b * x + c
 
     @tf.function

@@ -19,6 +19,15 @@ def _enc(node: Any) -> Any:
     return encode(node)
 
 
+def _watched_square(tf: Any) -> tuple[Any, Any, Any]:
+    """A persistent tape that watched ``x = [1, 2, 3]`` and recorded ``y = x * x``."""
+    x = tf.constant([1.0, 2.0, 3.0])
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        y = x * x
+    return tape, x, y
+
+
 def _jacobians(tf: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     x = tf.constant([1.0, 2.0, 3.0])
@@ -84,10 +93,7 @@ def _jacobians(tf: Any) -> dict[str, Any]:
 
 def _upstream_and_unconnected(tf: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    x = tf.constant([1.0, 2.0, 3.0])
-    with tf.GradientTape(persistent=True) as tape:
-        tape.watch(x)
-        y = x * x
+    tape, x, y = _watched_square(tf)
     out["output_gradients"] = {
         "code": (
             "x = tf.constant([1., 2., 3.])\nwith tf.GradientTape(persistent=True) as tape:\n"
@@ -193,10 +199,7 @@ def _nested(tf: Any) -> dict[str, Any]:
 
 def _recording(tf: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    x = tf.constant([1.0, 2.0, 3.0])
-    with tf.GradientTape(persistent=True) as tape:
-        tape.watch(x)
-        y = x * x
+    tape, x, y = _watched_square(tf)
     out["vector_target_implicit_sum"] = {
         "code": "y = x * x (vector); tape.gradient(y, x)",
         "grad": encode(tape.gradient(y, x)),
