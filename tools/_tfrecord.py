@@ -28,10 +28,17 @@ def tensorflow(*, legacy_keras: bool = False, onednn: bool | None = None) -> Any
     if onednn is False and os.environ.get("TF_ENABLE_ONEDNN_OPTS") != "0":
         sys.exit("run with TF_ENABLE_ONEDNN_OPTS=0 (oneDNN's digits depend on the processor)")
     try:
-        import tensorflow as tf
+        import tensorflow as tf  # type: ignore[import-untyped,import-not-found,unused-ignore]
     except ImportError:
         sys.exit("TensorFlow is not installed here: run this script with a Python that has it")
     return tf
+
+
+def keras() -> Any:
+    """The tf_keras module (Keras 2), imported only when a recording runs."""
+    import tf_keras  # type: ignore[import-not-found,unused-ignore]
+
+    return tf_keras
 
 
 def float32_list(t: Any) -> Any:

@@ -1,48 +1,67 @@
-"""Regenerate TensorFlow's reference numbers in tests/data/tf_reference.json (run with TF).
+"""Regenerate tests/data/tf_reference.json from TensorFlow, every section (run with TF).
 
-    TF_USE_LEGACY_KERAS=1 /work/tfvenv/bin/python tools/record_tf_reference.py           # check
-    TF_USE_LEGACY_KERAS=1 /work/tfvenv/bin/python tools/record_tf_reference.py --write   # record
+    TF_USE_LEGACY_KERAS=1 /path/to/tfvenv/bin/python tools/record_tf_reference.py --check
+    TF_USE_LEGACY_KERAS=1 /path/to/tfvenv/bin/python tools/record_tf_reference.py --write
+    ... --check --section kinks          # one section (repeatable)
 
-Runs only where TensorFlow (2.x with tf_keras) is installed; tests never import it, they read
-the JSON (tests/engine/tfref.py).  oneDNN stays at TensorFlow's default (on), as when the file
-was first recorded; ``meta`` says so.
+Runs only where TensorFlow 2.x with tf_keras is installed; tests never import TensorFlow,
+they read the JSON (tests/engine/tfref.py).  oneDNN stays at TensorFlow's default (on), as
+when the file was first recorded; ``ops_bitexact`` is recomputed a second time with it off,
+in a child process.  ``recorders()`` names the function that writes each top-level section:
 
-What it regenerates, from the recipes below:
-
-* ``kinks``: gradients at points where an op is not differentiable or not finite.  Each
-  recipe is TensorFlow code (the text up to two spaces and a parenthesis is run; the rest is
-  a note) and its float32 inputs; every input is watched and ``y``/``z`` (the last name the
-  code assigns) is differentiated with respect to all of them.
+* ``meta``: versions and settings.
+* ``seed_examples`` (tools/_tfref_seeds.py): the four source documents' examples.
+* ``optimizers`` (tools/_tfref_optimizers.py): tf_keras legacy optimizers on one problem.
+* ``kinks``: gradients where an op is not differentiable or not finite.  Each recipe of
+  ``KINKS`` is TensorFlow code (the text up to two spaces and a parenthesis is run; the
+  rest is a note) and its float32 inputs; every input is watched and ``y``/``z`` (the last
+  name the code assigns) is differentiated with respect to all of them.
 * ``ops_bitexact``: an op's output and its gradients with respect to ``OPS_WRT`` under a
   random upstream gradient (``output_gradients``).  New entries draw their inputs and
-  upstream from ``np.random.default_rng(SEED)`` (standard normal float32, in the order of the
-  code's names); existing entries keep the inputs and upstream stored in the file (they are
-  shared with the tests), and their outputs and gradients are recomputed and compared.
+  upstream from ``np.random.default_rng(SEED)`` (standard normal float32, in the order of
+  the code's names); existing entries keep the inputs and upstream stored in the file (they
+  are shared with the tests).  Also its oneDNN-off values and a numpy ulp table
+  (tools/_tfref_numpy_ulps.py).
+* ``errors_warnings`` (tools/_tfref_errors.py): exceptions, output, warnings and logging of
+  misuse.
+* ``structure`` (tools/_tfref_structure.py), ``pow_behaviour`` (tools/_tfref_pow.py),
+  ``numpy_crosscheck_of_legacy_updates`` (tools/_tfref_crosscheck.py).
 
-The other sections (Keras optimizers, error messages, seed examples, structure, pow
-behaviour, numpy cross-checks, oneDNN-off values) are carried over from the committed file
-unchanged: their recorder was not kept when the file was first made, and this script does
-not claim to reproduce them.  docs/reference_numbers.md says how to add an op.
-
-Without ``--write`` it compares what TensorFlow computes now with the committed numbers
-(bit for bit, NaN equal to NaN) and exits 1 listing any difference.
+``--check`` (the default) recomputes everything in memory and lists, section by section,
+every key whose value differs from the committed file (bit for bit: floats are compared by
+their exact hex text), then whether the file's text would change; it exits 1 on any
+difference.  Run-to-run parts of TensorFlow's messages (addresses, glog time stamps,
+file/line, set order: ``VOLATILE``) are compared masked and kept as committed by ``--write``.
+docs/reference_numbers.md says how to add a section or an op.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import re
+import subprocess
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _tfrecord import decode, encode, tensorflow
+from _tfrecord import decode, encode, keras, tensorflow
+from _tfref_crosscheck import numpy_crosscheck_of_legacy_updates
+from _tfref_errors import errors_warnings
+from _tfref_numpy_ulps import numpy_float32_forward_max_ulps
+from _tfref_optimizers import optimizers
+from _tfref_pow import pow_behaviour
+from _tfref_seeds import seed_examples
+from _tfref_structure import structure
 
 REFERENCE = Path(__file__).resolve().parents[1] / "tests" / "data" / "tf_reference.json"
 SEED = 20240601
+Recorder = Callable[[Any, Any], Any]
 
 KINKS: dict[str, tuple[str, dict[str, Any]]] = {
     "abs_at_0": ("y = tf.abs(x)", {"x": [0.0, -0.0, 1.0, -1.0]}),
@@ -267,6 +286,16 @@ KINK_ORDER = (
     "stop_gradient",
 )
 
+OPS_NOTE = (
+    "Inputs drawn with np.random.default_rng(20240601).standard_normal(...).astype(float32), in "
+    "the order of the entries; stored exactly (hex). Each entry: out = op(inputs); grads = "
+    "tape.gradient(out, inputs, output_gradients=upstream) (upstream is also random float32, "
+    "stored). TF uses Eigen / oneDNN kernels (matmul via oneDNN or Eigen contraction, softmax "
+    "via Eigen with its own reduction order, exp/log/tanh/sigmoid via Eigen's vectorized "
+    "polynomial approximations) so a numpy reimplementation may differ by a few ulps; "
+    "elementwise add/mul/slicing/concat/reshape/transpose should be bit-exact."
+)
+
 # input shapes of entries drawn at random (only new entries need one)
 SHAPES: dict[str, dict[str, tuple[int, ...]]] = {}
 
@@ -282,7 +311,7 @@ def _result_name(code: str) -> str:
 
 def _run(tf: Any, code: str, inputs: dict[str, Any], wrt: tuple[str, ...], upstream: Any) -> Any:
     """Run ``code`` on constants made from ``inputs`` under a tape; the result and gradients."""
-    import tf_keras
+    tf_keras = keras()
 
     scope: dict[str, Any] = {"tf": tf, "tf_keras": tf_keras}
     tensors = {name: tf.constant(value) for name, value in inputs.items()}
@@ -349,11 +378,46 @@ def _differences(new: Any, old: Any, path: str = "") -> list[str]:
     if isinstance(new, dict) and isinstance(old, dict):
         out = [f"{path}/{k}: only in the committed file" for k in old if k not in new]
         out += [f"{path}/{k}: new" for k in new if k not in old]
+        if not out and list(new) != list(old):
+            out.append(f"{path}: keys in another order")
         for k in new:
             if k in old:
                 out += _differences(new[k], old[k], f"{path}/{k}")
         return out
-    return [] if new == old else [f"{path}: now {new!r:.200}, committed {old!r:.200}"]
+    if isinstance(new, list) and isinstance(old, list) and len(new) == len(old):
+        pairs = enumerate(zip(new, old, strict=True))
+        return [d for i, (n, o) in pairs for d in _differences(n, o, f"{path}[{i}]")]
+    if type(new) is not type(old) or new != old:
+        return [f"{path}: now {new!r:.300}, committed {old!r:.300}"]
+    return []
+
+
+# parts of TensorFlow's messages that change from run to run: memory addresses, glog's time
+# stamp and thread id, the recorder's file and line, the order of a printed Python set
+VOLATILE = (
+    (re.compile(r"0x[0-9a-f]{6,}"), "0x..."),
+    (re.compile(r"[WEIF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ "), "<glog> "),
+    (re.compile(r'File "[^"]*", line \d+'), 'File "...", line ...'),
+)
+SET_TEXT = re.compile(r"\{('[^{}']*'(?:, '[^{}']*')*)\}")
+
+
+def masked(text: str) -> str:
+    """``text`` with its run-to-run parts replaced (see ``VOLATILE``)."""
+    for pattern, stand_in in VOLATILE:
+        text = pattern.sub(stand_in, text)
+    return SET_TEXT.sub(lambda m: "{" + ", ".join(sorted(m.group(1).split(", "))) + "}", text)
+
+
+def keep_volatile(new: Any, old: Any) -> Any:
+    """``new`` with the committed text kept wherever the two differ only in volatile parts."""
+    if isinstance(new, dict) and isinstance(old, dict):
+        return {k: keep_volatile(v, old[k]) if k in old else v for k, v in new.items()}
+    if isinstance(new, list) and isinstance(old, list) and len(new) == len(old):
+        return [keep_volatile(n, o) for n, o in zip(new, old, strict=True)]
+    if isinstance(new, str) and isinstance(old, str) and masked(new) == masked(old):
+        return old
+    return new
 
 
 def dumps(node: Any, indent: str = "") -> str:
@@ -369,43 +433,108 @@ def dumps(node: Any, indent: str = "") -> str:
     return json.dumps(node, separators=(",", ":"))
 
 
-def main() -> int:
-    """Recompute the sections, then compare them with the file or write it (``--write``)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--write", action="store_true", help="write the file (else compare)")
-    args = parser.parse_args()
-    tf = tensorflow(legacy_keras=True)
-    import tf_keras
+def recorders() -> dict[str, Recorder]:
+    """The recorder of every top-level section, in the file's order (``meta`` included)."""
+    return {
+        "meta": meta,
+        "seed_examples": seed_examples,
+        "optimizers": optimizers,
+        "kinks": lambda tf, committed: kinks(tf),
+        "ops_bitexact": ops_bitexact_section,
+        "errors_warnings": errors_warnings,
+        "structure": structure,
+        "pow_behaviour": pow_behaviour,
+        "numpy_crosscheck_of_legacy_updates": numpy_crosscheck_of_legacy_updates,
+    }
 
-    committed = json.loads(REFERENCE.read_text(encoding="utf-8"))
-    data = dict(committed)
-    data["meta"] = dict(
-        committed["meta"],
-        generated_by="tools/record_tf_reference.py (kinks, ops_bitexact; other sections kept)",
+
+def meta(tf: Any, committed: dict[str, Any]) -> dict[str, Any]:
+    """Versions and settings of the recording (the environment, not numbers)."""
+    tf_keras = keras()
+
+    return dict(
+        committed,
+        generated_by="tools/record_tf_reference.py",
         tensorflow_version=tf.__version__,
         tf_keras_version=tf_keras.__version__,
         numpy_version=np.__version__,
         python_version=platform.python_version(),
         platform=platform.platform(),
     )
-    data["kinks"] = kinks(tf)
-    bitexact = dict(committed["ops_bitexact"])
-    bitexact["entries"] = ops_bitexact(tf, committed["ops_bitexact"]["entries"])
-    data["ops_bitexact"] = bitexact
+
+
+def ops_bitexact_section(tf: Any, committed: dict[str, Any]) -> dict[str, Any]:
+    """``ops_bitexact``: its entries recomputed, then once more with oneDNN off (TensorFlow's
+    Eigen kernels, in a second process: the switch is read when TensorFlow loads); the entries
+    whose bits that changes are stored again.  The numpy ulp table is computed here too."""
+    entries = ops_bitexact(tf, committed["entries"])
+    eigen = _onednn_off_entries()
+    differs = [name for name in entries if eigen[name] != entries[name]]
+    return {
+        "note": OPS_NOTE,
+        "entries": entries,
+        "numpy_float32_forward_max_ulps": numpy_float32_forward_max_ulps(entries),
+        "onednn_off_differs_in": differs,
+        "onednn_off_values_for_differing_entries": {name: eigen[name] for name in differs},
+    }
+
+
+def _onednn_off_entries() -> dict[str, Any]:
+    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "eigen.json"
+        subprocess.run(
+            [sys.executable, __file__, "--onednn-off-entries", str(path)], env=env, check=True
+        )
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def main() -> int:
+    """Recompute every section, then compare with the file (``--check``) or write it."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true", help="compare with the file (default)")
+    mode.add_argument("--write", action="store_true", help="write the file")
+    parser.add_argument("--section", action="append", help="only these sections (repeatable)")
+    parser.add_argument("--onednn-off-entries", help=argparse.SUPPRESS)  # (the second process)
+    args = parser.parse_args()
+    if args.onednn_off_entries:
+        tf = tensorflow(legacy_keras=True, onednn=False)
+        committed = json.loads(REFERENCE.read_text(encoding="utf-8"))
+        entries = ops_bitexact(tf, committed["ops_bitexact"]["entries"])
+        Path(args.onednn_off_entries).write_text(json.dumps(entries), "utf-8")
+        return 0
+    tf = tensorflow(legacy_keras=True)
+    # TensorFlow's one-time start-up messages (the CUDA probe...) come with the first op: run
+    # one here, so that they are not captured as a recipe's stderr
+    (tf.constant(1.0) + 1.0).numpy()
+    committed = json.loads(REFERENCE.read_text(encoding="utf-8"))
+    table = recorders()
+    missing = [k for k in committed if k not in table]
+    if missing:
+        sys.exit(f"no recorder for the sections {missing}: add one to recorders()")
+    names = args.section or list(table)
+    data = dict(committed)
+    for name in names:
+        data[name] = keep_volatile(table[name](tf, committed.get(name, {})), committed.get(name))
+    data = {k: data[k] for k in table if k in data}
+    text = dumps(data) + "\n"
     if args.write:
-        REFERENCE.write_text(dumps(data) + "\n", "utf-8")
+        REFERENCE.write_text(text, "utf-8")
         print(f"wrote {REFERENCE}")
         return 0
-    diffs = [
-        d
-        for section in ("kinks", "ops_bitexact")
-        for d in _differences(data[section], committed[section], section)
-    ]
-    for d in diffs:
-        print(d)
-    n = len(data["kinks"]) + len(data["ops_bitexact"]["entries"])
-    print(f"{n} entries recomputed with TensorFlow {tf.__version__}: {len(diffs)} differences")
-    return 1 if diffs else 0
+    total = 0
+    for name in names:
+        diffs = _differences(data[name], committed.get(name), name)
+        total += len(diffs)
+        for d in diffs:
+            print(d)
+        print(f"{name}: {len(diffs)} differences")
+    if not args.section and text != REFERENCE.read_text(encoding="utf-8"):
+        print("the file's text differs (formatting or order)")
+        total += 1
+    print(f"TensorFlow {tf.__version__}: {total} differences")
+    return 1 if total else 0
 
 
 if __name__ == "__main__":
