@@ -465,7 +465,9 @@ def apply(
             if not value.ndim:
                 value = value[()]
                 kind = type(value)
-        if kind is _f32 and _NEG_TINY < value < _TINY:  # (a float32 scalar: one comparison)
+        # a float32 scalar: its magnitude compared with the smallest normal float32 (the
+        # first comparison settles a positive number)
+        if kind is _f32 and value < _TINY and value > _NEG_TINY:
             value = value * _ZERO  # a zero of the same sign (zeros stay as they are)
     out = _new(_TensorClass)
     out._value = value
