@@ -13,9 +13,9 @@ ops run, :func:`tapeviz.ops._registry.apply`, therefore treats each op's forward
   first input, ``0.5 * x``, is flushed after the op: one more pass over it);
 * an op on scalars (numpy scalars, the hot path of scalar training loops) has its float32
   result flushed if it is subnormal (its magnitude below :data:`TINY`): a comparison,
-  some 50 ns.  A subnormal *input* to a
-  scalar op (a number the user wrote, e.g. ``tv.constant(1e-40) * 1e10``) is not read as
-  zero there, as TensorFlow reads it: ops never produce one, so only such literals differ.
+  some 30-50 ns.  A subnormal *input* to a scalar op (a number the user wrote, e.g.
+  ``tv.constant(1e-40) * 1e10``) is not read as zero there, as TensorFlow reads it: ops
+  never produce one, so only such literals differ.
 * the sweeps of a tape (gradients) run with IEEE arithmetic.
 
 Where the C library's floating-point environment is not the x86-64 one (other machines,
