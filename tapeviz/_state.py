@@ -87,7 +87,9 @@ class _Local(threading.local):
         # the name_scope prefix ("dense/") and the label of the reverse sweep running
         # while an outer tape records (or None).  Set through ``scope`` and ``group``.
         self.where: tuple[str, str | None] = ("", None)
-        # Set by tv.function while tracing (the active tracer), else None.
+        # Set by tv.function while tracing (the active tracer), else None.  While it is
+        # set, ``tapes`` holds the tracer's marker (it is never empty): ops read only
+        # ``tapes`` to know that nothing watches them.
         # (a :class:`Tracer`; typed Any since the compiler's code also calls its own
         # methods on it)
         self.tracer: Any = None

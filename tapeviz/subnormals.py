@@ -3,8 +3,8 @@
 TensorFlow runs its kernels with the processor's flush-to-zero (a subnormal result becomes
 a zero of the same sign) and denormals-are-zero (a subnormal input reads as zero) bits set
 (measured with TF 2.21 eager and in ``tf.function``: ``tools/record_subnormals_tf.py``,
-``tests/data/tf_subnormals.json``).  numpy keeps IEEE subnormals.  Eager tapeviz runs every
-op through :func:`run`:
+``tests/data/tf_subnormals.json``).  numpy keeps IEEE subnormals.  The one place where eager
+ops run, :func:`tapeviz.ops._registry.apply`, therefore treats each op's forward so:
 
 * an op whose first input is a float array runs with FTZ and DAZ set (x86-64: the SSE
   control register MXCSR, through the C library's ``fegetenv``/``fesetenv``; the caller's
@@ -12,9 +12,10 @@ op through :func:`run`:
   on every element, for 1–2 µs per op whatever the size (an array made from a scalar
   first input, ``0.5 * x``, is flushed after the op: one more pass over it);
 * an op on scalars (numpy scalars, the hot path of scalar training loops) has its float32
-  result flushed if it is subnormal: a comparison, some 0.1 µs.  A subnormal *input* to a
-  scalar op (a number the user wrote, e.g. ``tv.constant(1e-40) * 1e10``) is not read as
-  zero there, as TensorFlow reads it: ops never produce one, so only such literals differ.
+  result flushed if it is subnormal (its magnitude below :data:`TINY`): a comparison,
+  some 30-50 ns.  A subnormal *input* to a scalar op (a number the user wrote, e.g.
+  ``tv.constant(1e-40) * 1e10``) is not read as zero there, as TensorFlow reads it: ops
+  never produce one, so only such literals differ.
 * the sweeps of a tape (gradients) run with IEEE arithmetic.
 
 Where the C library's floating-point environment is not the x86-64 one (other machines,
@@ -32,16 +33,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["run", "flushed", "FLUSHES_ARRAYS"]
+__all__ = ["flushed", "flush_array", "FLUSHES_ARRAYS", "TINY"]
 
 _FTZ_DAZ = 0x8040  # MXCSR bit 15 flush-to-zero, bit 6 denormals-are-zero
-_TINY = np.float32(1.1754943508222875e-38)  # the smallest normal float32
-_NEG_TINY = -_TINY
-_ZERO = np.float32(0.0)
+TINY = np.float32(1.1754943508222875e-38)
+"""The smallest normal float32: a float32 of smaller magnitude is subnormal (or zero)."""
 _ONE = np.float32(1.0)
 _NO_ATTRS: dict[str, Any] = {}
-_F32 = np.float32
-_ndarray = np.ndarray
 
 
 def _fenv() -> tuple[Callable[..., int], Callable[..., int]] | None:
@@ -107,7 +105,7 @@ def flushed(forward: Callable[..., Any], vals: tuple[Any, ...], attrs: dict[str,
         _put(saved_ref)
 
 
-def _flush_array(value: np.ndarray) -> np.ndarray:
+def flush_array(value: np.ndarray) -> np.ndarray:
     """A float32 array with its subnormals made zeros (DAZ reads them as 0 in ``x * 1``)."""
     if value.dtype != np.float32 or _env is None:
         return value
@@ -115,30 +113,3 @@ def _flush_array(value: np.ndarray) -> np.ndarray:
         flushed(np.multiply, (value, _ONE), {"out": value})
         return value
     return flushed(np.multiply, (value, _ONE), _NO_ATTRS)
-
-
-def run(
-    forward: Callable[..., Any],
-    vals: tuple[Any, ...],
-    attrs: dict[str, Any],
-    _ndarray: Any = np.ndarray,
-    _f32: Any = np.float32,
-) -> Any:
-    """Run an op's numpy ``forward`` on ``vals`` as TensorFlow would: float32 subnormals
-    flushed to zero (see the module's notes).
-
-    An op whose first input is a float array runs with FTZ/DAZ set; an op on scalars has a
-    subnormal float32 result made zero (a comparison: the cheap path of scalar loops); an
-    array computed from a first input that is a scalar (``0.5 * x``) is flushed after."""
-    first: Any = vals[0]
-    if type(first) is _ndarray and first.dtype.kind == "f":
-        return flushed(forward, vals, attrs)
-    value = forward(*vals, **attrs) if attrs else forward(*vals)
-    kind = type(value)
-    if kind is _f32:
-        if _NEG_TINY < value < _TINY:
-            return value * _ZERO  # a zero of the same sign (zeros stay as they are)
-        return value
-    if kind is _ndarray:
-        return _flush_array(value)
-    return value

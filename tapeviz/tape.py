@@ -277,22 +277,25 @@ class GradientTape:
         """
         tracked = self._tracked
         n = len(xs)
-        if n == 1:  # (one and two inputs: most of a training loop's ops)
-            x = xs[0]
-            if not (x._id in tracked or (type(x) is Variable and self._auto_watch(x))):
-                return
-            needs: tuple[bool, ...] = (True,)
-            inputs: tuple[Variable | str | None, ...] = (x if type(x) is Variable else x._name,)
-            ids: tuple[int, ...] = (x._id,)
-        elif n == 2:
+        if n == 2:  # (two inputs and one: most of a training loop's ops)
             x, y = xs
             nx = x._id in tracked or (type(x) is Variable and self._auto_watch(x))
             ny = y._id in tracked or (type(y) is Variable and self._auto_watch(y))
             if not (nx or ny):
                 return
-            needs = (nx, ny)
-            inputs = (x if type(x) is Variable else x._name, y if type(y) is Variable else y._name)
-            ids = (x._id, y._id)
+            needs: tuple[bool, ...] = (nx, ny)
+            inputs: tuple[Variable | str | None, ...] = (
+                x if type(x) is Variable else x._name,
+                y if type(y) is Variable else y._name,
+            )
+            ids: tuple[int, ...] = (x._id, y._id)
+        elif n == 1:
+            x = xs[0]
+            if not (x._id in tracked or (type(x) is Variable and self._auto_watch(x))):
+                return
+            needs = (True,)
+            inputs = (x if type(x) is Variable else x._name,)
+            ids = (x._id,)
         else:
             flags: list[bool] = []
             names: list[Variable | str | None] = []

@@ -427,7 +427,8 @@ def apply(
 ) -> Tensor:
     """Run ``op`` on tapeviz tensors ``xs`` and let every recording tape record it.
 
-    This is the only place where ops run: it computes the forward on numpy values (or,
+    This is the only place where ops run: it computes the forward on numpy values, with
+    float32 subnormals flushed to zero as TensorFlow does (:mod:`tapeviz.subnormals`) (or,
     while ``tv.function`` traces, hands the op to the tracer, the hook
     ``_state.local.tracer``), wraps the result in a Tensor named ``name`` and gives
     (op, inputs, input values, output, attrs) to each recording tape, which makes its
@@ -438,24 +439,40 @@ def apply(
     was a Python number (``x * 0.5``), whose tensor is made here only if a tape records
     the op or a tracer runs it.  Otherwise every item of ``xs`` is a Tensor.
     """
-    local = _local
-    if local.tracer is not None:
+    # One read of the thread's state when nothing watches (a tracer comes with a marker
+    # on the tape stack, so an empty stack means no tracer either).
+    tapes = _local.tapes
+    if tapes and _local.tracer is not None:
         if vals is not None and (xs[0] is None or xs[1] is None):
             xs = _with_constants(xs, vals)
-        out: Tensor = local.tracer.apply(op, xs, attrs)
+        out: Tensor = _local.tracer.apply(op, xs, attrs)
         if name is not None:
             out._name = name
         return out
     if vals is None:
         vals = (xs[0]._value,) if len(xs) == 1 else tuple(map(_value_of, xs))  # type: ignore[union-attr]
-    value = _run(op.forward, vals, attrs)  # float32 subnormals flushed, as in TF
-    if type(value) is _ndarray and not value.ndim:
-        value = value[()]  # rank 0 lives as a numpy scalar: much faster arithmetic
+    # The forward, float32 subnormals flushed (written out here: the scalar case is hot)
+    first = vals[0]
+    if type(first) is _ndarray and first.dtype.kind == "f":
+        value = _flushed(op.forward, vals, attrs)  # a float array: FTZ/DAZ set while it runs
+        if type(value) is _ndarray and not value.ndim:
+            value = value[()]  # rank 0 lives as a numpy scalar: much faster arithmetic
+    else:
+        value = op.forward(*vals, **attrs) if attrs else op.forward(*vals)
+        kind = type(value)
+        if kind is _ndarray:  # an array from a scalar first input (0.5 * x): flushed after
+            value = _flush_array(value)
+            if not value.ndim:
+                value = value[()]
+                kind = type(value)
+        # a float32 scalar: its magnitude compared with the smallest normal float32 (the
+        # first comparison settles a positive number)
+        if kind is _f32 and value < _TINY and value > _NEG_TINY:
+            value = value * _ZERO  # a zero of the same sign (zeros stay as they are)
     out = _new(_TensorClass)
     out._value = value
     out._id = _next_id()
     out._name = name
-    tapes = local.tapes
     if tapes and op.vjp is not None:
         if xs[0] is None or xs[-1] is None:  # (only a binary operator's may be None)
             xs = _with_constants(xs, vals)
@@ -496,7 +513,12 @@ def record(op: Op, xs: Sequence[Tensor], out: Tensor, attrs: dict[str, Any]) -> 
 
 
 _local = _state.local
-_run = subnormals.run
+_flushed = subnormals.flushed
+_flush_array = subnormals.flush_array
+_f32 = np.float32
+_TINY = subnormals.TINY
+_NEG_TINY = -_TINY
+_ZERO = np.float32(0.0)
 _ndarray = np.ndarray
 _value_of = operator.attrgetter("_value")
 _NO_ATTRS: dict[str, Any] = {}

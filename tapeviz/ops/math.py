@@ -138,8 +138,9 @@ def _unary(op: Op, *, float_only: bool = True, complex_ok: bool = False) -> Call
     def fn(x: Any, name: str | None = None) -> Tensor:
         if not isinstance(x, Tensor):
             x = convert_to_tensor(x)
-        kind = x._value.dtype.kind
-        if kind != "f":
+        xv = x._value
+        # (a float32 number, the hot case, needs no look at its dtype)
+        if type(xv) is not _f32 and (kind := xv.dtype.kind) != "f":
             if kind == "c":
                 if not complex_ok:
                     reject_complex(op.name, x.dtype.name)
@@ -179,18 +180,21 @@ def _binary(op: Op) -> Callable[..., Tensor]:
             ):
                 # x * 0.5, x ** 2: the number takes x's float dtype (and broadcasts); its
                 # tensor is made only if a tape records the op
-                yv = tx(y) if tx in _FLOAT_SCALARS else xv.dtype.type(y)
+                if tx is _f32:
+                    yv = _F32_NUMBERS.get(y) or _f32_number(y)
+                else:
+                    yv = tx(y) if tx in _FLOAT_SCALARS else xv.dtype.type(y)
                 y = None
             else:
                 x, y, xv, yv = _checked_pair(x, y, opname, rejected)
         elif (type(x) is float or type(x) is int) and isinstance(y, Tensor):
             yv = y._value
             ty = type(yv)
-            if ty in _FLOAT_SCALARS:
-                xv = ty(x)  # 0.01 * g
+            if ty is _f32:
+                xv = _F32_NUMBERS.get(x) or _f32_number(x)  # 0.01 * g
                 x = None
-            elif yv.dtype.kind == "f":
-                xv = yv.dtype.type(x)
+            elif ty in _FLOAT_SCALARS or yv.dtype.kind == "f":
+                xv = ty(x) if ty in _FLOAT_SCALARS else yv.dtype.type(x)
                 x = None
             else:
                 x, y, xv, yv = _checked_pair(x, y, opname, rejected)
@@ -209,12 +213,26 @@ def _binary(op: Op) -> Callable[..., Tensor]:
 
 
 _NO_ATTRS: dict[str, Any] = {}
+_f32 = np.float32
 _FLOAT_SCALARS = frozenset({np.float16, np.float32, np.float64})
 _SCALAR_TYPES = frozenset(  # (no np.bool_: see NO_BOOL)
     {np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32}
     | {np.uint64}
     | _FLOAT_SCALARS
 )
+
+
+# Python numbers met as float32 operands (``x * 0.5``, ``x ** 2``), converted once: making
+# a numpy scalar costs more than the multiplication.  (Zeros are not kept: 0.0 == -0.0.)
+_F32_NUMBERS: dict[float, np.float32] = {}
+
+
+def _f32_number(number: float) -> np.float32:
+    """``np.float32(number)``, remembered for the next time."""
+    value = np.float32(number)
+    if number and len(_F32_NUMBERS) < 1024:
+        _F32_NUMBERS[number] = value
+    return value
 
 
 def _reject_kind(opname: str, dtype: np.dtype) -> None:

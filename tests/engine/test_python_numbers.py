@@ -147,3 +147,26 @@ def test_broadcasting_with_scalars_and_arrays_in_float64() -> None:
     rec = tape.record()
     assert rec.gradients[rec.node_of(s).id].shape == ()  # type: ignore[union-attr]
     assert any("Σ(" in st.formula for st in rec.sweep)
+
+
+def test_python_numbers_with_float32_scalars_are_exact_every_time() -> None:
+    # float32 scalar operands convert a Python number once and reuse it: the second use of
+    # a number must give the same float32 as the first, a zero keeps its sign, and 1 (int)
+    # and 1.0 are the same number
+    x = tv.constant(np.float32(3.0))
+    for _ in range(2):
+        assert (x * 0.1).numpy() == np.float32(3.0) * np.float32(0.1)
+        assert (x * 0.1).numpy() == np.float32(0.3)  # float32 arithmetic, not 0.30000000000000004
+        assert (0.1 * x).numpy() == np.float32(0.3)
+    for zero, sign in ((-0.0, True), (0.0, False), (-0.0, True), (0, False)):
+        assert np.signbit((x * zero).numpy()) == sign
+        assert np.signbit((zero * x).numpy()) == sign
+    for one in (1, 1.0, 1, 1.0):
+        out = x * one
+        assert type(out.numpy()) is np.float32 and out.numpy() == np.float32(3.0)
+    with tv.GradientTape() as tape:
+        tape.watch(x)
+        y = 0.25 * x * 0.25
+    assert tape.gradient(y, x).numpy() == np.float32(0.0625)
+    consts = [n.value.tolist() for n in tape.record().nodes if n.kind == "constant"]
+    assert sorted(consts) == [0.25, 0.25, 3.0]  # the two numbers, and x
