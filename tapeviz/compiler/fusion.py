@@ -379,6 +379,7 @@ def emit_group(g: Any, group: Group, stored: set[int], reusable: set[int] | None
         size = int(np.prod(shape, dtype=np.int64))
         leaves, merges = pairwise_schedule(size)
         single = len(leaves) == 1  # up to 128 numbers: one leaf, no merges
+        assert single or min(leaves) >= 64, leaves  # (halves of more than 128)
         blocks = _blocks(leaves)
         for e in full_sums:
             d = np_dtype(e.outs[0].dtype)
@@ -437,9 +438,9 @@ def emit_group(g: Any, group: Group, stored: set[int], reusable: set[int] | None
         g.emit("_off = 0")
         g.emit(f"while _leaf < {spans}[1, _blk]:")
         g.emit(f"    _n = {sched}[0, _leaf]")
-        for e in full_sums:  # each leaf's sum, then numpy's merges of partial sums
-            oid = e.outs[0].id
-            g.emit(f"    _acc{oid}[_sp] = K.block_sum(_buf{oid}, _off, _n)")
+        g.depth += 1
+        _emit_leaf_sums(g, [e.outs[0].id for e in full_sums])
+        g.depth -= 1
         g.emit("    _sp += 1")
         g.emit("    _off += _n")
         g.emit(f"    for _m in range({sched}[1, _leaf]):")
@@ -471,6 +472,30 @@ def emit_group(g: Any, group: Group, stored: set[int], reusable: set[int] | None
                 if o.shape == ()
                 else f"{o.name} = {res}.reshape({_shape(o.shape)})"
             )
+
+
+def _emit_leaf_sums(g: Any, ids: list[int]) -> None:
+    """Each full sum's leaf ``_buf<id>[_off:_off + _n]`` summed as numpy sums a leaf (its
+    first 8 numbers start 8 accumulators, every later 8 add to them in turn, the 8 are
+    added pairwise, the rest of the leaf in order) into ``_acc<id>[_sp]``, then numpy's
+    merges of partial sums.  Written out here rather than calling ``K.block_sum``: the
+    8 numbers are read from a slice with constant indices, so numba emits no
+    negative-index checks and the leaf costs half as much (a leaf of a schedule with more
+    than one leaf has at least 64 numbers)."""
+    g.emit("_m8 = _n - _n % 8")
+    for oid in ids:
+        r = [f"_r{oid}_{k}" for k in range(8)]
+        g.emit(f"_b{oid} = _buf{oid}[_off : _off + _n]")
+        g.emit(f"{', '.join(r)} = {', '.join(f'_b{oid}[{k}]' for k in range(8))}")
+        g.emit("for _g in range(8, _m8, 8):")
+        g.emit(f"    _c = _b{oid}[_g : _g + 8]")
+        for k in range(8):
+            g.emit(f"    {r[k]} += _c[{k}]")
+        pairs = [f"({r[k]} + {r[k + 1]})" for k in range(0, 8, 2)]
+        g.emit(f"_s = ({pairs[0]} + {pairs[1]}) + ({pairs[2]} + {pairs[3]})")
+        g.emit("for _g in range(_m8, _n):")
+        g.emit(f"    _s += _b{oid}[_g]")
+        g.emit(f"_acc{oid}[_sp] = _s")
 
 
 def _kept(e: Eqn) -> tuple[int, ...]:
