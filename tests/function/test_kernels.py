@@ -344,6 +344,8 @@ def test_fused_sum_over_blocks_of_leaves_is_numpy_sum_bit_for_bit(n: int) -> Non
 
     src = f.get_concrete_function(tv.constant(x), tv.constant(s)).python_source
     assert "_acc" in src  # numpy's leaves summed in the streaming loop
+    # each block's pass is a function of its own, called with the names it reads
+    assert "def _loop0(" in src and "        _loop0(" in src
     got = f(tv.constant(x), tv.constant(s)).numpy()
     assert got == np.sum(x * s + np.float32(1.0))
 
