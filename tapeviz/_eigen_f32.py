@@ -1,11 +1,17 @@
-"""Eigen's float32 ``exp``, ``sin`` and ``cos`` (TensorFlow's CPU arithmetic): constants
-written once, and numpy versions.
+"""Eigen's float32 ``exp``, ``log``, ``tanh``, ``sigmoid``, ``sin`` and ``cos`` (TensorFlow's
+CPU arithmetic), for eager and compiled code alike.
 
-Each polynomial is evaluated twice: by a numba kernel for compiled code
-(:func:`tapeviz.compiler.kernels.exp32`, ``sin32``, ``cos32``) and with numpy arrays for eager code
-(``_packet_exp`` of :mod:`tapeviz.ops._tf_cpu`, :func:`sincos` here), one float32 rounding
-per operation in both, so both give the same bits.  They take their numbers from here; this
-module imports numpy only, so eager code that uses it never loads numba.
+Each function is written twice, its polynomials once: as a scalar kernel (:func:`exp32` &
+co.: branch-free Python that numba compiles for compiled code, where the loops calling it
+vectorise) and as numpy array code (:func:`exp` & co., what eager ops call).  Both round to
+float32 after every operation and never fuse a multiply and an add, as TensorFlow's wheel
+runs Eigen, so eager, compiled and TensorFlow's results are the same bits — on every
+processor (numpy's own float32 ``exp`` & co. are SIMD loops whose last bits depend on the
+CPU).  A single number is computed as TensorFlow computes a tensor's last ``n % 8``
+elements: with the C library's ``expf``, ``logf``, ``sinf``, ``cosf`` (compiled code: numba's
+``np.exp`` & co., the same functions); ``tanh`` and ``sigmoid`` run their scalar kernel as
+Python on numpy float32 scalars.  This module imports numpy only: eager code that uses it
+never loads numba.
 
 exp:
 
@@ -16,9 +22,38 @@ of degree 6, evaluated as ``r2·(r·odd + even) + (r + 1)`` with ``r2 = r·r``.
 
 from __future__ import annotations
 
+import ctypes
+import math
+from typing import Any
+
 import numpy as np
 
-__all__ = ["LOG2E", "C1", "C2", "EXP_EVEN", "EXP_ODD", "EXP_HI", "EXP_LO", "reduce_huge", "sincos"]
+__all__ = [
+    "LOG2E",
+    "C1",
+    "C2",
+    "EXP_EVEN",
+    "EXP_ODD",
+    "EXP_HI",
+    "EXP_LO",
+    "LOG_P",
+    "LOG_Q",
+    "TANH_CLAMP",
+    "TANH_P",
+    "TANH_Q",
+    "SIGMOID_HI",
+    "SIGMOID_EVEN",
+    "SIGMOID_ODD",
+    "reduce_huge",
+    "sincos",
+    "exp",
+    "log",
+    "tanh",
+    "sigmoid",
+    "sin",
+    "cos",
+    "FUNCTIONS",
+]
 
 _F = np.float32
 
@@ -35,6 +70,29 @@ EXP_ODD = (_F(8.36894474923610687255859375e-3), _F(0.16666518151760101318359375)
 """``odd = r2·EXP_ODD[0] + EXP_ODD[1]``"""
 EXP_HI = _F(88.723)  # at and above: inf
 EXP_LO = _F(-104.0)  # below: zero
+
+# --- log: Eigen's plog_float -----------------------------------------------------------------
+# x = m·2**e with m in [sqrt(1/2), sqrt(2)) (t = m - 1), log(x) = e·ln2 + t·P(t)/Q(t)
+TINY = _F(1.1754943508222875e-38)  # the smallest normal float32
+SQRT_HALF = _F(0.707106781186547524)
+LN2 = _F(0.693147180559945309)
+LOG_P = (_F(0.18256296349849254), _F(1.0000000190281063), _F(1.0000000190281136))
+"""``p = t·((LOG_P[0]·t + [1])·t + [2])``"""
+LOG_Q = (_F(0.049616247954120038), _F(0.59923249590823520), _F(1.4999999999999927))
+"""``q = ((LOG_Q[0]·t + [1])·t + [2])·t + 1``"""
+
+# --- tanh: Eigen's ptanh_float, an odd degree-9 over an even degree-8 polynomial -----------
+TANH_CLAMP = _F(7.90738964080810547)
+TANH_P = (_F(1.394553628e-8), _F(2.102733560e-5), _F(3.520756727e-3), _F(1.340216100e-1))
+"""``p = x³·(((TANH_P[0]·x² + [1])·x² + [2])·x² + [3]) + x``"""
+TANH_Q = (_F(8.015776984e-7), _F(3.326951409e-4), _F(2.597254514e-2), _F(4.673548340e-1))
+"""``q = (((TANH_Q[0]·x² + [1])·x² + [2])·x² + [3])·x² + 1``"""
+
+# --- sigmoid: Eigen's float32 logistic functor ------------------------------------------------
+# e = exp(min(x, SIGMOID_HI)/2)**2 with a degree-5 polynomial for exp, then e / (1 + e)
+SIGMOID_HI = _F(16.6355324)
+SIGMOID_EVEN = (_F(4.1898667812347412109375e-2), _F(0.49999141693115234375))
+SIGMOID_ODD = (_F(8.33471305668354034423828125e-3), _F(0.16666877269744873046875))
 
 # --- sin and cos: Eigen's psincos_float without FMA ------------------------------------------
 # |x| = y·π/2 + r with y the nearest integer of |x|·2/π (found by adding 1.5·2**23, whose
@@ -81,6 +139,29 @@ TWO_OVER_PI_WORDS = tuple(int.from_bytes(_BYTES[8 * k : 8 * k + 8], "big") for k
 their concatenation (read without a table by the vectorised numba kernel)."""
 
 
+def pio2_rest(a: Any, y: Any) -> Any:
+    """``a - y·π/2`` with π/2 taken off in four steps (arrays or numbers)."""
+    r = y * PIO2_STEPS[0] + a
+    r = y * PIO2_STEPS[1] + r
+    r = y * PIO2_STEPS[2] + r
+    return y * PIO2_STEPS[3] + r
+
+
+def cos_poly(r2: Any) -> Any:
+    """``cos(r)`` on [-π/4, π/4] from ``r2 = r·r``: an even polynomial."""
+    c = COS_POLY[0] * r2 + COS_POLY[1]
+    c = c * r2 + COS_POLY[2]
+    c = c * r2 + COS_POLY[3]
+    return c * r2 + COS_POLY[4]
+
+
+def sin_poly(r: Any, r2: Any) -> Any:
+    """``sin(r)`` on [-π/4, π/4]: an odd polynomial."""
+    s = SIN_POLY[0] * r2 + SIN_POLY[1]
+    s = s * r2 + SIN_POLY[2]
+    return (s * r2) * r + r
+
+
 def reduce_huge(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``r`` (float32) and ``y`` (int32) with ``a = y·π/2 + r``, for finite float32
     ``a ≥ 2**14``: ``a·2/π`` in 2.62 fixed point from three words of 2/π, rounded to the
@@ -106,20 +187,12 @@ def sincos(x: np.ndarray, sine: bool) -> np.ndarray:
         a = np.abs(x)
         yr = a * TWO_OVER_PI_F + ROUND_MAGIC
         y_int = yr.view(np.int32).copy()
-        y = yr - ROUND_MAGIC
-        r = y * PIO2_STEPS[0] + a
-        for c in PIO2_STEPS[1:]:
-            r = y * c + r
+        r = pio2_rest(a, yr - ROUND_MAGIC)
         big = (a >= (SIN_HUGE if sine else COS_HUGE)) & np.isfinite(a)
         if big.any():
             r[big], y_int[big] = reduce_huge(a[big])
         r2 = r * r
-        c = COS_POLY[0] * r2 + COS_POLY[1]
-        for k in COS_POLY[2:]:
-            c = c * r2 + k
-        s = SIN_POLY[0] * r2 + SIN_POLY[1]
-        s = s * r2 + SIN_POLY[2]
-        s = (s * r2) * r + r
+        c, s = cos_poly(r2), sin_poly(r, r2)
     even = (y_int & 1) == 0
     if sine:
         out = np.where(even, s, c)
@@ -128,3 +201,353 @@ def sincos(x: np.ndarray, sine: bool) -> np.ndarray:
         out = np.where(even, c, s)
         sign = ((y_int + 1) << 30) & np.int32(-(2**31))
     return np.asarray((out.view(np.int32) ^ sign).view(_F))
+
+
+# --- the scalar kernels -------------------------------------------------------------------------
+# Written once, run twice: numba compiles them for compiled code (tapeviz.compiler.kernels
+# registers numba versions of the bit steps below; the loops calling the kernels then
+# vectorise: no branch, no table), and they run as Python on numpy float32 scalars (eager
+# tanh and sigmoid of a single number in the range where no operation overflows or is
+# invalid, where numpy's scalar arithmetic would warn; and where there is no C library).
+# One float32 rounding per operation in both.
+
+
+def bits_of(x: Any) -> Any:
+    """The bits of the float32 ``x`` as an int32 (numba: an LLVM bitcast)."""
+    return _F(x).view(np.int32)
+
+
+# Bit steps of the kernels.  Each is written twice: with float arithmetic and tables here
+# (the Python version, which eager code runs: numpy's integer scalars are slow) and in bits
+# by tapeviz.compiler.kernels for numba; the tests compare the two.
+_POW2 = tuple(_F(2.0**k) for k in range(-127, 128))  # _POW2[k + 127]; 2**-127 subnormal
+_BIASED = (_F(0.0), *_POW2[1:], _F(np.inf))  # _BIASED[k]: the float32 with exponent bits k
+
+
+# float32 constants of the kernels (a numpy scalar made in a call costs 0.1 µs)
+_M104 = _F(-104.0)
+_MINF = _F(-np.inf)
+_ZERO = _F(0.0)
+_HALF = _F(0.5)
+_ONE = _F(1.0)
+_127 = _F(127.0)
+_TWO24 = _F(16777216.0)
+_24 = _F(24.0)
+_255 = _F(255.0)
+_INF = _F(np.inf)
+_NAN = _F(np.nan)
+
+
+def ldexp32(y: Any, m: Any) -> Any:
+    """``y * 2**m`` for a float32 integer ``m`` in [-151, 128] (``y`` near 1), rounded once:
+    two normal power-of-two factors reach 2**128 and the subnormals down to 2**-151."""
+    k = int(m)
+    k1 = k >> 1
+    return (y * _POW2[k1 + 127]) * _POW2[k - k1 + 127]
+
+
+def biased_pow2(k: Any) -> Any:
+    """The float32 with exponent bits ``k`` in [0, 255] and mantissa 0: 0, 2**(k-127), inf."""
+    return _BIASED[int(k)]
+
+
+def frexp32(x: Any) -> Any:
+    """``(e, m)`` (both float32) with ``x = m·2**e``, ``m`` in [1/2, 1), for a normal
+    positive float32 ``x``."""
+    m, e = math.frexp(x)
+    return _F(e), _F(m)
+
+
+def quadrant(yr: Any) -> Any:
+    """The low bits of the integer ``y`` that ``yr = 1.5·2**23 + y`` holds in its mantissa."""
+    return int(yr - ROUND_MAGIC)
+
+
+def sign_bits(x: Any) -> Any:
+    """An integer whose bit 31 is the sign bit of the float32 ``x``."""
+    return 1 << 31 if math.copysign(1.0, x) < 0 else 0
+
+
+def flip(v: Any, s: Any) -> Any:
+    """``v`` with its sign bit flipped if bit 31 of the integer ``s`` is set."""
+    return -v if s & (1 << 31) else v
+
+
+# The polynomials: plain arithmetic, so one function serves the scalar kernels (Python and
+# numba) and the numpy array versions below.
+def exp_poly(xc: Any, m: Any) -> Any:
+    """``e**r`` for ``xc = m·ln2 + r``: ``ln2`` taken off in two Cody–Waite steps (``C1`` has
+    few significant bits, so ``m·C1`` is exact), then a degree-6 polynomial in even and odd
+    halves."""
+    r = m * C1 + xc
+    r = m * C2 + r
+    r2 = r * r
+    even = r2 * EXP_EVEN[0] + EXP_EVEN[1]
+    odd = r2 * EXP_ODD[0] + EXP_ODD[1]
+    even = r2 * even + EXP_EVEN[2]
+    y = r * odd + even
+    return r2 * y + (r + _ONE)
+
+
+def sigmoid_exp_poly(h: Any, m: Any) -> Any:
+    """``e**r`` for ``h = m·ln2 + r`` with the logistic functor's degree-5 polynomial."""
+    r = m * C1 + h
+    r = m * C2 + r
+    r2 = r * r
+    even = r2 * SIGMOID_EVEN[0] + SIGMOID_EVEN[1]
+    odd = r2 * SIGMOID_ODD[0] + SIGMOID_ODD[1]
+    p = r * odd + even
+    return r2 * p + (r + _ONE)
+
+
+def log_ratio(t: Any) -> Any:
+    """``log(1 + t)`` for ``1 + t`` in [sqrt(1/2), sqrt(2)): ``t·P(t) / Q(t)``."""
+    p = (LOG_P[0] * t + LOG_P[1]) * t + LOG_P[2]
+    p = t * p
+    q = (LOG_Q[0] * t + LOG_Q[1]) * t + LOG_Q[2]
+    q = q * t + _ONE
+    return p / q
+
+
+def tanh_ratio(xc: Any) -> Any:
+    """``tanh(xc)`` for ``|xc| ≤ 7.90738964``: odd degree 9 over even degree 8."""
+    x2 = xc * xc
+    x3 = x2 * xc
+    p = TANH_P[0] * x2 + TANH_P[1]
+    p = p * x2 + TANH_P[2]
+    p = p * x2 + TANH_P[3]
+    q = TANH_Q[0] * x2 + TANH_Q[1]
+    q = q * x2 + TANH_Q[2]
+    q = q * x2 + TANH_Q[3]
+    q = q * x2 + _ONE
+    p = x3 * p + xc
+    return p / q
+
+
+def exp32(x: Any) -> Any:
+    """float32 ``exp`` with the arithmetic of Eigen's ``pexp_float`` (no FMA): ``x = m·ln2 +
+    r`` in two Cody–Waite steps, a degree-6 polynomial for ``e**r`` in even and odd halves,
+    then an exact scale by ``2**m``; 88.723 and above overflow to inf, below -104 zero."""
+    xc = min(max(x, EXP_LO), EXP_HI)
+    m = np.floor(xc * LOG2E + _HALF)
+    y = ldexp32(exp_poly(xc, m), m)
+    y = _ZERO if x < EXP_LO else y
+    return x if x != x else y
+
+
+def log32(x: Any) -> Any:
+    """float32 ``log`` with the arithmetic of Eigen's ``plog_float`` (no FMA): ``x = m·2**e``
+    with ``m`` in ``[sqrt(1/2), sqrt(2))``, ``log(m)`` a rational function of ``m - 1``
+    (degree 3 over 3), plus ``e·ln2``."""
+    sub = x < TINY  # subnormal (or zero, negative): scale by 2**24
+    xs = x * _TWO24 if sub else x
+    e, m = frexp32(xs)
+    e = e - (_24 if sub else _ZERO)
+    low = m < SQRT_HALF
+    t = m - _ONE
+    e = e - (_ONE if low else _ZERO)
+    t = t + (m if low else _ZERO)
+    y = e * LN2 + log_ratio(t)
+    y = _INF if x == np.inf else y
+    y = _NAN if (x < 0 or x != x) else y
+    return _MINF if x == 0 else y
+
+
+def tanh32(x: Any) -> Any:
+    """float32 ``tanh`` with the arithmetic of Eigen's ``ptanh_float`` (no FMA): the input
+    clamped to ±7.90738964, then an odd degree-9 over an even degree-8 polynomial."""
+    return x if x != x else tanh_ratio(max(min(x, TANH_CLAMP), -TANH_CLAMP))
+
+
+def sigmoid32(x: Any) -> Any:
+    """float32 ``sigmoid`` with the arithmetic of Eigen's float32 logistic functor:
+    ``e = exp(x/2)**2`` from a degree-5 polynomial (input capped at 16.6355324), then
+    ``e / (1 + e)``; zero below -104."""
+    h = min(x, SIGMOID_HI) * _HALF
+    m = np.floor(h * LOG2E + _HALF)
+    e = sigmoid_exp_poly(h, m) * biased_pow2(min(max(m + _127, _ZERO), _255))
+    e = e * e
+    s = e / (_ONE + e)
+    return _ZERO if x < _M104 else (x if x != x else s)
+
+
+_H = tuple(np.uint64(w) for w in TWO_OVER_PI_WORDS)
+_U64 = np.uint64
+
+
+def word(w: Any, k: Any) -> Any:
+    """Word ``w + k`` of :data:`TWO_OVER_PI_WORDS` (selects, no load)."""
+    n = w + k
+    return (
+        _H[0]
+        if n == 0
+        else (_H[1] if n == 1 else (_H[2] if n == 2 else (_H[3] if n == 3 else _H[4])))
+    )
+
+
+def reduce_huge32(a: Any) -> Any:
+    """``(r, y)`` with ``a = y·π/2 + r`` for a finite float32 ``a ≥ 2**14`` (Payne–Hanek:
+    ``a·2/π`` in 2.62 fixed point), as :func:`reduce_huge`, whose three table words are the
+    96 bits of 2/π from bit ``8(i - 1)`` on, read here from the 64-bit words by shifts and
+    selects (a table read would be a gather in every vector lane)."""
+    bits = _U64(np.uint32(bits_of(a)))
+    e = (bits >> _U64(23)) - _U64(118)
+    xi = ((bits & _U64(0x7FFFFF)) | _U64(0x800000)) << (e & _U64(7))
+    o = ((e >> _U64(3)) - _U64(1)) << _U64(3)  # first bit of the window
+    w = np.int64(o >> _U64(6))
+    sh = o & _U64(63)  # a multiple of 8: (v >> 1) >> (63 - sh) is v >> (64 - sh), 0 for sh 0
+    a0, a1, a2 = word(w, 0), word(w, 1), word(w, 2)
+    hi = (a0 << sh) | ((a1 >> _U64(1)) >> (_U64(63) - sh))
+    lo = (a1 << sh) | ((a2 >> _U64(1)) >> (_U64(63) - sh))
+    t1, t2, t3 = hi >> _U64(32), hi & _U64(0xFFFFFFFF), lo >> _U64(32)
+    p = xi * t3
+    p = xi * t2 + (p >> _U64(32))
+    p = (((xi * t1) & _U64(0xFFFFFFFF)) << _U64(32)) + p
+    q = (p + (_U64(1) << _U64(61))) >> _U64(62)
+    p = p - (q << _U64(62))
+    return _F(np.float64(np.int64(p)) * PIO2_2M62), np.int32(q)
+
+
+def trig32(x: Any, huge: Any) -> Any:
+    """``(r, y)`` of Eigen's float32 ``psincos_float`` (no FMA): ``|x| = y·π/2 + r`` (Cody–Waite
+    in four steps below ``huge``, else :func:`reduce_huge32`); ``y`` an int32 whose low bits
+    pick the polynomial and the sign."""
+    a = abs(x)
+    yr = a * TWO_OVER_PI_F + ROUND_MAGIC
+    y_int = quadrant(yr)
+    r = pio2_rest(a, yr - ROUND_MAGIC)
+    if a >= huge and a < np.inf:
+        r, y_int = reduce_huge32(a)
+    return r, y_int
+
+
+def sin32(x: Any) -> Any:
+    """float32 ``sin`` with the arithmetic of Eigen's ``psin_float`` (no FMA).
+
+    Eigen computes both polynomials and selects one, as compiled code does; the result is
+    the same."""
+    r, y_int = trig32(x, SIN_HUGE)
+    r2 = r * r
+    v = sin_poly(r, r2) if (y_int & 1) == 0 else cos_poly(r2)
+    return flip(v, sign_bits(x) ^ (y_int << 30))
+
+
+def cos32(x: Any) -> Any:
+    """float32 ``cos`` with the arithmetic of Eigen's ``pcos_float``, as :func:`sin32`."""
+    r, y_int = trig32(x, COS_HUGE)
+    r2 = r * r
+    v = cos_poly(r2) if (y_int & 1) == 0 else sin_poly(r, r2)
+    return flip(v, (y_int + 1) << 30)
+
+
+SCALAR_KERNELS = {
+    "exp": exp32,
+    "log": log32,
+    "tanh": tanh32,
+    "sigmoid": sigmoid32,
+    "sin": sin32,
+    "cos": cos32,
+}
+"""The scalar kernels by op name (compiled by :mod:`tapeviz.compiler.kernels`)."""
+
+
+# --- numpy versions for eager code -------------------------------------------------------------
+# The same operations as the numba kernels of tapeviz.compiler.kernels, one float32 ufunc per
+# kernel operation (numpy never fuses a multiply and an add), so the same bits on every CPU.
+# They take float32 arrays of any shape, or float32 scalars (run as one-element arrays).
+
+
+def _eager(array_fn: Any, scalar_fn: Any, plain: Any) -> Any:
+    """The eager function: ``array_fn`` for a float32 array (any shape); for a float32
+    scalar ``scalar_fn`` (the kernel itself, on numpy scalars) where ``plain(x)`` says that no
+    step overflows or is invalid, else ``array_fn`` of it as a one-element array."""
+
+    def run(x: Any) -> Any:
+        if type(x) is _F and plain(x):
+            return scalar_fn(x)
+        with np.errstate(all="ignore"):
+            if isinstance(x, np.ndarray):
+                return np.asarray(array_fn(x.reshape(-1)), _F).reshape(x.shape)
+            return array_fn(np.array([x], _F))[0]
+
+    run.__name__ = run.__qualname__ = array_fn.__name__.lstrip("_")
+    run.__doc__ = array_fn.__doc__
+    return run
+
+
+def _exp(x: np.ndarray) -> np.ndarray:
+    """Eigen's float32 ``pexp_float`` (no FMA): ``exp(x) = 2**m · p(r)``, ``x = m·ln2 + r``."""
+    xc = np.clip(x, EXP_LO, EXP_HI)  # (below -104: zero, selected at the end)
+    m = np.floor(xc * LOG2E + _HALF)
+    y = exp_poly(xc, m)
+    out = np.ldexp(y, np.where(np.isnan(m), _F(0.0), m).astype(np.int32)).astype(_F)
+    out = np.maximum(out, x)  # (88.723 and above: inf; NaN stays NaN)
+    return np.where(x < EXP_LO, _F(0.0), out)  # far below the smallest float, and exp(-inf)
+
+
+def _log(x: np.ndarray) -> np.ndarray:
+    """Eigen's float32 ``plog_float`` (no FMA), as :func:`tapeviz.compiler.kernels.log32`."""
+    sub = x < TINY  # subnormal (or zero, negative): scaled by 2**24 first
+    xs = np.where(sub, x * _F(16777216.0), x)
+    bits = xs.view(np.int32)
+    e = ((bits >> 23) & 0xFF).astype(_F) - np.where(sub, _F(150.0), _F(126.0))
+    m = ((bits & np.int32(-2139095041)) | np.int32(0x3F000000)).view(_F)
+    low = m < SQRT_HALF
+    t = m - _F(1.0)
+    e = e - np.where(low, _F(1.0), _F(0.0))
+    t = t + np.where(low, m, _F(0.0))
+    y = e * LN2 + log_ratio(t)
+    y = np.where(x == np.inf, _F(np.inf), y)
+    y = np.where((x < 0) | np.isnan(x), _F(np.nan), y)
+    return np.where(x == 0, _F(-np.inf), y)
+
+
+def _tanh(x: np.ndarray) -> np.ndarray:
+    """Eigen's float32 ``ptanh_float`` (no FMA), as :func:`tapeviz.compiler.kernels.tanh32`."""
+    return tanh_ratio(np.maximum(np.minimum(x, TANH_CLAMP), -TANH_CLAMP))  # (NaN stays NaN)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    """Eigen's float32 logistic function, as :func:`tapeviz.compiler.kernels.sigmoid32`."""
+    h = np.minimum(x, SIGMOID_HI) * _HALF
+    m = np.floor(h * LOG2E + _HALF)
+    p = sigmoid_exp_poly(h, m)
+    k = np.clip(np.where(np.isnan(m), _F(0.0), m) + _F(127.0), _F(0.0), _F(255.0))
+    e = p * (k.astype(np.int32) << 23).view(_F)
+    e = e * e
+    s = e / (_F(1.0) + e)
+    return np.where(x < _F(-104.0), _F(0.0), s)  # (NaN stays NaN)
+
+
+def _sin(x: np.ndarray) -> np.ndarray:
+    """Eigen's float32 ``psin_float`` (no FMA), as :func:`tapeviz.compiler.kernels.sin32`."""
+    return sincos(x, True)
+
+
+def _cos(x: np.ndarray) -> np.ndarray:
+    """Eigen's float32 ``pcos_float`` (no FMA), as :func:`tapeviz.compiler.kernels.cos32`."""
+    return sincos(x, False)
+
+
+def _c_library(name: str, kernel: Any, plain: Any) -> tuple[Any, Any]:
+    """The C library's float32 function ``name`` for single numbers, as TensorFlow's kernels
+    compute a tensor's last ``n % 8`` elements — so a single number — (and as numba's
+    ``np.exp`` & co. compile: the same functions); ``(kernel, plain)`` where there is no
+    C math library to call."""
+    try:
+        fn = getattr(ctypes.CDLL("libm.so.6"), name)
+    except (OSError, AttributeError):  # pragma: no cover - no glibc
+        return kernel, plain
+    fn.restype = ctypes.c_float
+    fn.argtypes = [ctypes.c_float]
+    return (lambda x: _F(fn(x))), (lambda x: True)
+
+
+exp = _eager(_exp, *_c_library("expf", exp32, lambda x: x < EXP_HI))
+log = _eager(_log, *_c_library("logf", log32, lambda x: _ZERO < x < _INF))
+tanh = _eager(_tanh, tanh32, lambda x: x == x)
+sigmoid = _eager(_sigmoid, sigmoid32, lambda x: x >= _M104)
+sin = _eager(_sin, *_c_library("sinf", sin32, lambda x: abs(x) < SIN_HUGE))
+cos = _eager(_cos, *_c_library("cosf", cos32, lambda x: abs(x) < COS_HUGE))
+FUNCTIONS = {"exp": exp, "log": log, "tanh": tanh, "sigmoid": sigmoid, "sin": sin, "cos": cos}
+"""The eager float32 functions by op name."""

@@ -11,11 +11,25 @@ lists of leaves and a spec to rebuild them: ``tv.function``'s signatures and the
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from .tensor import Tensor
 
-__all__ = ["flatten", "unflatten"]
+__all__ = ["flatten", "positional_names", "unflatten"]
+
+
+def positional_names(fn: Any) -> list[str]:
+    """The names of ``fn``'s positional parameters, in order (``[]`` when Python cannot
+    tell, as for some builtins): what the arguments of a call are named after."""
+    try:
+        return [
+            p.name
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+    except (TypeError, ValueError):
+        return []
 
 
 def flatten(obj: Any) -> tuple[list[Any], Any]:

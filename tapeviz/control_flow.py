@@ -262,6 +262,16 @@ def _has_side_effects(eqns: list[Any]) -> bool:
     return bool(_tracer().has_side_effects(eqns))
 
 
+def _check_same_type(a: Any, b: Any, label: str, dtype_message: str, shape_message: str) -> None:
+    """TypeError unless the tensors ``a`` and ``b`` have the same dtype, then ValueError
+    unless they have the same shape.  The messages are templates of ``{label}``, ``{a}``
+    and ``{b}`` (the two dtype names, or the two shapes)."""
+    if a.dtype != b.dtype:
+        raise TypeError(dtype_message.format(label=label, a=a.dtype.name, b=b.dtype.name))
+    if tuple(a.shape) != tuple(b.shape):
+        raise ValueError(shape_message.format(label=label, a=tuple(a.shape), b=tuple(b.shape)))
+
+
 def _check_branches(
     first: tuple[list[Any], Any],
     second: tuple[list[Any], Any],
@@ -279,18 +289,16 @@ def _check_branches(
         if (isinstance(a, Undefined) or isinstance(b, Undefined)) and allow_undefined:
             continue
         if _is_value(a) and _is_value(b):
-            if a.dtype != b.dtype:
-                raise TypeError(
-                    f"tv.cond: {label} has dtype {a.dtype.name} in the true branch but "
-                    f"{b.dtype.name} in the false branch; both branches must give the same "
-                    "dtype (cast one with tv.cast)"
-                )
-            if tuple(a.shape) != tuple(b.shape):
-                raise ValueError(
-                    f"tv.cond: {label} has shape {tuple(a.shape)} in the true branch but "
-                    f"{tuple(b.shape)} in the false branch; tv.function compiles fixed "
-                    "shapes, so both branches must give the same shape"
-                )
+            _check_same_type(
+                a,
+                b,
+                label,
+                "tv.cond: {label} has dtype {a} in the true branch but {b} in the false "
+                "branch; both branches must give the same dtype (cast one with tv.cast)",
+                "tv.cond: {label} has shape {a} in the true branch but {b} in the false "
+                "branch; tv.function compiles fixed shapes, so both branches must give the "
+                "same shape",
+            )
         elif _is_value(a) or _is_value(b):
             other = b if _is_value(a) else a
             raise TypeError(
@@ -605,19 +613,17 @@ def _check_carried(old: Any, new: Any, label: str) -> None:
                 f"{type(new).__name__} ({new!r}) after one iteration; a loop variable must "
                 "stay a tensor"
             )
-        if old.dtype != new.dtype:
-            raise TypeError(
-                f"tv.while_loop: {label} has dtype {old.dtype.name} before the loop, but "
-                f"dtype {new.dtype.name} after one iteration; a loop variable must keep its "
-                "dtype (cast it with tv.cast)"
-            )
-        if tuple(old.shape) != tuple(new.shape):
-            raise ValueError(
-                f"tv.while_loop: {label} has shape {tuple(old.shape)} before the loop, but "
-                f"shape {tuple(new.shape)} after one iteration. tv.function compiles fixed "
-                "shapes, so a loop variable must keep its shape (shape_invariants cannot "
-                "relax this in tapeviz); grow a result in a preallocated tensor instead"
-            )
+        _check_same_type(
+            old,
+            new,
+            label,
+            "tv.while_loop: {label} has dtype {a} before the loop, but dtype {b} after one "
+            "iteration; a loop variable must keep its dtype (cast it with tv.cast)",
+            "tv.while_loop: {label} has shape {a} before the loop, but shape {b} after one "
+            "iteration. tv.function compiles fixed shapes, so a loop variable must keep its "
+            "shape (shape_invariants cannot relax this in tapeviz); grow a result in a "
+            "preallocated tensor instead",
+        )
     elif isinstance(old, Undefined):
         return
     elif new is not old and not (_is_number(old) and _is_number(new) and old == new):

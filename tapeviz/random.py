@@ -25,6 +25,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -143,17 +144,7 @@ def normal(
     >>> tv.random.normal([2, 3]).shape
     TensorShape([2, 3])
     """
-    d = _float_dtype(dtype, "normal")
-    z = _traced("normal", shape, d.np, seed)
-    if z is not None:
-        t = z * convert_to_tensor(stddev, dtype=d) + convert_to_tensor(mean, dtype=d)
-        t._name = name
-        return t
-    z = generator(seed).standard_normal(_shape(shape), dtype=np.float64).astype(d.np)
-    out = z * _scalar(stddev, d.np) + _scalar(mean, d.np)
-    t = Tensor._wrap(np.asarray(out, dtype=d.np))
-    t._name = name
-    return t
+    return _scaled_normal("normal", shape, mean, stddev, dtype, seed, name, _draw_normal)
 
 
 def truncated_normal(
@@ -165,21 +156,43 @@ def truncated_normal(
     name: str | None = None,
 ) -> Tensor:
     """Normal samples redrawn until they lie within two standard deviations of the mean."""
-    d = _float_dtype(dtype, "truncated_normal")
-    z = _traced("truncated_normal", shape, d.np, seed)
-    if z is not None:
-        t = z * convert_to_tensor(stddev, dtype=d) + convert_to_tensor(mean, dtype=d)
-        t._name = name
-        return t
-    gen = generator(seed)
-    shp = _shape(shape)
-    z = gen.standard_normal(shp)
+    return _scaled_normal(
+        "truncated_normal", shape, mean, stddev, dtype, seed, name, _draw_truncated
+    )
+
+
+def _draw_normal(gen: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    return gen.standard_normal(shape, dtype=np.float64)
+
+
+def _draw_truncated(gen: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    z = gen.standard_normal(shape)
     bad = np.abs(z) > 2.0
     while np.any(bad):
         z[bad] = gen.standard_normal(int(bad.sum()))
         bad = np.abs(z) > 2.0
-    out = z.astype(d.np) * _scalar(stddev, d.np) + _scalar(mean, d.np)
-    t = Tensor._wrap(np.asarray(out, dtype=d.np))
+    return z
+
+
+def _scaled_normal(
+    kind: str,
+    shape: Any,
+    mean: Any,
+    stddev: Any,
+    dtype: Any,
+    seed: int | None,
+    name: str | None,
+    draw: Callable[[np.random.Generator, tuple[int, ...]], np.ndarray],
+) -> Tensor:
+    """``mean + stddev * z`` for float64 standard-normal draws ``z``, in ``dtype``."""
+    d = _float_dtype(dtype, kind)
+    z = _traced(kind, shape, d.np, seed)
+    if z is not None:
+        t = z * convert_to_tensor(stddev, dtype=d) + convert_to_tensor(mean, dtype=d)
+    else:
+        out = draw(generator(seed), _shape(shape)).astype(d.np)
+        out = out * _scalar(stddev, d.np) + _scalar(mean, d.np)
+        t = Tensor._wrap(np.asarray(out, dtype=d.np))
     t._name = name
     return t
 

@@ -9,7 +9,10 @@ test data keeps the special values and a random sample, 4096 inputs in all (a mu
 the packet size: TensorFlow's last ``n % 8`` elements take the C library's scalar function
 instead of Eigen's packet code).  ``FULL.npz``, if named, receives all 1e6 inputs and
 results (not committed: ``tools/ulp_table.py`` reads it to print the README's table).
-``pow`` stores its base in ``pow_x`` and its exponent in ``pow_y``.
+``pow`` stores its base in ``pow_x`` and its exponent in ``pow_y``.  ``<name>_scalar_x`` /
+``<name>_scalar_tf`` hold single numbers (the first 512 inputs) and TensorFlow's result for
+each as a 0-d tensor: TensorFlow computes those with the C library's scalar function
+(``expf``...), not Eigen's packet code.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 N, KEEP = 1_000_000, 4096
+SCALARS = 512  # single numbers per function (tf.math.<name> of a 0-d tensor)
 _SPECIAL = [np.nan, np.inf, -np.inf, 0.0, -0.0]
 SPECIALS = {
     "exp": [*_SPECIAL, -104.0, -103.99, -87.5, 87.0, 87.01, 88.72, 88.723, 88.73, 100.0,
@@ -88,6 +92,10 @@ def main() -> None:
         assert same(eager, graph), f"{name}: eager and tf.function differ"
         keep = kept(len(special), rng)
         data[name + "_x"], data[name + "_tf"] = x[keep], eager[keep]
+        # single numbers: TensorFlow computes them as a tensor's last n % 8 elements
+        numbers = x[keep][:SCALARS]
+        data[name + "_scalar_x"] = numbers
+        data[name + "_scalar_tf"] = np.array([fn(v).numpy() for v in numbers], np.float32)
         full[name + "_x"], full[name + "_tf"] = x, eager
     base = np.concatenate(
         [np.array([b for b, _ in POW_SPECIALS], np.float32), rng.uniform(0, 10, N)]

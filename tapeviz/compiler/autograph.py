@@ -310,26 +310,27 @@ def and_(*operands: Callable[[], Any]) -> Any:
     """``a and b and ...``: Python's lazy ``and``; on symbolic tensors ``logical_and``."""
     from ..ops.math import logical_and
 
-    value = operands[0]()
-    for next_operand in operands[1:]:
-        if is_symbolic(value):
-            value = logical_and(value, next_operand())
-        elif not value:
-            return value
-        else:
-            value = next_operand()
-    return value
+    return _lazy(operands, logical_and, stop_on=False)
 
 
 def or_(*operands: Callable[[], Any]) -> Any:
     """``a or b or ...``: Python's lazy ``or``; on symbolic tensors ``logical_or``."""
     from ..ops.math import logical_or
 
+    return _lazy(operands, logical_or, stop_on=True)
+
+
+def _lazy(
+    operands: tuple[Callable[[], Any], ...], logical: Callable[[Any, Any], Any], stop_on: bool
+) -> Any:
+    """Python's lazy ``and`` (``stop_on=False``) / ``or`` (``stop_on=True``): the operands
+    are evaluated left to right until one's truth is ``stop_on``; a symbolic tensor cannot
+    decide, so it is combined with the next operand by ``logical``."""
     value = operands[0]()
     for next_operand in operands[1:]:
         if is_symbolic(value):
-            value = logical_or(value, next_operand())
-        elif value:
+            value = logical(value, next_operand())
+        elif bool(value) is stop_on:
             return value
         else:
             value = next_operand()
@@ -653,10 +654,21 @@ class _Converter(ast.NodeTransformer):
         return before, brk
 
     def visit_While(self, node: ast.While) -> Any:
+        return self._loop(node, self._while)
+
+    def visit_For(self, node: ast.For) -> Any:
+        return self._loop(node, self._for)
+
+    def _loop(self, node: Any, convert: Callable[[Any, list[ast.stmt], str | None], Any]) -> Any:
+        """``convert(node, before, brk)`` after :meth:`_loop_prelude`; a loop that cannot
+        be converted stays Python (:meth:`_blocked` says why)."""
         try:
             before, brk = self._loop_prelude(node)
         except _NotConverted as e:
-            return self._blocked(node, f"`while` not converted: {e}")
+            return self._blocked(node, f"`{type(node).__name__.lower()}` not converted: {e}")
+        return convert(node, before, brk)
+
+    def _while(self, node: ast.While, before: list[ast.stmt], brk: str | None) -> Any:
         n = self.count
         names = _assigned(node.body)
         if brk is not None:
@@ -687,11 +699,7 @@ class _Converter(ast.NodeTransformer):
         stmts = [*before, test_fn, body_fn, *self._state_functions(n, names), call]
         return self._placed(stmts, node)
 
-    def visit_For(self, node: ast.For) -> Any:
-        try:
-            before, brk = self._loop_prelude(node)
-        except _NotConverted as e:
-            return self._blocked(node, f"`for` not converted: {e}")
+    def _for(self, node: ast.For, before: list[ast.stmt], brk: str | None) -> Any:
         n = self.count
         item = f"{_PREFIX}_item_{n}"
         bind = ast.Assign(targets=[node.target], value=ast.Name(item, ast.Load()))

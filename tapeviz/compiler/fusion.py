@@ -15,8 +15,8 @@ Only values used outside the group are stored; the rest live in registers.  A
 ``reduce_sum`` over leading axes of a member (the bias gradient of a dense layer) joins the
 group as an accumulation ``t24[_i1] += e23``, in the order numpy adds rows, so it stays bit
 for bit equal to numpy.  ``exp``, ``log``, ``sin``, ``cos``, ``tanh`` and ``sigmoid`` of
-float32 use :func:`tapeviz.compiler.kernels.exp32` & co., which vectorise (all but ``tanh`` and
-``sigmoid`` are TensorFlow's own arithmetic).
+float32 use :func:`tapeviz.compiler.kernels.exp32` & co., which vectorise (TensorFlow's own
+arithmetic, and eager code's).
 
 Planning keeps the program's meaning: equations that do not depend on the group may run
 before its loop; those that do (and every later equation that is not a member, so that

@@ -20,8 +20,10 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import glob
+import inspect
 import os
 import platform
+from types import FunctionType
 from typing import Any
 
 import llvmlite.binding as llvm  # type: ignore[import-untyped]
@@ -30,7 +32,7 @@ import numpy as np
 from llvmlite import ir as llvm_ir
 from numba import types
 from numba.core import cgutils
-from numba.extending import intrinsic, overload
+from numba.extending import intrinsic, overload, register_jitable
 
 from .. import _eigen_f32 as E
 from .numba_cache import cached_njit
@@ -90,11 +92,14 @@ __all__ = [
     "ref_tanh32",
     "sigmoid32",
     "ref_sigmoid32",
-    "tanh_tf32",
-    "sigmoid_tf32",
     "sin32",
     "cos32",
     "elementwise",
+    "map32",
+    "expf",
+    "logf",
+    "sinf",
+    "cosf",
     "FLUSHES_SUBNORMALS",
     "flush_subnormals_enter",
     "flush_subnormals_leave",
@@ -396,11 +401,6 @@ def sum_axis(x: Any) -> Any:
     return out
 
 
-def ref_sum_axis(x: np.ndarray) -> np.ndarray:
-    """NumPy's sum over the middle axis, the reference of :func:`sum_axis`."""
-    return np.sum(x, axis=1)
-
-
 @jit
 def mean_axis(x: Any) -> Any:
     """Mean over axis 1 of ``(P, R, Q)`` as numpy computes it: float32(float64(sum) / n)."""
@@ -413,20 +413,10 @@ def mean_axis(x: Any) -> Any:
     return out
 
 
-def ref_mean_axis(x: np.ndarray) -> np.ndarray:
-    """NumPy's mean over the middle axis, the reference of :func:`mean_axis`."""
-    return np.mean(x, axis=1)
-
-
 @jit
 def prod_axis(x: Any) -> Any:
     """Product over axis 1 of ``(P, R, Q)``, in order (numpy does not pair products)."""
     return _reduce_mul(x, np.ones(_pq(x), x.dtype))
-
-
-def ref_prod_axis(x: np.ndarray) -> np.ndarray:
-    """NumPy's product over the middle axis, the reference of :func:`prod_axis`."""
-    return np.prod(x, axis=1)
 
 
 @jit
@@ -435,20 +425,10 @@ def max_axis(x: Any) -> Any:
     return _reduce_greater(x, _first_row(x))
 
 
-def ref_max_axis(x: np.ndarray) -> np.ndarray:
-    """NumPy's max over the middle axis, the reference of :func:`max_axis`."""
-    return np.max(x, axis=1)
-
-
 @jit
 def min_axis(x: Any) -> Any:
     """Minimum over axis 1 of ``(P, R, Q)``; NaN wins, as in numpy."""
     return _reduce_less(x, _first_row(x))
-
-
-def ref_min_axis(x: np.ndarray) -> np.ndarray:
-    """NumPy's min over the middle axis, the reference of :func:`min_axis`."""
-    return np.min(x, axis=1)
 
 
 @jit
@@ -457,20 +437,10 @@ def any_axis(x: Any) -> Any:
     return _reduce_or(x, np.zeros(_pq(x), np.bool_))
 
 
-def ref_any_axis(x: np.ndarray) -> np.ndarray:
-    """NumPy's ``any`` over the middle axis, the reference of :func:`any_axis`."""
-    return np.any(x, axis=1)
-
-
 @jit
 def all_axis(x: Any) -> Any:
     """Whether every entry along axis 1 of ``(P, R, Q)`` is nonzero."""
     return _reduce_and(x, np.ones(_pq(x), np.bool_))
-
-
-def ref_all_axis(x: np.ndarray) -> np.ndarray:
-    """NumPy's ``all`` over the middle axis, the reference of :func:`all_axis`."""
-    return np.all(x, axis=1)
 
 
 @jit
@@ -479,20 +449,32 @@ def argmax_axis(x: Any) -> Any:
     return _reduce_arg_greater(x, np.zeros(_pq(x), np.int64))
 
 
-def ref_argmax_axis(x: np.ndarray) -> np.ndarray:
-    """NumPy's argmax over the middle axis (int64), the reference of :func:`argmax_axis`."""
-    return np.argmax(x, axis=1).astype(np.int64)
-
-
 @jit
 def argmin_axis(x: Any) -> Any:
     """Index of the first minimum along axis 1 (the first NaN if there is one)."""
     return _reduce_arg_less(x, np.zeros(_pq(x), np.int64))
 
 
-def ref_argmin_axis(x: np.ndarray) -> np.ndarray:
-    """NumPy's argmin over the middle axis (int64), the reference of :func:`argmin_axis`."""
-    return np.argmin(x, axis=1).astype(np.int64)
+def _numpy_reduction(fn: Any, dtype: Any = None) -> Any:
+    """The numpy reference of a ``*_axis`` kernel: ``fn`` over the middle axis."""
+
+    def ref(x: np.ndarray) -> np.ndarray:
+        out = fn(x, axis=1)
+        return out if dtype is None else out.astype(dtype)
+
+    ref.__doc__ = f"NumPy's ``{fn.__name__}`` over the middle axis (the kernel's reference)."
+    return ref
+
+
+ref_sum_axis = _numpy_reduction(np.sum)
+ref_mean_axis = _numpy_reduction(np.mean)
+ref_prod_axis = _numpy_reduction(np.prod)
+ref_max_axis = _numpy_reduction(np.max)
+ref_min_axis = _numpy_reduction(np.min)
+ref_any_axis = _numpy_reduction(np.any)
+ref_all_axis = _numpy_reduction(np.all)
+ref_argmax_axis = _numpy_reduction(np.argmax, np.int64)
+ref_argmin_axis = _numpy_reduction(np.argmin, np.int64)
 
 
 # --- softmax family: rows of a 2-D array ---------------------------------------------------
@@ -983,262 +965,171 @@ def ref_solve(a: np.ndarray, b: np.ndarray, adjoint: bool) -> np.ndarray:
     return np.linalg.solve(aa, b).astype(b.dtype)
 
 
-@jit
+# Eigen's float32 kernels (TensorFlow's arithmetic) are written once, in tapeviz._eigen_f32,
+# as Python that eager code also runs; here numba compiles them: the two bit casts they use
+# become LLVM bitcasts, their helpers are compiled with them.
+@overload(E.bits_of, inline="always")
+def _bits_of_impl(x: Any) -> Any:
+    def impl(x: Any) -> Any:
+        return _bits_of_f32(np.float32(x))  # type: ignore[call-arg]
+
+    return impl
+
+
+# the bit steps of the kernels, in bits (their Python versions use float arithmetic and tables)
+def _bits_impl(fn: Any) -> Any:
+    """Register ``impl`` as numba's version of the kernels' helper ``fn``."""
+
+    def register(impl: Any) -> Any:
+        def typer(*args: Any) -> Any:
+            return impl
+
+        typer.__signature__ = inspect.signature(impl)  # type: ignore[attr-defined]
+        overload(fn, inline="always")(typer)
+        return impl
+
+    return register
+
+
+@register_jitable
 def _pow2(k: Any) -> Any:
-    """2.0**k for int32 k in [-126, 127], from its bits."""
+    """2.0**k for an integer k in [-126, 127], from its bits."""
     return _f32_from_bits(np.int32((k + np.int32(127)) << np.int32(23)))  # type: ignore[call-arg]
 
 
-_LOG2E, _C1, _C2 = E.LOG2E, E.C1, E.C2  # (Eigen's exp: tapeviz._eigen_f32)
-_EXP_E0, _EXP_E1, _EXP_E2 = E.EXP_EVEN
-_EXP_O0, _EXP_O1 = E.EXP_ODD
-_EXP_LO, _EXP_HI = E.EXP_LO, E.EXP_HI
-_F = np.float32
-
-
-@jit
+@_bits_impl(E.ldexp32)
 def _ldexp32(y: Any, m: Any) -> Any:
-    """``y * 2**m`` for a float32 integer ``m`` in [-151, 128] (``y`` near 1), rounded once:
-    two normal power-of-two factors reach 2**128 and the subnormals down to 2**-151."""
     k = np.int32(m)
     k1 = k >> np.int32(1)
     return (y * _pow2(k1)) * _pow2(k - k1)
 
 
-@jit
-def exp32(x: Any) -> Any:
-    """float32 ``exp`` in branch-free arithmetic, so that LLVM vectorises loops calling it
-    (numba's llvmlite has no SVML; ``math.exp`` in a loop is a scalar libm call).
-
-    The arithmetic of Eigen's float32 ``pexp_float`` as TensorFlow's CPU kernels run it
-    (no fused multiply-add): ``x = m·ln2 + r`` in two Cody–Waite steps, a degree-6
-    polynomial for ``e**r`` evaluated in even and odd halves, then an exact scale by
-    ``2**m``.  With subnormals flushed (compiled code) equal to TensorFlow 2.21's
-    ``tf.exp`` bit for bit; within 1 ulp of the correctly rounded value on the normal
-    range (numpy's own float32 exp: within 2).
-    """
-    xc = min(max(x, _EXP_LO), _EXP_HI)  # (below -104: zero, selected at the end)
-    m = np.floor(xc * _LOG2E + _F(0.5))
-    r = m * _C1 + xc
-    r = m * _C2 + r
-    r2 = r * r
-    even = r2 * _EXP_E0 + _EXP_E1
-    odd = r2 * _EXP_O0 + _EXP_O1
-    even = r2 * even + _EXP_E2
-    y = r * odd + even
-    y = r2 * y + (r + _F(1.0))
-    y = _ldexp32(y, m)
-    y = _F(0.0) if x < _EXP_LO else y
-    return x if x != x else y  # (88.723 and above overflow to inf, as in Eigen)
+@_bits_impl(E.biased_pow2)
+def _biased_pow2(k: Any) -> Any:
+    return _f32_from_bits(np.int32(np.int32(k) << np.int32(23)))  # type: ignore[call-arg]
 
 
-@jit
-def log32(x: Any) -> Any:
-    """float32 natural ``log`` without branches (vectorises), with the arithmetic of Eigen's
-    ``plog_float`` as TensorFlow's CPU kernels run it: ``x = m·2**e`` with ``m`` in
-    ``[sqrt(1/2), sqrt(2))``, a rational approximation of ``log(m)`` (degree 3 over 3), plus
-    ``e·ln2``.  With subnormals flushed equal to TensorFlow 2.21's ``tf.math.log`` bit for
-    bit; within 3 ulps of the correctly rounded value and 4 of numpy's float32 log."""
-    sub = x < _F(1.1754943508222875e-38)  # subnormal (or zero, negative): scale by 2**24
-    xs = x * _F(16777216.0) if sub else x
-    bits: Any = _bits_of_f32(xs)  # type: ignore[call-arg]
-    e = _F((bits >> np.int32(23)) & np.int32(0xFF)) - (_F(150.0) if sub else _F(126.0))
-    m = _f32_from_bits((bits & np.int32(-2139095041)) | np.int32(0x3F000000))
-    low = m < _F(0.707106781186547524)
-    t = m - _F(1.0)
-    e = e - (_F(1.0) if low else _F(0.0))
-    t = t + (m if low else _F(0.0))
-    p = (_F(0.18256296349849254) * t + _F(1.0000000190281063)) * t + _F(1.0000000190281136)
-    p = t * p
-    q = (_F(0.049616247954120038) * t + _F(0.59923249590823520)) * t + _F(1.4999999999999927)
-    q = q * t + _F(1.0)
-    y = e * _F(0.693147180559945309) + p / q
-    y = np.inf if x == np.inf else y
-    y = np.nan if (x < 0 or x != x) else y
-    return -np.inf if x == 0 else y
-
-
-def ref_log32(x: np.ndarray) -> np.ndarray:
-    """NumPy's float32 ``log``, the reference of :func:`log32`."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.log(x.astype(np.float32))
-
-
-def ref_exp32(x: np.ndarray) -> np.ndarray:
-    """NumPy's float32 ``exp``, the reference of :func:`exp32`."""
-    with np.errstate(over="ignore"):
-        return np.exp(x.astype(np.float32))
-
-
-@jit
-def tanh32(x: Any) -> Any:
-    """float32 ``tanh`` without branches: Cephes' odd polynomial for ``|x| < 0.625``, else
-    ``1 - 2/(exp(2|x|) + 1)`` with the sign of x.  Within 1 ulp of the correctly rounded
-    value (numpy's float32 tanh: within 2)."""
-    z = x * x
-    p = np.float32(-5.70498872745e-3)
-    p = p * z + np.float32(2.06390887954e-2)
-    p = p * z + np.float32(-5.37397155531e-2)
-    p = p * z + np.float32(1.33314422036e-1)
-    p = p * z + np.float32(-3.33332819422e-1)
-    small = p * z * x + x
-    a = abs(x)
-    e = exp32(np.float32(2.0) * min(a, np.float32(10.0)))
-    big = np.float32(1.0) - np.float32(2.0) / (e + np.float32(1.0))
-    big = big if x >= 0 else -big
-    return small if a < np.float32(0.625) else big
-
-
-def ref_tanh32(x: np.ndarray) -> np.ndarray:
-    """NumPy's float32 ``tanh``, the reference of :func:`tanh32`."""
-    return np.tanh(x.astype(np.float32))
-
-
-@jit
-def sigmoid32(x: Any) -> Any:
-    """float32 ``1 / (1 + exp(-x))`` with :func:`exp32`."""
-    return np.float32(1.0) / (np.float32(1.0) + exp32(-x))
-
-
-def ref_sigmoid32(x: np.ndarray) -> np.ndarray:
-    """NumPy's float32 ``1 / (1 + exp(-x))``, the reference of :func:`sigmoid32`."""
-    with np.errstate(over="ignore"):
-        return 1 / (1 + np.exp(-x.astype(np.float32)))
-
-
-@jit
-def tanh_tf32(x: Any) -> Any:
-    """float32 ``tanh`` with the arithmetic of Eigen's ``ptanh_float`` as TensorFlow's CPU
-    kernels run it (no fused multiply-add): the input clamped to ±7.90738964, then an odd
-    degree-9 over an even degree-8 polynomial.  Equal to TensorFlow 2.21's ``tf.tanh``
-    bit for bit (subnormals flushed); within 6 ulps of the correctly rounded value, so
-    further from numpy's float32 tanh than eager code allows: compiled code keeps
-    :func:`tanh32` until eager code uses this kernel too."""
-    c = _F(7.90738964080810547)
-    xc = max(min(x, c), -c)
-    x2 = xc * xc
-    x3 = x2 * xc
-    p = _F(1.394553628e-8) * x2 + _F(2.102733560e-5)
-    p = p * x2 + _F(3.520756727e-3)
-    p = p * x2 + _F(1.340216100e-1)
-    q = _F(8.015776984e-7) * x2 + _F(3.326951409e-4)
-    q = q * x2 + _F(2.597254514e-2)
-    q = q * x2 + _F(4.673548340e-1)
-    q = q * x2 + _F(1.0)
-    p = x3 * p + xc
-    return x if x != x else p / q
-
-
-@jit
-def sigmoid_tf32(x: Any) -> Any:
-    """float32 ``sigmoid`` with the arithmetic of Eigen's float32 logistic functor, as
-    TensorFlow's CPU kernels run it: ``e = exp(x/2)**2`` from a degree-5 polynomial
-    (input capped at 16.6355324), then ``e / (1 + e)``; zero below -104.  Equal to
-    TensorFlow 2.21's ``tf.sigmoid`` bit for bit (subnormals flushed); within 6 ulps of the
-    correctly rounded value (see :func:`tanh_tf32` for why compiled code keeps
-    :func:`sigmoid32`)."""
-    h = min(x, _F(16.6355324)) * _F(0.5)
-    m = np.floor(h * _LOG2E + _F(0.5))
-    r = m * _C1 + h
-    r = m * _C2 + r
-    r2 = r * r
-    even = r2 * _F(4.1898667812347412109375e-2) + _F(0.49999141693115234375)
-    odd = r2 * _F(8.33471305668354034423828125e-3) + _F(0.16666877269744873046875)
-    p = r * odd + even
-    p = r2 * p + (r + _F(1.0))
-    k = np.int32(min(max(m + _F(127.0), _F(0.0)), _F(255.0)))
-    e = p * _f32_from_bits(k << np.int32(23))  # type: ignore[call-arg]
-    e = e * e
-    s = e / (_F(1.0) + e)
-    return _F(0.0) if x < _F(-104.0) else (x if x != x else s)
-
-
-_PIO2_0, _PIO2_1, _PIO2_2, _PIO2_3 = E.PIO2_STEPS
-_COS_0, _COS_1, _COS_2, _COS_3, _COS_4 = E.COS_POLY
-_SIN_0, _SIN_1, _SIN_2 = E.SIN_POLY
-_U64 = np.uint64
-
-
-_H0, _H1, _H2, _H3, _H4 = (np.uint64(w) for w in E.TWO_OVER_PI_WORDS)
-
-
-@inline_jit
-def _word(w: Any, k: Any) -> Any:
-    """Word ``w + k`` of :data:`tapeviz._eigen_f32.TWO_OVER_PI_WORDS` (selects, no load)."""
-    n = w + k
-    return _H0 if n == 0 else (_H1 if n == 1 else (_H2 if n == 2 else (_H3 if n == 3 else _H4)))
-
-
-@inline_jit
-def _reduce_huge32(a: Any) -> Any:
-    """``(r, y)`` with ``a = y·π/2 + r`` for a finite float32 ``a ≥ 2**14`` (Payne–Hanek:
-    ``a·2/π`` in 2.62 fixed point), as :func:`tapeviz._eigen_f32.reduce_huge`, whose three
-    table words are the 96 bits of 2/π from bit ``8(i - 1)`` on, read here from the 64-bit
-    words by shifts and selects (a table read would be a gather in every vector lane)."""
-    bits = _U64(np.uint32(_bits_of_f32(a)))  # type: ignore[call-arg]
-    e = (bits >> _U64(23)) - _U64(118)
-    xi = ((bits & _U64(0x7FFFFF)) | _U64(0x800000)) << (e & _U64(7))
-    o = ((e >> _U64(3)) - _U64(1)) << _U64(3)  # first bit of the window
-    w = np.int64(o >> _U64(6))
-    sh = o & _U64(63)  # a multiple of 8: (v >> 1) >> (63 - sh) is v >> (64 - sh), 0 for sh 0
-    a0, a1, a2 = _word(w, 0), _word(w, 1), _word(w, 2)
-    hi = (a0 << sh) | ((a1 >> _U64(1)) >> (_U64(63) - sh))
-    lo = (a1 << sh) | ((a2 >> _U64(1)) >> (_U64(63) - sh))
-    t1, t2, t3 = hi >> _U64(32), hi & _U64(0xFFFFFFFF), lo >> _U64(32)
-    p = xi * t3
-    p = xi * t2 + (p >> _U64(32))
-    p = (((xi * t1) & _U64(0xFFFFFFFF)) << _U64(32)) + p
-    q = (p + (_U64(1) << _U64(61))) >> _U64(62)
-    p = p - (q << _U64(62))
-    return _F(np.float64(np.int64(p)) * E.PIO2_2M62), np.int32(q)
-
-
-@inline_jit
-def _trig32(x: Any, huge: Any) -> Any:
-    """``(s, c, y)`` of Eigen's float32 ``psincos_float`` (no FMA): ``|x| = y·π/2 + r``
-    (Cody–Waite in four steps below ``huge``, else :func:`_reduce_huge32`); ``s`` and ``c``
-    the sin and cos polynomials of ``r``; ``y`` an int32 whose low bits pick and sign."""
-    a = abs(x)
-    yr = a * E.TWO_OVER_PI_F + E.ROUND_MAGIC
-    y_int: Any = _bits_of_f32(yr)  # type: ignore[call-arg]
-    y = yr - E.ROUND_MAGIC
-    r = y * _PIO2_0 + a
-    r = y * _PIO2_1 + r
-    r = y * _PIO2_2 + r
-    r = y * _PIO2_3 + r
-    if a >= huge and a < np.inf:
-        r, y_int = _reduce_huge32(a)
-    r2 = r * r
-    c = _COS_0 * r2 + _COS_1
-    c = c * r2 + _COS_2
-    c = c * r2 + _COS_3
-    c = c * r2 + _COS_4
-    s = _SIN_0 * r2 + _SIN_1
-    s = s * r2 + _SIN_2
-    s = (s * r2) * r + r
-    return s, c, y_int
-
-
-@inline_jit
-def sin32(x: Any) -> Any:
-    """float32 ``sin`` with the arithmetic of Eigen's ``psin_float`` as TensorFlow's CPU
-    kernels run it (no fused multiply-add), so equal to TensorFlow 2.21's ``tf.sin`` bit for
-    bit (with subnormals flushed) and to :func:`tapeviz._eigen_f32.sincos`; within 2 ulps
-    of the correctly rounded value below 25966 (numpy's float32 sin: within 1)."""
-    s, c, y_int = _trig32(x, E.SIN_HUGE)
-    v = s if (y_int & np.int32(1)) == 0 else c
+@_bits_impl(E.frexp32)
+def _frexp32(x: Any) -> Any:
     bits: Any = _bits_of_f32(x)  # type: ignore[call-arg]
-    sign = (bits ^ (y_int << np.int32(30))) & np.int32(-(2**31))
-    return _f32_from_bits(_bits_of_f32(v) ^ sign)
+    e = np.float32((bits >> np.int32(23)) & np.int32(0xFF)) - np.float32(126.0)
+    m = _f32_from_bits((bits & np.int32(-2139095041)) | np.int32(0x3F000000))
+    return e, m
 
 
-@inline_jit
-def cos32(x: Any) -> Any:
-    """float32 ``cos`` with the arithmetic of Eigen's ``pcos_float``, as :func:`sin32`."""
-    s, c, y_int = _trig32(x, E.COS_HUGE)
-    v = c if (y_int & np.int32(1)) == 0 else s
-    sign = ((y_int + np.int32(1)) << np.int32(30)) & np.int32(-(2**31))
-    return _f32_from_bits(_bits_of_f32(v) ^ sign)  # type: ignore[call-arg]
+@_bits_impl(E.quadrant)
+def _quadrant(yr: Any) -> Any:
+    return _bits_of_f32(yr)  # type: ignore[call-arg]
+
+
+@_bits_impl(E.sign_bits)
+def _sign_bits(x: Any) -> Any:
+    return _bits_of_f32(x)  # type: ignore[call-arg]
+
+
+@_bits_impl(E.flip)
+def _flip(v: Any, s: Any) -> Any:
+    bits: Any = _bits_of_f32(v)  # type: ignore[call-arg]
+    return _f32_from_bits(np.int32(bits ^ (s & np.int32(-(2**31)))))
+
+
+def _with_helpers(fn: Any, **helpers: Any) -> Any:
+    """``fn`` reading the given compiled ``helpers`` instead of the module's functions of the
+    same names (numba resolves a function's globals when it compiles it)."""
+    scope = {**fn.__globals__, **helpers}
+    out = FunctionType(fn.__code__, scope, fn.__name__, fn.__defaults__, fn.__closure__)
+    out.__module__, out.__qualname__, out.__doc__ = fn.__module__, fn.__qualname__, fn.__doc__
+    return out
+
+
+# the polynomials (plain arithmetic) compiled where the kernels call them; the sin/cos
+# helpers that return tuples are inlined by numba (LLVM would not inline them into a
+# caller's loop, and the call would keep the loop from vectorising)
+_POLYNOMIALS: tuple[Any, ...] = (E.exp_poly, E.sigmoid_exp_poly, E.log_ratio, E.tanh_ratio)
+for _poly in (*_POLYNOMIALS, E.pio2_rest, E.cos_poly, E.sin_poly):
+    register_jitable(_poly)
+_word = inline_jit(E.word)
+_reduce_huge32 = inline_jit(_with_helpers(E.reduce_huge32, word=_word))
+_trig32 = inline_jit(_with_helpers(E.trig32, reduce_huge32=_reduce_huge32))
+
+exp32 = jit(E.exp32)
+"""float32 ``exp`` (:func:`tapeviz._eigen_f32.exp32`) in branch-free arithmetic, so that
+LLVM vectorises loops calling it (numba's llvmlite has no SVML; ``math.exp`` in a loop is a
+scalar libm call).  With subnormals flushed equal to TensorFlow 2.21's ``tf.exp`` bit for
+bit; within 1 ulp of the correctly rounded value on the normal range."""
+log32 = jit(E.log32)
+"""float32 ``log`` (:func:`tapeviz._eigen_f32.log32`), TensorFlow's bits; within 3 ulps of
+the correctly rounded value."""
+tanh32 = jit(E.tanh32)
+"""float32 ``tanh`` (:func:`tapeviz._eigen_f32.tanh32`), TensorFlow's bits; within 6 ulps of
+the correctly rounded value."""
+sigmoid32 = jit(E.sigmoid32)
+"""float32 ``sigmoid`` (:func:`tapeviz._eigen_f32.sigmoid32`), TensorFlow's bits; within 6
+ulps of the correctly rounded value."""
+sin32 = inline_jit(_with_helpers(E.sin32, trig32=_trig32))
+"""float32 ``sin`` (:func:`tapeviz._eigen_f32.sin32`, Eigen's reduction of huge arguments
+included), TensorFlow's bits; within 2 ulps of the correctly rounded value below 25966."""
+cos32 = inline_jit(_with_helpers(E.cos32, trig32=_trig32))
+"""float32 ``cos`` (:func:`tapeviz._eigen_f32.cos32`), as :data:`sin32`."""
+
+
+@jit
+def expf(x: Any) -> Any:
+    """The C library's float32 ``exp`` (numba calls it for ``np.exp`` of a float32 number)."""
+    return np.exp(x)
+
+
+@jit
+def logf(x: Any) -> Any:
+    """The C library's float32 ``log``."""
+    return np.log(x)
+
+
+@jit
+def sinf(x: Any) -> Any:
+    """The C library's float32 ``sin``."""
+    return np.sin(x)
+
+
+@jit
+def cosf(x: Any) -> Any:
+    """The C library's float32 ``cos``."""
+    return np.cos(x)
+
+
+def map32(kernel: Any, number: Any, x: Any) -> Any:
+    """How generated code applies a float32 function to a whole value: ``number(x)`` for a
+    float32 number (TensorFlow's kernels take the C library's ``expf`` & co. for a tensor's
+    last ``n % 8`` elements, so for a single number; tanh and sigmoid stay Eigen's), and
+    ``kernel`` on each entry of an array (a new C-ordered array).  Compiled code only."""
+    raise NotImplementedError("tapeviz.compiler.kernels.map32 runs in compiled code only")
+
+
+@overload(map32)
+def _map32_impl(kernel: Any, number: Any, x: Any) -> Any:
+    if isinstance(x, types.Array):
+
+        def each(kernel: Any, number: Any, x: Any) -> Any:
+            out = np.empty(x.shape, np.float32)
+            flat_out = out.reshape(-1)
+            flat = np.ascontiguousarray(x).reshape(-1)
+            for i in range(flat.shape[0]):
+                flat_out[i] = kernel(flat[i])
+            return out
+
+        return each
+
+    def one(kernel: Any, number: Any, x: Any) -> Any:
+        return number(x)
+
+    return one
+
+
+# the numpy versions (eager code's), equal to the kernels bit for bit
+ref_exp32 = E.exp
+ref_log32 = E.log
+ref_tanh32 = E.tanh
+ref_sigmoid32 = E.sigmoid
 
 
 def elementwise(kernel: Any) -> Any:

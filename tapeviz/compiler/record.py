@@ -79,16 +79,27 @@ def program_record(
         nodes.append(Node(id=nid, **kw))
         return nid
 
-    for k, v in enumerate(prog.inputs):
-        name = input_names[k] if input_names and k < len(input_names) else f"arg{k}"
-        node_of[v.id] = add(
-            kind="constant",
+    def leaf_node(kind: str, x: Any, value: np.ndarray, name: str | None, **more: Any) -> int:
+        """A node with no inputs (an argument, a Variable or a constant) for the atom or
+        slot ``x`` (its shape and dtype)."""
+        return add(
+            kind=kind,
             op=None,
             inputs=(),
-            shape=v.shape,
-            dtype=v.dtype.name,
-            value=_unknown(v.shape, v.dtype),
+            shape=x.shape,
+            dtype=x.dtype.name,
+            value=value,
             name=name,
+            **more,
+        )
+
+    for k, v in enumerate(prog.inputs):
+        name = input_names[k] if input_names and k < len(input_names) else f"arg{k}"
+        node_of[v.id] = leaf_node(
+            "constant",
+            v,
+            _unknown(v.shape, v.dtype),
+            name,
             attrs=MappingProxyType({"role": "argument"}),
             symbolic=True,
         )
@@ -102,14 +113,11 @@ def program_record(
                 if variable_values is not None
                 else _unknown(slot.shape, slot.dtype)
             )
-            nid = add(
-                kind="variable",
-                op=None,
-                inputs=(),
-                shape=slot.shape,
-                dtype=slot.dtype.name,
-                value=value if not slot.scratch else _unknown(slot.shape, slot.dtype),
-                name=slot.name,
+            nid = leaf_node(
+                "variable",
+                slot,
+                value if not slot.scratch else _unknown(slot.shape, slot.dtype),
+                slot.name,
                 watched=False,
                 symbolic=not known or slot.scratch,
                 attrs=MappingProxyType({"role": "control flow"} if slot.scratch else {}),
@@ -124,15 +132,7 @@ def program_record(
         if isinstance(a, Const):
             nid = const_node.get(id(a))
             if nid is None:
-                nid = add(
-                    kind="constant",
-                    op=None,
-                    inputs=(),
-                    shape=a.shape,
-                    dtype=a.dtype.name,
-                    value=_frozen(a.value),
-                    name=None,
-                )
+                nid = leaf_node("constant", a, _frozen(a.value), None)
                 const_node[id(a)] = nid
             return nid
         raise TypeError(f"not an atom: {a!r}")
@@ -144,6 +144,29 @@ def program_record(
     slot_scratch = {s.index: s.scratch for s in prog.slots}
     entry: dict[int, list[int]] = {}  # scratch variable node -> values entering its loop
     back: dict[int, list[int]] = {}  # scratch variable node -> values of the next iteration
+
+    def control_node(
+        e: Eqn, op: str, inputs: tuple[int, ...], symbol: str, scope: str, slot: Any = None
+    ) -> int:
+        """A symbolic op node of a control-flow equation: a new value of ``slot`` (merge,
+        assign), or, with no slot, a bool that has no value of its own (print, exit_unless)."""
+        if slot is None:
+            shape, dtype, name = (), np.dtype(bool), None
+        else:
+            shape, dtype, name = slot.shape, slot.dtype, slot.name
+        return add(
+            kind="op",
+            op=op,
+            inputs=inputs,
+            shape=shape,
+            dtype=dtype.name,
+            value=_unknown(shape, dtype),
+            name=name,
+            symbol=symbol,
+            symbolic=True,
+            scope=scope,
+            group=e.group,
+        )
 
     def _enter_loop(e: Eqn, loop_scope: str, text: str) -> None:
         for x in walk(e.body or []):
@@ -187,54 +210,20 @@ def program_record(
             if slot.scratch and len(stored) > 1:
                 # after a cond: the value comes from whichever branch its predicate chose
                 pred = chosen_by.get(slot.index)
-                current[slot.index] = add(
-                    kind="op",
-                    op="merge",
-                    inputs=tuple(stored) if pred is None else (pred, *stored),
-                    shape=slot.shape,
-                    dtype=slot.dtype.name,
-                    value=_unknown(slot.shape, slot.dtype),
-                    name=slot.name,
-                    symbol="merge",
-                    symbolic=True,
-                    scope=scope,
-                    group=e.group,
-                )
+                inputs = tuple(stored) if pred is None else (pred, *stored)
+                current[slot.index] = control_node(e, "merge", inputs, "merge", scope, slot)
             node_of[e.outs[0].id] = current[slot.index]
         elif e.prim == "assign":
             slot = e.ins[0]
             if not slot.scratch:
                 slot_node(slot)
-            nid = add(
-                kind="op",
-                op="assign",
-                inputs=(atom_node(e.ins[1]),),
-                shape=slot.shape,
-                dtype=slot.dtype.name,
-                value=_unknown(slot.shape, slot.dtype),
-                name=slot.name,
-                symbol="←",
-                symbolic=True,
-                scope=scope,
-                group=e.group,
-            )
+            nid = control_node(e, "assign", (atom_node(e.ins[1]),), "←", scope, slot)
             current[slot.index] = nid
             if slot.scratch:
                 pending.setdefault(slot.index, []).append(nid)
                 chosen_by[slot.index] = preds[-1] if preds else None
         elif e.prim == "print":
-            add(
-                kind="op",
-                op="print",
-                inputs=tuple(atom_node(a) for a in e.ins),
-                shape=(),
-                dtype="bool",
-                value=_unknown((), np.dtype(bool)),
-                symbol="print",
-                symbolic=True,
-                scope=scope,
-                group=e.group,
-            )
+            control_node(e, "print", tuple(atom_node(a) for a in e.ins), "print", scope)
         elif e.prim in ("if", "while"):
             # a cond: a cluster `tv.cond(p)` holding one cluster per branch; a while loop:
             # a cluster holding its body (its test is the `exit unless` node in it)
@@ -251,18 +240,7 @@ def program_record(
                 body = [*(e.body or []), Eqn("__end_if__", (), ())]
                 stack.append([body, 0, "/".join(s for s in (loop_scope, text) if s)])
         elif e.prim == "exit_unless":
-            add(
-                kind="op",
-                op="exit_unless",
-                inputs=(atom_node(e.ins[0]),),
-                shape=(),
-                dtype="bool",
-                value=_unknown((), np.dtype(bool)),
-                symbol="break if not",
-                symbolic=True,
-                scope=scope,
-                group=e.group,
-            )
+            control_node(e, "exit_unless", (atom_node(e.ins[0]),), "break if not", scope)
         elif e.prim == "loop":
             idx = e.outs[0]
             bounds = ", ".join(a.name if isinstance(a, Var) else repr(a) for a in e.ins)

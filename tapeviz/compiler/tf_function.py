@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import inspect
 import os
 import threading
 import warnings
@@ -43,6 +42,7 @@ import numpy as np
 
 from .. import _state
 from .._nest import flatten as _flatten
+from .._nest import positional_names
 from .._nest import unflatten as _unflatten
 from ..subnormals import flushed
 from ..tensor import Tensor, Variable, convert_to_tensor
@@ -78,14 +78,7 @@ class RetracingWarning(UserWarning):
 def _leaf_paths(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[str]:
     """Names of the leaves of ``(args, kwargs)`` in :func:`_flatten`'s order: parameter
     names (``x``, ``batch[0]``, ``config['lr']``)."""
-    try:
-        params = [
-            p.name
-            for p in inspect.signature(fn).parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-        ]
-    except (TypeError, ValueError):
-        params = []
+    params = positional_names(fn)
     tops = [(a, params[i] if i < len(params) else f"arg{i}") for i, a in enumerate(args)]
     tops += [(kwargs[k], str(k)) for k in sorted(kwargs, key=repr)]
     names: list[str] = []

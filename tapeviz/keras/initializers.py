@@ -17,7 +17,7 @@ True
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -25,6 +25,7 @@ from .. import dtypes
 from .. import random as _random
 from .._surface import module_getattr as _module_getattr
 from ..tensor import Tensor
+from ._config import FromConfig
 
 __all__ = [
     "Initializer",
@@ -59,10 +60,12 @@ def _fans(shape: tuple[int, ...]) -> tuple[float, float]:
     return shape[-2] * receptive, shape[-1] * receptive
 
 
-class Initializer:
+class Initializer(FromConfig):
     """Base class: ``__call__(shape, dtype=None) -> numpy array``; ``get_config()``."""
 
     seed: int | None = None
+    # The constructor arguments get_config returns, each kept as an attribute of that name.
+    _CONFIG: ClassVar[tuple[str, ...]] = ()
 
     def __call__(self, shape: Any, dtype: Any = None, **kwargs: Any) -> np.ndarray:
         """A new array of ``shape`` and ``dtype`` (float32 by default) with the initial values."""
@@ -75,12 +78,7 @@ class Initializer:
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, so that ``from_config`` rebuilds an equal initializer."""
-        return {}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Initializer:
-        """An initializer built from the arguments ``get_config`` returned."""
-        return cls(**config)
+        return {name: getattr(self, name) for name in self._CONFIG}
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
@@ -136,6 +134,8 @@ class Constant(Initializer):
 class RandomUniform(Initializer):
     """Uniform on ``[minval, maxval)``."""
 
+    _CONFIG: ClassVar[tuple[str, ...]] = ("minval", "maxval", "seed")
+
     def __init__(
         self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None
     ) -> None:
@@ -147,40 +147,31 @@ class RandomUniform(Initializer):
         u = self._generator().random(tuple(shape))
         return (u * (self.maxval - self.minval) + self.minval).astype(d)
 
-    def get_config(self) -> dict[str, Any]:
-        """``minval``, ``maxval`` and ``seed``."""
-        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
 
+class _Normal(Initializer):
+    """What RandomNormal and TruncatedNormal share: ``mean``, ``stddev`` and ``seed``."""
 
-class RandomNormal(Initializer):
-    """Normal with the given mean and standard deviation."""
+    _CONFIG: ClassVar[tuple[str, ...]] = ("mean", "stddev", "seed")
 
     def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None) -> None:
         self.mean, self.stddev, self.seed = mean, stddev, seed
+
+
+class RandomNormal(_Normal):
+    """Normal with the given mean and standard deviation."""
 
     def __call__(self, shape: Any, dtype: Any = None, **kwargs: Any) -> np.ndarray:
         """Normal draws ``mean + stddev * z`` from the seeded generator."""
         z = self._generator().standard_normal(tuple(shape))
         return (z * self.stddev + self.mean).astype(_np_dtype(dtype))
 
-    def get_config(self) -> dict[str, Any]:
-        """``mean``, ``stddev`` and ``seed``."""
-        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
-
-class TruncatedNormal(Initializer):
+class TruncatedNormal(_Normal):
     """Normal, redrawn beyond two standard deviations."""
-
-    def __init__(self, mean: float = 0.0, stddev: float = 0.05, seed: int | None = None) -> None:
-        self.mean, self.stddev, self.seed = mean, stddev, seed
 
     def __call__(self, shape: Any, dtype: Any = None, **kwargs: Any) -> np.ndarray:
         """Normal draws, those beyond two standard deviations drawn again."""
         return _truncated(self._generator(), tuple(shape), self.stddev, self.mean, _np_dtype(dtype))
-
-    def get_config(self) -> dict[str, Any]:
-        """``mean``, ``stddev`` and ``seed``."""
-        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
 
 
 def _truncated(
@@ -200,6 +191,8 @@ class VarianceScaling(Initializer):
     ``distribution`` is ``"truncated_normal"``, ``"untruncated_normal"`` or ``"uniform"``
     (uniform on ``[-limit, limit]`` with ``limit = sqrt(3 * scale / n)``).
     """
+
+    _CONFIG: ClassVar[tuple[str, ...]] = ("scale", "mode", "distribution", "seed")
 
     def __init__(
         self,
@@ -233,58 +226,41 @@ class VarianceScaling(Initializer):
         limit = math.sqrt(3.0 * scale)
         return (gen.random(shape) * (2 * limit) - limit).astype(d)
 
-    def get_config(self) -> dict[str, Any]:
-        """``scale``, ``mode``, ``distribution`` and ``seed``."""
-        return {
-            "scale": self.scale,
-            "mode": self.mode,
-            "distribution": self.distribution,
-            "seed": self.seed,
-        }
+
+class _FixedVarianceScaling(VarianceScaling):
+    """A :class:`VarianceScaling` whose scale, mode and distribution are fixed by the
+    class (``_FIXED``): its only argument is ``seed``."""
+
+    _FIXED: tuple[float, str, str]
+    # the scale, mode and distribution are fixed by the class
+    _CONFIG: ClassVar[tuple[str, ...]] = ("seed",)
+
+    def __init__(self, seed: int | None = None) -> None:
+        super().__init__(*self._FIXED, seed)
 
 
-class GlorotUniform(VarianceScaling):
+class GlorotUniform(_FixedVarianceScaling):
     """Uniform on ``[-limit, limit]``, ``limit = sqrt(6 / (fan_in + fan_out))`` (Dense default)."""
 
-    def __init__(self, seed: int | None = None) -> None:
-        super().__init__(1.0, "fan_avg", "uniform", seed)
-
-    def get_config(self) -> dict[str, Any]:
-        """``{"seed": ...}``: the scale, mode and distribution are fixed by the class."""
-        return {"seed": self.seed}
+    _FIXED = (1.0, "fan_avg", "uniform")
 
 
-class GlorotNormal(VarianceScaling):
+class GlorotNormal(_FixedVarianceScaling):
     """Truncated normal with ``stddev = sqrt(2 / (fan_in + fan_out))``."""
 
-    def __init__(self, seed: int | None = None) -> None:
-        super().__init__(1.0, "fan_avg", "truncated_normal", seed)
-
-    def get_config(self) -> dict[str, Any]:
-        """``{"seed": ...}``: the scale, mode and distribution are fixed by the class."""
-        return {"seed": self.seed}
+    _FIXED = (1.0, "fan_avg", "truncated_normal")
 
 
-class HeNormal(VarianceScaling):
+class HeNormal(_FixedVarianceScaling):
     """Truncated normal with ``stddev = sqrt(2 / fan_in)`` (for relu layers)."""
 
-    def __init__(self, seed: int | None = None) -> None:
-        super().__init__(2.0, "fan_in", "truncated_normal", seed)
-
-    def get_config(self) -> dict[str, Any]:
-        """``{"seed": ...}``: the scale, mode and distribution are fixed by the class."""
-        return {"seed": self.seed}
+    _FIXED = (2.0, "fan_in", "truncated_normal")
 
 
-class HeUniform(VarianceScaling):
+class HeUniform(_FixedVarianceScaling):
     """Uniform on ``[-limit, limit]``, ``limit = sqrt(6 / fan_in)``."""
 
-    def __init__(self, seed: int | None = None) -> None:
-        super().__init__(2.0, "fan_in", "uniform", seed)
-
-    def get_config(self) -> dict[str, Any]:
-        """``{"seed": ...}``: the scale, mode and distribution are fixed by the class."""
-        return {"seed": self.seed}
+    _FIXED = (2.0, "fan_in", "uniform")
 
 
 _BY_NAME: dict[str, type[Initializer]] = {

@@ -31,6 +31,7 @@ from ..ops import math as _math
 from ..ops import shape as _shape_ops
 from ..tensor import Tensor, Variable, convert_to_tensor
 from . import activations, backend, initializers
+from ._config import FromConfig
 
 __all__ = ["Layer", "Dense", "Activation", "Flatten", "Dropout", "Lambda", "BatchNormalization"]
 
@@ -69,7 +70,7 @@ def _call_accepts_training(cls: type) -> bool:
     return ok
 
 
-class Layer:
+class Layer(FromConfig):
     """Base class of layers (and of :class:`~tapeviz.keras.Model`).
 
     Subclass it, create weights in ``build(input_shape)`` with :meth:`add_weight` (or in
@@ -400,11 +401,6 @@ class Layer:
     def get_config(self) -> dict[str, Any]:
         """``name``, ``trainable`` and ``dtype``; subclasses add their own arguments."""
         return {"name": self.name, "trainable": self.trainable, "dtype": self._dtype}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Layer:
-        """A new, unbuilt layer made from the arguments ``get_config`` returned."""
-        return cls(**config)
 
     def __repr__(self) -> str:
         return f"<tv.keras.layers.{type(self).__name__} name={self.name}, built={self.built}>"

@@ -28,6 +28,7 @@ from ..ops import reduce as _reduce
 from ..ops import shape as _shape_ops
 from ..tensor import Tensor, convert_to_tensor
 from . import activations, backend
+from ._config import FromConfig
 
 __all__ = [
     "Reduction",
@@ -219,7 +220,7 @@ class Reduction:
             raise ValueError(f'Invalid Reduction Key: {key}. Expected keys are "{cls.all()}"')
 
 
-class Loss:
+class Loss(FromConfig):
     """Base class: ``__call__(y_true, y_pred, sample_weight=None)`` reduces ``call``'s
     per-sample losses.
 
@@ -251,11 +252,6 @@ class Loss:
     def get_config(self) -> dict[str, Any]:
         """``reduction`` and ``name``; subclasses add their own arguments."""
         return {"reduction": self.reduction, "name": self.name}
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Loss:
-        """A loss made from the arguments ``get_config`` returned."""
-        return cls(**config)
 
     def __repr__(self) -> str:
         return f"<tv.keras.losses.{type(self).__name__} name={self.name!r}>"
@@ -346,8 +342,13 @@ class SparseCategoricalCrossentropy(Loss):
         return {**super().get_config(), "from_logits": self.from_logits}
 
 
-class CategoricalCrossentropy(Loss):
-    """Cross-entropy for one-hot labels (``from_logits`` as above)."""
+class _SmoothedCrossentropy(Loss):
+    """What CategoricalCrossentropy and BinaryCrossentropy share: ``from_logits`` and
+    ``label_smoothing`` ``s``, which moves the labels towards uniform ones:
+    ``y_true * (1 - s) + _smoothing_shift(s, y_pred)``."""
+
+    _fn: Any = None
+    _default_name = ""
 
     def __init__(
         self,
@@ -355,21 +356,26 @@ class CategoricalCrossentropy(Loss):
         label_smoothing: float = 0.0,
         axis: int = -1,
         reduction: str = "auto",
-        name: str = "categorical_crossentropy",
+        name: str | None = None,
     ) -> None:
-        super().__init__(reduction=reduction, name=name)
+        super().__init__(reduction=reduction, name=name or self._default_name)
         self.from_logits = bool(from_logits)
         self.label_smoothing = float(label_smoothing)
 
+    @staticmethod
+    def _smoothing_shift(s: float, y_pred: Tensor) -> float:
+        """What smoothing by ``s`` adds to every label."""
+        raise NotImplementedError
+
     def call(self, y_true: Any, y_pred: Any) -> Tensor:
-        """The cross-entropy of each example from one-hot labels (smoothed if asked)."""
+        """The cross-entropy of each example (from smoothed labels if asked)."""
         y_pred = _as_pred(y_pred)
         y_true = _as_true(y_true, y_pred)
         if self.label_smoothing:
-            k = y_pred.shape[-1]
             s = self.label_smoothing
-            y_true = _math.add(_math.multiply(y_true, 1.0 - s), s / k)
-        return categorical_crossentropy(y_true, y_pred, from_logits=self.from_logits)
+            y_true = _math.add(_math.multiply(y_true, 1.0 - s), self._smoothing_shift(s, y_pred))
+        out: Tensor = type(self)._fn(y_true, y_pred, from_logits=self.from_logits)
+        return out
 
     def get_config(self) -> dict[str, Any]:
         """The base arguments plus ``from_logits`` and ``label_smoothing``."""
@@ -380,37 +386,28 @@ class CategoricalCrossentropy(Loss):
         }
 
 
-class BinaryCrossentropy(Loss):
-    """Cross-entropy for 0/1 labels and one probability (or logit) per output."""
+class CategoricalCrossentropy(_SmoothedCrossentropy):
+    """Cross-entropy for one-hot labels (``from_logits`` as above); smoothing by ``s``
+    spreads ``s`` over the ``k`` classes: ``y_true * (1 - s) + s / k``."""
 
-    def __init__(
-        self,
-        from_logits: bool = False,
-        label_smoothing: float = 0.0,
-        axis: int = -1,
-        reduction: str = "auto",
-        name: str = "binary_crossentropy",
-    ) -> None:
-        super().__init__(reduction=reduction, name=name)
-        self.from_logits = bool(from_logits)
-        self.label_smoothing = float(label_smoothing)
+    _fn = staticmethod(categorical_crossentropy)
+    _default_name = "categorical_crossentropy"
 
-    def call(self, y_true: Any, y_pred: Any) -> Tensor:
-        """The binary cross-entropy of each example, averaged over the last axis."""
-        y_pred = _as_pred(y_pred)
-        y_true = _as_true(y_true, y_pred)
-        if self.label_smoothing:
-            s = self.label_smoothing
-            y_true = _math.add(_math.multiply(y_true, 1.0 - s), 0.5 * s)
-        return binary_crossentropy(y_true, y_pred, from_logits=self.from_logits)
+    @staticmethod
+    def _smoothing_shift(s: float, y_pred: Tensor) -> float:
+        return s / y_pred.shape[-1]
 
-    def get_config(self) -> dict[str, Any]:
-        """The base arguments plus ``from_logits`` and ``label_smoothing``."""
-        return {
-            **super().get_config(),
-            "from_logits": self.from_logits,
-            "label_smoothing": self.label_smoothing,
-        }
+
+class BinaryCrossentropy(_SmoothedCrossentropy):
+    """Cross-entropy for 0/1 labels and one probability (or logit) per output, averaged
+    over the last axis; smoothing by ``s`` gives ``y_true * (1 - s) + 0.5 * s``."""
+
+    _fn = staticmethod(binary_crossentropy)
+    _default_name = "binary_crossentropy"
+
+    @staticmethod
+    def _smoothing_shift(s: float, y_pred: Tensor) -> float:
+        return 0.5 * s
 
 
 _BY_NAME: dict[str, Any] = {

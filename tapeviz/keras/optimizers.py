@@ -184,6 +184,19 @@ class Scalars(schedules.Scalars):
 NUMPY_SCALARS = Scalars()
 
 
+def _clip_option(name: str, doc: str) -> Any:
+    """A read/write property for the clipping option ``name``, kept in ``_<name>``."""
+    attr = f"_{name}"
+
+    def get(self: Optimizer) -> Any:
+        return getattr(self, attr)
+
+    def set_(self: Optimizer, value: Any) -> None:
+        setattr(self, attr, value)
+
+    return property(get, set_, doc=doc)
+
+
 class Optimizer:
     """Base class of the Keras-2 optimizers (``optimizer_v2`` semantics).
 
@@ -216,6 +229,10 @@ class Optimizer:
     _ALLOWED_KWARGS: tuple[str, ...] = ("clipnorm", "clipvalue", "lr", "decay", "global_clipnorm")
     # Other names accepted by get_slot for this optimizer's slots (name -> slot name).
     _SLOT_ALIASES: ClassVar[dict[str, str]] = {}
+    # The constructor arguments get_config adds to the base ones, in order: ``decay`` (the
+    # number given), hyperparameters (as set: a number, or a schedule's config) and
+    # attributes of the same name (``epsilon``, ``amsgrad``...).
+    _CONFIG: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, name: str, **kwargs: Any) -> None:
         allowed = set(self._ALLOWED_KWARGS)
@@ -300,6 +317,26 @@ class Optimizer:
         else:
             number = _as_number(value)
             hyper[name] = Variable(np.float32(number), name=name, trainable=False)
+
+    def _set_hypers(self, learning_rate: Any, **hypers: Any) -> None:
+        """Set the learning rate, ``decay`` (as the base constructor took it) and then the
+        other hyperparameters (``beta_1=...``), in this order, as Keras creates them."""
+        self._set_hyper("learning_rate", learning_rate)
+        self._set_hyper("decay", self._initial_decay)
+        for name, value in hypers.items():
+            self._set_hyper(name, value)
+
+    def _set_momentum(self, momentum: Any) -> None:
+        """The ``momentum`` hyperparameter of SGD and RMSprop, checked to lie in [0, 1];
+        ``_momentum`` says whether it is used (a tensor or callable may become > 0)."""
+        self._check_hyper("momentum", momentum)
+        self._momentum = isinstance(momentum, Tensor) or callable(momentum) or momentum > 0
+        if isinstance(momentum, int | float) and not 0 <= momentum <= 1:
+            raise ValueError(
+                f"`momentum` must be between [0, 1]. Received: momentum={momentum} "
+                f"(of type {type(momentum)})."
+            )
+        self._set_hyper("momentum", momentum)
 
     def _hyper_value(self, name: str, dtype: Any) -> Any:
         """The hyperparameter as a numpy scalar of ``dtype`` (a cast, as ``_get_hyper``)."""
@@ -400,32 +437,15 @@ class Optimizer:
         return self._decayed_lr(dtype)
 
     # -- clipping options ---------------------------------------------------------------
-    @property
-    def clipnorm(self) -> Any:
-        """The norm each gradient is clipped to before the update (None: no clipping)."""
-        return self._clipnorm
-
-    @clipnorm.setter
-    def clipnorm(self, value: Any) -> None:
-        self._clipnorm = value
-
-    @property
-    def clipvalue(self) -> Any:
-        """The bound each gradient entry is clipped to before the update (None: none)."""
-        return self._clipvalue
-
-    @clipvalue.setter
-    def clipvalue(self, value: Any) -> None:
-        self._clipvalue = value
-
-    @property
-    def global_clipnorm(self) -> Any:
-        """The norm all gradients together are clipped to (None: no clipping)."""
-        return self._global_clipnorm
-
-    @global_clipnorm.setter
-    def global_clipnorm(self, value: Any) -> None:
-        self._global_clipnorm = value
+    clipnorm = _clip_option(
+        "clipnorm", "The norm each gradient is clipped to before the update (None: no clipping)."
+    )
+    clipvalue = _clip_option(
+        "clipvalue", "The bound each gradient entry is clipped to before the update (None: none)."
+    )
+    global_clipnorm = _clip_option(
+        "global_clipnorm", "The norm all gradients together are clipped to (None: no clipping)."
+    )
 
     # -- state: iterations, slots, weights -------------------------------------------------
     @property
@@ -785,6 +805,13 @@ class Optimizer:
             config["clipvalue"] = self._clipvalue
         if self._global_clipnorm is not None:
             config["global_clipnorm"] = self._global_clipnorm
+        for key in self._CONFIG:
+            if key == "decay":
+                config[key] = self._initial_decay
+            elif key in self._hyper:
+                config[key] = self._serialize_hyperparameter(key)
+            else:
+                config[key] = getattr(self, key)
         return config
 
     @classmethod
@@ -897,6 +924,8 @@ class SGD(Optimizer):
 
     _SLOT_ALIASES: ClassVar[dict[str, str]] = {"m": "momentum", "velocity": "momentum"}
 
+    _CONFIG = ("learning_rate", "decay", "momentum", "nesterov")
+
     def __init__(
         self,
         learning_rate: Any = 0.01,
@@ -906,16 +935,8 @@ class SGD(Optimizer):
         **kwargs: Any,
     ) -> None:
         super().__init__(name, **kwargs)
-        self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
-        self._set_hyper("decay", self._initial_decay)
-        self._check_hyper("momentum", momentum)
-        self._momentum = isinstance(momentum, Tensor) or callable(momentum) or momentum > 0
-        if isinstance(momentum, int | float) and not 0 <= momentum <= 1:
-            raise ValueError(
-                f"`momentum` must be between [0, 1]. Received: momentum={momentum} "
-                f"(of type {type(momentum)})."
-            )
-        self._set_hyper("momentum", momentum)
+        self._set_hypers(kwargs.get("lr", learning_rate))
+        self._set_momentum(momentum)
         self.nesterov = bool(nesterov)
         if self._momentum:
             self._slot_names = ["momentum"]
@@ -934,19 +955,6 @@ class SGD(Optimizer):
             return value + (m * momentum - g * lr), (m,)
         return value + m, (m,)
 
-    def get_config(self) -> dict[str, Any]:
-        """The base arguments plus learning_rate, decay, momentum and nesterov."""
-        config = super().get_config()
-        config.update(
-            {
-                "learning_rate": self._serialize_hyperparameter("learning_rate"),
-                "decay": self._initial_decay,
-                "momentum": self._serialize_hyperparameter("momentum"),
-                "nesterov": self.nesterov,
-            }
-        )
-        return config
-
 
 def _adam_scalars(opt: Any, dtype: Any, k: Scalars) -> tuple[Any, ...]:
     """What Adam and Adamax start a step from: the (decayed) learning rate, the step
@@ -956,6 +964,19 @@ def _adam_scalars(opt: Any, dtype: Any, k: Scalars) -> tuple[Any, ...]:
     beta_1 = k.hyper(opt, "beta_1", dtype)
     beta_2 = k.hyper(opt, "beta_2", dtype)
     return lr, t, beta_1, beta_2, k.const(1, dtype)
+
+
+def _adam_step(value: Any, g: Any, slots: Any, c: Any, amsgrad: bool) -> Any:
+    """Adam's update (TensorFlow's ``ResourceApplyAdam`` kernel, in its order of float
+    operations; ``ResourceApplyAdamWithAmsgrad`` with ``amsgrad``) from the coefficients
+    ``c = (alpha, 1 - beta_1, 1 - beta_2, epsilon)``: the new value and slots."""
+    alpha, one_minus_beta_1, one_minus_beta_2, epsilon = c
+    m = slots[0] + (g - slots[0]) * one_minus_beta_1
+    v = slots[1] + (g * g - slots[1]) * one_minus_beta_2
+    if amsgrad:
+        vhat = _xp.maximum(slots[2], v)
+        return value - (m * alpha) / (_xp.sqrt(vhat) + epsilon), (m, v, vhat)
+    return value - (m * alpha) / (_xp.sqrt(v) + epsilon), (m, v)
 
 
 class Adam(Optimizer):
@@ -990,6 +1011,8 @@ class Adam(Optimizer):
     0.050376177 0.77555364
     """
 
+    _CONFIG = ("learning_rate", "decay", "beta_1", "beta_2", "epsilon", "amsgrad")
+
     def __init__(
         self,
         learning_rate: Any = 0.001,
@@ -1001,10 +1024,7 @@ class Adam(Optimizer):
         **kwargs: Any,
     ) -> None:
         super().__init__(name, **kwargs)
-        self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
-        self._set_hyper("decay", self._initial_decay)
-        self._set_hyper("beta_1", beta_1)
-        self._set_hyper("beta_2", beta_2)
+        self._set_hypers(kwargs.get("lr", learning_rate), beta_1=beta_1, beta_2=beta_2)
         self.epsilon = self._epsilon(epsilon)
         self.amsgrad = bool(amsgrad)
         self._slot_names = ["m", "v", "vhat"] if self.amsgrad else ["m", "v"]
@@ -1015,29 +1035,7 @@ class Adam(Optimizer):
         return alpha, one - beta_1, one - beta_2, k.const(self.epsilon, dtype)
 
     def _update(self, var: Variable, value: Any, g: Any, slots: Any, c: Any) -> Any:
-        alpha, one_minus_beta_1, one_minus_beta_2, epsilon = c
-        m, v = slots[0], slots[1]
-        m = m + (g - m) * one_minus_beta_1
-        v = v + (g * g - v) * one_minus_beta_2
-        if self.amsgrad:  # ResourceApplyAdamWithAmsgrad
-            vhat = _xp.maximum(slots[2], v)
-            return value - (m * alpha) / (_xp.sqrt(vhat) + epsilon), (m, v, vhat)
-        return value - (m * alpha) / (_xp.sqrt(v) + epsilon), (m, v)
-
-    def get_config(self) -> dict[str, Any]:
-        """The base arguments plus learning_rate, decay, the betas, epsilon and amsgrad."""
-        config = super().get_config()
-        config.update(
-            {
-                "learning_rate": self._serialize_hyperparameter("learning_rate"),
-                "decay": self._initial_decay,
-                "beta_1": self._serialize_hyperparameter("beta_1"),
-                "beta_2": self._serialize_hyperparameter("beta_2"),
-                "epsilon": self.epsilon,
-                "amsgrad": self.amsgrad,
-            }
-        )
-        return config
+        return _adam_step(value, g, slots, c, self.amsgrad)
 
 
 class RMSprop(Optimizer):
@@ -1062,6 +1060,8 @@ class RMSprop(Optimizer):
 
     _SLOT_ALIASES: ClassVar[dict[str, str]] = {"velocity": "rms", "average_gradient": "mg"}
 
+    _CONFIG = ("learning_rate", "decay", "rho", "momentum", "epsilon", "centered")
+
     def __init__(
         self,
         learning_rate: Any = 0.001,
@@ -1073,17 +1073,8 @@ class RMSprop(Optimizer):
         **kwargs: Any,
     ) -> None:
         super().__init__(name, **kwargs)
-        self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
-        self._set_hyper("decay", self._initial_decay)
-        self._set_hyper("rho", rho)
-        self._check_hyper("momentum", momentum)
-        self._momentum = isinstance(momentum, Tensor) or callable(momentum) or momentum > 0
-        if isinstance(momentum, int | float) and not 0 <= momentum <= 1:
-            raise ValueError(
-                f"`momentum` must be between [0, 1]. Received: momentum={momentum} "
-                f"(of type {type(momentum)})."
-            )
-        self._set_hyper("momentum", momentum)
+        self._set_hypers(kwargs.get("lr", learning_rate), rho=rho)
+        self._set_momentum(momentum)
         self.epsilon = self._epsilon(epsilon)
         self.centered = bool(centered)
         self._slot_names = ["rms"]
@@ -1121,21 +1112,6 @@ class RMSprop(Optimizer):
             return value - lr * g / (_xp.sqrt(rms - mg * mg) + epsilon), (rms, mg)
         return value - lr * g / (_xp.sqrt(rms) + epsilon), (rms,)
 
-    def get_config(self) -> dict[str, Any]:
-        """The base arguments plus learning_rate, decay, rho, momentum, epsilon and centered."""
-        config = super().get_config()
-        config.update(
-            {
-                "learning_rate": self._serialize_hyperparameter("learning_rate"),
-                "decay": self._initial_decay,
-                "rho": self._serialize_hyperparameter("rho"),
-                "momentum": self._serialize_hyperparameter("momentum"),
-                "epsilon": self.epsilon,
-                "centered": self.centered,
-            }
-        )
-        return config
-
 
 class Adagrad(Optimizer):
     r"""Adagrad: per-coordinate steps that shrink with the accumulated squared gradients.
@@ -1147,6 +1123,8 @@ class Adagrad(Optimizer):
     """
 
     _SLOT_ALIASES: ClassVar[dict[str, str]] = {"accumulators": "accumulator"}
+
+    _CONFIG = ("learning_rate", "decay", "initial_accumulator_value", "epsilon")
 
     def __init__(
         self,
@@ -1162,14 +1140,13 @@ class Adagrad(Optimizer):
                 f"initial_accumulator_value must be non-negative: {initial_accumulator_value}"
             )
         super().__init__(name, **kwargs)
-        self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
-        self._set_hyper("decay", self._initial_decay)
-        self._initial_accumulator_value = initial_accumulator_value
+        self._set_hypers(kwargs.get("lr", learning_rate))
+        self.initial_accumulator_value = initial_accumulator_value
         self.epsilon = self._epsilon(epsilon)
         self._slot_names = ["accumulator"]
 
     def _slot_initial_value(self, slot_name: str) -> float:
-        return float(self._initial_accumulator_value)
+        return float(self.initial_accumulator_value)
 
     def _coefficients(self, dtype: Any, k: Scalars = NUMPY_SCALARS) -> tuple[Any, ...]:
         return self._decayed_lr(dtype, k), k.const(self.epsilon, dtype)
@@ -1178,19 +1155,6 @@ class Adagrad(Optimizer):
         lr, epsilon = c
         acc = slots[0] + g * g
         return value - g * lr / (_xp.sqrt(acc) + epsilon), (acc,)
-
-    def get_config(self) -> dict[str, Any]:
-        """The base arguments plus learning_rate, decay, the initial accumulator and epsilon."""
-        config = super().get_config()
-        config.update(
-            {
-                "learning_rate": self._serialize_hyperparameter("learning_rate"),
-                "decay": self._initial_decay,
-                "initial_accumulator_value": self._initial_accumulator_value,
-                "epsilon": self.epsilon,
-            }
-        )
-        return config
 
 
 class Adadelta(Optimizer):
@@ -1208,6 +1172,8 @@ class Adadelta(Optimizer):
         "accumulated_delta_var": "accum_var",
     }
 
+    _CONFIG = ("learning_rate", "decay", "rho", "epsilon")
+
     def __init__(
         self,
         learning_rate: Any = 0.001,
@@ -1217,9 +1183,7 @@ class Adadelta(Optimizer):
         **kwargs: Any,
     ) -> None:
         super().__init__(name, **kwargs)
-        self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
-        self._set_hyper("decay", self._initial_decay)
-        self._set_hyper("rho", rho)
+        self._set_hypers(kwargs.get("lr", learning_rate), rho=rho)
         self.epsilon = self._epsilon(epsilon)
         self._slot_names = ["accum_grad", "accum_var"]
 
@@ -1241,19 +1205,6 @@ class Adadelta(Optimizer):
         accum_update = accum_update * rho + (update * update) * one_minus_rho
         return value - update * lr, (accum, accum_update)
 
-    def get_config(self) -> dict[str, Any]:
-        """The base arguments plus learning_rate, decay, rho and epsilon."""
-        config = super().get_config()
-        config.update(
-            {
-                "learning_rate": self._serialize_hyperparameter("learning_rate"),
-                "decay": self._initial_decay,
-                "rho": self._serialize_hyperparameter("rho"),
-                "epsilon": self.epsilon,
-            }
-        )
-        return config
-
 
 class Adamax(Optimizer):
     r"""Adamax: Adam with the infinity norm.
@@ -1263,6 +1214,8 @@ class Adamax(Optimizer):
 
     Slots: ``"m"``, ``"v"`` (the :math:`u` above).
     """
+
+    _CONFIG = ("learning_rate", "decay", "beta_1", "beta_2", "epsilon")
 
     def __init__(
         self,
@@ -1274,10 +1227,7 @@ class Adamax(Optimizer):
         **kwargs: Any,
     ) -> None:
         super().__init__(name, **kwargs)
-        self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
-        self._set_hyper("decay", self._initial_decay)
-        self._set_hyper("beta_1", beta_1)
-        self._set_hyper("beta_2", beta_2)
+        self._set_hypers(kwargs.get("lr", learning_rate), beta_1=beta_1, beta_2=beta_2)
         self.epsilon = self._epsilon(epsilon)
         self._slot_names = ["m", "v"]
 
@@ -1292,20 +1242,6 @@ class Adamax(Optimizer):
         u = _xp.maximum(beta_2 * slots[1], _xp.abs(g))
         return value - step * (m / (u + epsilon)), (m, u)
 
-    def get_config(self) -> dict[str, Any]:
-        """The base arguments plus learning_rate, decay, the betas and epsilon."""
-        config = super().get_config()
-        config.update(
-            {
-                "learning_rate": self._serialize_hyperparameter("learning_rate"),
-                "decay": self._initial_decay,
-                "beta_1": self._serialize_hyperparameter("beta_1"),
-                "beta_2": self._serialize_hyperparameter("beta_2"),
-                "epsilon": self.epsilon,
-            }
-        )
-        return config
-
 
 class Nadam(Optimizer):
     r"""Nadam: Adam with Nesterov momentum (Dozat, 2015), with its momentum schedule
@@ -1316,6 +1252,8 @@ class Nadam(Optimizer):
     """
 
     _ALLOWED_KWARGS = (*Optimizer._ALLOWED_KWARGS, "schedule_decay")
+
+    _CONFIG = ("learning_rate", "decay", "beta_1", "beta_2", "epsilon")
 
     def __init__(
         self,
@@ -1334,10 +1272,7 @@ class Nadam(Optimizer):
                 "LearningRateSchedules as the learning rate."
             )
         super().__init__(name, **kwargs)
-        self._set_hyper("learning_rate", learning_rate)
-        self._set_hyper("decay", self._initial_decay)
-        self._set_hyper("beta_1", beta_1)
-        self._set_hyper("beta_2", beta_2)
+        self._set_hypers(learning_rate, beta_1=beta_1, beta_2=beta_2)
         self.epsilon = self._epsilon(epsilon)
         self._m_cache: Variable | None = None
         self._m_cache_read: Any = None
@@ -1411,20 +1346,6 @@ class Nadam(Optimizer):
         v_prime = v / v_den
         m_bar = om_t * g_prime + m_t_1 * m_prime
         return value - lr * m_bar / (_xp.sqrt(v_prime) + epsilon), (m, v)
-
-    def get_config(self) -> dict[str, Any]:
-        """The base arguments plus learning_rate, decay, the betas and epsilon."""
-        config = super().get_config()
-        config.update(
-            {
-                "learning_rate": self._serialize_hyperparameter("learning_rate"),
-                "decay": self._initial_decay,
-                "beta_1": self._serialize_hyperparameter("beta_1"),
-                "beta_2": self._serialize_hyperparameter("beta_2"),
-                "epsilon": self.epsilon,
-            }
-        )
-        return config
 
     @classmethod
     def from_config(
@@ -1569,15 +1490,10 @@ class AdamW(Optimizer):
         )
 
     def _update(self, var: Variable, value: Any, g: Any, slots: Any, c: Any) -> Any:
-        alpha, one_minus_beta_1, one_minus_beta_2, epsilon, lr, weight_decay = c
+        adam, (lr, weight_decay) = c[:4], c[4:]
         if self._use_weight_decay(var):
             value = value - value * weight_decay * lr
-        m = slots[0] + (g - slots[0]) * one_minus_beta_1
-        v = slots[1] + (g * g - slots[1]) * one_minus_beta_2
-        if self.amsgrad:
-            vhat = _xp.maximum(slots[2], v)
-            return value - (m * alpha) / (_xp.sqrt(vhat) + epsilon), (m, v, vhat)
-        return value - (m * alpha) / (_xp.sqrt(v) + epsilon), (m, v)
+        return _adam_step(value, g, slots, adam, self.amsgrad)
 
     def get_config(self) -> dict[str, Any]:
         """The arguments of Keras 3's AdamW, which it follows (name, weight decay, clipping...)."""

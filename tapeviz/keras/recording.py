@@ -22,13 +22,13 @@ loss surface written as a function of its coordinates — the data of
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._nest import positional_names
 from ..tape import GradientTape
 from ..tensor import Tensor, Variable
 
@@ -252,14 +252,7 @@ def record_run(
 
 
 def _argument_names(fn: Callable[..., Any], n: int) -> list[str]:
-    try:
-        params = [
-            p.name
-            for p in inspect.signature(fn).parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-        ]
-    except (TypeError, ValueError):
-        params = []
+    params = positional_names(fn)
     if len(params) >= n:
         return params[:n]
     return ["x", "y", "z"][:n] if n <= 3 else [f"x{i}" for i in range(n)]

@@ -17,6 +17,7 @@ tv.Tensor(0.05, shape=(), dtype=float32)
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from .. import _state
 from .._surface import module_getattr as _module_getattr
 from ..tensor import Tensor, Variable, convert_to_tensor
 from . import _f32
+from ._config import FromConfig
 
 if TYPE_CHECKING:
     from .._state import Tracer
@@ -165,7 +167,7 @@ class Scalars:
 NUMPY_SCALARS = Scalars()
 
 
-class LearningRateSchedule:
+class LearningRateSchedule(FromConfig):
     """Base class of learning-rate schedules.
 
     Subclass it and define ``__call__(self, step)`` (``step`` is a float32 scalar
@@ -220,11 +222,6 @@ class LearningRateSchedule:
             "in order to be serializable."
         )
 
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> LearningRateSchedule:
-        """A schedule made from the arguments ``get_config`` returned."""
-        return cls(**config)
-
     def __repr__(self) -> str:
         try:
             args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
@@ -233,30 +230,43 @@ class LearningRateSchedule:
         return f"{type(self).__name__}({args})"
 
 
-class _DecayBySteps(LearningRateSchedule):
-    """What ExponentialDecay and InverseTimeDecay share: their arguments and the progress
-    ``step / decay_steps`` (rounded down with ``staircase=True``)."""
+@dataclasses.dataclass(eq=False, repr=False)
+class _Decay(LearningRateSchedule):
+    """What the schedules that decay ``initial_learning_rate`` over ``decay_steps`` share.
 
-    def __init__(
-        self,
-        initial_learning_rate: Any,
-        decay_steps: Any,
-        decay_rate: Any,
-        staircase: bool = False,
-        name: str | None = None,
-    ) -> None:
+    They are dataclasses: the fields are the constructor's arguments in order, kept as
+    attributes of the same names, and :meth:`get_config` returns them;
+    ``__post_init__`` checks them (each subclass checks its own fields after these two).
+    """
+
+    initial_learning_rate: Any
+    decay_steps: Any
+
+    def __post_init__(self) -> None:
         owner = type(self).__name__
-        check_number(owner, "initial_learning_rate", initial_learning_rate, example=0.1)
-        check_number(owner, "decay_steps", decay_steps, positive=True, example=1000)
-        check_number(owner, "decay_rate", decay_rate, example=0.96)
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
+        check_number(owner, "initial_learning_rate", self.initial_learning_rate, example=0.1)
+        check_number(owner, "decay_steps", self.decay_steps, positive=True, example=1000)
 
     def _step_dtype(self) -> Any:
         return _float_dtype(self.initial_learning_rate)
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments (the dataclass fields), by name."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+@dataclasses.dataclass(eq=False, repr=False)
+class _DecayBySteps(_Decay):
+    """What ExponentialDecay and InverseTimeDecay share: their arguments and the progress
+    ``step / decay_steps`` (rounded down with ``staircase=True``)."""
+
+    decay_rate: Any
+    staircase: bool = False
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_number(type(self).__name__, "decay_rate", self.decay_rate, example=0.96)
 
     def _progress(self, step: Any, k: Scalars) -> tuple[Any, Any]:
         dt = _float_dtype(self.initial_learning_rate)
@@ -264,15 +274,6 @@ class _DecayBySteps(LearningRateSchedule):
         if self.staircase:
             p = k.floor(p)
         return dt, p
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-            "name": self.name,
-        }
 
 
 class ExponentialDecay(_DecayBySteps):
@@ -367,7 +368,8 @@ class InverseTimeDecay(_DecayBySteps):
         return k.const(_scalar(self.initial_learning_rate, dt), dt) / denom
 
 
-class PolynomialDecay(LearningRateSchedule):
+@dataclasses.dataclass(eq=False, repr=False)
+class PolynomialDecay(_Decay):
     """From ``initial_learning_rate`` to ``end_learning_rate`` in ``decay_steps`` steps:
     ``(initial - end) * (1 - step / decay_steps) ** power + end``.
 
@@ -380,29 +382,16 @@ class PolynomialDecay(LearningRateSchedule):
     [0.1, 0.055, 0.01, 0.01]
     """
 
-    def __init__(
-        self,
-        initial_learning_rate: Any,
-        decay_steps: Any,
-        end_learning_rate: Any = 0.0001,
-        power: Any = 1.0,
-        cycle: bool = False,
-        name: str | None = None,
-    ) -> None:
-        owner = "PolynomialDecay"
-        check_number(owner, "initial_learning_rate", initial_learning_rate, example=0.1)
-        check_number(owner, "decay_steps", decay_steps, positive=True, example=1000)
-        check_number(owner, "end_learning_rate", end_learning_rate, example=0.0001)
-        check_number(owner, "power", power, example=1.0)
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.end_learning_rate = end_learning_rate
-        self.power = power
-        self.cycle = cycle
-        self.name = name
+    end_learning_rate: Any = 0.0001
+    power: Any = 1.0
+    cycle: bool = False
+    name: str | None = None
 
-    def _step_dtype(self) -> Any:
-        return _float_dtype(self.initial_learning_rate)
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        owner = "PolynomialDecay"
+        check_number(owner, "end_learning_rate", self.end_learning_rate, example=0.0001)
+        check_number(owner, "power", self.power, example=1.0)
 
     def _value_at(self, step: Any, k: Scalars = NUMPY_SCALARS) -> Any:
         dt = _float_dtype(self.initial_learning_rate)
@@ -419,19 +408,9 @@ class PolynomialDecay(LearningRateSchedule):
         p = s / steps
         return (initial - end) * k.pow(k.const(1, dt) - p, power) + end
 
-    def get_config(self) -> dict[str, Any]:
-        """The initial and end rates, decay_steps, power, cycle and name."""
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "end_learning_rate": self.end_learning_rate,
-            "power": self.power,
-            "cycle": self.cycle,
-            "name": self.name,
-        }
 
-
-class CosineDecay(LearningRateSchedule):
+@dataclasses.dataclass(eq=False, repr=False)
+class CosineDecay(_Decay):
     """Half a cosine from ``initial_learning_rate`` down to ``alpha * initial_learning_rate``
     over ``decay_steps`` steps, optionally after a linear warm-up to ``warmup_target``.
 
@@ -443,31 +422,18 @@ class CosineDecay(LearningRateSchedule):
     [0.1, 0.05, 0.0, 0.0]
     """
 
-    def __init__(
-        self,
-        initial_learning_rate: Any,
-        decay_steps: Any,
-        alpha: float = 0.0,
-        name: str | None = None,
-        warmup_target: Any = None,
-        warmup_steps: Any = 0,
-    ) -> None:
-        owner = "CosineDecay"
-        check_number(owner, "initial_learning_rate", initial_learning_rate, example=0.1)
-        check_number(owner, "decay_steps", decay_steps, positive=True, example=1000)
-        check_number(owner, "alpha", alpha, example=0.0)
-        if warmup_target is not None:
-            check_number(owner, "warmup_target", warmup_target, example=0.1)
-        check_number(owner, "warmup_steps", warmup_steps, minimum=0, example=100)
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.alpha = alpha
-        self.name = name
-        self.warmup_target = warmup_target
-        self.warmup_steps = warmup_steps
+    alpha: float = 0.0
+    name: str | None = None
+    warmup_target: Any = None
+    warmup_steps: Any = 0
 
-    def _step_dtype(self) -> Any:
-        return _float_dtype(self.initial_learning_rate)
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        owner = "CosineDecay"
+        check_number(owner, "alpha", self.alpha, example=0.0)
+        if self.warmup_target is not None:
+            check_number(owner, "warmup_target", self.warmup_target, example=0.1)
+        check_number(owner, "warmup_steps", self.warmup_steps, minimum=0, example=100)
 
     def _decay(self, step: Any, decay_steps: Any, decay_from: Any, dt: Any, k: Scalars) -> Any:
         fraction = step / decay_steps
@@ -491,17 +457,6 @@ class CosineDecay(LearningRateSchedule):
             return self._decay(s - warmup, decay_steps, target, dt, k)
         warming = (target - initial) * (s / warmup) + initial
         return k.select(s < warmup, warming, self._decay(s - warmup, decay_steps, target, dt, k))
-
-    def get_config(self) -> dict[str, Any]:
-        """The initial rate, decay_steps, alpha, name and the warm-up arguments."""
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "alpha": self.alpha,
-            "name": self.name,
-            "warmup_target": self.warmup_target,
-            "warmup_steps": self.warmup_steps,
-        }
 
 
 _BUILTIN: dict[str, type[LearningRateSchedule]] = {

@@ -42,29 +42,11 @@ _PACKET = 8
 _LEAF = 1024  # Eigen's tree-reduction leaf, in packets
 
 
-def _packet_exp(x: np.ndarray) -> np.ndarray:
-    """Eigen's ``pexp_float`` (no FMA): exp(x) = 2**m · p(r), x = m·ln2 + r."""
-    xc = np.minimum(x, E.EXP_HI)
-    m = np.floor(xc * E.LOG2E + _F(0.5))
-    r = m * E.C1 + xc  # ln 2 taken off in two parts (C1 exact in few bits)
-    r = m * E.C2 + r
-    r2 = r * r
-    p_even = r2 * E.EXP_EVEN[0] + E.EXP_EVEN[1]
-    p_odd = r2 * E.EXP_ODD[0] + E.EXP_ODD[1]
-    p_even = r2 * p_even + E.EXP_EVEN[2]
-    y = r * p_odd + p_even
-    y = r2 * y + (r + _F(1.0))
-    out = np.ldexp(y, m.astype(np.int32)).astype(_F)
-    out = np.maximum(out, x)
-    out[x < E.EXP_LO] = 0  # far below the smallest float (and exp(-inf) = 0)
-    return out
-
-
 def _exp(x: np.ndarray) -> np.ndarray:
     flat = x.reshape(-1)
     n = flat.size - flat.size % _PACKET
     out = np.empty_like(flat)
-    out[:n] = _packet_exp(flat[:n])
+    out[:n] = E.exp(flat[:n])  # Eigen's pexp_float
     out[n:] = np.exp(flat[n:].astype(np.float64)).astype(_F)  # libm's expf: rounded exp
     out[(out < _TINY) & (out > 0)] = 0  # flush to zero
     return out.reshape(x.shape)

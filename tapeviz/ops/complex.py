@@ -160,12 +160,22 @@ def _complex_input(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else convert_to_tensor(x)
 
 
-def real(input: Any, name: str | None = None) -> Tensor:
-    """The real part (complex64 → float32); a real tensor is returned unchanged."""
-    z = _complex_input(input)
+def _of_complex(op: Op, x: Any, name: str | None) -> Tensor:
+    """``op`` of a complex tensor; a real tensor is returned unchanged (as in TensorFlow)."""
+    z = _complex_input(x)
     if not z.dtype.is_complex:
         return identity(z, name=name) if name else z
-    return apply(real_op, (z,), {}, name=name)
+    return apply(op, (z,), {}, name=name)
+
+
+def real(input: Any, name: str | None = None) -> Tensor:
+    """The real part (complex64 → float32); a real tensor is returned unchanged."""
+    return _of_complex(real_op, input, name)
+
+
+def conj(x: Any, name: str | None = None) -> Tensor:
+    """The complex conjugate; a real tensor is returned unchanged."""
+    return _of_complex(conj_op, x, name)
 
 
 def imag(input: Any, name: str | None = None) -> Tensor:
@@ -174,14 +184,6 @@ def imag(input: Any, name: str | None = None) -> Tensor:
     if not z.dtype.is_complex:
         return Tensor._wrap(np.zeros_like(z._value))
     return apply(imag_op, (z,), {}, name=name)
-
-
-def conj(x: Any, name: str | None = None) -> Tensor:
-    """The complex conjugate; a real tensor is returned unchanged."""
-    z = _complex_input(x)
-    if not z.dtype.is_complex:
-        return identity(z, name=name) if name else z
-    return apply(conj_op, (z,), {}, name=name)
 
 
 def angle(input: Any, name: str | None = None) -> Tensor:

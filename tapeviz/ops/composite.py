@@ -80,6 +80,13 @@ def eye(
     return t
 
 
+def _named(out: Tensor, name: str | None) -> Tensor:
+    """``out``, named ``name`` when a name is given (the ``name=`` of the ops below)."""
+    if name is not None:
+        out._name = name
+    return out
+
+
 def _norm_axes(axis: Any, ndim: int) -> tuple[int, ...] | None:
     if axis is None:
         return None
@@ -122,9 +129,7 @@ def norm(
         )
     if not keep:
         out = squeeze(out, axis=axes) if axes is not None else reshape(out, ())
-    if name is not None:
-        out._name = name
-    return out
+    return _named(out, name)
 
 
 def clip_by_norm(t: Any, clip_norm: Any, axes: Any = None, name: str | None = None) -> Tensor:
@@ -149,9 +154,7 @@ def clip_by_norm(t: Any, clip_norm: Any, axes: Any = None, name: str | None = No
     l2sum_safe = where(pred, l2sum, ones_like(l2sum))
     l2norm = where(pred, sqrt(l2sum_safe), l2sum)
     out = (x * c) / maximum(l2norm, c)
-    if name is not None:
-        out._name = name
-    return out
+    return _named(out, name)
 
 
 def tensordot(a: Any, b: Any, axes: Any, name: str | None = None) -> Tensor:
@@ -238,9 +241,7 @@ def einsum(equation: str, *inputs: Any, name: str | None = None, **kwargs: Any) 
     assert prod is not None
     summed = tuple(builtins.range(len(rhs), len(order)))
     out = reduce_sum(prod, axis=summed) if summed else prod
-    if name is not None:
-        out._name = name
-    return out
+    return _named(out, name)
 
 
 _ = expand_dims
@@ -261,9 +262,7 @@ def reduce_variance(
     if x.dtype.is_complex:
         deviation = abs_(deviation)
     out = reduce_mean(deviation * deviation, axis=axis, keepdims=keepdims)
-    if name is not None:
-        out._name = name
-    return out
+    return _named(out, name)
 
 
 def reduce_std(
@@ -271,9 +270,7 @@ def reduce_std(
 ) -> Tensor:
     """The standard deviation ``sqrt(reduce_variance(x))`` over ``axis``."""
     out = sqrt(reduce_variance(input_tensor, axis=axis, keepdims=keepdims))
-    if name is not None:
-        out._name = name
-    return out
+    return _named(out, name)
 
 
 def reduce_logsumexp(
@@ -296,9 +293,7 @@ def reduce_logsumexp(
     m = stop_gradient(where(finite, raw_max, zeros_like(raw_max)))
     out = log(sum_(exp(x - m), axis=axis, keepdims=keepdims))
     out = out + (m if keepdims else reshape(m, out.shape))
-    if name is not None:
-        out._name = name
-    return out
+    return _named(out, name)
 
 
 def log_sigmoid(x: Any, name: str | None = None) -> Tensor:
@@ -306,6 +301,4 @@ def log_sigmoid(x: Any, name: str | None = None) -> Tensor:
     from .nn import softplus
 
     out = -softplus(-convert_to_tensor(x))
-    if name is not None:
-        out._name = name
-    return out
+    return _named(out, name)

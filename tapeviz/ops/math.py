@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _state, dtypes
+from .. import _eigen_f32, _state, dtypes
 from ..errors import InvalidArgumentError
 from ..tensor import Tensor, binary_args, convert_to_tensor
 from ._registry import Kernel, KernelCall, Op, apply, register
@@ -249,6 +249,45 @@ def _check_broadcast(opname: str, x: Tensor, y: Tensor) -> None:
             "(trailing dimensions must be equal or 1); reshape one input, e.g. with "
             "tv.reshape or tv.expand_dims"
         ) from None
+
+
+_F32 = np.dtype(np.float32)
+_F32_SCALAR = np.float32
+
+
+def _eigen_fwd(name: str, general: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """The forward of a transcendental op: float32 takes Eigen's arithmetic (TensorFlow's
+    CPU kernels, and compiled code's: :mod:`tapeviz._eigen_f32`), so that eager, compiled
+    and TensorFlow's results are the same bits on every processor; other dtypes numpy's
+    ``general`` (quiet: inf/nan without warnings, as TensorFlow)."""
+    f32 = _eigen_f32.FUNCTIONS[name]
+
+    def fwd(x: Any) -> Any:
+        if type(x) is _F32_SCALAR or x.dtype == _F32:
+            return f32(x)
+        with _quiet():
+            return general(x)
+
+    fwd.__name__ = name
+    return fwd
+
+
+def _eigen_kernel(name: str, general: str, number: str = "") -> Kernel:
+    """The compiled form of a transcendental op: float32 arrays take the kernel ``K.<name>32``
+    (Eigen's arithmetic, as the eager forward: :func:`_eigen_fwd`) in fused loops and whole,
+    float32 numbers ``K.<number>`` (the C library's function, as TensorFlow and the eager
+    forward; the kernel if not given); other dtypes the numba source ``general``."""
+
+    def whole(c: KernelCall) -> str:
+        if c.dtype == np.float32:
+            return f"K.map32(K.{name}32, K.{number or name + '32'}, {c.args[0]})"
+        return _fill_x(general, c)
+
+    return Kernel(whole, float32=f"K.{name}32({{x}})")
+
+
+def _fill_x(template: str, c: KernelCall) -> str:
+    return template.replace("{x}", c.args[0]).replace("{one}", c.scalar(1))
 
 
 def _fwd_quiet(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -571,14 +610,14 @@ exp = _unary(
     register(
         Op(
             "exp",
-            _fwd_quiet(np.exp),
+            _eigen_fwd("exp", np.exp),
             conjugate_rule(lambda k, g, out, x: (g * out,)),  # d/dx eˣ = eˣ
             "exp",
             "e^{x}",
             ("{g} · {out}",),
             "Elementwise eˣ.",
             elementwise=True,
-            kernel=Kernel("np.exp({x})", float32="K.exp32({x})"),
+            kernel=_eigen_kernel("exp", "np.exp({x})", "expf"),
             may_warn=True,
         )
     ),
@@ -606,14 +645,14 @@ log = _unary(
     register(
         Op(
             "log",
-            _fwd_quiet(np.log),
+            _eigen_fwd("log", np.log),
             conjugate_rule(lambda k, g, out, x: (g * k.reciprocal(x),)),  # d/dx log x = 1/x
             "log",
             r"\log x",
             ("{g} · 1/{x}",),
             "Elementwise natural logarithm.",
             elementwise=True,
-            kernel=Kernel("np.log({x})", float32="K.log32({x})"),
+            kernel=_eigen_kernel("log", "np.log({x})", "logf"),
             may_warn=True,
         )
     ),
@@ -658,14 +697,14 @@ sin = _unary(
     register(
         Op(
             "sin",
-            np.sin,
+            _eigen_fwd("sin", np.sin),
             conjugate_rule(lambda k, g, out, x: (g * k.cos(x),)),  # d/dx sin x = cos x
             "sin",
             r"\sin x",
             ("{g} · cos {x}",),
             "Elementwise sine.",
             elementwise=True,
-            kernel=Kernel("np.sin({x})", float32="K.sin32({x})"),
+            kernel=_eigen_kernel("sin", "np.sin({x})", "sinf"),
         )
     ),
     complex_ok=True,
@@ -674,14 +713,14 @@ cos = _unary(
     register(
         Op(
             "cos",
-            np.cos,
+            _eigen_fwd("cos", np.cos),
             conjugate_rule(lambda k, g, out, x: (-g * k.sin(x),)),  # d/dx cos x = -sin x
             "cos",
             r"\cos x",
             ("−{g} · sin {x}",),
             "Elementwise cosine.",
             elementwise=True,
-            kernel=Kernel("np.cos({x})", float32="K.cos32({x})"),
+            kernel=_eigen_kernel("cos", "np.cos({x})", "cosf"),
         )
     ),
     complex_ok=True,
@@ -690,7 +729,7 @@ tanh = _unary(
     register(
         Op(
             "tanh",
-            np.tanh,
+            _eigen_fwd("tanh", np.tanh),
             conjugate_rule(
                 lambda k, g, out, x: (g * (1 - out * out),)
             ),  # d/dx tanh x = 1 - tanh² x
@@ -699,7 +738,7 @@ tanh = _unary(
             ("{g} · (1 − {out}²)",),
             "Elementwise hyperbolic tangent.",
             elementwise=True,
-            kernel=Kernel("np.tanh({x})", float32="K.tanh32({x})"),
+            kernel=_eigen_kernel("tanh", "np.tanh({x})"),
         )
     ),
     complex_ok=True,
@@ -707,23 +746,22 @@ tanh = _unary(
 
 
 def _sigmoid_fwd(x: Any) -> Any:
-    # 1 / (1 + e^-x), computed without overflow warnings for large |x|
-    with _quiet():
-        return 1 / (1 + np.exp(-x))
+    # 1 / (1 + e^-x) (float64 and complex; float32 takes Eigen's logistic function)
+    return 1 / (1 + np.exp(-x))
 
 
 sigmoid = _unary(
     register(
         Op(
             "sigmoid",
-            _sigmoid_fwd,
+            _eigen_fwd("sigmoid", _sigmoid_fwd),
             conjugate_rule(lambda k, g, out, x: (g * out * (1 - out),)),  # σ' = σ(1-σ)
             "σ",
             r"\sigma(x) = \frac{1}{1+e^{-x}}",
             ("{g} · {out} · (1 − {out})",),
             "Elementwise logistic sigmoid.",
             elementwise=True,
-            kernel=Kernel("{one} / ({one} + np.exp(-{x}))", float32="K.sigmoid32({x})"),
+            kernel=_eigen_kernel("sigmoid", "{one} / ({one} + np.exp(-{x}))"),
         )
     ),
     complex_ok=True,

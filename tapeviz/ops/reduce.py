@@ -223,21 +223,23 @@ _argmin_op = register(
 )
 
 
+def _index_of(op: Op, input: Any, axis: int | None) -> Tensor:
+    """``op`` (argmax or argmin) of a real tensor along ``axis`` (default 0)."""
+    x = convert_to_tensor(input)
+    if x.dtype.is_complex:
+        reject_complex(op.name, x.dtype.name)
+    return apply(op, (x,), {"axis": 0 if axis is None else int(axis)})
+
+
 def argmax(
     input: Any, axis: int | None = None, output_type: Any = None, name: str | None = None
 ) -> Tensor:
     """Index of the largest entry along ``axis`` (default 0), int64."""
-    x = convert_to_tensor(input)
-    if x.dtype.is_complex:
-        reject_complex("argmax", x.dtype.name)
-    return apply(_argmax_op, (x,), {"axis": 0 if axis is None else int(axis)})
+    return _index_of(_argmax_op, input, axis)
 
 
 def argmin(
     input: Any, axis: int | None = None, output_type: Any = None, name: str | None = None
 ) -> Tensor:
     """Index of the smallest entry along ``axis`` (default 0), int64."""
-    x = convert_to_tensor(input)
-    if x.dtype.is_complex:
-        reject_complex("argmin", x.dtype.name)
-    return apply(_argmin_op, (x,), {"axis": 0 if axis is None else int(axis)})
+    return _index_of(_argmin_op, input, axis)

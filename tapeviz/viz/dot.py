@@ -131,7 +131,7 @@ Example
 >>> import tapeviz as tv
 >>> x = tv.Variable(3.0, name="x")
 >>> with tv.GradientTape() as tape:
-...     y = tv.square(x)
+...     y = x * x
 >>> _ = tape.gradient(y, x)
 >>> g = tv.viz.graph(tape)
 >>> [line.split(" [")[0].strip() for line in g.source.splitlines() if ' [id="' in line]
@@ -1082,6 +1082,17 @@ def _attrs(items: Sequence[tuple[str, str]]) -> str:
     return " ".join(f"{k}={v}" for k, v in items)
 
 
+def _filled(style: theme.Style) -> list[tuple[str, str]]:
+    """The attributes of a node drawn in ``style``: its shape, filled, outlined."""
+    return [
+        ("shape", style.shape),
+        ("style", "filled"),
+        ("fillcolor", f'"{style.fill}"'),
+        ("color", f'"{style.stroke}"'),
+        ("penwidth", f"{style.penwidth}"),
+    ]
+
+
 def _font(text: str, *, size: int | None = None, colour: str | None = None,
           face: str | None = None, bold: bool = False) -> str:  # fmt: skip
     """``text`` (already HTML) in a ``<FONT>`` (and ``<B>``) element."""
@@ -1332,11 +1343,7 @@ class _Writer:
         attrs = [
             ("id", f'"{op_id}"'),
             ("class", f'"{theme.CLASS["node"]} {theme.CLASS["op"]}"'),
-            ("shape", style.shape),
-            ("style", "filled"),
-            ("fillcolor", f'"{style.fill}"'),
-            ("color", f'"{style.stroke}"'),
-            ("penwidth", f"{style.penwidth}"),
+            *_filled(style),
             ("margin", "0.02"),
         ]
         if len(node.inputs) > 1 and node.op not in _COMMUTATIVE:
@@ -1392,11 +1399,7 @@ class _Writer:
         attrs = [
             ("id", f'"{region.svg_id}"'),
             ("class", f'"{css}"'),
-            ("shape", style.shape),
-            ("style", "filled"),
-            ("fillcolor", f'"{style.fill}"'),
-            ("color", f'"{style.stroke}"'),
-            ("penwidth", f"{style.penwidth}"),
+            *_filled(style),
             ("margin", '"0.12,0.06"'),
             ("tooltip", dot_quote(region.title, region.subtitle, *region.tip)),
             ("label", label),

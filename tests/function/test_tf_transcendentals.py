@@ -17,8 +17,11 @@ from typing import Any
 import numba
 import numpy as np
 import pytest
+from ulp import ulp_distance as ulps
 
+import tapeviz as tv
 from tapeviz import _eigen_f32 as E
+from tapeviz.compiler import interp, tiered
 from tapeviz.compiler import kernels as K
 
 pytestmark = pytest.mark.skipif(
@@ -37,8 +40,8 @@ _loop = K.elementwise
     [
         ("exp", K.exp32),
         ("log", K.log32),
-        ("tanh", K.tanh_tf32),
-        ("sigmoid", K.sigmoid_tf32),
+        ("tanh", K.tanh32),
+        ("sigmoid", K.sigmoid32),
         ("sin", K.sin32),
         ("cos", K.cos32),
     ],
@@ -61,7 +64,7 @@ def test_specials_as_tensorflow_gives_them() -> None:
     x = DATA["exp_x"][:5]  # nan, inf, -inf, 0, -0
     fp = K.flush_subnormals_enter()
     try:
-        e, t = _loop(K.exp32)(x), _loop(K.tanh_tf32)(x)
+        e, t = _loop(K.exp32)(x), _loop(K.tanh32)(x)
     finally:
         K.flush_subnormals_leave(fp)
     assert np.isnan(e[0]) and e[1] == np.inf and e[2] == 0 and e[3] == e[4] == 1
@@ -111,3 +114,140 @@ def test_huge_argument_reduction_without_a_table() -> None:
     r_table, q_table = E.reduce_huge(x)
     assert np.array_equal(r.view(np.int32), r_table.view(np.int32))
     assert np.array_equal(q, q_table)
+
+
+# --- eager code: the same arithmetic ---------------------------------------------------------
+EAGER_OPS = {
+    "exp": tv.exp,
+    "log": tv.math.log,
+    "tanh": tv.tanh,
+    "sigmoid": tv.sigmoid,
+    "sin": tv.sin,
+    "cos": tv.cos,
+}
+
+
+@pytest.mark.parametrize("name", sorted(EAGER_OPS))
+def test_eager_ops_equal_tensorflow_bit_for_bit(name: str) -> None:
+    """``tv.exp`` & co. of a float32 tensor give TensorFlow's bits (eager float32 arrays
+    run with subnormals flushed, as TensorFlow's kernels)."""
+    x, want = DATA[name + "_x"], DATA[name + "_tf"]
+    got = EAGER_OPS[name](tv.constant(x)).numpy()
+    nan = np.isnan(want)
+    assert np.array_equal(np.isnan(got), nan)
+    assert np.array_equal(got[~nan].view(np.int32), want[~nan].view(np.int32))
+
+
+def _wide_sample(seed: int) -> np.ndarray:
+    """Values over the whole float32 range: uniform, exponential, any bit pattern, specials."""
+    rng = np.random.default_rng(seed)
+    bits = rng.integers(-(2**31), 2**31 - 1, 20_000).astype(np.int32).view(np.float32)
+    special = [0.0, -0.0, 1e-40, -1e-40, np.inf, -np.inf, np.nan, 88.72, 88.723, 88.73]
+    special += [-104.0, -103.99, -87.5, 7.91, 16.64, 25965.9, 25966.0, 18837.9, 18838.0, 3.4e38]
+    values = np.concatenate(
+        [rng.uniform(-120, 120, 20_000), np.exp(rng.uniform(-87, 88, 10_000)), special]
+    ).astype(np.float32)
+    return np.concatenate([values, -values[-len(special) :], bits])
+
+
+C_LIBRARY = {"exp": K.expf, "log": K.logf, "sin": K.sinf, "cos": K.cosf}
+
+
+@pytest.mark.parametrize("name", sorted(E.SCALAR_KERNELS))
+def test_eager_scalars_arrays_and_kernels_agree(name: str) -> None:
+    """The forms of each function give the same bits: the kernel compiled by numba
+    (subnormals flushed) and eager code's numpy array version (flushed); for single
+    numbers, eager code and compiled code both take the C library's ``expf``, ``logf``,
+    ``sinf``, ``cosf`` (as TensorFlow does) and Eigen's ``tanh``/``sigmoid`` (the kernel run
+    as Python on numpy scalars: IEEE, its result flushed).  Subnormal inputs to a single
+    number are read as numbers (compiled code reads them as zero), so they are left out."""
+    x = _wide_sample(7)
+    number = C_LIBRARY.get(name, getattr(K, name + "32"))
+    fp = K.flush_subnormals_enter()
+    try:
+        kernel = _loop(getattr(K, name + "32"))(x)
+        array = E.FUNCTIONS[name](x)
+        compiled_numbers = _loop(number)(x)
+    finally:
+        K.flush_subnormals_leave(fp)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):  # (else: arrays)
+        scalar = _flushed(np.array([E.FUNCTIONS[name](v) for v in x], np.float32))
+    subnormal = (np.abs(x) < np.finfo(np.float32).tiny) & (x != 0)
+    for got, want, skip in (
+        (array, kernel, np.zeros_like(subnormal)),
+        (scalar, compiled_numbers, subnormal),
+    ):
+        nan = np.isnan(want)
+        assert np.array_equal(np.isnan(got)[~skip], nan[~skip])
+        same = (got.view(np.int32) == want.view(np.int32)) | nan | skip
+        assert same.all(), x[~same][:10]
+    assert type(E.FUNCTIONS[name](np.float32(0.5))) is np.float32
+
+
+@pytest.mark.parametrize("name", sorted(EAGER_OPS))
+def test_single_numbers_as_tensorflow_computes_them(name: str) -> None:
+    """TensorFlow computes a 0-d tensor (a tensor's last n % 8 elements) with the C
+    library's ``expf``/``logf``/``sinf``/``cosf`` and Eigen's ``tanh``: eager tapeviz gives
+    its bits; its scalar ``sigmoid`` is another formula, within 5 ulps of Eigen's that
+    tapeviz keeps.  Subnormal inputs are left out (TensorFlow's scalar path does not flush
+    them; tapeviz's scalar ops flush a subnormal result)."""
+    x, want = DATA[name + "_scalar_x"], DATA[name + "_scalar_tf"]
+    got = np.array([EAGER_OPS[name](tv.constant(v)).numpy() for v in x], np.float32)
+    nan = np.isnan(want)
+    tiny = np.finfo(np.float32).tiny
+    keep = ((np.abs(want) >= tiny) | (want == 0) | nan) & ~((np.abs(x) < tiny) & (x != 0))
+    assert np.array_equal(np.isnan(got), nan)
+    if name == "sigmoid":
+        assert ulps(got[~nan], want[~nan]).max() <= 5
+        return
+    same = (got.view(np.int32) == want.view(np.int32)) | nan | ~keep
+    assert same.all(), x[~same][:10]
+    assert (~keep).sum() <= 1  # (1e-40)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_eager_compiled_and_interpreted_agree(dtype: Any) -> None:
+    """A tv.function with the six functions and their gradients: compiled code, the numpy
+    interpreter and eager code give the same bits in float32 (Eigen's arithmetic in all
+    three); float64 keeps numpy's functions eagerly and in the interpreter."""
+    x = tv.constant(_wide_sample(8)[:30_000].astype(dtype) % 30)
+    s = tv.constant(dtype(0.75))
+
+    def both(x: tv.Tensor, s: tv.Tensor) -> list[tv.Tensor]:
+        with tv.GradientTape() as tape:
+            tape.watch([x, s])
+            y = tv.tanh(x) * tv.exp(-x) + tv.sigmoid(x) * tv.sin(x) + tv.cos(x)
+            y = y + tv.math.log(tv.abs(x) + 1.0) + tv.sin(s) * tv.exp(s) * tv.sigmoid(s)
+            loss = tv.reduce_sum(y)
+        return [y, *tape.gradient(loss, [x, s])]
+
+    eager = [t.numpy() for t in both(x, s)]
+    f = tv.function(both)
+    compiled = [t.numpy() for t in f(x, s)]
+    cf = f.get_concrete_function(x, s)
+    outs, _ = interp.run(cf.program, [x._value, s._value], [])
+    interpreted = [outs[v] for kind, v in cf._out_leaves if kind == "out"]
+    assert len(interpreted) == 3
+    for e, i in zip(eager, interpreted, strict=True):
+        assert np.array_equal(np.asarray(e), np.asarray(i), equal_nan=True)
+    if dtype == np.float32:
+        for e, c in zip(eager, compiled, strict=True):
+            assert np.array_equal(np.asarray(e).view(np.int32), np.asarray(c).view(np.int32))
+    assert tiered.interpreted_alike(cf.program) == (dtype == np.float32)
+
+
+def test_whole_values_take_the_kernels_too() -> None:
+    """``K.map32`` (generated code's form for a single number or an array outside a fused
+    loop): the kernel's bits for each entry of a strided 2-D array, the C library's
+    function for a single number."""
+    x = _wide_sample(9)[:20_000].reshape(100, 200)[:, ::3]
+
+    @numba.njit(error_model="numpy")
+    def whole(x: Any, s: Any) -> Any:
+        return K.map32(K.tanh32, K.tanh32, x), K.map32(K.exp32, K.expf, s)
+
+    arr, one = whole(x, x[3, 4])
+    want = _loop(K.tanh32)(np.ascontiguousarray(x).reshape(-1)).reshape(x.shape)
+    assert arr.shape == x.shape and arr.dtype == np.float32
+    assert np.array_equal(arr, want, equal_nan=True)
+    assert np.float32(one).view(np.int32) == _loop(K.expf)(x[3:4, 4]).view(np.int32)[0]

@@ -101,6 +101,24 @@ def test_categorical_and_binary_crossentropy() -> None:
 
 
 # -- metrics ---------------------------------------------------------------------------------------
+def test_label_smoothing_matches_tensorflow() -> None:
+    # tf_keras 2.21 (legacy Keras) on the same inputs: float32 results, bit for bit
+    y_true = np.array([[0, 1, 0], [1, 0, 0]], f32)
+    y_pred = np.array([[0.2, 0.7, 0.1], [0.5, 0.3, 0.2]], f32)
+    cce = keras.losses.CategoricalCrossentropy(label_smoothing=0.1)
+    assert cce(y_true, y_pred).numpy() == f32(0.60200757)  # labels * 0.9 + 0.1 / 3
+    cce = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.3)
+    assert cce(y_true, y_pred).numpy() == f32(0.93389034)
+    bce = keras.losses.BinaryCrossentropy(label_smoothing=0.2)
+    assert bce(y_true, y_pred).numpy() == f32(0.43743074)  # labels * 0.8 + 0.1
+    assert bce.get_config() == {
+        "reduction": "auto",
+        "name": "binary_crossentropy",
+        "from_logits": False,
+        "label_smoothing": 0.2,
+    }
+
+
 def test_mean_metric() -> None:
     m = keras.metrics.Mean()
     assert m.name == "mean" and [v.name for v in m.variables] == ["total:0", "count:0"]
