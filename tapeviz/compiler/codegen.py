@@ -129,6 +129,9 @@ class Gen:
         # values whose array this function allocated and nobody else holds (matmul
         # results, arrays of fused loops): a fused loop may write its result into one
         self.fresh: set[int] = set()
+        # functions the generated one calls (module-level source): the loops of streaming
+        # sums (see fusion.emit_group)
+        self.helpers: list[str] = []
 
     def emit(self, line: str) -> None:
         self.lines.append("    " * self.depth + line)
@@ -850,7 +853,10 @@ def generate(prog: Program, name: str) -> Generated:
         params.append("rs")
         consts.insert(0, "    np.random.seed(rs)")
     body = f"def {fn}({', '.join(params)}):\n" + "\n".join(consts + g.lines)
-    source = _HEADER.format(name=name, version=CODEGEN_VERSION) + "\n\n@_njit\n" + body + "\n"
+    helpers = "".join(f"\n\n@_njit\n{h}\n" for h in g.helpers)
+    source = (
+        _HEADER.format(name=name, version=CODEGEN_VERSION) + helpers + "\n\n@_njit\n" + body + "\n"
+    )
     # the file name: a hash of the whole text (two traces with one body but different names
     # must not share a file) and of the kernels it calls
     digest = hashlib.sha256((_kernels_digest() + source).encode()).hexdigest()[:16]

@@ -57,6 +57,7 @@ try:
         FunctionCache,
         IndexDataCacheFile,
         InTreeCacheLocator,
+        NullCache,
     )
     from numba.core.runtime.nrt import rtsys
 
@@ -197,17 +198,34 @@ except ImportError:  # pragma: no cover - a numba without these internals
     FAST_LOAD = False
 
 
-def _cached(dispatcher: Any) -> Any:
-    """``dispatcher`` with our cache, if there is a folder for it (else: in memory)."""
-    if FAST_LOAD and hasattr(dispatcher, "py_func") and diskcache.cache_dir() is not None:
+class _LazyCache:
+    """A dispatcher's :class:`_FastLoadCache`, set up when numba first uses it (to load or
+    to compile): importing tapeviz's kernels makes some 70 dispatchers, of which a program
+    calls a few, and setting up a cache (its folder, its index's name, the source's stamp)
+    costs ~0.1 ms each."""
+
+    def __init__(self, dispatcher: Any) -> None:
+        self._dispatcher = dispatcher
+
+    def __getattr__(self, name: str) -> Any:
+        dispatcher = self._dispatcher
         try:
-            dispatcher._cache = _FastLoadCache(dispatcher.py_func)
+            cache: Any = _FastLoadCache(dispatcher.py_func)
         except (OSError, RuntimeError) as e:  # the folder changed since it was checked
             diskcache.warn_once(
                 f"cache {dispatcher.py_func.__code__.co_filename}",
                 f"tapeviz: compiled code is not cached ({diskcache.describe(e)}); it is "
                 "compiled in memory.",
             )
+            cache = NullCache()
+        dispatcher._cache = cache
+        return getattr(cache, name)
+
+
+def _cached(dispatcher: Any) -> Any:
+    """``dispatcher`` with our cache, if there is a folder for it (else: in memory)."""
+    if FAST_LOAD and hasattr(dispatcher, "py_func") and diskcache.cache_dir() is not None:
+        dispatcher._cache = _LazyCache(dispatcher)
     return dispatcher  # (NUMBA_DISABLE_JIT=1: the Python function itself)
 
 

@@ -132,9 +132,10 @@ class Job:
         env["TAPEVIZ_CACHE_DIR"] = folder
         package_root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
         env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
+        niceness = helper_niceness()
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-c", _HELPER_MAIN],
+                [sys.executable, "-c", _HELPER_MAIN, str(niceness)],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -143,6 +144,7 @@ class Job:
             )
         except OSError:
             return False
+        _lower_priority(self._proc.pid, niceness)
         # a thread hands the request over (a large one would fill the pipe before the
         # helper reads it) and reaps the helper when it ends: no zombie, even if the
         # function is never called again
@@ -344,12 +346,31 @@ def _at_exit() -> None:
             job._thread.join(60)
 
 
-# the helper runs at a lower priority (before its imports, the larger part of its work):
-# on a busy machine the caller's interpreted calls keep their processor
+# the helper runs at a lower priority from its start (Python's own start-up, its imports and
+# numba's compilation): on a busy machine the caller's interpreted calls keep their
+# processor.  The parent lowers it as soon as it exists; the helper makes sure of it itself
+# (where the parent could not), before its imports.
+HELPER_NICE = 10  # added to the caller's niceness (at most 19)
+
+
+def helper_niceness() -> int:
+    """The niceness of a helper started by this process."""
+    own = os.getpriority(os.PRIO_PROCESS, 0) if hasattr(os, "getpriority") else 0
+    return min(19, own + HELPER_NICE)
+
+
+def _lower_priority(pid: int, niceness: int) -> None:
+    """Give process ``pid`` (a helper just started) this ``niceness``."""
+    if hasattr(os, "setpriority"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, pid, niceness)
+
+
 _HELPER_MAIN = (
-    "import os, runpy\n"
-    "if hasattr(os, 'nice'):\n"
-    "    os.nice(10)\n"
+    "import os, runpy, sys\n"
+    "if hasattr(os, 'getpriority'):\n"
+    "    if os.getpriority(os.PRIO_PROCESS, 0) < int(sys.argv[1]):\n"
+    "        os.setpriority(os.PRIO_PROCESS, 0, int(sys.argv[1]))\n"
     "runpy.run_module('tapeviz.compiler.tiered', run_name='__main__')\n"
 )
 

@@ -617,3 +617,28 @@ def test_four_processes_compiling_into_one_cache_at_once(tmp_path: Any) -> None:
     np.testing.assert_allclose(later[1], w.numpy(), rtol=1e-6, atol=1e-7)
     peak = tv.reduce_max(tv.nn.softmax(tv.constant([0.1, 0.7, 0.2]) * 3.0))
     np.testing.assert_allclose(later[2], float(peak), rtol=1e-6)
+
+
+def test_kernel_caches_are_set_up_when_numba_first_uses_them() -> None:
+    """Importing the kernels makes ~70 dispatchers; each one's cache (its folder, index name
+    and source stamp) is set up only when numba loads or compiles that kernel."""
+    from tapeviz.compiler import diskcache, numba_cache
+    from tapeviz.compiler import kernels as K
+
+    if not hasattr(K.select, "py_func") or not numba_cache.FAST_LOAD or not diskcache.cache_dir():
+        pytest.skip("nothing compiled (NUMBA_DISABLE_JIT), or no cache folder / numba internals")
+    lazy = [
+        d
+        for d in vars(K).values()
+        if hasattr(d, "py_func") and isinstance(d._cache, numba_cache._LazyCache)
+    ]
+    assert len(lazy) > 30  # (the rest were used by earlier tests of this process)
+
+    @numba_cache.cached_njit(error_model="numpy")
+    def twice(x: Any) -> Any:
+        return x * 2
+
+    assert isinstance(twice._cache, numba_cache._LazyCache)
+    assert twice(np.float32(3.0)) == 6.0
+    assert isinstance(twice._cache, numba_cache._FastLoadCache)
+    assert twice.stats.cache_path.startswith(diskcache.cache_dir())

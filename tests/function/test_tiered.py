@@ -8,6 +8,7 @@ first call) and use a new cache folder, so that nothing is compiled yet.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -118,6 +119,11 @@ def test_a_helper_process_fills_the_folder_with_sealed_files(tiering: str) -> No
     cf = f.get_concrete_function(x)
     job = cf._job
     assert cf._compiled is None and job is not None and job._proc is not None
+    # the helper runs at a lower priority than this process from its start
+    if hasattr(os, "getpriority") and job._proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):  # (unless it has just ended)
+            own = os.getpriority(os.PRIO_PROCESS, 0)
+            assert os.getpriority(os.PRIO_PROCESS, job._proc.pid) == min(19, own + 10)
     assert job.wait(300)
     assert job._proc.returncode == 0  # (and reaped: no zombie)
     assert f(x).numpy().tobytes() == first.numpy().tobytes()
