@@ -198,17 +198,19 @@ def _block_sum(a: Any, lo: int, n: int) -> Any:
     r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
     r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
     m = n - n % 8
-    i = 8
-    while i < m:
-        r0 += a[lo + i]
-        r1 += a[lo + i + 1]
-        r2 += a[lo + i + 2]
-        r3 += a[lo + i + 3]
-        r4 += a[lo + i + 4]
-        r5 += a[lo + i + 5]
-        r6 += a[lo + i + 6]
-        r7 += a[lo + i + 7]
-        i += 8
+    # Eight numbers at a time through a slice: constant indices into it need no
+    # negative-index checks, which ``a[lo + i + k]`` would cost on every read.
+    for i in range(8, m, 8):
+        b = a[lo + i : lo + i + 8]
+        r0 += b[0]
+        r1 += b[1]
+        r2 += b[2]
+        r3 += b[3]
+        r4 += b[4]
+        r5 += b[5]
+        r6 += b[6]
+        r7 += b[7]
+    i = m
     res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
     while i < n:
         res += a[lo + i]
