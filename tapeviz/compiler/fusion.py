@@ -518,10 +518,9 @@ def _emit_leaf_sums(g: Any, ids: list[int]) -> None:
     """Each full sum's leaf ``_buf<id>[_off:_off + _n]`` summed as numpy sums a leaf (its
     first 8 numbers start 8 accumulators, every later 8 add to them in turn, the 8 are
     added pairwise, the rest of the leaf in order) into ``_acc<id>[_sp]``, then numpy's
-    merges of partial sums.  Written out here rather than calling ``K.block_sum``: the
-    8 numbers are read from a slice with constant indices, so numba emits no
-    negative-index checks and the leaf costs half as much (a leaf of a schedule with more
-    than one leaf has at least 64 numbers)."""
+    merges of partial sums.  The same arithmetic as ``K.block_sum``, written out here
+    rather than called: a call per leaf of at most 128 numbers costs W5 ~6 % at 1e7 values
+    (measured); a leaf of a schedule with more than one leaf has at least 64 numbers."""
     g.emit("_m8 = _n - _n % 8")
     for oid in ids:
         r = [f"_r{oid}_{k}" for k in range(8)]
