@@ -270,7 +270,6 @@ def _check_broadcast(opname: str, x: Tensor, y: Tensor) -> None:
 
 
 _F32 = np.dtype(np.float32)
-_F32_SCALAR = np.float32
 
 
 def _eigen_fwd(name: str, general: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -281,7 +280,7 @@ def _eigen_fwd(name: str, general: Callable[[Any], Any]) -> Callable[[Any], Any]
     f32 = _eigen_f32.FUNCTIONS[name]
 
     def fwd(x: Any) -> Any:
-        if type(x) is _F32_SCALAR or x.dtype == _F32:
+        if type(x) is _f32 or x.dtype == _F32:
             return f32(x)
         with _quiet():
             return general(x)
