@@ -1152,7 +1152,7 @@ def _cell_link(cell_id: str) -> str:
     return f'ID="{cell_id}" HREF="#{cell_id}"'
 
 
-@dataclass
+@dataclass(eq=False)  # (one drawing's writer: compared and hashed by identity)
 class _Writer:
     """Writes the DOT statements of one drawing."""
 
