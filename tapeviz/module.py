@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from . import dtypes
+from ._readonly import ReadOnly
 from .custom import name_scope as _name_scope
 from .tensor import Tensor, Variable
 
@@ -66,10 +67,7 @@ class Module:
             )
         self._name = name
 
-    @property
-    def name(self) -> str:
-        """The module's name (by default the class name in snake case)."""
-        return self._name
+    name = ReadOnly[str]("_name", "The module's name (by default the class name in snake case).")
 
     @property
     def name_scope(self) -> Any:

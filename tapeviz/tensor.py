@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import _state, dtypes
+from ._readonly import ReadOnly
 from ._state import Tracer
 from .dtypes import DType
 from .ops import _registry
@@ -116,10 +117,9 @@ class Tensor:
         """The number of axes."""
         return int(self._value.ndim)
 
-    @property
-    def name(self) -> str | None:
-        """The name the tensor was given (None if none), shown in drawings."""
-        return self._name
+    name = ReadOnly[str | None](
+        "_name", "The name the tensor was given (None if none), shown in drawings."
+    )
 
     def numpy(self) -> Any:
         """The value as a numpy array (a numpy scalar for rank 0); a copy, safe to modify."""
@@ -329,15 +329,12 @@ class Variable(Tensor):
         self._vname = base if ":" in base else f"{_state.local.scope}{base}:0"
         self._on_assign: Any = None
 
-    @property
-    def name(self) -> str:
-        """The name with its scope and output index (``"dense/w:0"``), as in TensorFlow 2."""
-        return self._vname
-
-    @property
-    def trainable(self) -> bool:
-        """Whether optimizers and ``trainable_variables`` take it (and tapes watch it)."""
-        return self._trainable
+    name = ReadOnly[str](
+        "_vname", 'The name with its scope and output index (``"dense/w:0"``), as in TensorFlow 2.'
+    )
+    trainable = ReadOnly[bool](
+        "_trainable", "Whether optimizers and ``trainable_variables`` take it (and tapes watch it)."
+    )
 
     def __repr__(self) -> str:
         return (

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import dtypes
+from ._readonly import ReadOnly
 from .errors import OutOfRangeError
 from .tensor import Tensor, convert_to_tensor
 
@@ -57,20 +58,11 @@ class TensorArray:
         except TypeError:
             raise TypeError(f"TensorArray: {what} must be an integer, got {i!r}") from None
 
-    @property
-    def dtype(self) -> dtypes.DType:
-        """The element type."""
-        return self._dtype
-
-    @property
-    def dynamic_size(self) -> bool:
-        """Whether writing past the end grows the array."""
-        return self._dynamic
-
-    @property
-    def element_shape(self) -> Any:
-        """The shape every element must have (None: set by the first write)."""
-        return self._element_shape
+    dtype = ReadOnly[dtypes.DType]("_dtype", "The element type.")
+    dynamic_size = ReadOnly[bool]("_dynamic", "Whether writing past the end grows the array.")
+    element_shape = ReadOnly[Any](
+        "_element_shape", "The shape every element must have (None: set by the first write)."
+    )
 
     def size(self, name: Any = None) -> Tensor:
         """The number of elements (written or not), an int32 scalar."""

@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import _state
 from .. import random as _random
+from .._readonly import ReadOnly
 from .._surface import module_getattr as _module_getattr
 from ..custom import name_scope
 from ..ops import linalg as _linalg
@@ -172,15 +173,12 @@ class Layer(FromConfig):
                 if isinstance(v, Layer | Variable):
                     self._track(v)
 
-    @property
-    def name(self) -> str:
-        """The layer's name, unique in its model (``dense``, ``dense_1``, ...)."""
-        return self._name
-
-    @property
-    def dtype(self) -> str:
-        """The dtype of the layer's weights (``"float32"`` unless given)."""
-        return self._dtype
+    name = ReadOnly[str](
+        "_name", "The layer's name, unique in its model (``dense``, ``dense_1``, ...)."
+    )
+    dtype = ReadOnly[str](
+        "_dtype", 'The dtype of the layer\'s weights (``"float32"`` unless given).'
+    )
 
     # -- weights ------------------------------------------------------------------------------
     def add_weight(

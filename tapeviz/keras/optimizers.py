@@ -47,6 +47,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .. import _state, subnormals
+from .._readonly import ReadOnly
 from .._surface import module_getattr as _module_getattr
 from ..custom import name_scope
 from ..ops._registry import NUMPY, TENSOR, Backend
@@ -448,10 +449,7 @@ class Optimizer:
     )
 
     # -- state: iterations, slots, weights -------------------------------------------------
-    @property
-    def name(self) -> str:
-        """The optimizer's name (its slot Variables' names start with it)."""
-        return self._name
+    name = ReadOnly[str]("_name", "The optimizer's name (its slot Variables' names start with it).")
 
     @property
     def iterations(self) -> Variable:

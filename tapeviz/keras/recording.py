@@ -198,57 +198,47 @@ def record_run(
     optimizer._create_all_slots(var_list)  # slots exist (with their initial values) from step 0
     slot_names = optimizer.get_slot_names()
 
-    values = {
-        n: np.empty((steps + 1, *np.shape(v._value)), v._value.dtype)
-        for n, v in zip(names, var_list, strict=True)
-    }
-    grads = {
-        n: np.empty((steps, *np.shape(v._value)), v._value.dtype)
-        for n, v in zip(names, var_list, strict=True)
-    }
-    slot_vars = {
-        n: {s: optimizer.get_slot(v, s) for s in slot_names}
-        for n, v in zip(names, var_list, strict=True)
-    }
-    slots = {
-        n: {s: np.empty((steps + 1, *np.shape(v._value)), v._value.dtype) for s in slot_names}
-        for n, v in zip(names, var_list, strict=True)
-    }
-    losses = np.empty(steps + 1, np.float64)
-    rates = np.empty(steps, np.float64)
-    config = optimizer.get_config()
+    variables = dict(zip(names, var_list, strict=True))
+    slot_vars = {n: {s: optimizer.get_slot(v, s) for s in slot_names} for n, v in variables.items()}
+
+    def history(v: Variable, length: int) -> np.ndarray:
+        """Room for ``length`` values of the shape and dtype of ``v``."""
+        return np.empty((length, *np.shape(v._value)), v._value.dtype)
+
+    name = type(optimizer).__name__
+    run = Run(  # filled in below, step by step
+        optimizer=name,
+        config=optimizer.get_config(),
+        names=names,
+        values={n: history(v, steps + 1) for n, v in variables.items()},
+        gradients={n: history(v, steps) for n, v in variables.items()},
+        slots={n: {s: history(v, steps + 1) for s in slot_names} for n, v in variables.items()},
+        loss=np.empty(steps + 1, np.float64),
+        learning_rate=np.empty(steps, np.float64),
+        label=label or name,
+    )
 
     def snapshot(k: int) -> None:
-        for n, v in zip(names, var_list, strict=True):
-            values[n][k] = v._value
+        for n, v in variables.items():
+            run.values[n][k] = v._value
             for s, sv in slot_vars[n].items():
-                slots[n][s][k] = sv._value
+                run.slots[n][s][k] = sv._value
 
     snapshot(0)
     for k in range(steps):
         with GradientTape() as tape:
             loss_value = loss()
         gs = tape.gradient(loss_value, var_list)
-        losses[k] = _loss_value(loss_value)
+        run.loss[k] = _loss_value(loss_value)
         for n, g in zip(names, gs, strict=True):
-            grads[n][k] = np.nan if g is None else g._value
-        rates[k] = float(optimizer._lr_for_next_step(np.float32))
+            run.gradients[n][k] = np.nan if g is None else g._value
+        run.learning_rate[k] = float(optimizer._lr_for_next_step(np.float32))
         optimizer.apply_gradients(list(zip(gs, var_list, strict=True)))
         snapshot(k + 1)
         if callback is not None:
             callback(k + 1, optimizer)
-    losses[steps] = _loss_value(loss())
-    return Run(
-        optimizer=type(optimizer).__name__,
-        config=config,
-        names=names,
-        values=values,
-        gradients=grads,
-        slots=slots,
-        loss=losses,
-        learning_rate=rates,
-        label=label or type(optimizer).__name__,
-    )
+    run.loss[steps] = _loss_value(loss())
+    return run
 
 
 def _argument_names(fn: Callable[..., Any], n: int) -> list[str]:

@@ -144,7 +144,7 @@ import html
 import re
 import textwrap
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from typing import Any
 
 import graphviz
@@ -1152,28 +1152,33 @@ def _cell_link(cell_id: str) -> str:
     return f'ID="{cell_id}" HREF="#{cell_id}"'
 
 
+@dataclass(eq=False)  # (one drawing's writer: compared and hashed by identity)
 class _Writer:
     """Writes the DOT statements of one drawing."""
 
-    def __init__(self, rec: Record, plan: _Plan, labels: Mapping[int, str], *,
-                 values: bool, grads: bool, shapes: bool, sweep_order: bool,
-                 prefix: str) -> None:  # fmt: skip
-        self.rec = rec
-        self.plan = plan
-        self.labels = labels
-        self.values = values
-        self.grads = grads
-        self.shapes = shapes
-        self.p = prefix
-        self.steps: dict[int, int] = {}  # op node -> its (first) step in the sweep, from 1
-        self.inline = _inline_values(rec, plan, labels)
-        # a traced program's edges carry types (f32[2,1]), as its printed equations do
+    rec: Record
+    plan: _Plan
+    labels: Mapping[int, str]
+    # graph()'s options
+    values: bool
+    grads: bool
+    shapes: bool
+    sweep_order: InitVar[bool]
+    prefix: str  # id_prefix
+    # made from the above
+    steps: dict[int, int] = field(init=False)  # op node -> its (first) sweep step, from 1
+    inline: set[int] = field(init=False)  # ops drawn without a value box (_inline_values)
+    typed: bool = field(init=False)  # a traced program: edges carry types (f32[2,1])
+
+    def __post_init__(self, sweep_order: bool) -> None:
+        rec, plan = self.rec, self.plan
+        self.steps = {}
+        self.inline = _inline_values(rec, plan, self.labels)
         self.typed = any(rec.nodes[i].symbolic for i in plan.full)
         if sweep_order:
             # the order alone: a step (its formula) is made only for the ops drawn
-            drawn = plan.full
             for k, node_id in enumerate(rec.sweep_nodes, start=1):
-                if node_id in drawn:
+                if node_id in plan.full:
                     self.steps.setdefault(node_id, k)
 
     def formula(self, node_id: int) -> str:
@@ -1262,7 +1267,7 @@ class _Writer:
 
     def value_box(self, node: Node) -> str:
         style = self.role(node)
-        box_id = value_box_id(node, self.p)
+        box_id = value_box_id(node, self.prefix)
         rows = []
         if not self.is_bare(node):
             muted = _is_symbol(node, self.labels[node.id])
@@ -1312,7 +1317,7 @@ class _Writer:
     # -- op circles ----------------------------------------------------------------------
     def op_node(self, node: Node) -> str:
         style = theme.OP
-        op_id = f"{self.p}n{node.id}"
+        op_id = f"{self.prefix}n{node.id}"
         symbol = node.symbol or node.op or "?"
         size = theme.SYMBOL_FONT_SIZE if len(symbol) <= 2 else theme.FONT_SIZE
         rows = [f"<TR><TD>{_font(html_escape(symbol), size=size, colour=style.text)}</TD></TR>"]
@@ -1358,7 +1363,7 @@ class _Writer:
     def ref_box(self, ref_id: str, node: Node) -> str:
         """A small box that stands for ``node``'s value box next to a far-away op."""
         style = self.role(node)
-        box_id = value_box_id(node, self.p)
+        box_id = value_box_id(node, self.prefix)
         title = _font("↪ " + html_escape(short_label(self.labels[node.id])), colour=style.text)
         attrs = [
             ("id", f'"{ref_id}"'),
@@ -1424,7 +1429,7 @@ class _Writer:
                 + '<BR ALIGN="LEFT"/>'
             )
         attrs = [
-            ("id", f'"{self.p}c{number}"'),
+            ("id", f'"{self.prefix}c{number}"'),
             ("class", f'"{css}"'),
             ("label", f"<{caption}>"),
             ("labeljust", "l"),
@@ -1481,7 +1486,7 @@ class _Writer:
             if plan.keys[i] and len(readers) == 1 and plan.keys[readers[0]] == plan.keys[i]:
                 # a layer's weight beside the op that reads it: the layer's box then starts
                 # at that op, below the layer before (not beside it, as a staircase)
-                box, op = value_box_id(nodes[i], self.p), f"{self.p}n{readers[0]}"
+                box, op = value_box_id(nodes[i], self.prefix), f"{self.prefix}n{readers[0]}"
                 add(plan.keys[i], i, f"{{rank=same; {_name(box)}; {_name(op)}}}")
         for region in plan.regions:
             add(region.where, min(region.members), self.region_box(region))
@@ -1491,7 +1496,7 @@ class _Writer:
                 made.add(ref_id)
                 folded = plan.region_of.get(i)
                 where = folded.where if folded is not None else plan.keys[i]
-                head = folded.svg_id if folded is not None else f"{self.p}n{i}"
+                head = folded.svg_id if folded is not None else f"{self.prefix}n{i}"
                 add(where, i, self.ref_box(ref_id, nodes[j]))
                 # beside the op it feeds: a chain drawn with references stays straight
                 add(where, i, f"{{rank=same; {_name(ref_id)}; {_name(head)}}}")
@@ -1527,7 +1532,7 @@ class _Writer:
     # -- edges -----------------------------------------------------------------------------
     def edges(self) -> list[str]:
         """Input edges (value -> op) and output edges (op -> its value), boxes merged."""
-        plan, nodes, p = self.plan, self.rec.nodes, self.p
+        plan, nodes, p = self.plan, self.rec.nodes, self.prefix
 
         def tail_of(j: int) -> str:
             r = plan.region_of.get(j)
@@ -1589,7 +1594,7 @@ class _Writer:
     def loop_edges(self, tail_of: Callable[[int], str]) -> list[str]:
         """The values entering a traced while/for loop's carried storage, and the back edges
         from its body's results to the next iteration (``tv.function`` control flow)."""
-        plan, nodes, p = self.plan, self.rec.nodes, self.p
+        plan, nodes, p = self.plan, self.rec.nodes, self.prefix
         out: list[str] = []
         for i in sorted(plan.full):
             node = nodes[i]
