@@ -406,13 +406,14 @@ def emit_group(g: Any, group: Group, stored: set[int], reusable: set[int] | None
             g.emit(f"for _j in range({size}):")
             g.depth += 1
         else:
-            sched = g.const_array(np.array([leaves, merges], dtype=np.int64))
-            spans = g.const_array(np.array(blocks, dtype=np.int64))
+            # (bytes, a leaf's length and merges side by side: see K.leaf_sums)
+            sched = g.const_array(np.array([leaves, merges], dtype=np.uint8).T)
+            spans = g.const_array(np.array(blocks, dtype=np.int64).T)  # (a block's two together)
             g.emit("_sp = 0")
             g.emit("_lo = 0")
             g.emit("_leaf = 0")
             g.emit(f"for _blk in range({len(blocks[0])}):")
-            g.emit(f"    _nb = {spans}[0, _blk]")
+            g.emit(f"    _nb = {spans}[_blk, 0]")
             g.emit("    _hi = _lo + _nb")
             for view in sorted(set(flat.values())):
                 g.emit(f"    {view}_ = {view}[_lo:_hi]")
@@ -452,11 +453,11 @@ def emit_group(g: Any, group: Group, stored: set[int], reusable: set[int] | None
         for e in full_sums:
             oid = e.outs[0].id
             g.emit(
-                f"_top = K.leaf_sums(_buf{oid}, {sched}, _leaf, {spans}[1, _blk], _acc{oid}, "
+                f"_top = K.leaf_sums(_buf{oid}, {sched}, _leaf, {spans}[_blk, 1], _acc{oid}, "
                 f"_sp, _w{oid})"
             )
         g.emit("_sp = _top")
-        g.emit(f"_leaf = {spans}[1, _blk]")
+        g.emit(f"_leaf = {spans}[_blk, 1]")
         g.emit("_lo = _hi")
         g.depth -= 1
         for e in full_sums:

@@ -167,7 +167,7 @@ def test_leaf_sums_of_a_schedule_are_numpy_sums_bit_for_bit(dtype: Any) -> None:
     rng = np.random.default_rng(11)
     for n in (1, 5, 8, 127, 128, 129, 1000, 8 * 128 + 3, 4097, 100_007):
         leaves, merges = pairwise_schedule(n)
-        sched = np.array([leaves, merges], np.int64)
+        sched = np.array([leaves, merges], np.uint8).T  # (a leaf's two numbers side by side)
         for fill in ("normal", "zeros", "minus zeros", "specials"):
             x = (rng.standard_normal(n) * 1e3).astype(dtype)
             if fill == "minus zeros":  # numpy's pairwise sum: -0.0 from 8 numbers on
