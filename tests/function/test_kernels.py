@@ -355,7 +355,7 @@ def test_fused_sum_inside_a_loop_is_numpy_sum() -> None:
         assert abs(float(got) - float(np.sum(u.numpy()))) <= 1e-5 * float(np.sum(np.abs(u.numpy())))
 
 
-@pytest.mark.parametrize("n", [129, 2047, 2049, 5000, 100_003, 1_000_003])
+@pytest.mark.parametrize("n", [129, 2049, 16_383, 16_385, 100_003, 1_000_003])
 def test_fused_sum_over_blocks_of_leaves_is_numpy_sum_bit_for_bit(n: int) -> None:
     """The streaming loop computes up to ``fusion.BLOCK`` summands per pass and then sums
     numpy's leaves from them: sizes across one or many blocks add as numpy does; a
