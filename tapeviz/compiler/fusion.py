@@ -246,8 +246,8 @@ buffer (64 KB of float32, in the L2 cache) and :func:`tapeviz.compiler.kernels.l
 then sums its leaves.  (numpy's 8 accumulators of a leaf add numbers 8 apart in order: a
 loop that does so runs 8 numbers a step, the elementwise loop 16 with AVX-512, so the
 sums are a pass of their own.)  Each pass over the buffer pauses the streams of memory
-that the processor prefetches: with arrays out of the cache, W5 at 1e6 took 1.38 ms with
-blocks of 2048 and 1.27 with 16384 (fused kernel 0.93; buffers of 1 MB got slow again)."""
+that the processor prefetches: with arrays out of the cache, W5 at 1e6 took 1.24 ms with
+blocks of 2048 and 1.12 with 16384 (fused kernel 0.86; 1.47 with buffers of 1 MB)."""
 
 
 def _blocks(leaves: list[int]) -> list[list[int]]:
