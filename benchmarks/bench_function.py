@@ -629,8 +629,9 @@ def bench_elementwise(n: int, repeat: int) -> float:
     xt = tv.constant(x)
     gw, gb = np.empty_like(x), np.empty_like(x)
     reps = max(3, repeat // (2 if n > 1_000_000 else 1))
-    # rounds rotate: at 1e6 the arrays (20 MB a call) fit the last-level cache, so each
-    # call's time depends on which call ran before it (numpy's temporaries evict it all)
+    # each call comes after each other equally often: at 1e6 the arrays (20 MB a call) fit
+    # the last-level cache, so a call's time depends on the call before it (numpy's
+    # temporaries evict it all)
     t_tv, t_njit, t_np = paired_median_times(
         [lambda: grad(xt), lambda: fused_njit(x, w0, b0, gw, gb), lambda: numpy_grad(x, w0, b0)],
         3 * reps,

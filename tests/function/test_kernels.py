@@ -160,6 +160,37 @@ def test_pairwise_schedule_reproduces_numpy() -> None:
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_leaf_sums_of_a_schedule_are_numpy_sums_bit_for_bit(dtype: Any) -> None:
+    """K.leaf_sums (numpy's 8 accumulators as a recurrence of distance 8) over one buffer
+    or over pieces of it, as the streaming loop calls it, gives np.sum's bits: with
+    signed zeros, infinities and NaN, and with leaves of fewer than 8 numbers."""
+    rng = np.random.default_rng(11)
+    for n in (1, 5, 8, 127, 128, 129, 1000, 8 * 128 + 3, 4097, 100_007):
+        leaves, merges = pairwise_schedule(n)
+        sched = np.array([leaves, merges], np.uint8).T  # (a leaf's two numbers side by side)
+        for fill in ("normal", "zeros", "minus zeros", "specials"):
+            x = (rng.standard_normal(n) * 1e3).astype(dtype)
+            if fill == "minus zeros":  # numpy's pairwise sum: -0.0 from 8 numbers on
+                x = np.full(n, -0.0, dtype)
+            elif fill == "zeros":
+                x = np.where(rng.random(n) < 0.5, -0.0, 0.0).astype(dtype)
+            elif fill == "specials":
+                x[rng.random(n) < 0.02] = -0.0
+                x[rng.integers(0, n)] = np.inf if n % 2 else np.nan
+            acc, work = np.empty(64, dtype), np.empty(136, dtype)
+            sp, first, lo = 0, 0, 0
+            for last in sorted({len(leaves) // 3, len(leaves)} - {0}):  # two calls
+                width = sum(leaves[first:last])
+                sp = K.leaf_sums(x[lo : lo + width], sched, first, last, acc, sp, work)
+                first, lo = last, lo + width
+            assert sp == 1
+            pairwise = dtype(K.pairwise_sum(x, 0, n))  # numpy's internal order, signed zeros too
+            assert acc[0].tobytes() == pairwise.tobytes() or np.isnan(pairwise)
+            got, want = dtype(0.0) + acc[0], np.sum(x)  # (np.sum starts from +0.0)
+            assert got.tobytes() == want.tobytes() or (np.isnan(got) and np.isnan(want))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(
     "mkn",
     [(20, 3, 1), (1, 3, 20), (1, 30, 1), (5, 1, 7), (5, 1, 1), (7, 30, 9), (64, 100, 33)],
@@ -317,14 +348,14 @@ def test_fused_sum_inside_a_loop_is_numpy_sum() -> None:
             return tv.reduce_sum(tv.exp(t) * 2.0)
 
         src = f.get_concrete_function(tv.constant(x)).python_source
-        # the sum is accumulated in the fused loop (one leaf: by the kernel; more: written out)
-        assert ("K.block_sum" if n <= 128 else "_r") in src
+        # the summands wait in a buffer; numpy's leaves are summed from it by a kernel
+        assert ("K.block_sum" if n <= 128 else "K.leaf_sums") in src
         u = tv.exp(tv.constant(x)) * 2.0  # the compiled exp differs by <= 2 ulps: reuse
         got = f(tv.constant(x))
         assert abs(float(got) - float(np.sum(u.numpy()))) <= 1e-5 * float(np.sum(np.abs(u.numpy())))
 
 
-@pytest.mark.parametrize("n", [129, 2047, 2049, 5000, 100_003, 1_000_003])
+@pytest.mark.parametrize("n", [129, 2049, 16_383, 16_385, 100_003, 1_000_003])
 def test_fused_sum_over_blocks_of_leaves_is_numpy_sum_bit_for_bit(n: int) -> None:
     """The streaming loop computes up to ``fusion.BLOCK`` summands per pass and then sums
     numpy's leaves from them: sizes across one or many blocks add as numpy does; a
@@ -342,6 +373,53 @@ def test_fused_sum_over_blocks_of_leaves_is_numpy_sum_bit_for_bit(n: int) -> Non
     assert "def _loop0(" in src and "        _loop0(" in src
     got = f(tv.constant(x), tv.constant(s)).numpy()
     assert got == np.sum(x * s + np.float32(1.0))
+
+
+@pytest.mark.parametrize("n", [127, 128, 129, 1000, 8 * 128 + 3, 100_007])
+def test_elementwise_gradient_with_a_streamed_sum_is_eager_bit_for_bit(n: int) -> None:
+    """The benchmark's W5, ``sum(tanh(x*w + b)**2 * exp(-x))`` and its gradients, compiled
+    (the sum streamed: one leaf of numpy's pairwise sum, or blocks of leaves summed by
+    ``K.leaf_sums``) gives the eager engine's bits at sizes around numpy's leaves (128
+    numbers, 8 accumulators), for a contiguous and for a strided input."""
+    rng = np.random.default_rng(n)
+    xs = rng.uniform(-2, 2, 2 * n).astype(np.float32)
+    w = tv.Variable(rng.uniform(-1, 1, n).astype(np.float32))
+    b = tv.Variable(rng.uniform(-1, 1, n).astype(np.float32))
+
+    def step(x: Any) -> Any:
+        with tv.GradientTape() as tape:
+            loss = tv.reduce_sum(tv.tanh(x * w + b) ** 2 * tv.exp(-x))
+        gw, gb = tape.gradient(loss, [w, b])
+        return loss, gw, gb
+
+    compiled = tv.function(step)
+    src = compiled.get_concrete_function(tv.constant(xs[:n])).python_source
+    assert ("K.block_sum" if n <= 128 else "K.leaf_sums") in src
+    strided = xs[::2]  # (a numpy array goes in as it is)
+    assert not strided.flags.c_contiguous
+    for x in (xs[:n], strided):
+        want = [t.numpy() for t in step(tv.constant(x))]
+        got = [t.numpy() for t in compiled(x)]
+        for g_, w_ in zip(got, want, strict=True):
+            assert g_.dtype == w_.dtype and g_.tobytes() == w_.tobytes()
+
+
+def test_sums_of_negative_zeros_are_plus_zero_as_in_numpy() -> None:
+    """np.sum adds its pairwise sum to the identity +0.0, so a sum of -0.0s is +0.0 (the
+    pairwise sum alone is -0.0 from 8 numbers on): compiled sums, fused or not, agree."""
+    for n in (5, 16, 300, 5000):
+        x = np.full(n, -0.0, np.float32)
+
+        @tv.function
+        def fused(t: tv.Tensor) -> Any:
+            return tv.reduce_sum(t * 2.0), tv.reduce_sum(t * 2.0, keepdims=True)
+
+        @tv.function
+        def plain(t: tv.Tensor) -> Any:
+            return tv.reduce_sum(t), tv.reduce_mean(t)
+
+        for got in (*fused(tv.constant(x)), *plain(tv.constant(x))):
+            assert np.all(got.numpy() == 0) and not np.any(np.signbit(got.numpy())), (n, got)
 
 
 def test_two_fused_sums_of_one_loop_are_numpy_sums_bit_for_bit() -> None:
