@@ -286,23 +286,15 @@ class GradientTape:
             x, y = xs
             xid = x._id
             yid = y._id
-            # per input: tracked?, and the Variable itself or the tensor's name
-            if type(x) is Variable:
-                nx = xid in tracked or self._auto_watch(x)
-                x_in: Variable | str | None = x
-            else:
-                nx = xid in tracked
-                x_in = x._name
-            if type(y) is Variable:
-                ny = yid in tracked or self._auto_watch(y)
-                y_in: Variable | str | None = y
-            else:
-                ny = yid in tracked
-                y_in = y._name
+            nx = xid in tracked or (type(x) is Variable and self._auto_watch(x))
+            ny = yid in tracked or (type(y) is Variable and self._auto_watch(y))
             if not (nx or ny):
                 return
             needs: tuple[bool, ...] = (nx, ny)
-            inputs: tuple[Variable | str | None, ...] = (x_in, y_in)
+            inputs: tuple[Variable | str | None, ...] = (
+                x if type(x) is Variable else x._name,
+                y if type(y) is Variable else y._name,
+            )
             ids: tuple[int, ...] = (xid, yid)
         elif n == 1:
             x = xs[0]
