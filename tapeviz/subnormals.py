@@ -72,12 +72,11 @@ _local = threading.local()
 
 
 def _thread_state() -> list[Any]:
-    """The calling thread's saved environment, the one with FTZ/DAZ set, pointers to both,
-    and whether :func:`flushed` is running (the register is the thread's own, and forwards
-    release the GIL: threads must not share these)."""
-    saved = (ctypes.c_uint32 * 8)()
-    flushing = (ctypes.c_uint32 * 8)()
-    state = [saved, flushing, ctypes.byref(saved), ctypes.byref(flushing), False]
+    """The calling thread's buffer for the environment, a pointer to it, and whether
+    :func:`flushed` is running (the register is the thread's own, and forwards release the
+    GIL: threads must not share these)."""
+    env = (ctypes.c_uint32 * 8)()
+    state = [env, ctypes.byref(env), False]
     _local.state = state
     return state
 
@@ -89,20 +88,20 @@ def flushed(forward: Callable[..., Any], vals: tuple[Any, ...], attrs: dict[str,
         state = _local.state
     except AttributeError:
         state = _thread_state()
-    if _get is None or state[4]:  # (nested: the register is set already)
+    if _get is None or state[2]:  # (nested: the register is set already)
         return forward(*vals, **attrs) if attrs else forward(*vals)
-    saved, flushing, saved_ref, flushing_ref, _ = state
-    _get(saved_ref)
-    if flushing[7] != saved[7] | _FTZ_DAZ or flushing[0] != saved[0]:
-        ctypes.memmove(flushing, saved, 32)
-        flushing[7] |= _FTZ_DAZ
-    _put(flushing_ref)
-    state[4] = True
+    env, ref, _ = state
+    _get(ref)  # the caller's environment, installed again with FTZ/DAZ, then kept to restore
+    mxcsr = env[7]
+    env[7] = mxcsr | _FTZ_DAZ
+    _put(ref)
+    env[7] = mxcsr
+    state[2] = True
     try:
         return forward(*vals, **attrs) if attrs else forward(*vals)
     finally:
-        state[4] = False
-        _put(saved_ref)
+        state[2] = False
+        _put(ref)
 
 
 def flush_array(value: np.ndarray) -> np.ndarray:

@@ -41,6 +41,7 @@ import numpy as np
 from . import _record_builder as _rb
 from . import _state
 from .graph import Record
+from .ops import _registry
 from .ops._registry import NUMPY, TENSOR, Backend, Op, TapeEntry, sanitize_attrs
 from .tensor import Tensor, Variable, convert_to_tensor
 
@@ -87,6 +88,7 @@ def hidden_from_tapes(
     for t in hidden:
         t._recording = False
     if watcher is not None:
+        watcher._where = _local._where
         tapes.append(watcher)
         watcher._recording = True
     try:
@@ -151,6 +153,8 @@ class GradientTape:
     _late_watch = False  # a tensor was watched explicitly after ops were recorded
     _numpy_warned = False  # numpy code ran on a tensor while it recorded (warned once)
     _entered = False  # its `with` block has begun (stop_recording's two errors differ)
+    # ``_state.local.where`` (name scope, sweep group) while on the tape stack
+    _where: tuple[str, str | None] = ("", None)
 
     def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True) -> None:
         self._persistent = persistent is not False and bool(persistent)
@@ -165,6 +169,7 @@ class GradientTape:
     def __enter__(self) -> GradientTape:
         if self._used:
             raise RuntimeError(NON_PERSISTENT_MSG + "; this tape was already used")
+        self._where = _local._where  # (kept up to date by _state while on the stack)
         _local.tapes.append(self)
         self._recording = True
         self._entered = True
@@ -279,8 +284,10 @@ class GradientTape:
         n = len(xs)
         if n == 2:  # (two inputs and one: most of a training loop's ops)
             x, y = xs
-            nx = x._id in tracked or (type(x) is Variable and self._auto_watch(x))
-            ny = y._id in tracked or (type(y) is Variable and self._auto_watch(y))
+            xid = x._id
+            yid = y._id
+            nx = xid in tracked or (type(x) is Variable and self._auto_watch(x))
+            ny = yid in tracked or (type(y) is Variable and self._auto_watch(y))
             if not (nx or ny):
                 return
             needs: tuple[bool, ...] = (nx, ny)
@@ -288,7 +295,7 @@ class GradientTape:
                 x if type(x) is Variable else x._name,
                 y if type(y) is Variable else y._name,
             )
-            ids: tuple[int, ...] = (x._id, y._id)
+            ids: tuple[int, ...] = (xid, yid)
         elif n == 1:
             x = xs[0]
             if not (x._id in tracked or (type(x) is Variable and self._auto_watch(x))):
@@ -313,13 +320,13 @@ class GradientTape:
         warn = op.may_warn
         if warn and (warn is True or warn(*vals)):
             self._risky = True
-        e: TapeEntry = _new(TapeEntry)  # (field by field: faster than a constructor call)
+        e = TapeEntry()  # (no __init__: fields set one by one, faster than passing them)
         e.op = op
         e.inputs = inputs
         e.input_values = vals
         e.output_value = value
         e.attrs = attrs
-        e.where = _local.where
+        e.where = self._where
         e.input_ids = ids
         e.output_id = out_id
         e.output_name = out._name
@@ -714,6 +721,11 @@ class GradientTape:
             f"<tv.GradientTape #{self._id} {state}, {len(self._entries)} ops recorded, "
             f"persistent={self._persistent}>"
         )
+
+
+# ops (tapeviz.ops._registry.apply) tell a GradientTape first on the tape stack from
+# tv.function's marker by its type
+_registry._TapeClass = GradientTape
 
 
 # --- helpers -----------------------------------------------------------------------------------

@@ -440,9 +440,11 @@ def apply(
     the op or a tracer runs it.  Otherwise every item of ``xs`` is a Tensor.
     """
     # One read of the thread's state when nothing watches (a tracer comes with a marker
-    # on the tape stack, so an empty stack means no tracer either).
+    # on the tape stack, so an empty stack means no tracer either), and one when tapes
+    # record: tv.function traces on a stack of its own that starts with its marker, so a
+    # GradientTape first on the stack means no tracer.
     tapes = _local.tapes
-    if tapes and _local.tracer is not None:
+    if tapes and type(tapes[0]) is not _TapeClass and _local.tracer is not None:
         if vals is not None and (xs[0] is None or xs[1] is None):
             xs = _with_constants(xs, vals)
         out: Tensor = _local.tracer.apply(op, xs, attrs)
@@ -526,6 +528,8 @@ _new = object.__new__
 _next_id = _state.next_id
 # tapeviz.tensor.Tensor, set by tapeviz.tensor when it loads (it imports this module)
 _TensorClass: type[Tensor] = object  # type: ignore[assignment]
+# tapeviz.tape.GradientTape, set by tapeviz.tape likewise
+_TapeClass: type = object
 
 
 def sanitize_attrs(attrs: dict[str, Any]) -> dict[str, Any]:

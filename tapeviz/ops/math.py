@@ -356,18 +356,29 @@ def conjugate_rule(
 
 
 # --- arithmetic --------------------------------------------------------------------------
+# The binary rules first try the hot case of scalar training loops: two real numpy numbers
+# (numpy backend), where nothing was broadcast and nothing is complex, so that the general
+# code's unbroadcast and complex checks would give g's products unchanged.
+
+
 def _add_vjp(k: Any, g: Any, out: Any, x: Any, y: Any) -> tuple[Any, Any]:
     # d(x+y)/dx = 1, d(x+y)/dy = 1
+    if type(x) in _FLOAT_SCALARS and type(y) in _FLOAT_SCALARS:
+        return g, g
     return k.unbroadcast(g, x.shape), k.unbroadcast(g, y.shape)
 
 
 def _sub_vjp(k: Any, g: Any, out: Any, x: Any, y: Any) -> tuple[Any, Any]:
     # d(x-y)/dx = 1, d(x-y)/dy = -1
+    if type(x) in _FLOAT_SCALARS and type(y) in _FLOAT_SCALARS:
+        return g, -g
     return k.unbroadcast(g, x.shape), k.unbroadcast(-g, y.shape)
 
 
 def _mul_vjp(k: Any, g: Any, out: Any, x: Any, y: Any, needs: Any = (1, 1)) -> tuple[Any, Any]:
     # d(xy)/dx = y, d(xy)/dy = x  (complex: conjugated, see conjugate_rule)
+    if type(x) in _FLOAT_SCALARS and type(y) in _FLOAT_SCALARS:
+        return (g * y if needs[0] else None), (x * g if needs[1] else None)
     if type(out) not in _FLOAT_SCALARS and out.dtype.kind == "c":
         x, y = k.conj(x), k.conj(y)
     gx = k.unbroadcast(g * y, x.shape) if needs[0] else None
@@ -377,6 +388,8 @@ def _mul_vjp(k: Any, g: Any, out: Any, x: Any, y: Any, needs: Any = (1, 1)) -> t
 
 def _div_vjp(k: Any, g: Any, out: Any, x: Any, y: Any, needs: Any = (1, 1)) -> tuple[Any, Any]:
     # d(x/y)/dx = 1/y, d(x/y)/dy = -x/y²  (TensorFlow's order: g * ((-x / y) / y))
+    if type(x) in _FLOAT_SCALARS and type(y) in _FLOAT_SCALARS:
+        return (g / y if needs[0] else None), (g * ((-x / y) / y) if needs[1] else None)
     if type(out) not in _FLOAT_SCALARS and out.dtype.kind == "c":
         x, y = k.conj(x), k.conj(y)  # complex: see conjugate_rule
     gx = k.unbroadcast(g / y, x.shape) if needs[0] else None
@@ -411,6 +424,8 @@ def _pow_fwd(x: Any, y: Any) -> Any:
 
 def _pow_vjp(k: Any, g: Any, out: Any, x: Any, y: Any, needs: Any = (1, 1)) -> tuple[Any, Any]:
     # d(x^y)/dx = y·x^(y-1);  d(x^y)/dy = x^y·log(x), taken as 0 where x <= 0 (TensorFlow)
+    if not needs[1] and type(x) in _FLOAT_SCALARS and type(y) in _FLOAT_SCALARS:
+        return (g * y * k.pow(x, y - 1) if needs[0] else None), None  # x ** 2 of a number
     gx = gy = None
     if type(out) not in _FLOAT_SCALARS and out.dtype.kind == "c":
         x, y, out = k.conj(x), k.conj(y), k.conj(out)  # complex: see conjugate_rule

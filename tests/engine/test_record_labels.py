@@ -271,3 +271,42 @@ def test_name_scopes_and_a_dense_layer_in_the_record() -> None:
         ("reduce_sum", "outer"),
     ]
     assert [n.name for n in rec.nodes if n.kind == "variable"] == ["d1/kernel:0", "d1/bias:0"]
+
+
+def test_each_op_is_recorded_with_the_scope_it_ran_in() -> None:
+    """Tapes keep the name scope of their thread (renewed when it changes): a scope entered
+    before or inside the tape, a persistent tape entered again elsewhere, a tv.function called
+    (it traces on a tape stack of its own), a tape nested inside another."""
+    x = tv.Variable(2.0)
+    step = tv.function(lambda v: v * 3.0)
+    step(x)  # traced before the tapes below
+    with tv.name_scope("a"), tv.GradientTape(persistent=True) as tape:
+        y = x * x  # a/
+        with tv.name_scope("b"):
+            y = y + 1.0  # a/b/
+            y = step(y)  # (traced before: recorded as the op it runs, in a/b/)
+            with tv.GradientTape() as inner:
+                z = y * x  # a/b/ on both tapes
+            y = y - z  # a/b/
+        y = y * 2.0  # a/ again
+    fresh = tv.function(lambda v: v + 1.0)
+    with tv.name_scope("c"), tape:
+        y = fresh(y)  # traced here, inside the tape, while the scope is c/
+        y = y / x  # c/
+    with tape:
+        y = y + x  # no scope
+    ops = [(n.op, n.scope) for n in tape.record().nodes if n.kind == "op"]
+    assert ops == [
+        ("multiply", "a"),
+        ("add", "a/b"),
+        ("multiply", "a/b"),
+        ("multiply", "a/b"),
+        ("subtract", "a/b"),
+        ("multiply", "a"),
+        ("add", "c"),
+        ("divide", "c"),
+        ("add", ""),
+    ]
+    assert [(n.op, n.scope) for n in inner.record().nodes if n.kind == "op"] == [
+        ("multiply", "a/b")
+    ]
