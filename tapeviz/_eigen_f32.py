@@ -523,10 +523,9 @@ def _spent(seconds: float) -> None:
             load_compiled(wait=False)
 
 
-def _eager(name: str, array_fn: Any, number: Any, plain: Any = None) -> Any:
-    """The eager function ``name``: for a float32 scalar ``number(x)`` (where ``plain(x)``
-    says that no step overflows or is invalid, if given); else (arrays of any shape, other
-    scalars) the compiled loop if loaded, else ``array_fn``."""
+def _arrays(name: str, array_fn: Any) -> Any:
+    """Eager code's ``name`` of a float32 array (any shape) or of a float32 scalar: the
+    compiled loop if loaded, else ``array_fn`` (the numpy version)."""
 
     def array(x: Any) -> Any:
         is_array = isinstance(x, np.ndarray)
@@ -536,7 +535,7 @@ def _eager(name: str, array_fn: Any, number: Any, plain: Any = None) -> Any:
             out = np.empty(flat.shape[0], _F)
             try:
                 loop(flat, out)
-            except TypeError:  # (an array numba takes for another type: not contiguous...)
+            except TypeError:  # (an array numba takes for another type: not aligned...)
                 pass
             else:
                 return out.reshape(x.shape) if is_array else out[0]
@@ -549,22 +548,35 @@ def _eager(name: str, array_fn: Any, number: Any, plain: Any = None) -> Any:
         _spent(time.perf_counter() - start)
         return value
 
-    if plain is None:  # the C library's function: every float32 number
+    array.__name__ = array.__qualname__ = name
+    return array
+
+
+def eager_function(name: str, other: Any = None) -> Any:
+    """The eager function ``name``: for a float32 number the C library's function (where
+    there is one; else the kernel as Python, where no step overflows or is invalid), for
+    float32 arrays (and other float32 numbers) the compiled loop or the numpy version, for
+    anything else ``other`` (default: as a float32 array).  Written for the hot case, a
+    float32 number: one type check, the C function called directly."""
+    number, plain, array = _PARTS[name]
+    if other is None:
+        other = array
+    if plain is None:  # the C library's function (a Python float back): every float32 number
 
         def run(x: Any) -> Any:
             if type(x) is _F:
-                return _F(number(x))
-            return array(x)
+                return _ONE * number(x)  # (as float32: a product is faster than _F(...))
+            return array(x) if x.dtype == _F32 else other(x)
 
     else:
 
         def run(x: Any) -> Any:
             if type(x) is _F and plain(x):
                 return number(x)
-            return array(x)
+            return array(x) if x.dtype == _F32 else other(x)
 
     run.__name__ = run.__qualname__ = name
-    run.__doc__ = array_fn.__doc__
+    run.__doc__ = _ARRAY_FUNCTIONS[name].__doc__
     return run
 
 
@@ -636,15 +648,7 @@ def _c_library(name: str, kernel: Any, plain: Any) -> tuple[Any, Any]:
     return fn, None
 
 
-exp = _eager("exp", _exp, *_c_library("expf", exp32, lambda x: x < EXP_HI))
-log = _eager("log", _log, *_c_library("logf", log32, lambda x: _ZERO < x < _INF))
-tanh = _eager("tanh", _tanh, tanh32, lambda x: x == x)
-sigmoid = _eager("sigmoid", _sigmoid, sigmoid32, lambda x: x >= _M104)
-sin = _eager("sin", _sin, *_c_library("sinf", sin32, lambda x: abs(x) < SIN_HUGE))
-cos = _eager("cos", _cos, *_c_library("cosf", cos32, lambda x: abs(x) < COS_HUGE))
-FUNCTIONS = {"exp": exp, "log": log, "tanh": tanh, "sigmoid": sigmoid, "sin": sin, "cos": cos}
-"""The eager float32 functions by op name."""
-ARRAY_FUNCTIONS = {
+_ARRAY_FUNCTIONS = {
     "exp": _exp,
     "log": _log,
     "tanh": _tanh,
@@ -652,4 +656,15 @@ ARRAY_FUNCTIONS = {
     "sin": _sin,
     "cos": _cos,
 }
-"""The numpy versions by op name (what eager arrays run until the compiled loops are in)."""
+_F32 = np.dtype(np.float32)
+_PARTS = {  # name: (float32 numbers, where they may take it, float32 arrays)
+    "exp": (*_c_library("expf", exp32, lambda x: x < EXP_HI), _arrays("exp", _exp)),
+    "log": (*_c_library("logf", log32, lambda x: _ZERO < x < _INF), _arrays("log", _log)),
+    "tanh": (tanh32, lambda x: x == x, _arrays("tanh", _tanh)),
+    "sigmoid": (sigmoid32, lambda x: x >= _M104, _arrays("sigmoid", _sigmoid)),
+    "sin": (*_c_library("sinf", sin32, lambda x: abs(x) < SIN_HUGE), _arrays("sin", _sin)),
+    "cos": (*_c_library("cosf", cos32, lambda x: abs(x) < COS_HUGE), _arrays("cos", _cos)),
+}
+exp, log, tanh, sigmoid, sin, cos = (eager_function(n) for n in _ARRAY_FUNCTIONS)
+FUNCTIONS = {"exp": exp, "log": log, "tanh": tanh, "sigmoid": sigmoid, "sin": sin, "cos": cos}
+"""The eager float32 functions by op name."""

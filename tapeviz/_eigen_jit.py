@@ -23,7 +23,7 @@ from types import FunctionType
 from typing import Any
 
 import numpy as np
-from llvmlite import ir as llvm_ir
+from llvmlite import ir as llvm_ir  # type: ignore[import-untyped]
 from numba import types
 from numba.core import sigutils
 from numba.core.compiler_lock import global_compiler_lock

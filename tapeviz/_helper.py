@@ -16,6 +16,7 @@ import contextlib
 import os
 import subprocess
 import sys
+from typing import Any
 
 __all__ = ["HELPER_NICE", "helper_niceness", "start"]
 
@@ -58,12 +59,10 @@ def start(module: str, folder: str, **pipes: int) -> subprocess.Popen[bytes]:
     package_root = os.path.dirname(os.path.dirname(__file__))
     env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
     niceness = helper_niceness()
-    options: dict[str, int] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _MAIN, str(niceness), module],
-        env=env,
-        close_fds=True,
-        **{**options, **pipes},  # type: ignore[arg-type]
+    options: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    options.update(pipes)
+    proc: subprocess.Popen[bytes] = subprocess.Popen(
+        [sys.executable, "-c", _MAIN, str(niceness), module], env=env, close_fds=True, **options
     )
     _lower_priority(proc.pid, niceness)
     return proc
