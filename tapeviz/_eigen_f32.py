@@ -464,17 +464,22 @@ SCALAR_KERNELS = {
 
 # Eager float32 arrays run the kernels compiled by numba (tapeviz._eigen_jit: vector loops,
 # as fast as numpy's own functions) once they are loaded, and the numpy versions below until
-# then: the same bits.  Loading costs numba's import (~0.4 s) and, once per machine, the
-# loops' compilation (a few seconds), so it starts only when the numpy versions have taken
-# LOAD_AFTER seconds of this process, and then out of the caller's way: a thread imports
-# numba and loads the loops from the cache folder; if they are not there, a helper process
-# (tapeviz._helper, at a lower priority) compiles them into it first.  A short script never
-# loads numba; a training loop switches within a second or so.  With TAPEVIZ_TIERED=0
-# (as ``tv.function``: compile on the first call) the caller loads them itself, waiting.
+# then: the same bits (so do single numbers of tanh and sigmoid, the kernel run as Python
+# until then).  Loading costs numba's import (~0.4 s) and, once per machine, the loops'
+# compilation (a few seconds), so it starts only when the numpy versions (and the Python
+# kernels) have taken LOAD_AFTER seconds of this process, and then out of the caller's way:
+# a thread imports numba and loads the loops from the cache folder; if they are not there,
+# a helper process (tapeviz._helper, at a lower priority) compiles them into it first.  A
+# short script never loads numba; a training loop switches within a second or so.  With
+# TAPEVIZ_TIERED=0 (as ``tv.function``: compile on the first call) the caller loads them
+# itself, waiting.
 LOAD_AFTER = 0.02
 """Seconds the numpy versions may take before the compiled loops are loaded."""
 LOOPS: dict[str, Any] = {}
 """The compiled loops by op name, once loaded (:data:`tapeviz._eigen_jit.ARRAY_LOOPS`)."""
+NUMBERS: dict[str, Any] = {}
+"""The compiled tanh and sigmoid of a float32 number, once loaded
+(:data:`tapeviz._eigen_jit.NUMBER_KERNELS`)."""
 _load = {"spent": 0.0, "started": False}
 _loaded = threading.Event()
 
@@ -505,6 +510,7 @@ def _load_loops(helper: bool = True) -> None:
                 _helper.start("tapeviz._eigen_jit", folder).wait()
             if not _eigen_jit.load(compile=True):
                 return
+        NUMBERS.update(_eigen_jit.NUMBER_KERNELS)
         LOOPS.update(_eigen_jit.ARRAY_LOOPS)
     except Exception:  # no numba, or one that cannot compile them: numpy's versions
         return
@@ -550,6 +556,23 @@ def _arrays(name: str, array_fn: Any) -> Any:
 
     array.__name__ = array.__qualname__ = name
     return array
+
+
+def _kernel_number(name: str, kernel: Any) -> Any:
+    """Eager code's ``name`` of a float32 number (where no step overflows or is invalid):
+    the compiled kernel if loaded, else ``kernel`` as Python on numpy scalars (timed: it
+    counts toward :data:`LOAD_AFTER`)."""
+
+    def number(x: Any) -> Any:
+        compiled = NUMBERS.get(name)
+        if compiled is not None:
+            return _ONE * compiled(x)  # (numba gives a Python float: exact as float32)
+        start = time.perf_counter()
+        value = kernel(x)
+        _spent(time.perf_counter() - start)
+        return value
+
+    return number
 
 
 def eager_function(name: str, other: Any = None) -> Any:
@@ -660,8 +683,12 @@ _F32 = np.dtype(np.float32)
 _PARTS = {  # name: (float32 numbers, where they may take it, float32 arrays)
     "exp": (*_c_library("expf", exp32, lambda x: x < EXP_HI), _arrays("exp", _exp)),
     "log": (*_c_library("logf", log32, lambda x: _ZERO < x < _INF), _arrays("log", _log)),
-    "tanh": (tanh32, lambda x: x == x, _arrays("tanh", _tanh)),
-    "sigmoid": (sigmoid32, lambda x: x >= _M104, _arrays("sigmoid", _sigmoid)),
+    "tanh": (_kernel_number("tanh", tanh32), lambda x: x == x, _arrays("tanh", _tanh)),
+    "sigmoid": (
+        _kernel_number("sigmoid", sigmoid32),
+        lambda x: x >= _M104,
+        _arrays("sigmoid", _sigmoid),
+    ),
     "sin": (*_c_library("sinf", sin32, lambda x: abs(x) < SIN_HUGE), _arrays("sin", _sin)),
     "cos": (*_c_library("cosf", cos32, lambda x: abs(x) < COS_HUGE), _arrays("cos", _cos)),
 }

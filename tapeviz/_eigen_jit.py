@@ -44,6 +44,8 @@ __all__ = [
     "KERNELS",
     "ARRAY_LOOPS",
     "ARRAY_SIGNATURE",
+    "NUMBER_KERNELS",
+    "NUMBER_SIGNATURE",
     "load",
 ]
 
@@ -244,14 +246,22 @@ ARRAY_SIGNATURE = types.void(types.Array(_F32, 1, "C", readonly=True), types.Arr
 """The one signature the loops are compiled for (a writeable ``x`` converts to it)."""
 
 
-def _load_cached(dispatcher: Any) -> bool:
-    """Load ``dispatcher``'s machine code for :data:`ARRAY_SIGNATURE` from the cache folder,
-    never compiling; whether it was there (numba's ``compile`` without its last step)."""
-    args, _ = sigutils.normalize_signature(ARRAY_SIGNATURE)
+NUMBER_KERNELS = {
+    name: jit(_renamed(getattr(E, name + "32"), f"number_{name}")) for name in ("tanh", "sigmoid")
+}
+"""Eager code's tanh and sigmoid of a float32 number (copies of the kernels: these are
+compiled for one signature only): the kernel compiled instead of run as Python."""
+NUMBER_SIGNATURE = types.float32(_F32)
+
+
+def _load_cached(dispatcher: Any, sig: Any) -> bool:
+    """Load ``dispatcher``'s machine code for ``sig`` from the cache folder, never
+    compiling; whether it was there (numba's ``compile`` without its last step)."""
+    args, _ = sigutils.normalize_signature(sig)
     if tuple(args) in dispatcher.overloads:
         return True
     with global_compiler_lock:
-        cres = dispatcher._cache.load_overload(ARRAY_SIGNATURE, dispatcher.targetctx)
+        cres = dispatcher._cache.load_overload(sig, dispatcher.targetctx)
         if cres is None:
             return False
         dispatcher.targetctx.insert_user_function(cres.entry_point, cres.fndesc, [cres.library])
@@ -260,18 +270,21 @@ def _load_cached(dispatcher: Any) -> bool:
 
 
 def load(compile: bool) -> bool:
-    """Make the loops of :data:`ARRAY_LOOPS` ready to call: loaded from the cache folder,
-    else compiled here if ``compile`` (and saved in the folder).  Whether they are ready;
-    once they are, none compiles again (a call of another type raises TypeError)."""
-    for loop in ARRAY_LOOPS.values():
-        if not hasattr(loop, "py_func"):
+    """Make :data:`ARRAY_LOOPS` and :data:`NUMBER_KERNELS` ready to call: loaded from the
+    cache folder, else compiled here if ``compile`` (and saved in the folder).  Whether they
+    are ready; once they are, none compiles again (a call of another type raises
+    TypeError)."""
+    todo = [(f, ARRAY_SIGNATURE) for f in ARRAY_LOOPS.values()]
+    todo += [(f, NUMBER_SIGNATURE) for f in NUMBER_KERNELS.values()]
+    for dispatcher, sig in todo:
+        if not hasattr(dispatcher, "py_func"):
             return False  # NUMBA_DISABLE_JIT: Python loops, slower than numpy's
-        if not _load_cached(loop):
+        if not _load_cached(dispatcher, sig):
             if not compile:
                 return False
-            loop.compile(ARRAY_SIGNATURE)
-    for loop in ARRAY_LOOPS.values():
-        loop.disable_compile()
+            dispatcher.compile(sig)
+    for dispatcher, _ in todo:
+        dispatcher.disable_compile()
     return True
 
 

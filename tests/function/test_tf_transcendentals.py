@@ -154,14 +154,24 @@ def _wide_sample(seed: int) -> np.ndarray:
 C_LIBRARY = {"exp": K.expf, "log": K.logf, "sin": K.sinf, "cos": K.cosf}
 
 
+@pytest.mark.parametrize("loaded", [False, True], ids=["numpy-versions", "compiled"])
 @pytest.mark.parametrize("name", sorted(E.SCALAR_KERNELS))
-def test_eager_scalars_arrays_and_kernels_agree(name: str) -> None:
+def test_eager_scalars_arrays_and_kernels_agree(name: str, loaded: bool, monkeypatch: Any) -> None:
     """The forms of each function give the same bits: the kernel compiled by numba
     (subnormals flushed) and eager code's numpy array version (flushed); for single
     numbers, eager code and compiled code both take the C library's ``expf``, ``logf``,
     ``sinf``, ``cosf`` (as TensorFlow does) and Eigen's ``tanh``/``sigmoid`` (the kernel run
-    as Python on numpy scalars: IEEE, its result flushed).  Subnormal inputs to a single
-    number are read as numbers (compiled code reads them as zero), so they are left out."""
+    as Python on numpy scalars until numba's loops are loaded, then compiled: IEEE, its
+    result flushed).  Eager arrays: the numpy versions, or once loaded the compiled loops.
+    Subnormal inputs to a single number are read as numbers (compiled code reads them as
+    zero), so they are left out."""
+    if loaded:
+        assert E.load_compiled(wait=True)
+        assert set(E.NUMBERS) == {"tanh", "sigmoid"} and len(E.LOOPS) == 6
+    else:
+        monkeypatch.setattr(E, "LOOPS", {})
+        monkeypatch.setattr(E, "NUMBERS", {})
+        monkeypatch.setitem(E._load, "started", True)  # (no loading meanwhile)
     x = _wide_sample(7)
     number = C_LIBRARY.get(name, getattr(K, name + "32"))
     fp = K.flush_subnormals_enter()
