@@ -537,14 +537,16 @@ def _arrays(name: str, array_fn: Any) -> Any:
         is_array = isinstance(x, np.ndarray)
         loop = LOOPS.get(name)
         if loop is not None:
-            flat = x.reshape(-1) if is_array else np.array([x], _F)
+            flat = x.ravel() if is_array else np.array([x], _F)  # (C-contiguous)
             out = np.empty(flat.shape[0], _F)
             try:
                 loop(flat, out)
             except TypeError:  # (an array numba takes for another type: not aligned...)
                 pass
             else:
-                return out.reshape(x.shape) if is_array else out[0]
+                if is_array:
+                    return out if x.ndim == 1 else out.reshape(x.shape)
+                return out[0]
         start = time.perf_counter()
         with np.errstate(all="ignore"):
             if is_array:
