@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import ctypes
 import math
-import os
 import threading
 import time
 from typing import Any
@@ -522,11 +521,13 @@ def _spent(seconds: float) -> None:
     """Count time spent in the numpy versions; start loading the loops past LOAD_AFTER."""
     _load["spent"] += seconds
     if _load["spent"] > LOAD_AFTER and not _load["started"]:
-        if os.environ.get("TAPEVIZ_TIERED", "1").strip().lower() in ("0", "false", "no", "off"):
+        from . import _helper
+
+        if _helper.enabled():
+            load_compiled(wait=False)
+        else:
             _load["started"] = True
             _load_loops(helper=False)
-        else:
-            load_compiled(wait=False)
 
 
 def _arrays(name: str, array_fn: Any) -> Any:

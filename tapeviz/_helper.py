@@ -18,7 +18,18 @@ import subprocess
 import sys
 from typing import Any
 
-__all__ = ["HELPER_NICE", "helper_niceness", "start"]
+__all__ = ["ENV", "enabled", "HELPER_NICE", "helper_niceness", "start"]
+
+ENV = "TAPEVIZ_TIERED"
+
+
+def enabled() -> bool:
+    """Whether compiling happens out of the caller's way (``TAPEVIZ_TIERED``, default on):
+    new ``tv.function`` traces run on the interpreter until their machine code is ready,
+    eager float32 transcendentals on their numpy versions until their loops are loaded.
+    ``0``: the caller compiles (or loads) and waits."""
+    return os.environ.get(ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+
 
 # the helper runs at a lower priority from its start (Python's own start-up, its imports and
 # numba's compilation): on a busy machine the caller's calls keep their processor.  The

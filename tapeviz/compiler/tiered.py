@@ -51,15 +51,10 @@ from .ir import Const, Program, walk
 
 __all__ = ["enabled", "start", "wait", "Job", "ENV"]
 
-ENV = "TAPEVIZ_TIERED"
+ENV = helpers.ENV
+enabled = helpers.enabled
 _lock = threading.Lock()
 _jobs: dict[Any, Job] = {}  # by (module, signature): one compilation per program and types
-
-
-def enabled() -> bool:
-    """Whether new traces run on the interpreter until their machine code is ready
-    (``TAPEVIZ_TIERED``, default on; ``0`` compiles on the first call)."""
-    return os.environ.get(ENV, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 def value_type(v: Any) -> list[Any] | None:
