@@ -130,6 +130,12 @@ def import_time() -> float:
 def measure() -> list[tuple[str, float, str]]:
     """Every row: (name, median seconds, the median as shown)."""
     rows: list[tuple[str, float, str]] = []
+    # the steady state: eager float32 transcendentals compiled by numba, which a process
+    # loads (out of its way) after using the numpy versions for a while (a checkout
+    # without them has no load_compiled)
+    load = getattr(getattr(tv, "_eigen_f32", None), "load_compiled", None)
+    if load is not None:
+        load(wait=True)
     scalar = np.float32(0.5)
     arr = np.random.default_rng(0).uniform(-1, 1, 10_000).astype(np.float32)
     for label, x0 in (("scalar", scalar), ("10k array", arr)):

@@ -304,7 +304,8 @@ DISTURB = """
 import statistics, sys, time
 import numba
 import tapeviz as tv
-from tapeviz.compiler import diskcache, interp, jit, tiered
+from tapeviz import _diskcache as diskcache
+from tapeviz.compiler import interp, jit, tiered
 from tapeviz.subnormals import flushed
 x = tv.Variable(0.0, name="x")
 opt = tv.keras.optimizers.Adam(learning_rate=0.01)

@@ -10,8 +10,10 @@ processor (numpy's own float32 ``exp`` & co. are SIMD loops whose last bits depe
 CPU).  A single number is computed as TensorFlow computes a tensor's last ``n % 8``
 elements: with the C library's ``expf``, ``logf``, ``sinf``, ``cosf`` (compiled code: numba's
 ``np.exp`` & co., the same functions); ``tanh`` and ``sigmoid`` run their scalar kernel as
-Python on numpy float32 scalars.  This module imports numpy only: eager code that uses it
-never loads numba.
+Python on numpy float32 scalars.  Eager float32 arrays run the kernels compiled by numba
+(:mod:`tapeviz._eigen_jit`) once the process has used the numpy versions long enough to
+pay for loading them, out of the caller's way (see :data:`LOAD_AFTER`); this module
+itself imports numpy only.
 
 exp:
 
@@ -24,6 +26,8 @@ from __future__ import annotations
 
 import ctypes
 import math
+import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -457,21 +461,148 @@ SCALAR_KERNELS = {
 # They take float32 arrays of any shape, or float32 scalars (run as one-element arrays).
 
 
-def _eager(array_fn: Any, scalar_fn: Any, plain: Any) -> Any:
-    """The eager function: ``array_fn`` for a float32 array (any shape); for a float32
-    scalar ``scalar_fn`` (the kernel itself, on numpy scalars) where ``plain(x)`` says that no
-    step overflows or is invalid, else ``array_fn`` of it as a one-element array."""
+# Eager float32 arrays run the kernels compiled by numba (tapeviz._eigen_jit: vector loops,
+# as fast as numpy's own functions) once they are loaded, and the numpy versions below until
+# then: the same bits (so do single numbers of tanh and sigmoid, the kernel run as Python
+# until then).  Loading costs numba's import (~0.4 s) and, once per machine, the loops'
+# compilation (a few seconds), so it starts only when the numpy versions (and the Python
+# kernels) have taken LOAD_AFTER seconds of this process, and then out of the caller's way:
+# a thread imports numba and loads the loops from the cache folder; if they are not there,
+# a helper process (tapeviz._helper, at a lower priority) compiles them into it first.  A
+# short script never loads numba; a training loop switches within a second or so.  With
+# TAPEVIZ_TIERED=0 (as ``tv.function``: compile on the first call) the caller loads them
+# itself, waiting.
+LOAD_AFTER = 0.02
+"""Seconds the numpy versions may take before the compiled loops are loaded."""
+LOOPS: dict[str, Any] = {}
+"""The compiled loops by op name, once loaded (:data:`tapeviz._eigen_jit.ARRAY_LOOPS`)."""
+NUMBERS: dict[str, Any] = {}
+"""The compiled tanh and sigmoid of a float32 number, once loaded
+(:data:`tapeviz._eigen_jit.NUMBER_KERNELS`)."""
+_load = {"spent": 0.0, "started": False}
+_loaded = threading.Event()
 
-    def run(x: Any) -> Any:
-        if type(x) is _F and plain(x):
-            return scalar_fn(x)
+
+def load_compiled(wait: bool = True) -> bool:
+    """Start loading the compiled loops now (see above) and, if ``wait``, wait until that
+    has ended; whether they are in use."""
+    if not _load["started"]:
+        _load["started"] = True
+        threading.Thread(target=_load_loops, name="tapeviz eager kernels", daemon=True).start()
+    if wait:
+        _loaded.wait()
+    return bool(LOOPS)
+
+
+def _load_loops(helper: bool = True) -> None:
+    """Load the compiled loops into :data:`LOOPS` (compiled by a helper process first if
+    ``helper`` and they are not in the cache folder).  Any failure leaves the numpy
+    versions in use: they give the same bits."""
+    try:
+        from . import _eigen_jit  # (imports numba)
+
+        if not _eigen_jit.load(compile=False):
+            from . import _diskcache, _helper
+
+            folder = _diskcache.cache_dir()
+            if helper and folder is not None:
+                _helper.start("tapeviz._eigen_jit", folder).wait()
+            if not _eigen_jit.load(compile=True):
+                return
+        NUMBERS.update(_eigen_jit.NUMBER_KERNELS)
+        LOOPS.update(_eigen_jit.ARRAY_LOOPS)
+    except Exception:  # no numba, or one that cannot compile them: numpy's versions
+        return
+    finally:
+        _loaded.set()
+
+
+def _spent(seconds: float) -> None:
+    """Count time spent in the numpy versions; start loading the loops past LOAD_AFTER."""
+    _load["spent"] += seconds
+    if _load["spent"] > LOAD_AFTER and not _load["started"]:
+        from . import _helper
+
+        if _helper.enabled():
+            load_compiled(wait=False)
+        else:
+            _load["started"] = True
+            _load_loops(helper=False)
+
+
+def _arrays(name: str, array_fn: Any) -> Any:
+    """Eager code's ``name`` of a float32 array (any shape) or of a float32 scalar: the
+    compiled loop if loaded, else ``array_fn`` (the numpy version)."""
+
+    def array(x: Any) -> Any:
+        is_array = isinstance(x, np.ndarray)
+        loop = LOOPS.get(name)
+        if loop is not None:
+            flat = x.ravel() if is_array else np.array([x], _F)  # (C-contiguous)
+            out = np.empty(flat.shape[0], _F)
+            try:
+                loop(flat, out)
+            except TypeError:  # (an array numba takes for another type: not aligned...)
+                pass
+            else:
+                if is_array:
+                    return out if x.ndim == 1 else out.reshape(x.shape)
+                return out[0]
+        start = time.perf_counter()
         with np.errstate(all="ignore"):
-            if isinstance(x, np.ndarray):
-                return np.asarray(array_fn(x.reshape(-1)), _F).reshape(x.shape)
-            return array_fn(np.array([x], _F))[0]
+            if is_array:
+                value = np.asarray(array_fn(x.reshape(-1)), _F).reshape(x.shape)
+            else:
+                value = array_fn(np.array([x], _F))[0]
+        _spent(time.perf_counter() - start)
+        return value
 
-    run.__name__ = run.__qualname__ = array_fn.__name__.lstrip("_")
-    run.__doc__ = array_fn.__doc__
+    array.__name__ = array.__qualname__ = name
+    return array
+
+
+def _kernel_number(name: str, kernel: Any) -> Any:
+    """Eager code's ``name`` of a float32 number (where no step overflows or is invalid):
+    the compiled kernel if loaded, else ``kernel`` as Python on numpy scalars (timed: it
+    counts toward :data:`LOAD_AFTER`)."""
+
+    def number(x: Any) -> Any:
+        compiled = NUMBERS.get(name)
+        if compiled is not None:
+            return _ONE * compiled(x)  # (numba gives a Python float: exact as float32)
+        start = time.perf_counter()
+        value = kernel(x)
+        _spent(time.perf_counter() - start)
+        return value
+
+    return number
+
+
+def eager_function(name: str, other: Any = None) -> Any:
+    """The eager function ``name``: for a float32 number the C library's function (where
+    there is one; else the kernel as Python, where no step overflows or is invalid), for
+    float32 arrays (and other float32 numbers) the compiled loop or the numpy version, for
+    anything else ``other`` (default: as a float32 array).  Written for the hot case, a
+    float32 number: one type check, the C function called directly."""
+    number, plain, array = _PARTS[name]
+    if other is None:
+        other = array
+    if plain is None:  # the C library's function (a Python float back): every float32 number
+
+        def run(x: Any) -> Any:
+            if type(x) is _F:
+                return _ONE * number(x)  # (as float32: a product is faster than _F(...))
+            return array(x) if x.dtype == _F32 else other(x)
+
+    else:
+
+        def run(x: Any) -> Any:
+            if type(x) is _F and plain(x):
+                return number(x)
+            return array(x) if x.dtype == _F32 else other(x)
+
+    run.__name__ = run.__qualname__ = name
+    run.__doc__ = _ARRAY_FUNCTIONS[name].__doc__
     return run
 
 
@@ -532,22 +663,38 @@ def _cos(x: np.ndarray) -> np.ndarray:
 def _c_library(name: str, kernel: Any, plain: Any) -> tuple[Any, Any]:
     """The C library's float32 function ``name`` for single numbers, as TensorFlow's kernels
     compute a tensor's last ``n % 8`` elements — so a single number — (and as numba's
-    ``np.exp`` & co. compile: the same functions); ``(kernel, plain)`` where there is no
-    C math library to call."""
+    ``np.exp`` & co. compile: the same functions): ``(function, None)``, the function
+    returning a Python float; ``(kernel, plain)`` where there is no C math library."""
     try:
         fn = getattr(ctypes.CDLL("libm.so.6"), name)
     except (OSError, AttributeError):  # pragma: no cover - no glibc
         return kernel, plain
     fn.restype = ctypes.c_float
     fn.argtypes = [ctypes.c_float]
-    return (lambda x: _F(fn(x))), (lambda x: True)
+    return fn, None
 
 
-exp = _eager(_exp, *_c_library("expf", exp32, lambda x: x < EXP_HI))
-log = _eager(_log, *_c_library("logf", log32, lambda x: _ZERO < x < _INF))
-tanh = _eager(_tanh, tanh32, lambda x: x == x)
-sigmoid = _eager(_sigmoid, sigmoid32, lambda x: x >= _M104)
-sin = _eager(_sin, *_c_library("sinf", sin32, lambda x: abs(x) < SIN_HUGE))
-cos = _eager(_cos, *_c_library("cosf", cos32, lambda x: abs(x) < COS_HUGE))
+_ARRAY_FUNCTIONS = {
+    "exp": _exp,
+    "log": _log,
+    "tanh": _tanh,
+    "sigmoid": _sigmoid,
+    "sin": _sin,
+    "cos": _cos,
+}
+_F32 = np.dtype(np.float32)
+_PARTS = {  # name: (float32 numbers, where they may take it, float32 arrays)
+    "exp": (*_c_library("expf", exp32, lambda x: x < EXP_HI), _arrays("exp", _exp)),
+    "log": (*_c_library("logf", log32, lambda x: _ZERO < x < _INF), _arrays("log", _log)),
+    "tanh": (_kernel_number("tanh", tanh32), lambda x: x == x, _arrays("tanh", _tanh)),
+    "sigmoid": (
+        _kernel_number("sigmoid", sigmoid32),
+        lambda x: x >= _M104,
+        _arrays("sigmoid", _sigmoid),
+    ),
+    "sin": (*_c_library("sinf", sin32, lambda x: abs(x) < SIN_HUGE), _arrays("sin", _sin)),
+    "cos": (*_c_library("cosf", cos32, lambda x: abs(x) < COS_HUGE), _arrays("cos", _cos)),
+}
+exp, log, tanh, sigmoid, sin, cos = (eager_function(n) for n in _ARRAY_FUNCTIONS)
 FUNCTIONS = {"exp": exp, "log": log, "tanh": tanh, "sigmoid": sigmoid, "sin": sin, "cos": cos}
 """The eager float32 functions by op name."""

@@ -1,10 +1,10 @@
 """Compile generated source with numba, caching across processes.
 
 ``numba.njit(cache=True)`` needs a real source file, so the generated module is written
-to the cache folder (:func:`.diskcache.cache_dir`: ``$TAPEVIZ_CACHE_DIR``, else
+to the cache folder (:func:`tapeviz._diskcache.cache_dir`: ``$TAPEVIZ_CACHE_DIR``, else
 ``~/.cache/tapeviz``, used only if it is the user's own) under a name that is a hash of its
 text.  numba keeps the machine code beside it in ``__pycache__``; a new process that traces
-the same program finds both and skips compilation (and, see :mod:`.numba_cache`, numba's
+the same program finds both and skips compilation (and, see :mod:`tapeviz._jit`, numba's
 own start-up work that only compilation needs).
 
 The module that runs is always compiled from the text generated in this process, never
@@ -24,8 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from . import codegen, diskcache, printing
-from .diskcache import cache_dir
+from .. import _diskcache as diskcache
+from .._diskcache import cache_dir
+from . import codegen, printing
 from .ir import Program
 from .kernels import flush_subnormals_enter as _flush_enter
 from .kernels import flush_subnormals_leave as _flush_leave
@@ -37,7 +38,7 @@ _modules: dict[str, types.ModuleType] = {}
 
 
 def _module_file(folder: str, gen: codegen.Generated) -> str | None:
-    """The path of ``gen``'s module in ``folder`` (see :func:`.diskcache.module_file`)."""
+    """The path of ``gen``'s module in ``folder`` (see :func:`tapeviz._diskcache.module_file`)."""
     return diskcache.module_file(folder, gen.module, gen.source)
 
 

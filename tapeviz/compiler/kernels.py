@@ -20,10 +20,8 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import glob
-import inspect
 import os
 import platform
-from types import FunctionType
 from typing import Any
 
 import llvmlite.binding as llvm  # type: ignore[import-untyped]
@@ -32,10 +30,19 @@ import numpy as np
 from llvmlite import ir as llvm_ir
 from numba import types
 from numba.core import cgutils
-from numba.extending import intrinsic, overload, register_jitable
+from numba.extending import intrinsic, overload
 
 from .. import _eigen_f32 as E
-from .numba_cache import cached_njit
+from .._eigen_jit import (  # Eigen's kernels (and their bit helpers) compiled by numba
+    cos32,
+    exp32,
+    jit,
+    log32,
+    sigmoid32,
+    sin32,
+    tanh32,
+)
+from .._jit import cached_njit
 
 __all__ = [
     "HAVE_BLAS",
@@ -106,12 +113,9 @@ __all__ = [
     "flush_subnormals_leave",
 ]
 
-# cached as generated code is: in the checked cache folder (tapeviz.compiler.numba_cache)
-jit = cached_njit(error_model="numpy", nogil=True)
+# cached as generated code is: in the checked cache folder (tapeviz._jit); ``jit`` and
+# ``inline_jit`` come from tapeviz._eigen_jit
 fastjit = cached_njit(error_model="numpy", nogil=True, fastmath=True)
-# inlined into the caller by numba itself: LLVM does not inline these kernels (they return
-# tuples) into a caller's loop, and the call then keeps the loop from vectorising
-inline_jit = cached_njit(error_model="numpy", nogil=True, inline="always")
 
 
 # --- external symbols: libm's pow (no constant folding), numpy's OpenBLAS gemm ------------
@@ -942,29 +946,6 @@ def ref_one_hot(indices: np.ndarray, depth: int, dtype: Any) -> np.ndarray:
     return np.eye(depth, dtype=dtype)[indices]
 
 
-# --- vectorisable float32 exp and tanh (llvmlite has no SVML) -------------------------------
-@intrinsic
-def _f32_from_bits(typingctx: Any, bits: Any) -> Any:
-    """Reinterpret an int32 as a float32 (LLVM bitcast): builds 2**k without a call."""
-    sig = types.float32(types.int32)
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        return builder.bitcast(args[0], llvm_ir.FloatType())
-
-    return sig, codegen
-
-
-@intrinsic
-def _bits_of_f32(typingctx: Any, x: Any) -> Any:
-    """The bits of a float32 as an int32 (LLVM bitcast)."""
-    sig = types.int32(types.float32)
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        return builder.bitcast(args[0], llvm_ir.IntType(32))
-
-    return sig, codegen
-
-
 @jit
 def solve(a: Any, b: Any, adjoint: Any) -> Any:
     """``x`` with ``a[i] · x[i] = b[i]`` (``a[i]ᵀ`` if ``adjoint``) for ``a`` (N, M, M) and
@@ -1012,114 +993,6 @@ def ref_solve(a: np.ndarray, b: np.ndarray, adjoint: bool) -> np.ndarray:
     """``np.linalg.solve`` (of ``aᵀ`` if ``adjoint``), the reference of :func:`solve`."""
     aa = np.swapaxes(a, -1, -2) if adjoint else a
     return np.linalg.solve(aa, b).astype(b.dtype)
-
-
-# Eigen's float32 kernels (TensorFlow's arithmetic) are written once, in tapeviz._eigen_f32,
-# as Python that eager code also runs; here numba compiles them: the two bit casts they use
-# become LLVM bitcasts, their helpers are compiled with them.
-@overload(E.bits_of, inline="always")
-def _bits_of_impl(x: Any) -> Any:
-    def impl(x: Any) -> Any:
-        return _bits_of_f32(np.float32(x))  # type: ignore[call-arg]
-
-    return impl
-
-
-# the bit steps of the kernels, in bits (their Python versions use float arithmetic and tables)
-def _bits_impl(fn: Any) -> Any:
-    """Register ``impl`` as numba's version of the kernels' helper ``fn``."""
-
-    def register(impl: Any) -> Any:
-        def typer(*args: Any) -> Any:
-            return impl
-
-        typer.__signature__ = inspect.signature(impl)  # type: ignore[attr-defined]
-        overload(fn, inline="always")(typer)
-        return impl
-
-    return register
-
-
-@register_jitable
-def _pow2(k: Any) -> Any:
-    """2.0**k for an integer k in [-126, 127], from its bits."""
-    return _f32_from_bits(np.int32((k + np.int32(127)) << np.int32(23)))  # type: ignore[call-arg]
-
-
-@_bits_impl(E.ldexp32)
-def _ldexp32(y: Any, m: Any) -> Any:
-    k = np.int32(m)
-    k1 = k >> np.int32(1)
-    return (y * _pow2(k1)) * _pow2(k - k1)
-
-
-@_bits_impl(E.biased_pow2)
-def _biased_pow2(k: Any) -> Any:
-    return _f32_from_bits(np.int32(np.int32(k) << np.int32(23)))  # type: ignore[call-arg]
-
-
-@_bits_impl(E.frexp32)
-def _frexp32(x: Any) -> Any:
-    bits: Any = _bits_of_f32(x)  # type: ignore[call-arg]
-    e = np.float32((bits >> np.int32(23)) & np.int32(0xFF)) - np.float32(126.0)
-    m = _f32_from_bits((bits & np.int32(-2139095041)) | np.int32(0x3F000000))
-    return e, m
-
-
-@_bits_impl(E.quadrant)
-def _quadrant(yr: Any) -> Any:
-    return _bits_of_f32(yr)  # type: ignore[call-arg]
-
-
-@_bits_impl(E.sign_bits)
-def _sign_bits(x: Any) -> Any:
-    return _bits_of_f32(x)  # type: ignore[call-arg]
-
-
-@_bits_impl(E.flip)
-def _flip(v: Any, s: Any) -> Any:
-    bits: Any = _bits_of_f32(v)  # type: ignore[call-arg]
-    return _f32_from_bits(np.int32(bits ^ (s & np.int32(-(2**31)))))
-
-
-def _with_helpers(fn: Any, **helpers: Any) -> Any:
-    """``fn`` reading the given compiled ``helpers`` instead of the module's functions of the
-    same names (numba resolves a function's globals when it compiles it)."""
-    scope = {**fn.__globals__, **helpers}
-    out = FunctionType(fn.__code__, scope, fn.__name__, fn.__defaults__, fn.__closure__)
-    out.__module__, out.__qualname__, out.__doc__ = fn.__module__, fn.__qualname__, fn.__doc__
-    return out
-
-
-# the polynomials (plain arithmetic) compiled where the kernels call them; the sin/cos
-# helpers that return tuples are inlined by numba (LLVM would not inline them into a
-# caller's loop, and the call would keep the loop from vectorising)
-_POLYNOMIALS: tuple[Any, ...] = (E.exp_poly, E.sigmoid_exp_poly, E.log_ratio, E.tanh_ratio)
-for _poly in (*_POLYNOMIALS, E.pio2_rest, E.cos_poly, E.sin_poly):
-    register_jitable(_poly)
-_word = inline_jit(E.word)
-_reduce_huge32 = inline_jit(_with_helpers(E.reduce_huge32, word=_word))
-_trig32 = inline_jit(_with_helpers(E.trig32, reduce_huge32=_reduce_huge32))
-
-exp32 = jit(E.exp32)
-"""float32 ``exp`` (:func:`tapeviz._eigen_f32.exp32`) in branch-free arithmetic, so that
-LLVM vectorises loops calling it (numba's llvmlite has no SVML; ``math.exp`` in a loop is a
-scalar libm call).  With subnormals flushed equal to TensorFlow 2.21's ``tf.exp`` bit for
-bit; within 1 ulp of the correctly rounded value on the normal range."""
-log32 = jit(E.log32)
-"""float32 ``log`` (:func:`tapeviz._eigen_f32.log32`), TensorFlow's bits; within 3 ulps of
-the correctly rounded value."""
-tanh32 = jit(E.tanh32)
-"""float32 ``tanh`` (:func:`tapeviz._eigen_f32.tanh32`), TensorFlow's bits; within 6 ulps of
-the correctly rounded value."""
-sigmoid32 = jit(E.sigmoid32)
-"""float32 ``sigmoid`` (:func:`tapeviz._eigen_f32.sigmoid32`), TensorFlow's bits; within 6
-ulps of the correctly rounded value."""
-sin32 = inline_jit(_with_helpers(E.sin32, trig32=_trig32))
-"""float32 ``sin`` (:func:`tapeviz._eigen_f32.sin32`, Eigen's reduction of huge arguments
-included), TensorFlow's bits; within 2 ulps of the correctly rounded value below 25966."""
-cos32 = inline_jit(_with_helpers(E.cos32, trig32=_trig32))
-"""float32 ``cos`` (:func:`tapeviz._eigen_f32.cos32`), as :data:`sin32`."""
 
 
 @jit

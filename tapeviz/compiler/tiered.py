@@ -8,7 +8,7 @@ interpreted results are the compiled ones bit for bit (:func:`interpreted_alike`
 transcendental function, whose numpy loops differ from the C library's in the last bits;
 such a program is compiled on its first call, as without tiering):
 
-* with a cache folder (:func:`.diskcache.cache_dir`), a **helper process** (this module
+* with a cache folder (:func:`tapeviz._diskcache.cache_dir`), a **helper process** (this module
   run as a program, at a lower priority) compiles the generated module into the folder —
   through the same code as in this process, so the folder's checks and the sealed files
   hold for what it writes — and this process loads the machine code from there (some
@@ -44,21 +44,17 @@ from typing import Any
 
 import numpy as np
 
+from .. import _diskcache as diskcache
 from .. import _eigen_f32
-from . import diskcache
+from .. import _helper as helpers
 from .ir import Const, Program, walk
 
 __all__ = ["enabled", "start", "wait", "Job", "ENV"]
 
-ENV = "TAPEVIZ_TIERED"
+ENV = helpers.ENV
+enabled = helpers.enabled
 _lock = threading.Lock()
 _jobs: dict[Any, Job] = {}  # by (module, signature): one compilation per program and types
-
-
-def enabled() -> bool:
-    """Whether new traces run on the interpreter until their machine code is ready
-    (``TAPEVIZ_TIERED``, default on; ``0`` compiles on the first call)."""
-    return os.environ.get(ENV, "1").strip().lower() not in ("0", "false", "no", "off")
 
 
 def value_type(v: Any) -> list[Any] | None:
@@ -128,23 +124,10 @@ class Job:
                 "spec": self.spec,
             }
         ).encode()
-        env = dict(os.environ)
-        env["TAPEVIZ_CACHE_DIR"] = folder
-        package_root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
-        env["PYTHONPATH"] = os.pathsep.join([package_root, *filter(None, [env.get("PYTHONPATH")])])
-        niceness = helper_niceness()
         try:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-c", _HELPER_MAIN, str(niceness)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                env=env,
-                close_fds=True,
-            )
+            self._proc = helpers.start("tapeviz.compiler.tiered", folder, stdin=subprocess.PIPE)
         except OSError:
             return False
-        _lower_priority(self._proc.pid, niceness)
         # a thread hands the request over (a large one would fill the pipe before the
         # helper reads it) and reaps the helper when it ends: no zombie, even if the
         # function is never called again
@@ -344,35 +327,6 @@ def _at_exit() -> None:
         job._stop()
         if job._thread is not None:
             job._thread.join(60)
-
-
-# the helper runs at a lower priority from its start (Python's own start-up, its imports and
-# numba's compilation): on a busy machine the caller's interpreted calls keep their
-# processor.  The parent lowers it as soon as it exists; the helper makes sure of it itself
-# (where the parent could not), before its imports.
-HELPER_NICE = 10  # added to the caller's niceness (at most 19)
-
-
-def helper_niceness() -> int:
-    """The niceness of a helper started by this process."""
-    own = os.getpriority(os.PRIO_PROCESS, 0) if hasattr(os, "getpriority") else 0
-    return min(19, own + HELPER_NICE)
-
-
-def _lower_priority(pid: int, niceness: int) -> None:
-    """Give process ``pid`` (a helper just started) this ``niceness``."""
-    if hasattr(os, "setpriority"):
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, pid, niceness)
-
-
-_HELPER_MAIN = (
-    "import os, runpy, sys\n"
-    "if hasattr(os, 'getpriority'):\n"
-    "    if os.getpriority(os.PRIO_PROCESS, 0) < int(sys.argv[1]):\n"
-    "        os.setpriority(os.PRIO_PROCESS, 0, int(sys.argv[1]))\n"
-    "runpy.run_module('tapeviz.compiler.tiered', run_name='__main__')\n"
-)
 
 
 def _helper() -> int:

@@ -269,24 +269,17 @@ def _check_broadcast(opname: str, x: Tensor, y: Tensor) -> None:
         ) from None
 
 
-_F32 = np.dtype(np.float32)
-
-
 def _eigen_fwd(name: str, general: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """The forward of a transcendental op: float32 takes Eigen's arithmetic (TensorFlow's
     CPU kernels, and compiled code's: :mod:`tapeviz._eigen_f32`), so that eager, compiled
     and TensorFlow's results are the same bits on every processor; other dtypes numpy's
     ``general`` (quiet: inf/nan without warnings, as TensorFlow)."""
-    f32 = _eigen_f32.FUNCTIONS[name]
 
-    def fwd(x: Any) -> Any:
-        if type(x) is _f32 or x.dtype == _F32:
-            return f32(x)
+    def other(x: Any) -> Any:
         with _quiet():
             return general(x)
 
-    fwd.__name__ = name
-    return fwd
+    return _eigen_f32.eager_function(name, other)
 
 
 def _eigen_kernel(name: str, general: str, number: str = "") -> Kernel:

@@ -1,5 +1,6 @@
 """The layers are one-way: the engine never imports the compiler (``tapeviz.compiler``), eager
-use never loads it (nor numba), only the tape flips a tape's recording switch, and the
+use never loads it (nor numba, but for eager float32 transcendentals used long enough to
+pay for their compiled loops), only the tape flips a tape's recording switch, and the
 compiler drives an optimizer through its protected protocol, not its fields."""
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ d2 = outer.gradient(dz, x)
 opt = tf.keras.optimizers.Adam(0.1)
 opt.apply_gradients([(g, x)])
 print(*g.numpy().tolist(), *d2.numpy().tolist())
+# a short eager session loads no numba either: eager float32 transcendentals load their
+# compiled loops only after LOAD_AFTER seconds in their numpy versions
 loaded = [m for m in sys.modules if m.startswith("tapeviz.compiler") or m == "numba"]
 assert not loaded, loaded
 """
@@ -92,6 +95,40 @@ assert not loaded, loaded
     # d/dx (sin x · x + 2x) = cos x · x + sin x + 2; d²/dx² x³ = 6x
     np.testing.assert_allclose([g0, g1], np.cos(x) * x + np.sin(x) + 2, rtol=1e-6)
     assert [h0, h1] == [6.0, 12.0]
+
+
+def test_eager_compiled_loops_load_numba_but_never_the_compiler() -> None:
+    """A loop of eager float32 transcendentals loads numba's compiled loops (out of the
+    caller's way, as by default) and keeps giving the same bits; the compiler stays out."""
+    code = """
+import sys
+import numpy as np
+import tapeviz as tf
+from tapeviz import _eigen_f32
+x = tf.constant(np.linspace(-30.0, 30.0, 1001, dtype=np.float32))
+first = [tf.sin(x).numpy(), tf.math.log(tf.exp(x)).numpy(), tf.sigmoid(tf.tanh(x)).numpy()]
+assert "numba" not in sys.modules and not _eigen_f32.LOOPS
+while not _eigen_f32._load["started"]:  # the numpy versions, until LOAD_AFTER is spent
+    tf.cos(x)
+assert _eigen_f32.load_compiled(wait=True)  # (loaded by a thread, compiled by a helper)
+again = [tf.sin(x).numpy(), tf.math.log(tf.exp(x)).numpy(), tf.sigmoid(tf.tanh(x)).numpy()]
+for a, b in zip(first, again):
+    assert np.array_equal(a.view(np.int32), b.view(np.int32))
+loaded = [m for m in sys.modules if m.startswith("tapeviz.compiler")]
+assert "numba" in sys.modules and not loaded, loaded
+print(sorted(_eigen_f32.LOOPS))
+"""
+    env = {**os.environ, "TAPEVIZ_TIERED": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+        env=env,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["['cos',", "'exp',", "'log',", "'sigmoid',", "'sin',", "'tanh']"]
 
 
 def test_only_the_tape_flips_recording() -> None:

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from tapeviz.compiler.diskcache import folder_problem
+from tapeviz._diskcache import folder_problem
 
 
 @pytest.fixture(autouse=True, scope="session")

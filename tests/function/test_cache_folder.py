@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 import tapeviz as tv
-from tapeviz.compiler import diskcache
+from tapeviz import _diskcache as diskcache
 
 from .processes import REPO, run_python
 
@@ -42,8 +42,8 @@ RUN = """
     warnings.simplefilter("always")
     PREPARE
     import tapeviz as tv
-    from tapeviz.compiler import numba_cache
-    from tapeviz.compiler.diskcache import CacheWarning
+    from tapeviz import _jit as numba_cache
+    from tapeviz._diskcache import CacheWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -432,7 +432,7 @@ KERNEL = """
     import json, warnings
     import numpy as np
     from tapeviz.compiler import kernels as K
-    from tapeviz.compiler.diskcache import CacheWarning
+    from tapeviz._diskcache import CacheWarning
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -622,7 +622,8 @@ def test_four_processes_compiling_into_one_cache_at_once(tmp_path: Any) -> None:
 def test_kernel_caches_are_set_up_when_numba_first_uses_them() -> None:
     """Importing the kernels makes ~70 dispatchers; each one's cache (its folder, index name
     and source stamp) is set up only when numba loads or compiles that kernel."""
-    from tapeviz.compiler import diskcache, numba_cache
+    from tapeviz import _diskcache as diskcache
+    from tapeviz import _jit as numba_cache
     from tapeviz.compiler import kernels as K
 
     if not hasattr(K.select, "py_func") or not numba_cache.FAST_LOAD or not diskcache.cache_dir():

@@ -668,7 +668,7 @@ def test_code_loaded_from_the_cache_runs_and_later_compilations_still_work(
             return tv.reduce_max(v * k) - k
         k = float(os.getpid() % 1000) + 0.5
         print(float(g(x, k)) == k)
-        from tapeviz.compiler import numba_cache
+        from tapeviz import _jit as numba_cache
         print("nrt", numba_cache.NRT_SOURCE)
         """
     env = {"TAPEVIZ_CACHE_DIR": str(tmp_path)}

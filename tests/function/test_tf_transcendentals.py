@@ -21,6 +21,7 @@ from ulp import ulp_distance as ulps
 
 import tapeviz as tv
 from tapeviz import _eigen_f32 as E
+from tapeviz import _eigen_jit as J
 from tapeviz.compiler import interp, tiered
 from tapeviz.compiler import kernels as K
 
@@ -107,7 +108,7 @@ def test_huge_argument_reduction_without_a_table() -> None:
         r = np.empty_like(x)
         q = np.empty(x.shape[0], np.int32)
         for i in range(x.shape[0]):
-            r[i], q[i] = K._reduce_huge32(x[i])
+            r[i], q[i] = J._reduce_huge32(x[i])
         return r, q
 
     r, q = reduce_all(x)
@@ -153,14 +154,24 @@ def _wide_sample(seed: int) -> np.ndarray:
 C_LIBRARY = {"exp": K.expf, "log": K.logf, "sin": K.sinf, "cos": K.cosf}
 
 
+@pytest.mark.parametrize("loaded", [False, True], ids=["numpy-versions", "compiled"])
 @pytest.mark.parametrize("name", sorted(E.SCALAR_KERNELS))
-def test_eager_scalars_arrays_and_kernels_agree(name: str) -> None:
+def test_eager_scalars_arrays_and_kernels_agree(name: str, loaded: bool, monkeypatch: Any) -> None:
     """The forms of each function give the same bits: the kernel compiled by numba
     (subnormals flushed) and eager code's numpy array version (flushed); for single
     numbers, eager code and compiled code both take the C library's ``expf``, ``logf``,
     ``sinf``, ``cosf`` (as TensorFlow does) and Eigen's ``tanh``/``sigmoid`` (the kernel run
-    as Python on numpy scalars: IEEE, its result flushed).  Subnormal inputs to a single
-    number are read as numbers (compiled code reads them as zero), so they are left out."""
+    as Python on numpy scalars until numba's loops are loaded, then compiled: IEEE, its
+    result flushed).  Eager arrays: the numpy versions, or once loaded the compiled loops.
+    Subnormal inputs to a single number are read as numbers (compiled code reads them as
+    zero), so they are left out."""
+    if loaded:
+        assert E.load_compiled(wait=True)
+        assert set(E.NUMBERS) == {"tanh", "sigmoid"} and len(E.LOOPS) == 6
+    else:
+        monkeypatch.setattr(E, "LOOPS", {})
+        monkeypatch.setattr(E, "NUMBERS", {})
+        monkeypatch.setitem(E._load, "started", True)  # (no loading meanwhile)
     x = _wide_sample(7)
     number = C_LIBRARY.get(name, getattr(K, name + "32"))
     fp = K.flush_subnormals_enter()
@@ -251,3 +262,78 @@ def test_whole_values_take_the_kernels_too() -> None:
     assert arr.shape == x.shape and arr.dtype == np.float32
     assert np.array_equal(arr, want, equal_nan=True)
     assert np.float32(one).view(np.int32) == _loop(K.expf)(x[3:4, 4]).view(np.int32)[0]
+
+
+# --- eager arrays: the numpy versions and the loops compiled by numba, the same bits --------
+def _shapes(x: np.ndarray) -> list[np.ndarray]:
+    """``x`` in the shapes eager code meets: 0-d, empty, n % 8 != 0, strided, F-ordered."""
+    square = x[: 150 * 150].reshape(150, 150)
+    return [
+        np.asarray(x[5]),
+        x[:0],
+        x[:0].reshape(0, 3),
+        x[:13],
+        x,
+        x[::3],
+        square[:, 1::2],
+        np.asfortranarray(square),
+        square.T[:7, :9],
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(E.SCALAR_KERNELS))
+def test_eager_arrays_compiled_and_numpy_agree(name: str, monkeypatch: Any) -> None:
+    """``tv.exp`` & co. of float32 arrays give the same bits before the compiled loops are
+    loaded (the numpy versions) and after (numba's vector loops): every shape, a wide
+    sample with specials, NaN, ±inf, subnormals and huge sin/cos arguments."""
+    assert E.load_compiled(wait=True), "numba could not load or compile the eager loops"
+    loops = dict(E.LOOPS)
+    calls: list[int] = []
+
+    def counted(flat: np.ndarray, out: np.ndarray) -> None:
+        loops[name](flat, out)  # (a TypeError here would send eager code to numpy)
+        calls.append(flat.size)
+
+    x = _wide_sample(10)
+    assert (np.abs(x) >= 25966).sum() > 1000 and np.isnan(x).any()
+    fn = E.FUNCTIONS[name]
+    fp = K.flush_subnormals_enter()
+    try:
+        monkeypatch.setattr(E, "LOOPS", {})  # the numpy versions
+        monkeypatch.setitem(E._load, "started", True)  # (and no loading meanwhile)
+        numpy_path = [fn(v) for v in _shapes(x)]
+        monkeypatch.setattr(E, "LOOPS", {name: counted})
+        compiled = [fn(v) for v in _shapes(x)]
+    finally:
+        K.flush_subnormals_leave(fp)
+    assert len(calls) == len(numpy_path)  # every shape went through the compiled loop
+    for v, a, b in zip(_shapes(x), numpy_path, compiled, strict=True):
+        assert type(a) is type(b) is np.ndarray and a.shape == b.shape == v.shape
+        assert a.dtype == b.dtype == np.float32
+        nan = np.isnan(a)  # (NaN payloads aside: numpy's maximum keeps another NaN)
+        assert np.array_equal(np.isnan(b), nan), name
+        assert np.array_equal(a[~nan].view(np.int32), b[~nan].view(np.int32)), name
+    # and the compiled loops are the kernels of compiled code (NaN payloads aside)
+    kernel = _flushed_loop(name, x)
+    nan = np.isnan(kernel)
+    assert np.array_equal(np.isnan(compiled[4]), nan)
+    assert np.array_equal(compiled[4][~nan].view(np.int32), kernel[~nan].view(np.int32))
+
+
+def _flushed_loop(name: str, x: np.ndarray) -> np.ndarray:
+    fp = K.flush_subnormals_enter()
+    try:
+        return _loop(getattr(K, name + "32"))(x)
+    finally:
+        K.flush_subnormals_leave(fp)
+
+
+def test_a_float32_number_skips_the_compiled_loops(monkeypatch: Any) -> None:
+    """A float32 number takes the C library (or the kernel as Python): no loop is called."""
+    monkeypatch.setattr(E, "LOOPS", {})
+    monkeypatch.setitem(E._load, "started", True)
+    for name, fn in E.FUNCTIONS.items():
+        out = fn(np.float32(0.25))
+        assert type(out) is np.float32, name
+        want = _loop(C_LIBRARY.get(name, getattr(K, name + "32")))(np.float32([0.25]))[0]
+        assert out.view(np.int32) == want.view(np.int32), name

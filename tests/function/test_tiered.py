@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 
 import tapeviz as tv
-from tapeviz.compiler import diskcache, jit, tiered
+from tapeviz import _diskcache as diskcache
+from tapeviz.compiler import jit, tiered
 
 from .processes import REPO
 

@@ -1,0 +1,292 @@
+"""Eigen's float32 ``exp``, ``log``, ``tanh``, ``sigmoid``, ``sin`` and ``cos`` compiled by
+numba: the scalar kernels of :mod:`tapeviz._eigen_f32` (TensorFlow's arithmetic), for
+compiled code (:mod:`tapeviz.compiler.kernels` re-exports them) and for eager code, whose
+float32 arrays run the loops :data:`ARRAY_LOOPS` once they are loaded (see
+:mod:`tapeviz._eigen_f32`: until then, and without numba, eager code runs the numpy
+versions, the same bits).
+
+No fast-math and no fused multiply-add: numba compiles with neither unless asked, so every
+operation rounds to float32 as Eigen's does in TensorFlow's wheel, on every CPU.  The
+loops vectorise (branch-free kernels, no table reads).  They are cached as tapeviz's other
+kernels are (:func:`tapeviz._jit.cached_njit`: the checked folder, sealed files).
+
+Run as a program (``python -m tapeviz._eigen_jit``), this module compiles the eager loops
+into the cache folder: the helper process eager code starts (:func:`tapeviz._helper.start`).
+This module sits outside :mod:`tapeviz.compiler`: eager code never loads the compiler.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from types import FunctionType
+from typing import Any
+
+import numpy as np
+from llvmlite import ir as llvm_ir  # type: ignore[import-untyped]
+from numba import types
+from numba.core import sigutils
+from numba.core.compiler_lock import global_compiler_lock
+from numba.extending import intrinsic, overload, register_jitable
+
+from . import _eigen_f32 as E
+from ._jit import cached_njit
+
+__all__ = [
+    "jit",
+    "inline_jit",
+    "exp32",
+    "log32",
+    "tanh32",
+    "sigmoid32",
+    "sin32",
+    "cos32",
+    "KERNELS",
+    "ARRAY_LOOPS",
+    "ARRAY_SIGNATURE",
+    "NUMBER_KERNELS",
+    "NUMBER_SIGNATURE",
+    "load",
+]
+
+jit = cached_njit(error_model="numpy", nogil=True)
+# inlined into the caller by numba itself: LLVM does not inline these kernels (they return
+# tuples) into a caller's loop, and the call then keeps the loop from vectorising
+inline_jit = cached_njit(error_model="numpy", nogil=True, inline="always")
+
+
+@intrinsic
+def _f32_from_bits(typingctx: Any, bits: Any) -> Any:
+    """Reinterpret an int32 as a float32 (LLVM bitcast): builds 2**k without a call."""
+    sig = types.float32(types.int32)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        return builder.bitcast(args[0], llvm_ir.FloatType())
+
+    return sig, codegen
+
+
+@intrinsic
+def _bits_of_f32(typingctx: Any, x: Any) -> Any:
+    """The bits of a float32 as an int32 (LLVM bitcast)."""
+    sig = types.int32(types.float32)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        return builder.bitcast(args[0], llvm_ir.IntType(32))
+
+    return sig, codegen
+
+
+# The kernels are written once, in tapeviz._eigen_f32, as Python; here numba compiles them:
+# the two bit casts they use become LLVM bitcasts, their helpers are compiled with them.
+@overload(E.bits_of, inline="always")
+def _bits_of_impl(x: Any) -> Any:
+    def impl(x: Any) -> Any:
+        return _bits_of_f32(np.float32(x))  # type: ignore[call-arg]
+
+    return impl
+
+
+# the bit steps of the kernels, in bits (their Python versions use float arithmetic and tables)
+def _bits_impl(fn: Any) -> Any:
+    """Register ``impl`` as numba's version of the kernels' helper ``fn``."""
+
+    def register(impl: Any) -> Any:
+        def typer(*args: Any) -> Any:
+            return impl
+
+        typer.__signature__ = inspect.signature(impl)  # type: ignore[attr-defined]
+        overload(fn, inline="always")(typer)
+        return impl
+
+    return register
+
+
+@register_jitable
+def _pow2(k: Any) -> Any:
+    """2.0**k for an integer k in [-126, 127], from its bits."""
+    return _f32_from_bits(np.int32((k + np.int32(127)) << np.int32(23)))  # type: ignore[call-arg]
+
+
+@_bits_impl(E.ldexp32)
+def _ldexp32(y: Any, m: Any) -> Any:
+    k = np.int32(m)
+    k1 = k >> np.int32(1)
+    return (y * _pow2(k1)) * _pow2(k - k1)
+
+
+@_bits_impl(E.biased_pow2)
+def _biased_pow2(k: Any) -> Any:
+    return _f32_from_bits(np.int32(np.int32(k) << np.int32(23)))  # type: ignore[call-arg]
+
+
+@_bits_impl(E.frexp32)
+def _frexp32(x: Any) -> Any:
+    bits: Any = _bits_of_f32(x)  # type: ignore[call-arg]
+    e = np.float32((bits >> np.int32(23)) & np.int32(0xFF)) - np.float32(126.0)
+    m = _f32_from_bits((bits & np.int32(-2139095041)) | np.int32(0x3F000000))
+    return e, m
+
+
+@_bits_impl(E.quadrant)
+def _quadrant(yr: Any) -> Any:
+    return _bits_of_f32(yr)  # type: ignore[call-arg]
+
+
+@_bits_impl(E.sign_bits)
+def _sign_bits(x: Any) -> Any:
+    return _bits_of_f32(x)  # type: ignore[call-arg]
+
+
+@_bits_impl(E.flip)
+def _flip(v: Any, s: Any) -> Any:
+    bits: Any = _bits_of_f32(v)  # type: ignore[call-arg]
+    return _f32_from_bits(np.int32(bits ^ (s & np.int32(-(2**31)))))
+
+
+def _with_helpers(fn: Any, **helpers: Any) -> Any:
+    """``fn`` reading the given compiled ``helpers`` instead of the module's functions of the
+    same names (numba resolves a function's globals when it compiles it)."""
+    scope = {**fn.__globals__, **helpers}
+    out = FunctionType(fn.__code__, scope, fn.__name__, fn.__defaults__, fn.__closure__)
+    out.__module__, out.__qualname__, out.__doc__ = fn.__module__, fn.__qualname__, fn.__doc__
+    return out
+
+
+# the polynomials (plain arithmetic) compiled where the kernels call them; the sin/cos
+# helpers that return tuples are inlined by numba (LLVM would not inline them into a
+# caller's loop, and the call would keep the loop from vectorising)
+_POLYNOMIALS: tuple[Any, ...] = (E.exp_poly, E.sigmoid_exp_poly, E.log_ratio, E.tanh_ratio)
+for _poly in (*_POLYNOMIALS, E.pio2_rest, E.cos_poly, E.sin_poly):
+    register_jitable(_poly)
+_word = inline_jit(E.word)
+_reduce_huge32 = inline_jit(_with_helpers(E.reduce_huge32, word=_word))
+_trig32 = inline_jit(_with_helpers(E.trig32, reduce_huge32=_reduce_huge32))
+
+exp32 = jit(E.exp32)
+"""float32 ``exp`` (:func:`tapeviz._eigen_f32.exp32`) in branch-free arithmetic, so that
+LLVM vectorises loops calling it (numba's llvmlite has no SVML; ``math.exp`` in a loop is a
+scalar libm call).  With subnormals flushed equal to TensorFlow 2.21's ``tf.exp`` bit for
+bit; within 1 ulp of the correctly rounded value on the normal range."""
+log32 = jit(E.log32)
+"""float32 ``log`` (:func:`tapeviz._eigen_f32.log32`), TensorFlow's bits; within 3 ulps of
+the correctly rounded value."""
+tanh32 = jit(E.tanh32)
+"""float32 ``tanh`` (:func:`tapeviz._eigen_f32.tanh32`), TensorFlow's bits; within 6 ulps of
+the correctly rounded value."""
+sigmoid32 = jit(E.sigmoid32)
+"""float32 ``sigmoid`` (:func:`tapeviz._eigen_f32.sigmoid32`), TensorFlow's bits; within 6
+ulps of the correctly rounded value."""
+sin32 = inline_jit(_with_helpers(E.sin32, trig32=_trig32))
+"""float32 ``sin`` (:func:`tapeviz._eigen_f32.sin32`, Eigen's reduction of huge arguments
+included), TensorFlow's bits; within 2 ulps of the correctly rounded value below 25966."""
+cos32 = inline_jit(_with_helpers(E.cos32, trig32=_trig32))
+"""float32 ``cos`` (:func:`tapeviz._eigen_f32.cos32`), as :data:`sin32`."""
+
+
+KERNELS = {"exp": exp32, "log": log32, "tanh": tanh32, "sigmoid": sigmoid32, "sin": sin32}
+KERNELS["cos"] = cos32
+"""The compiled scalar kernels by op name (:data:`tapeviz._eigen_f32.SCALAR_KERNELS`)."""
+
+
+def _renamed(fn: Any, name: str, **helpers: Any) -> Any:
+    """:func:`_with_helpers` under a name of its own (numba files each function's machine
+    code under its name)."""
+    out = _with_helpers(fn, **helpers)
+    out.__name__ = out.__qualname__ = name
+    return out
+
+
+def _each(x: Any, out: Any) -> None:
+    """``out[i] = kernel(x[i])`` over two 1-D arrays (``kernel``: a global of each copy)."""
+    for i in range(x.shape[0]):
+        out[i] = kernel(x[i])  # type: ignore[name-defined]  # noqa: F821
+
+
+def _each_trig(x: Any, out: Any) -> None:
+    """:func:`_each` for sin and cos: the kernel without its reduction of huge arguments
+    (``small``, four times faster: the reduction's 64-bit products in every vector lane)
+    unless an entry needs it (``|x| ≥ huge``, inf included: ``kernel`` then) — the same
+    bits either way."""
+    n = x.shape[0]
+    big = False
+    for i in range(n):
+        big |= abs(x[i]) >= huge  # type: ignore[name-defined]  # noqa: F821
+    if big:
+        for i in range(n):
+            out[i] = kernel(x[i])  # type: ignore[name-defined]  # noqa: F821
+    else:
+        for i in range(n):
+            out[i] = small(x[i])  # type: ignore[name-defined]  # noqa: F821
+
+
+def _loop(name: str) -> Any:
+    """The eager loop of kernel ``name``."""
+    if name not in ("sin", "cos"):
+        return jit(_renamed(_each, f"each_{name}", kernel=KERNELS[name]))
+    kernel, huge = (E.sin32, "SIN_HUGE") if name == "sin" else (E.cos32, "COS_HUGE")
+    # the kernel with ``huge`` at infinity: LLVM drops the reduction of huge arguments
+    small = _renamed(kernel, f"{name}32_below_huge", trig32=_trig32, **{huge: np.float32(np.inf)})
+    return jit(
+        _renamed(
+            _each_trig,
+            f"each_{name}",
+            kernel=KERNELS[name],
+            small=inline_jit(small),
+            huge=getattr(E, huge),
+        )
+    )
+
+
+ARRAY_LOOPS = {name: _loop(name) for name in KERNELS}
+"""Eager code's loops by op name: ``loop(x, out)`` fills the float32 array ``out`` with the
+kernel of each entry of ``x`` (both 1-D and C-contiguous, ``x`` may be read-only)."""
+_F32 = types.float32
+ARRAY_SIGNATURE = types.void(types.Array(_F32, 1, "C", readonly=True), types.Array(_F32, 1, "C"))
+"""The one signature the loops are compiled for (a writeable ``x`` converts to it)."""
+
+
+NUMBER_KERNELS = {
+    name: jit(_renamed(getattr(E, name + "32"), f"number_{name}")) for name in ("tanh", "sigmoid")
+}
+"""Eager code's tanh and sigmoid of a float32 number (copies of the kernels: these are
+compiled for one signature only): the kernel compiled instead of run as Python."""
+NUMBER_SIGNATURE = types.float32(_F32)
+
+
+def _load_cached(dispatcher: Any, sig: Any) -> bool:
+    """Load ``dispatcher``'s machine code for ``sig`` from the cache folder, never
+    compiling; whether it was there (numba's ``compile`` without its last step)."""
+    args, _ = sigutils.normalize_signature(sig)
+    if tuple(args) in dispatcher.overloads:
+        return True
+    with global_compiler_lock:
+        cres = dispatcher._cache.load_overload(sig, dispatcher.targetctx)
+        if cres is None:
+            return False
+        dispatcher.targetctx.insert_user_function(cres.entry_point, cres.fndesc, [cres.library])
+        dispatcher.add_overload(cres)
+    return True
+
+
+def load(compile: bool) -> bool:
+    """Make :data:`ARRAY_LOOPS` and :data:`NUMBER_KERNELS` ready to call: loaded from the
+    cache folder, else compiled here if ``compile`` (and saved in the folder).  Whether they
+    are ready; once they are, none compiles again (a call of another type raises
+    TypeError)."""
+    todo = [(f, ARRAY_SIGNATURE) for f in ARRAY_LOOPS.values()]
+    todo += [(f, NUMBER_SIGNATURE) for f in NUMBER_KERNELS.values()]
+    for dispatcher, sig in todo:
+        if not hasattr(dispatcher, "py_func"):
+            return False  # NUMBA_DISABLE_JIT: Python loops, slower than numpy's
+        if not _load_cached(dispatcher, sig):
+            if not compile:
+                return False
+            dispatcher.compile(sig)
+    for dispatcher, _ in todo:
+        dispatcher.disable_compile()
+    return True
+
+
+if __name__ == "__main__":  # the helper process: compile the loops into the cache folder
+    sys.exit(0 if load(compile=True) else 1)
