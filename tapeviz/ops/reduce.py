@@ -8,6 +8,7 @@ the entries that tie for the maximum (TensorFlow's rule).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -122,28 +123,26 @@ mean_op = register(
         "Mean over axes.",
     )
 )
-max_op = register(
-    Op(
-        "reduce_max",
-        lambda x, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
-        _max_vjp,
-        "max",
-        r"\max_i x_i",
-        ("{g} shared by the maximal entries",),
-        "Maximum over axes.",
+
+
+def _extremum(name: str, reduce: Callable[..., Any], entries: str, doc: str) -> Op:
+    """``reduce_max`` or ``reduce_min``: one rule for both — the entries equal to the
+    result share g."""
+    return register(
+        Op(
+            f"reduce_{name}",
+            lambda x, axis, keepdims: reduce(x, axis=axis, keepdims=keepdims),
+            _max_vjp,
+            name,
+            rf"\{name}_i x_i",
+            (f"{{g}} shared by the {entries} entries",),
+            doc,
+        )
     )
-)
-min_op = register(
-    Op(
-        "reduce_min",
-        lambda x, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims),
-        _max_vjp,  # the same rule: the entries equal to the result share g
-        "min",
-        r"\min_i x_i",
-        ("{g} shared by the minimal entries",),
-        "Minimum over axes.",
-    )
-)
+
+
+max_op = _extremum("max", np.max, "maximal", "Maximum over axes.")
+min_op = _extremum("min", np.min, "minimal", "Minimum over axes.")
 
 
 def _prod_vjp(k: Any, g: Any, out: Any, x: Any, axis: Any, keepdims: bool) -> tuple[Any]:
