@@ -64,6 +64,7 @@ HUGE_EXPONENT = _F(_F(128.0) * _LN2) / _F(2.0**-23)
 """From ``|y| ≥`` this on, ``x**y`` is taken as the limit for ``y → ±inf``."""
 _ZERO, _HALF, _ONE, _TWO = _F(0.0), _F(0.5), _F(1.0), _F(2.0)
 _INF, _NAN = _F(np.inf), _F(np.nan)
+_SIGN = -(2**31)  # bit 31 of sign_bits(x)
 _N_LO, _N_HI = _F(-151.0), _F(129.0)  # 2**n beyond: zero or inf for any 2**r
 
 
@@ -157,7 +158,7 @@ def pow_abs32(a: Any, y: Any) -> Any:
 def pow32(x: Any, y: Any) -> Any:
     """float32 ``x**y`` with the arithmetic of Eigen's ``generic_pow`` (no FMA), TensorFlow's
     packet path: :func:`pow_abs32` of ``|x|``, then C's special cases (:func:`specials`)."""
-    return specials(x, y, pow_abs32(abs(x), y), sign_bits(x) != 0)
+    return specials(x, y, pow_abs32(abs(x), y), (sign_bits(x) & _SIGN) != 0)
 
 
 def specials(x: Any, y: Any, out: Any, x_signbit: Any) -> Any:

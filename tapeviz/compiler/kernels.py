@@ -35,6 +35,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic, overload, register_jitable
 
 from .. import _eigen_f32 as E
+from .. import _eigen_pow as P
 from .numba_cache import cached_njit
 
 __all__ = [
@@ -86,6 +87,9 @@ __all__ = [
     "pow64",
     "exp32",
     "ref_exp32",
+    "pow32",
+    "pow32_whole",
+    "ref_pow32",
     "log32",
     "ref_log32",
     "tanh32",
@@ -1074,6 +1078,17 @@ included), TensorFlow's bits; within 2 ulps of the correctly rounded value below
 cos32 = inline_jit(_with_helpers(E.cos32, trig32=_trig32))
 """float32 ``cos`` (:func:`tapeviz._eigen_f32.cos32`), as :data:`sin32`."""
 
+# Eigen's float32 pow: its double-word helpers return pairs, so numba inlines them (as the
+# sin/cos helpers), and the kernel with them, into the loops that call it
+_P_HELPERS = (P.split, P.two_prod, P.fast_two_sum, P.add_pairs, P.mul_pair, P.log2_pair)
+for _helper in (*_P_HELPERS, P.exponent_parts, P.round_half_away, P.specials):
+    _bits_impl(_helper)(_helper)
+_pow_abs32 = inline_jit(_with_helpers(P.pow_abs32, exp32=inline_jit(E.exp32)))
+pow32 = inline_jit(_with_helpers(P.pow32, pow_abs32=_pow_abs32))
+"""float32 ``x ** y`` (:func:`tapeviz._eigen_pow.pow32`, Eigen's ``generic_pow``) in
+branch-free arithmetic: with subnormals flushed equal to TensorFlow 2.21's packet results
+(all but a tensor's last ``n % 8`` numbers) bit for bit."""
+
 
 @jit
 def expf(x: Any) -> Any:
@@ -1127,11 +1142,53 @@ def _map32_impl(kernel: Any, number: Any, x: Any) -> Any:
     return one
 
 
+def pow32_whole(x: Any, y: Any) -> Any:
+    """float32 ``x ** y`` of whole values of the output's shape (or single numbers), as
+    generated code computes an unfused ``pow``: :data:`pow32` on each entry (a new C-ordered
+    array).  Compiled code only."""
+    raise NotImplementedError("tapeviz.compiler.kernels.pow32_whole runs in compiled code only")
+
+
+@overload(pow32_whole)
+def _pow32_whole_impl(x: Any, y: Any) -> Any:
+    if isinstance(x, types.Array) and isinstance(y, types.Array):
+
+        def both(x: Any, y: Any) -> Any:
+            out = np.empty(x.shape, np.float32)
+            flat_out, fx = out.reshape(-1), np.ascontiguousarray(x).reshape(-1)
+            fy = np.ascontiguousarray(y).reshape(-1)
+            for i in range(fx.shape[0]):
+                flat_out[i] = pow32(fx[i], fy[i])
+            return out
+
+        return both
+    if isinstance(x, types.Array):
+
+        def base(x: Any, y: Any) -> Any:
+            out = np.empty(x.shape, np.float32)
+            flat_out, fx = out.reshape(-1), np.ascontiguousarray(x).reshape(-1)
+            for i in range(fx.shape[0]):
+                flat_out[i] = pow32(fx[i], y)
+            return out
+
+        return base
+
+    def exponent(x: Any, y: Any) -> Any:
+        out = np.empty(y.shape, np.float32)
+        flat_out, fy = out.reshape(-1), np.ascontiguousarray(y).reshape(-1)
+        for i in range(fy.shape[0]):
+            flat_out[i] = pow32(x, fy[i])
+        return out
+
+    return exponent
+
+
 # the numpy versions (eager code's), equal to the kernels bit for bit
 ref_exp32 = E.exp
 ref_log32 = E.log
 ref_tanh32 = E.tanh
 ref_sigmoid32 = E.sigmoid
+ref_pow32 = P.pow
 
 
 def elementwise(kernel: Any) -> Any:
