@@ -149,9 +149,9 @@ def pow_abs32(a: Any, y: Any) -> Any:
     m = _TWO * m if low else m
     e = e - (_F(24.0) if sub else _ZERO) - (_ONE if low else _ZERO)
     n, r = exponent_parts(e, m, y)
+    n, r = (n, r) if r == r else (_ZERO, _ZERO)  # (NaN: x or y not finite, replaced later)
     p_hi, p_lo = two_prod(_LN2, r)
     e_r = exp32(p_hi) * (_ONE + p_lo)
-    n = n if n == n else _ZERO  # (NaN: x or y not finite)
     return ldexp32(e_r, min(max(n, _N_LO), _N_HI))
 
 
@@ -229,7 +229,7 @@ def _pow_arrays(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.where(y == _ONE, x, out)
 
 
-def pow(x: Any, y: Any) -> Any:  # noqa: A001 - TensorFlow's name
+def pow(x: Any, y: Any) -> Any:  # (TensorFlow's name)
     """float32 ``x**y`` of arrays (broadcast together) with Eigen's ``generic_pow`` as
     TensorFlow's packet code computes it, equal bit for bit to the compiled kernel
     :func:`tapeviz.compiler.kernels.pow32`.  A 0-d result (a single number) is the C
@@ -237,8 +237,8 @@ def pow(x: Any, y: Any) -> Any:  # noqa: A001 - TensorFlow's name
 
     >>> import numpy as np
     >>> x = np.array([2.0, 0.9, -2.0, 0.0], np.float32)
-    >>> pow(x, np.float32(3.0)).tolist()
-    [8.0, 0.7290000915527344, -8.0, 0.0]
+    >>> pow(x, np.float32(3.0)).tolist()  # (0.9**3 rounded to float32: 0.7290000915527344)
+    [8.0, 0.7289999127388, -8.0, 0.0]
     """
     xa, ya = np.broadcast_arrays(np.asarray(x, _F), np.asarray(y, _F))
     with np.errstate(all="ignore"):

@@ -89,6 +89,7 @@ __all__ = [
     "ref_exp32",
     "pow32",
     "pow32_whole",
+    "pow32_loop",
     "ref_pow32",
     "log32",
     "ref_log32",
@@ -1140,6 +1141,19 @@ def _map32_impl(kernel: Any, number: Any, x: Any) -> Any:
         return number(x)
 
     return one
+
+
+def pow32_loop(x: Any, y: Any) -> Any:
+    """:data:`pow32` of two 1-D float32 arrays of one length (for tests and tools)."""
+    return _pow32_loop(x, y)
+
+
+@numba.njit(error_model="numpy")
+def _pow32_loop(x: Any, y: Any) -> Any:  # (not cached: tests only)
+    out = np.empty_like(x)
+    for i in range(x.shape[0]):
+        out[i] = pow32(x[i], y[i])
+    return out
 
 
 def pow32_whole(x: Any, y: Any) -> Any:
