@@ -15,7 +15,7 @@ of 8 numbers and the C library's ``powf`` on a tensor's last ``n % 8`` numbers (
   by ``powf``) and ``single_tf`` each pair as 0-d tensors (``powf``);
 * ``grid_tf``: ``tf.pow`` of a (64, 1) base column and a (1, 8) exponent row (broadcast).
 
-``FULL.npz``, if named, receives 1e6 random pairs and TensorFlow's results (not committed;
+``FULL.npz``, if named, receives 1e6 random pairs (:func:`full_pairs`) and TensorFlow's results (not committed;
 ``tools/pow_ulps.py`` reads it to print the README's row).
 """
 
@@ -45,6 +45,21 @@ def draw(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
     return x.astype(np.float32), y.astype(np.float32)
 
 
+def full_pairs(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """1e6 pairs for the ulp table: half with bases over float32's whole range and
+    exponents that keep ``x**y`` in it (``y = log(target)/log(x)``, the target spread over
+    e**-87 to e**88), half with bases in (0, 10) and exponents in (-10, 10); a tenth of each
+    with negative bases and integer exponents."""
+    h = N // 2
+    x1 = np.exp(rng.uniform(-87, 88, h))
+    y1 = rng.uniform(-87, 88, h) / np.log(x1)
+    x2, y2 = rng.uniform(0, 10, N - h), rng.uniform(-10, 10, N - h)
+    x, y = np.concatenate([x1, x2]), np.concatenate([y1, y2])
+    neg = rng.random(N) < 0.1
+    x, y = np.where(neg, -x, x), np.where(neg, np.round(y), y)
+    return x.astype(np.float32), y.astype(np.float32)
+
+
 def main() -> None:
     rng = np.random.default_rng(19)
     sx, sy = np.meshgrid(np.array(BASES, np.float32), np.array(EXPONENTS, np.float32))
@@ -64,8 +79,7 @@ def main() -> None:
     data["grid_x"], data["grid_y"], data["grid_tf"] = col, row, tf.pow(col, row).numpy()
     np.savez_compressed(sys.argv[1], tensorflow=np.array(tf.__version__), **data)
     if len(sys.argv) > 2:
-        fx = np.exp(rng.uniform(-87, 88, N)).astype(np.float32)
-        fy = rng.uniform(-10, 10, N).astype(np.float32)
+        fx, fy = full_pairs(rng)
         np.savez_compressed(sys.argv[2], x=fx, y=fy, tf=tf.pow(fx, fy).numpy())
     print(f"TensorFlow {tf.__version__}: pow -> {sys.argv[1]}")
 
