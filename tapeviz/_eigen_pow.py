@@ -66,6 +66,7 @@ _ZERO, _HALF, _ONE, _TWO = _F(0.0), _F(0.5), _F(1.0), _F(2.0)
 _INF, _NAN = _F(np.inf), _F(np.nan)
 _SIGN = -(2**31)  # bit 31 of sign_bits(x)
 _N_LO, _N_HI = _F(-151.0), _F(129.0)  # 2**n beyond: zero or inf for any 2**r
+_BLOCK = 8192  # numbers per pass of the numpy version
 
 
 # --- double-word arithmetic: plain operations, for numbers and numpy arrays alike --------------
@@ -244,5 +245,8 @@ def pow(x: Any, y: Any) -> Any:  # (TensorFlow's name)
     with np.errstate(all="ignore"):
         if xa.ndim == 0:
             return np.asarray(_F(xa[()]) ** _F(ya[()]))
-        out = _pow_arrays(xa.reshape(-1), ya.reshape(-1))
-    return np.asarray(out, _F).reshape(xa.shape)
+        fx, fy = xa.reshape(-1), ya.reshape(-1)
+        out = np.empty(fx.shape, _F)
+        for i in range(0, fx.size, _BLOCK):  # (blocks: the ~100 temporaries stay in cache)
+            out[i : i + _BLOCK] = _pow_arrays(fx[i : i + _BLOCK], fy[i : i + _BLOCK])
+    return out.reshape(xa.shape)

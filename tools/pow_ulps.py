@@ -14,27 +14,16 @@ compiled loop tapeviz had before (numba's ``np.power`` of two float32 numbers: l
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
 import numba
 import numpy as np
+from ulp_table import median_ms, ulps  # (tools/ is the script's folder)
 
 import tapeviz as tv
 from tapeviz import _eigen_pow as P
 from tapeviz.compiler import kernels as K
-
-
-def ulps(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Distance in float32 steps; both NaN: 0, one NaN: a large number."""
-    ai = a.astype(np.float32).view(np.int32).astype(np.int64)
-    bi = b.astype(np.float32).view(np.int32).astype(np.int64)
-    ai = np.where(ai < 0, -(ai & 0x7FFFFFFF), ai)
-    bi = np.where(bi < 0, -(bi & 0x7FFFFFFF), bi)
-    d = np.abs(ai - bi)
-    d = np.where(np.isnan(a) != np.isnan(b), 1 << 40, d)
-    return np.where(np.isnan(a) & np.isnan(b), 0, d)
 
 
 def flushed(fn: Callable[[], Any]) -> Any:
@@ -51,16 +40,6 @@ def powf_loop(x: Any, y: Any) -> Any:
     for i in range(x.shape[0]):
         out[i] = np.power(x[i], y[i])
     return out
-
-
-def median_ms(fn: Callable[[], Any], n: int = 9) -> float:
-    fn()
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times) * 1e3)
 
 
 def describe(d: np.ndarray) -> str:

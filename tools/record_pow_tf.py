@@ -15,8 +15,8 @@ of 8 numbers and the C library's ``powf`` on a tensor's last ``n % 8`` numbers (
   by ``powf``) and ``single_tf`` each pair as 0-d tensors (``powf``);
 * ``grid_tf``: ``tf.pow`` of a (64, 1) base column and a (1, 8) exponent row (broadcast).
 
-``FULL.npz``, if named, receives 1e6 random pairs (:func:`full_pairs`) and TensorFlow's results (not committed;
-``tools/pow_ulps.py`` reads it to print the README's row).
+``FULL.npz``, if named, receives 1e6 random pairs (:func:`full_pairs`) and TensorFlow's
+results (not committed; ``tools/pow_ulps.py`` reads it to print the README's row).
 """
 
 from __future__ import annotations
