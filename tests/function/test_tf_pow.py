@@ -150,3 +150,16 @@ def test_python_kernel_is_what_numba_compiles() -> None:
     normal &= ~((np.abs(x) < tiny) & (x != 0)) & ~((np.abs(y) < tiny) & (y != 0))
     assert normal.sum() > 400
     assert _same(python[normal], compiled[normal]).all()
+
+
+def test_float32_pow_programs_may_be_tiered() -> None:
+    """The interpreter and compiled code give the same bits for float32 ``pow`` of arrays
+    (Eigen's in both), so tiered execution may switch; float64 arrays keep numpy's power in
+    the interpreter, which compiled code does not reproduce for every exponent."""
+    from tapeviz.compiler import tiered
+
+    f = tv.function(lambda a, b: a**b)
+    x32, y32 = tv.constant(DATA["x"][:64]), tv.constant(DATA["y"][:64])
+    assert tiered.interpreted_alike(f.get_concrete_function(x32, y32).program)
+    x64, y64 = tv.cast(x32, tv.float64), tv.cast(y32, tv.float64)
+    assert not tiered.interpreted_alike(f.get_concrete_function(x64, y64).program)
