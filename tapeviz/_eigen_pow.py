@@ -21,7 +21,10 @@ Written twice, the arithmetic once, as :mod:`tapeviz._eigen_f32`: :func:`pow32` 
 scalar kernel (branch-free Python that numba compiles for compiled code; the loops calling
 it vectorise), :func:`pow` the numpy version for eager arrays.  Both round to float32 after
 every operation and never fuse a multiply and an add, so eager, compiled and TensorFlow's
-packet results are the same bits.  This module imports numpy only.
+packet results are the same bits.  Arrays take the packet arithmetic on every element
+(as :mod:`tapeviz._eigen_f32`'s functions do), so that no result depends on an array's
+length: TensorFlow's last ``n % 8`` numbers (``powf``) may differ by up to 3 ulps.  A single
+number is ``powf`` in tapeviz too.  This module imports numpy only.
 """
 
 from __future__ import annotations
