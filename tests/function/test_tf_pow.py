@@ -163,3 +163,12 @@ def test_float32_pow_programs_may_be_tiered() -> None:
     assert tiered.interpreted_alike(f.get_concrete_function(x32, y32).program)
     x64, y64 = tv.cast(x32, tv.float64), tv.cast(y32, tv.float64)
     assert not tiered.interpreted_alike(f.get_concrete_function(x64, y64).program)
+
+
+def test_nine_squared_as_tensorflow_computes_it() -> None:
+    """TF 2.21: ``tf.constant([9.0] * 8) ** 2`` is 81.00001 in every entry (its packet code),
+    ``tf.constant(9.0) ** 2`` is 81.0 (``powf``)."""
+    nine = np.float32(81.00001)
+    assert (tv.constant([9.0] * 8) ** 2).numpy().tolist() == [nine] * 8
+    assert tv.function(lambda a: a**2)(tv.constant([9.0] * 8)).numpy().tolist() == [nine] * 8
+    assert (tv.constant(9.0) ** 2).numpy() == np.float32(81.0)
