@@ -137,11 +137,13 @@ def exponent_parts(e: Any, m: Any, y: Any) -> Any:
     return n + n_r, r - n_r
 
 
-# --- the scalar kernel ---------------------------------------------------------------------------
 def round_half_away(a: Any) -> Any:
     """``a`` rounded to the nearest integer, halves away from zero (Eigen's ``pround``:
     ``a ± 0.49999997`` truncated)."""
     return np.copysign(np.floor(np.abs(a) + _ROUND_HALF), a)
+
+
+# --- the scalar kernel ---------------------------------------------------------------------------
 
 
 def pow_abs32(a: Any, y: Any) -> Any:
