@@ -475,7 +475,8 @@ SCALAR_KERNELS = {
 LOAD_AFTER = 0.02
 """Seconds the numpy versions may take before the compiled loops are loaded."""
 LOOPS: dict[str, Any] = {}
-"""The compiled loops by op name, once loaded (:data:`tapeviz._eigen_jit.ARRAY_LOOPS`)."""
+"""The compiled loops by op name, once loaded (:data:`tapeviz._eigen_jit.ARRAY_LOOPS`;
+``pow``: :data:`tapeviz._eigen_jit.PAIR_LOOPS`)."""
 NUMBERS: dict[str, Any] = {}
 """The compiled tanh and sigmoid of a float32 number, once loaded
 (:data:`tapeviz._eigen_jit.NUMBER_KERNELS`)."""
@@ -511,6 +512,7 @@ def _load_loops(helper: bool = True) -> None:
                 return
         NUMBERS.update(_eigen_jit.NUMBER_KERNELS)
         LOOPS.update(_eigen_jit.ARRAY_LOOPS)
+        LOOPS.update(_eigen_jit.PAIR_LOOPS)
     except Exception:  # no numba, or one that cannot compile them: numpy's versions
         return
     finally:

@@ -1,7 +1,8 @@
-"""Eigen's float32 ``exp``, ``log``, ``tanh``, ``sigmoid``, ``sin`` and ``cos`` compiled by
-numba: the scalar kernels of :mod:`tapeviz._eigen_f32` (TensorFlow's arithmetic), for
-compiled code (:mod:`tapeviz.compiler.kernels` re-exports them) and for eager code, whose
-float32 arrays run the loops :data:`ARRAY_LOOPS` once they are loaded (see
+"""Eigen's float32 ``exp``, ``log``, ``tanh``, ``sigmoid``, ``sin``, ``cos`` and ``pow``
+compiled by numba: the scalar kernels of :mod:`tapeviz._eigen_f32` and
+:mod:`tapeviz._eigen_pow` (TensorFlow's arithmetic), for compiled code
+(:mod:`tapeviz.compiler.kernels` re-exports them) and for eager code, whose float32 arrays
+run the loops :data:`ARRAY_LOOPS` and :data:`PAIR_LOOPS` once they are loaded (see
 :mod:`tapeviz._eigen_f32`: until then, and without numba, eager code runs the numpy
 versions, the same bits).
 
@@ -30,6 +31,7 @@ from numba.core.compiler_lock import global_compiler_lock
 from numba.extending import intrinsic, overload, register_jitable
 
 from . import _eigen_f32 as E
+from . import _eigen_pow as P
 from ._jit import cached_njit
 
 __all__ = [
@@ -184,6 +186,17 @@ cos32 = inline_jit(_with_helpers(E.cos32, trig32=_trig32))
 """float32 ``cos`` (:func:`tapeviz._eigen_f32.cos32`), as :data:`sin32`."""
 
 
+# Eigen's float32 pow: its double-word helpers return pairs, so numba inlines them (as the
+# sin/cos helpers), and the kernel with them, into the loops that call it
+_P_HELPERS = (P.split, P.two_prod, P.fast_two_sum, P.add_pairs, P.mul_pair, P.log2_pair)
+for _helper in (*_P_HELPERS, P.exponent_parts, P.round_half_away, P.specials):
+    _bits_impl(_helper)(_helper)
+_pow_abs32 = inline_jit(_with_helpers(P.pow_abs32, exp32=inline_jit(E.exp32)))
+pow32 = inline_jit(_with_helpers(P.pow32, pow_abs32=_pow_abs32))
+"""float32 ``x ** y`` (:func:`tapeviz._eigen_pow.pow32`, Eigen's ``generic_pow``) in
+branch-free arithmetic: with subnormals flushed equal to TensorFlow 2.21's packet results
+(all but a tensor's last ``n % 8`` numbers) bit for bit."""
+
 KERNELS = {"exp": exp32, "log": log32, "tanh": tanh32, "sigmoid": sigmoid32, "sin": sin32}
 KERNELS["cos"] = cos32
 """The compiled scalar kernels by op name (:data:`tapeviz._eigen_f32.SCALAR_KERNELS`)."""
@@ -246,6 +259,21 @@ ARRAY_SIGNATURE = types.void(types.Array(_F32, 1, "C", readonly=True), types.Arr
 """The one signature the loops are compiled for (a writeable ``x`` converts to it)."""
 
 
+def _each_pair(x: Any, y: Any, out: Any) -> None:
+    """``out[i] = kernel(x[i], y[i])`` over three 1-D arrays of one length."""
+    for i in range(x.shape[0]):
+        out[i] = kernel(x[i], y[i])  # type: ignore[name-defined]  # noqa: F821
+
+
+PAIR_LOOPS = {"pow": jit(_renamed(_each_pair, "each_pow", kernel=pow32))}
+"""Eager code's loops of two arguments by op name: ``loop(x, y, out)`` (float32, 1-D,
+C-contiguous, one length; ``x`` and ``y`` may be read-only)."""
+PAIR_SIGNATURE = types.void(
+    types.Array(_F32, 1, "C", readonly=True),
+    types.Array(_F32, 1, "C", readonly=True),
+    types.Array(_F32, 1, "C"),
+)
+
 NUMBER_KERNELS = {
     name: jit(_renamed(getattr(E, name + "32"), f"number_{name}")) for name in ("tanh", "sigmoid")
 }
@@ -270,11 +298,12 @@ def _load_cached(dispatcher: Any, sig: Any) -> bool:
 
 
 def load(compile: bool) -> bool:
-    """Make :data:`ARRAY_LOOPS` and :data:`NUMBER_KERNELS` ready to call: loaded from the
-    cache folder, else compiled here if ``compile`` (and saved in the folder).  Whether they
-    are ready; once they are, none compiles again (a call of another type raises
-    TypeError)."""
+    """Make :data:`ARRAY_LOOPS`, :data:`PAIR_LOOPS` and :data:`NUMBER_KERNELS` ready to call:
+    loaded from the cache folder, else compiled here if ``compile`` (and saved in the
+    folder).  Whether they are ready; once they are, none compiles again (a call of another
+    type raises TypeError)."""
     todo = [(f, ARRAY_SIGNATURE) for f in ARRAY_LOOPS.values()]
+    todo += [(f, PAIR_SIGNATURE) for f in PAIR_LOOPS.values()]
     todo += [(f, NUMBER_SIGNATURE) for f in NUMBER_KERNELS.values()]
     for dispatcher, sig in todo:
         if not hasattr(dispatcher, "py_func"):

@@ -280,6 +280,9 @@ def _pow(g: Gen, e: Eqn) -> None:
         fn = "K.powf" if o.dtype == np.float32 else "K.pow64"
         _set(g, e, f"{fn}({x}, {y})")
         return
+    if o.dtype == np.float32:  # Eigen's generic_pow, TensorFlow's (and eager arrays')
+        _set(g, e, f"K.pow32_whole({_bcast(g, x_atom, o)}, {_bcast(g, y_atom, o)})")
+        return
     if isinstance(y_atom, Const) and np.ndim(y_atom.value) == 0:
         c = float(y_atom.value)
         short = {

@@ -33,11 +33,13 @@ from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
 from .. import _eigen_f32 as E
+from .. import _eigen_pow as P
 from .._eigen_jit import (  # Eigen's kernels (and their bit helpers) compiled by numba
     cos32,
     exp32,
     jit,
     log32,
+    pow32,
     sigmoid32,
     sin32,
     tanh32,
@@ -94,6 +96,10 @@ __all__ = [
     "pow64",
     "exp32",
     "ref_exp32",
+    "pow32",
+    "pow32_whole",
+    "pow32_loop",
+    "ref_pow32",
     "log32",
     "ref_log32",
     "tanh32",
@@ -1047,11 +1053,66 @@ def _map32_impl(kernel: Any, number: Any, x: Any) -> Any:
     return one
 
 
+def pow32_loop(x: Any, y: Any) -> Any:
+    """:data:`pow32` of two 1-D float32 arrays of one length (for tests and tools)."""
+    return _pow32_loop(x, y)
+
+
+@numba.njit(error_model="numpy")
+def _pow32_loop(x: Any, y: Any) -> Any:  # (not cached: tests only)
+    out = np.empty_like(x)
+    for i in range(x.shape[0]):
+        out[i] = pow32(x[i], y[i])
+    return out
+
+
+def pow32_whole(x: Any, y: Any) -> Any:
+    """float32 ``x ** y`` of whole values of the output's shape (or single numbers), as
+    generated code computes an unfused ``pow``: :data:`pow32` on each entry (a new C-ordered
+    array).  Compiled code only."""
+    raise NotImplementedError("tapeviz.compiler.kernels.pow32_whole runs in compiled code only")
+
+
+@overload(pow32_whole)
+def _pow32_whole_impl(x: Any, y: Any) -> Any:
+    if isinstance(x, types.Array) and isinstance(y, types.Array):
+
+        def both(x: Any, y: Any) -> Any:
+            out = np.empty(x.shape, np.float32)
+            flat_out, fx = out.reshape(-1), np.ascontiguousarray(x).reshape(-1)
+            fy = np.ascontiguousarray(y).reshape(-1)
+            for i in range(fx.shape[0]):
+                flat_out[i] = pow32(fx[i], fy[i])
+            return out
+
+        return both
+    if isinstance(x, types.Array):
+
+        def base(x: Any, y: Any) -> Any:
+            out = np.empty(x.shape, np.float32)
+            flat_out, fx = out.reshape(-1), np.ascontiguousarray(x).reshape(-1)
+            for i in range(fx.shape[0]):
+                flat_out[i] = pow32(fx[i], y)
+            return out
+
+        return base
+
+    def exponent(x: Any, y: Any) -> Any:
+        out = np.empty(y.shape, np.float32)
+        flat_out, fy = out.reshape(-1), np.ascontiguousarray(y).reshape(-1)
+        for i in range(fy.shape[0]):
+            flat_out[i] = pow32(x, fy[i])
+        return out
+
+    return exponent
+
+
 # the numpy versions (eager code's), equal to the kernels bit for bit
 ref_exp32 = E.exp
 ref_log32 = E.log
 ref_tanh32 = E.tanh
 ref_sigmoid32 = E.sigmoid
+ref_pow32 = P.pow
 
 
 def elementwise(kernel: Any) -> Any:

@@ -218,8 +218,8 @@ def _cached(gen: Any) -> bool:
 # Ops whose numpy results (the interpreter's) and compiled results may differ in the last
 # bits: numpy's SIMD transcendental loops are not the C library's functions that numba
 # calls (float32 exp, log, sin, cos, tanh and sigmoid excepted: Eigen's arithmetic in both,
-# :func:`_eigen_f32_alike`), LAPACK's solve is not numba's, and numpy's float32 power on
-# arrays is vectorised.
+# :func:`_eigen_f32_alike`), LAPACK's solve is not numba's, and numpy's float64 power on
+# arrays is vectorised (float32 power: Eigen's in both, :func:`_pow_alike`).
 # A program with one of them is compiled on its first call, so that its results never
 # change when the compiled code takes over.
 NOT_ALIKE = frozenset(
@@ -259,11 +259,12 @@ def _eigen_f32_alike(e: Any) -> bool:
 
 
 def _pow_alike(e: Any) -> bool:
-    """Scalars: libm's pow in both.  Arrays: numpy's own shortcuts (``x**2`` is ``x*x``,
+    """Scalars: libm's pow in both; float32 arrays: Eigen's ``generic_pow`` in both
+    (:mod:`tapeviz._eigen_pow`).  Other arrays: numpy's own shortcuts (``x**2`` is ``x*x``,
     ``x**0.5`` a square root, ...) are the code generator's; other exponents differ."""
     x, y = e.ins
     out = e.outs[0]
-    if out.shape == () or out.dtype.kind != "f":
+    if out.shape == () or out.dtype.kind != "f" or out.dtype == np.float32:
         return True
     return (
         isinstance(y, Const)

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _eigen_f32, _state, dtypes
+from .. import _eigen_f32, _eigen_pow, _state, dtypes
 from ..errors import InvalidArgumentError
 from ..tensor import Tensor, binary_args, convert_to_tensor
 from ._registry import Kernel, KernelCall, Op, apply, register
@@ -214,6 +214,7 @@ def _binary(op: Op) -> Callable[..., Tensor]:
 
 _NO_ATTRS: dict[str, Any] = {}
 _f32 = np.float32
+_F32 = np.dtype(np.float32)
 _FLOAT_SCALARS = frozenset({np.float16, np.float32, np.float64})
 _SCALAR_TYPES = frozenset(  # (no np.bool_: see NO_BOOL)
     {np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32}
@@ -404,14 +405,18 @@ _WIDE_FLOATS = frozenset({np.float32, np.float64})  # (float16 tops out at 65504
 
 
 def _pow_fwd(x: Any, y: Any) -> Any:
-    # numpy scalars take numpy's scalar power (C's powf/pow, TensorFlow's) for every y: its
-    # ufunc, which arrays need, can differ in the last bit (0.9f ** 4: 0.6561 vs the nearer
-    # 0.6560999), and x ** 2 and x ** 4 would round by different rules
+    # numpy scalars take numpy's scalar power (C's powf/pow, TensorFlow's for a 0-d tensor)
+    # for every y: its ufunc can differ in the last bit (0.9f ** 4: 0.6561 vs the nearer
+    # 0.6560999), and x ** 2 and x ** 4 would round by different rules.  float32 arrays take
+    # Eigen's generic_pow, TensorFlow's packet arithmetic (tapeviz._eigen_pow): so x ** 2 is
+    # not always x * x, as in TensorFlow
     if _pow_safe(x, y):
         return x**y
     with _quiet():
         if type(x) in _WIDE_FLOATS and type(x) is type(y):
             return x**y
+        if getattr(x, "dtype", None) == _F32 and getattr(y, "dtype", None) == _F32:
+            return _eigen_pow.pow(x, y)
         return np.power(x, y)
 
 
@@ -434,10 +439,13 @@ def _pow_vjp(k: Any, g: Any, out: Any, x: Any, y: Any, needs: Any = (1, 1)) -> t
 
 
 def _pow_kernel(c: KernelCall) -> str:
-    # a constant float exponent of 1, 2, 3, 1/2, -1, -2: multiplications, sqrt, division
+    # float32: Eigen's generic_pow (as eager arrays); other floats: a constant exponent of 1,
+    # 2, 3, 1/2, -1, -2 as multiplications, sqrt, division
     x, y = c.args
     if c.dtype.kind != "f":
         return f"{x} ** {y}"
+    if c.dtype == _F32:
+        return f"K.pow32({x}, {y})"
     if c.consts[1] is not None and np.ndim(c.consts[1]) == 0:
         short = {
             1.0: f"{x}",
