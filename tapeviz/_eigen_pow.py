@@ -30,6 +30,7 @@ number is ``powf`` in tapeviz too.  This module imports numpy only.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -235,6 +236,42 @@ def _pow_arrays(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     out = np.where(np.isnan(x) | np.isnan(y), _NAN, out)
     out = np.where((x == _ONE) | (y == _ZERO), _ONE, out)
     return np.where(y == _ONE, x, out)
+
+
+# In a tf.function, TensorFlow's graph optimizer (grappler's ConvertPow stage) replaces
+# ``x ** c`` for a constant exponent c, the same in every entry, by other ops: 2 ->
+# Square, 3 -> x * Square(x), 1 -> Identity, 0.5 -> Sqrt, -1 -> Reciprocal (0 -> ones: the
+# same bits as generic_pow's special case).  So ``x ** 2`` in a tf.function is ``x * x``
+# bit for bit (81.0 for 9.0, where eager TensorFlow's generic_pow gives 81.00001);
+# ``tv.function`` does the same, in compiled code and on its interpreter.
+GRAPH_POW_SOURCE = {
+    2.0: "{x} * {x}",
+    3.0: "{x} * ({x} * {x})",
+    1.0: "{x} * {one}",
+    0.5: "np.sqrt({x})",
+    -1.0: "{one} / {x}",
+}
+"""float32 ``x ** c`` in ``tv.function`` for the constants grappler rewrites: the source
+that compiled code runs (``{one}``: a float32 one)."""
+_ONE32 = np.float32(1.0)
+GRAPH_POW: dict[float, Callable[[Any], Any]] = {
+    2.0: lambda x: x * x,
+    3.0: lambda x: x * (x * x),
+    1.0: lambda x: x * _ONE32,
+    0.5: np.sqrt,
+    -1.0: lambda x: _ONE32 / x,
+}
+"""The same as numpy code (the interpreter of ``tv.function``): the same bits."""
+
+
+def graph_pow_exponent(y: Any, x_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> Any:
+    """The key of :data:`GRAPH_POW_SOURCE` for a float32 ``x ** y`` array in a traced
+    program whose exponent is the constant ``y`` (None if not a constant), or None where
+    generic_pow runs: ``y`` not a scalar, not one of those constants, or broadcasting ``x``."""
+    if y is None or np.ndim(y) != 0 or out_shape == () or x_shape != out_shape:
+        return None
+    c = float(y)
+    return c if c in GRAPH_POW_SOURCE else None
 
 
 def pow(x: Any, y: Any) -> Any:  # (TensorFlow's name)

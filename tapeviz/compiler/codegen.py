@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _eigen_pow
 from ..ops._registry import Op, OpTable
 from ..ops.linalg import fixed_order
 from ..ops.math import integer_division_by_zero
@@ -281,6 +282,10 @@ def _pow(g: Gen, e: Eqn) -> None:
         _set(g, e, f"{fn}({x}, {y})")
         return
     if o.dtype == np.float32:  # Eigen's generic_pow, TensorFlow's (and eager arrays')
+        graph = graph_pow(e)
+        if graph is not None:  # (as tf.function: TensorFlow's graph rewrite of x ** c)
+            _set(g, e, graph.replace("{x}", x).replace("{one}", g.scalar(1, o.dtype)))
+            return
         _set(g, e, f"K.pow32_whole({_bcast(g, x_atom, o)}, {_bcast(g, y_atom, o)})")
         return
     if isinstance(y_atom, Const) and np.ndim(y_atom.value) == 0:
@@ -297,6 +302,17 @@ def _pow(g: Gen, e: Eqn) -> None:
             _set(g, e, short)
             return
     _set(g, e, f"np.power({_bcast(g, x_atom, o)}, {_bcast(g, y_atom, o)})")
+
+
+def graph_pow(e: Eqn) -> str | None:
+    """The source of a float32 ``pow`` equation that TensorFlow's graph optimizer rewrites
+    (a constant scalar exponent of :data:`tapeviz._eigen_pow.GRAPH_POW_SOURCE`, an output
+    of the base's shape); None for the others (Eigen's generic_pow)."""
+    x_atom, y_atom = e.ins
+    c = _eigen_pow.graph_pow_exponent(
+        y_atom.value if isinstance(y_atom, Const) else None, x_atom.shape, _out(e).shape
+    )
+    return None if c is None else _eigen_pow.GRAPH_POW_SOURCE[c]
 
 
 def _bcast(g: Gen, atom: Any, o: Var) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _eigen_pow
 from ..ops._registry import REGISTRY
 from . import printing
 from .ir import Const, Eqn, Program, Var
@@ -68,6 +69,16 @@ def loop_indices(start: Any, limit: Any, delta: Any) -> Any:
         i = dtype.type(i + delta)
 
 
+def _graph_pow(e: Eqn) -> Any:
+    """The exponent of a float32 ``pow`` equation that tf.function's graph optimizer
+    rewrites (:data:`tapeviz._eigen_pow.GRAPH_POW`, as compiled code), else None."""
+    x, y = e.ins
+    out = e.outs[0]
+    if out.dtype != np.float32 or type(y) is not Const:
+        return None
+    return _eigen_pow.graph_pow_exponent(y.value, x.shape, out.shape)
+
+
 _SPECIAL = frozenset({"read", "assign", "loop", "if", "while", "exit_unless", "random", "print"})
 
 
@@ -115,6 +126,9 @@ def run(
             attrs = e.attrs
             forward = REGISTRY[p].forward
             ins = [env[a.id] if type(a) is Var else a.value for a in e.ins]
+            if p == "pow" and (c := _graph_pow(e)) is not None:
+                forward = _eigen_pow.GRAPH_POW[c]  # (TensorFlow's graph rewrite of x ** c)
+                ins = ins[:1]
             value = forward(*ins, **attrs) if attrs else forward(*ins)
             if type(value) is np.ndarray and value.ndim == 0:
                 value = value[()]

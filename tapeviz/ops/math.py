@@ -439,12 +439,18 @@ def _pow_vjp(k: Any, g: Any, out: Any, x: Any, y: Any, needs: Any = (1, 1)) -> t
 
 
 def _pow_kernel(c: KernelCall) -> str:
-    # float32: Eigen's generic_pow (as eager arrays); other floats: a constant exponent of 1,
-    # 2, 3, 1/2, -1, -2 as multiplications, sqrt, division
+    # float32: Eigen's generic_pow (as eager arrays), but for the constant exponents that
+    # tf.function's graph optimizer rewrites (_eigen_pow.GRAPH_POW_SOURCE); other floats: a
+    # constant exponent of 1, 2, 3, 1/2, -1, -2 as multiplications, sqrt, division
     x, y = c.args
     if c.dtype.kind != "f":
         return f"{x} ** {y}"
     if c.dtype == _F32:
+        graph = None
+        if c.consts[1] is not None and np.ndim(c.consts[1]) == 0:
+            graph = _eigen_pow.GRAPH_POW_SOURCE.get(float(c.consts[1]))
+        if graph is not None:  # (as tf.function: TensorFlow's graph rewrite of x ** c)
+            return graph.replace("{x}", x).replace("{one}", c.scalar(1))
         return f"K.pow32({x}, {y})"
     if c.consts[1] is not None and np.ndim(c.consts[1]) == 0:
         short = {

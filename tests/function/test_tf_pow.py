@@ -198,8 +198,43 @@ def test_float32_pow_programs_may_be_tiered() -> None:
 
 def test_nine_squared_as_tensorflow_computes_it() -> None:
     """TF 2.21: ``tf.constant([9.0] * 8) ** 2`` is 81.00001 in every entry (its packet code),
-    ``tf.constant(9.0) ** 2`` is 81.0 (``powf``)."""
+    ``tf.constant(9.0) ** 2`` is 81.0 (``powf``); in a ``tf.function`` the graph optimizer
+    makes ``x ** 2`` a Square: 81.0."""
     nine = np.float32(81.00001)
     assert (tv.constant([9.0] * 8) ** 2).numpy().tolist() == [nine] * 8
-    assert tv.function(lambda a: a**2)(tv.constant([9.0] * 8)).numpy().tolist() == [nine] * 8
+    assert tv.function(lambda a: a**2)(tv.constant([9.0] * 8)).numpy().tolist() == [81.0] * 8
     assert (tv.constant(9.0) ** 2).numpy() == np.float32(81.0)
+
+
+GRAPH = {2.0: lambda r: r * r, 3.0: lambda r: r * (r * r), 1.0: lambda r: r}
+GRAPH |= {0.5: np.sqrt, -1.0: lambda r: np.float32(1.0) / r}
+
+
+@pytest.mark.parametrize("mode", ["fused", "whole"])
+@pytest.mark.parametrize("c", sorted(GRAPH))
+def test_graph_rewrite_of_constant_exponents_as_tf_function(c: float, mode: str) -> None:
+    """TF 2.21's grappler (ConvertPow) turns ``x ** c`` in a ``tf.function`` into Square
+    (c = 2), x·Square(x) (3), Identity (1), Sqrt (0.5), Reciprocal (-1): measured, 4096
+    values uniform in (0, 10) (seed 0), ``tf.function(lambda x: x**2)`` equals ``x * x``
+    in every entry while eager ``x ** 2`` does in 72.02 % (2950 of 4096) — generic_pow.
+    tv.function does the same, compiled and on its interpreter; eager keeps generic_pow;
+    other exponents (2.5, -2) keep generic_pow in tv.function too."""
+    r = np.random.default_rng(0).uniform(0, 10, 4096).astype(np.float32)
+    x = tv.constant(r)
+    f = tv.function((lambda a: -(a**c)) if mode == "fused" else (lambda a: a**c))
+    sign = np.float32(-1.0 if mode == "fused" else 1.0)
+    want = sign * GRAPH[c](r)
+    assert np.array_equal(f(x).numpy().view(np.int32), want.view(np.int32))
+    cf = f.get_concrete_function(x)
+    outs, _ = _flushed(lambda: interp.run(cf.program, [x._value], []))
+    interpreted = next(outs[v] for kind, v in cf._out_leaves if kind == "out")
+    assert np.array_equal(interpreted.view(np.int32), want.view(np.int32))
+    eager = (x**c).numpy()
+    assert np.array_equal(
+        eager.view(np.int32), _flushed(lambda: P.pow(r, np.float32(c))).view(np.int32)
+    )
+    if c == 2.0:
+        assert int((eager == r * r).sum()) == 2950  # TF 2.21's eager x ** 2: 72.02 % equal
+    for other in (2.5, -2.0):  # not rewritten: generic_pow
+        g = tv.function(lambda a, e=other: a**e)
+        assert np.array_equal(g(x).numpy().view(np.int32), (x**other).numpy().view(np.int32))
