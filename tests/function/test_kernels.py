@@ -380,7 +380,9 @@ def test_elementwise_gradient_with_a_streamed_sum_is_eager_bit_for_bit(n: int) -
     """The benchmark's W5, ``sum(tanh(x*w + b)**2 * exp(-x))`` and its gradients, compiled
     (the sum streamed: one leaf of numpy's pairwise sum, or blocks of leaves summed by
     ``K.leaf_sums``) gives the eager engine's bits at sizes around numpy's leaves (128
-    numbers, 8 accumulators), for a contiguous and for a strided input."""
+    numbers, 8 accumulators), for a contiguous and for a strided input.  The square is
+    written ``t * t``: ``t ** 2`` is Eigen's generic_pow eagerly but ``t * t`` in a
+    ``tv.function``, as in TensorFlow (see test_tf_pow.py)."""
     rng = np.random.default_rng(n)
     xs = rng.uniform(-2, 2, 2 * n).astype(np.float32)
     w = tv.Variable(rng.uniform(-1, 1, n).astype(np.float32))
@@ -388,7 +390,8 @@ def test_elementwise_gradient_with_a_streamed_sum_is_eager_bit_for_bit(n: int) -
 
     def step(x: Any) -> Any:
         with tv.GradientTape() as tape:
-            loss = tv.reduce_sum(tv.tanh(x * w + b) ** 2 * tv.exp(-x))
+            t = tv.tanh(x * w + b)
+            loss = tv.reduce_sum(t * t * tv.exp(-x))
         gw, gb = tape.gradient(loss, [w, b])
         return loss, gw, gb
 

@@ -103,6 +103,12 @@ def test_compiled_equals_eager(case: Case) -> None:
     if case.name not in NOT_LOWERED | SIMPLIFIED:
         prims = {e.prim for e in walk(cf.program.eqns)}
         assert case.name in prims or case.ops, f"the program has no {case.name}: {prims}"
+    # float32 x ** c for the constants TensorFlow's graph optimizer rewrites (x * x for
+    # c = 2...): tv.function computes them as tf.function does, eager as eager TensorFlow
+    # (generic_pow), so there the interpreter must give the compiled bits instead of eager's
+    rewritten = any(
+        e.prim == "pow" and interp._graph_pow(e) is not None for e in walk(cf.program.eqns)
+    )
     outs, _ = interp.run(cf.program, [t._value for t in ts], [v._value for v in cf.variables])
     interpreted = iter(
         outs[v] if kind == "out" else (v.numpy() if isinstance(v, tv.Tensor) else v)
@@ -118,7 +124,8 @@ def test_compiled_equals_eager(case: Case) -> None:
         )
         assert close(e.numpy(), c.numpy(), ulps), f"{what}: eager {e.numpy()} compiled {c.numpy()}"
         i = next(interpreted)
-        assert np.array_equal(np.asarray(e.numpy()), np.asarray(i), equal_nan=True), what
+        want = c if rewritten else e
+        assert np.array_equal(np.asarray(want.numpy()), np.asarray(i), equal_nan=True), what
 
 
 # --- eager scalar pow ----------------------------------------------------------------------------
