@@ -293,8 +293,12 @@ def pow(x: Any, y: Any) -> Any:  # (TensorFlow's name)
         out = np.empty(fx.shape, _F)
         loop = _eigen_f32.LOOPS.get("pow")  # the compiled loop, once loaded (as exp & co.)
         if loop is not None:
-            try:  # (on C-contiguous copies of broadcast or strided arguments)
-                loop(np.ascontiguousarray(fx), np.ascontiguousarray(fy), out)
+            cx, cy = np.ascontiguousarray(fx), np.ascontiguousarray(fy)
+            # (read-only: they may be views from broadcast_arrays, whose writeable flag numba
+            # would otherwise read with numpy's FutureWarning; never the caller's arrays)
+            cx.flags.writeable = cy.flags.writeable = False
+            try:  # (C-contiguous copies of broadcast or strided arguments)
+                loop(cx, cy, out)
             except TypeError:  # (an array numba takes for another type: not aligned...)
                 pass
             else:

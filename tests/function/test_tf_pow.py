@@ -84,6 +84,7 @@ def test_eager_pow_and_operator_equal_tensorflow() -> None:
     _assert_tf(tv.pow(x, y).numpy(), DATA["tf"], DATA["x"], DATA["y"])
 
 
+@pytest.mark.filterwarnings("error")  # (no FutureWarning from numba reading a broadcast view)
 @pytest.mark.parametrize("loaded", [False, True], ids=["numpy-version", "compiled-loop"])
 def test_eager_arrays_before_and_after_the_loops_are_loaded(loaded: bool, monkeypatch: Any) -> None:
     """Eager float32 arrays take the numpy version until numba's loops are loaded, then the
