@@ -221,28 +221,16 @@ def _renamed(fn: Any, name: str, **helpers: Any) -> Any:
 
 
 # --- the C library's functions: TensorFlow's scalar path, for a tensor's last n % 8 ----------
-@jit
-def expf(x: Any) -> Any:
-    """The C library's float32 ``exp`` (numba calls it for ``np.exp`` of a float32 number)."""
-    return np.exp(x)
+def _c_function(x: Any) -> Any:
+    """The C library's float32 ``libm_function`` (a global of each copy: numba calls ``expf`` &
+    co. for ``np.exp`` & co. of a float32 number)."""
+    return libm_function(x)  # type: ignore[name-defined]  # noqa: F821
 
 
-@jit
-def logf(x: Any) -> Any:
-    """The C library's float32 ``log``."""
-    return np.log(x)
-
-
-@jit
-def sinf(x: Any) -> Any:
-    """The C library's float32 ``sin``."""
-    return np.sin(x)
-
-
-@jit
-def cosf(x: Any) -> Any:
-    """The C library's float32 ``cos``."""
-    return np.cos(x)
+expf, logf, sinf, cosf = (
+    jit(_renamed(_c_function, f"{name}f", libm_function=getattr(np, name)))
+    for name in ("exp", "log", "sin", "cos")
+)
 
 
 @jit
