@@ -564,10 +564,13 @@ def _arrays(name: str, array_fn: Any) -> Any:
         start = time.perf_counter()
         with np.errstate(all="ignore"):
             flat = x.reshape(-1) if is_array else np.array([x], _F)
-            value = np.asarray(array_fn(flat), _F)
-            number = TAILS.get(name)
-            if number is not None:  # (TensorFlow's scalar code: its last n % 8 numbers)
-                for i in range(flat.size - flat.size % PACKET, flat.size):
+            number = TAILS.get(name)  # (TensorFlow's scalar code: its last n % 8 numbers)
+            packets = flat.size if number is None else flat.size - flat.size % PACKET
+            value = np.empty(flat.size, _F)
+            if packets:
+                value[:packets] = array_fn(flat[:packets])
+            if number is not None:
+                for i in range(packets, flat.size):
                     value[i] = number(flat[i])
             value = value.reshape(x.shape) if is_array else value[0]
         _spent(time.perf_counter() - start)

@@ -282,9 +282,12 @@ def pow(x: Any, y: Any) -> Any:  # (TensorFlow's name)
     float32 scalar ``**``), as does a 0-d result (a single number).
 
     >>> import numpy as np
-    >>> x = np.array([2.0, 0.9, -2.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.9], np.float32)
-    >>> pow(x, np.float32(3.0)).tolist()  # (0.9**3 rounded to float32: 0.7290000915527344)
-    [8.0, 0.7289999127388, -8.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.7290000915527344]
+    >>> from tapeviz import _eigen_pow  # (a plain ``pow`` in an example is Python's own)
+    >>> _eigen_pow.pow(np.array([2.0, 0.9, -2.0, 0.0], np.float32), np.float32(3.0)).tolist()
+    [8.0, 0.7289999127388, -8.0, 0.0]
+    >>> squares = _eigen_pow.pow(np.full(9, 9.0, np.float32), np.float32(2.0))  # (as TF's)
+    >>> float(squares[0]), float(squares[7]), float(squares[8])  # (packet code, then powf)
+    (81.00000762939453, 81.00000762939453, 81.0)
     """
     xa, ya = np.broadcast_arrays(np.asarray(x, _F), np.asarray(y, _F))
     with np.errstate(all="ignore"):
@@ -305,9 +308,11 @@ def pow(x: Any, y: Any) -> Any:  # (TensorFlow's name)
             else:
                 return out.reshape(xa.shape)
         start = time.perf_counter()
-        for i in range(0, fx.size, _BLOCK):  # (blocks: the ~100 temporaries stay in cache)
-            out[i : i + _BLOCK] = _pow_arrays(fx[i : i + _BLOCK], fy[i : i + _BLOCK])
-        for i in range(fx.size - fx.size % _eigen_f32.PACKET, fx.size):
+        packets = fx.size - fx.size % _eigen_f32.PACKET
+        for i in range(0, packets, _BLOCK):  # (blocks: the ~100 temporaries stay in cache)
+            j = min(i + _BLOCK, packets)
+            out[i:j] = _pow_arrays(fx[i:j], fy[i:j])
+        for i in range(packets, fx.size):
             out[i] = fx[i] ** fy[i]  # TensorFlow's last n % 8: the C library's powf
         _eigen_f32._spent(time.perf_counter() - start)  # (counts toward loading the loops)
     return out.reshape(xa.shape)

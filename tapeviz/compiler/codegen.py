@@ -18,20 +18,23 @@ eager op computes.
 >>> @tv.function
 ... def f(x, y):
 ...     return tv.exp(x) * y + 1.0
->>> print(codegen.generate(f.get_concrete_function(tv.ones([2, 3]), tv.ones([3])).program,
+>>> print(codegen.generate(f.get_concrete_function(tv.ones([2, 4]), tv.ones([4])).program,
 ...                        "f").body)
 def tv_f(t1, t2):
     k0 = np.float32(1.0)
-    t5 = np.empty((2, 3), np.float32)
+    t5 = np.empty((2, 4), np.float32)
     for _i0 in range(2):
-        for _i1 in range(3):
+        for _i1 in range(4):
             e3 = K.exp32(t1[_i0, _i1])
             e4 = e3 * t2[_i1]
             e5 = e4 + k0
             t5[_i0, _i1] = e5
     return (t5,)
 
-(``b0`` is an array the caller passes in and recycles; see :mod:`tapeviz.compiler.fusion`.)
+(``b0`` is an array the caller passes in and recycles; see :mod:`tapeviz.compiler.fusion`.
+Over 2 × 3 numbers ``exp`` would run whole, ``K.map32(K.exp32, K.expf, t1)``, before the
+loop: TensorFlow computes a tensor's last ``n % 8`` numbers with the C library's ``expf``,
+so a loop takes it only over a multiple of 8 numbers.)
 """
 
 from __future__ import annotations
