@@ -365,3 +365,17 @@ def test_a_strings_entry_that_matches_nothing_is_an_error(tmp_path: Path) -> Non
             build.build(src, lang="zh-test")
     finally:
         del build.LANGUAGES["zh-test"]
+
+
+def test_every_shared_strings_entry_is_used() -> None:
+    """``src/zh/_common.py``'s entries each translate something (a notebook's own entries are
+    checked by the build)."""
+    build = _build_module()
+    common = build.common_strings("zh")
+    assert common
+    used: set[str] = set()
+    for src in SOURCES:
+        for cell in build.parse_source(src.read_text(encoding="utf-8")):
+            if cell["kind"] != "markdown":
+                used |= build.apply_strings(cell["source"], common, where=src.name)[1]
+    assert sorted(set(common) - used) == []
