@@ -54,7 +54,7 @@ between languages.  The one line of code a translation adds is :data:`SETUP_LINE
 What the code *prints* is translated too, by a table: a ``# %% [strings]`` cell in the
 translation holds a Python dict literal ``{"English text": "中文", ...}``, and the build
 replaces each English text by its translation wherever it occurs inside a string literal of a
-code cell (``print("Exercise 1: correct!")`` becomes ``print("练习 1：正确！")``).  Only
+code cell (``print("optimizer steps:", n)`` becomes ``print("优化器的步数：", n)``).  Only
 string literals change, so the code, the numbers and their formatting stay those of the
 English notebook.  An entry that matches nothing, or that also matches outside a string
 literal (a name, a comment), is an error.  ``src/<lang>/_common.py`` holds entries that every
@@ -69,9 +69,9 @@ import argparse
 import ast
 import io
 import re
-import tokenize
 import sys
 import time
+import tokenize
 from pathlib import Path
 from typing import Any
 
