@@ -51,15 +51,27 @@ markdown cell from the translation, so the code, and therefore the outputs, cann
 between languages.  The one line of code a translation adds is :data:`SETUP_LINE`, after
 ``import tapeviz as tf`` in the first cell: ``tf.viz.set_language("zh")``.
 
+What the code *prints* is translated too, by a table: a ``# %% [strings]`` cell in the
+translation holds a Python dict literal ``{"English text": "中文", ...}``, and the build
+replaces each English text by its translation wherever it occurs inside a string literal of a
+code cell (``print("optimizer steps:", n)`` becomes ``print("优化器的步数：", n)``).  Only
+string literals change, so the code, the numbers and their formatting stay those of the
+English notebook.  An entry that matches nothing, or that also matches outside a string
+literal (a name, a comment), is an error.  ``src/<lang>/_common.py`` holds entries that every
+notebook of the language shares (the checkers' words); a notebook's own entries go first.
+
     .venv/bin/python notebooks/_build.py --lang zh 05    # only the Chinese 05
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import io
 import re
 import sys
 import time
+import tokenize
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +89,7 @@ MARKERS = {
     "[markdown]": "markdown",
     "[raises-exception]": "raises-exception",
     "[solution]": "solution",
+    "[strings]": "strings",  # translations only: the table of printed text (see module doc)
 }
 RAISES = "raises-exception"  # the cell tag of a deliberate error
 
@@ -91,6 +104,7 @@ LANGUAGES: dict[str, dict[str, Path | None]] = {
     "en": {"out": HERE, "prose": None},
     "zh": {"out": HERE / "zh", "prose": SRC / "zh"},
 }
+COMMON = "_common.py"  # a language's shared [strings] table, beside its translations
 IMPORT_LINE = "import tapeviz as tf"
 # The code line a translated notebook adds after IMPORT_LINE (its pictures in its language).
 SETUP_LINE = 'tf.viz.set_language("{lang}")'
@@ -165,16 +179,18 @@ def make_cell(cell: dict[str, Any], lang: str = "en", solutions: str = "markdown
 
 
 def translate(cells: list[dict[str, Any]], src: Path, lang: str) -> list[dict[str, Any]]:
-    """The cells of ``src`` with their prose in ``lang`` and its setup line (see module doc)."""
+    """The cells of ``src`` with their prose and printed text in ``lang`` and its setup line
+    (see module doc)."""
     prose_dir = LANGUAGES[lang]["prose"]
     if prose_dir is None:
         return cells
     prose_file = prose_dir / src.name
     if not prose_file.exists():
         raise FileNotFoundError(f"{src.name} has no {lang} prose: write {prose_file}")
-    prose = parse_source(prose_file.read_text(encoding="utf-8"))
+    parsed = parse_source(prose_file.read_text(encoding="utf-8"))
+    prose = [c for c in parsed if c["kind"] != "strings"]
     if any(c["kind"] != "markdown" for c in prose):
-        raise ValueError(f"{prose_file}: a translation holds markdown cells only")
+        raise ValueError(f"{prose_file}: a translation holds markdown cells and [strings] only")
     n_md = sum(c["kind"] == "markdown" for c in cells)
     if len(prose) != n_md:
         raise ValueError(
@@ -183,6 +199,19 @@ def translate(cells: list[dict[str, Any]], src: Path, lang: str) -> list[dict[st
         )
     texts = iter(c["source"] for c in prose)
     out = [dict(c, source=next(texts)) if c["kind"] == "markdown" else dict(c) for c in cells]
+    own = strings_table(parsed, prose_file)
+    common = common_strings(lang)
+    unused = dict(own)
+    for c in out:
+        if c["kind"] != "markdown":
+            c["source"], used = apply_strings(c["source"], {**own, **common}, where=src.name)
+            for english in used:
+                unused.pop(english, None)
+    if unused:
+        raise ValueError(
+            f"{prose_file}: [strings] entries match no string literal of {src.name}: "
+            + ", ".join(repr(e) for e in unused)
+        )
     first = next(c for c in out if c["kind"] == "code")
     lines = first["source"].split("\n")
     if IMPORT_LINE not in lines:
@@ -190,6 +219,77 @@ def translate(cells: list[dict[str, Any]], src: Path, lang: str) -> list[dict[st
     lines.insert(lines.index(IMPORT_LINE) + 1, SETUP_LINE.format(lang=lang))
     first["source"] = "\n".join(lines)
     return out
+
+
+def strings_table(parsed: list[dict[str, Any]], path: Path) -> dict[str, str]:
+    """The ``[strings]`` table of a parsed translation: English text -> translated text."""
+    cells = [c for c in parsed if c["kind"] == "strings"]
+    if len(cells) > 1:
+        raise ValueError(f"{path}: more than one [strings] cell")
+    if not cells:
+        return {}
+    try:
+        tree = ast.parse(cells[0]["source"], mode="eval")
+        table = ast.literal_eval(tree)
+    except (SyntaxError, ValueError) as exc:
+        raise ValueError(f"{path}: the [strings] cell is not a dict literal: {exc}") from None
+    if not isinstance(table, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and k and v for k, v in table.items()
+    ):
+        raise ValueError(f"{path}: [strings] maps non-empty English texts to translations")
+    assert isinstance(tree.body, ast.Dict)
+    keys = [k.value for k in tree.body.keys if isinstance(k, ast.Constant)]
+    if len(keys) != len(set(keys)):
+        twice = sorted({k for k in keys if keys.count(k) > 1})
+        raise ValueError(f"{path}: [strings] lists {twice} twice")
+    return table
+
+
+def common_strings(lang: str) -> dict[str, str]:
+    """The ``[strings]`` entries every notebook of ``lang`` shares (``src/<lang>/_common.py``)."""
+    prose_dir = LANGUAGES[lang]["prose"]
+    path = None if prose_dir is None else prose_dir / COMMON
+    if path is None or not path.exists():
+        return {}
+    parsed = parse_source(path.read_text(encoding="utf-8"))
+    if any(c["kind"] != "strings" for c in parsed):
+        raise ValueError(f"{path}: holds one [strings] cell only")
+    return strings_table(parsed, path)
+
+
+def _string_spans(code: str) -> list[tuple[int, int]]:
+    """Where the string literals of ``code`` are: (start, end) offsets."""
+    starts = [0]
+    for line in code.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line))
+    spans = []
+    for tok in tokenize.generate_tokens(io.StringIO(code).readline):
+        if tok.type == tokenize.STRING:
+            (r0, c0), (r1, c1) = tok.start, tok.end
+            spans.append((starts[r0 - 1] + c0, starts[r1 - 1] + c1))
+    return spans
+
+
+def apply_strings(code: str, table: dict[str, str], *, where: str = "") -> tuple[str, set[str]]:
+    """``code`` with each key of ``table`` replaced by its value inside string literals; and
+    the keys that matched.  A key that occurs outside a string literal is an error."""
+    used = set()
+    for english, translated in table.items():
+        if english not in code:
+            continue
+        spans = _string_spans(code)
+        hits = [m.start() for m in re.finditer(re.escape(english), code)]
+        for at in hits:
+            if not any(s <= at and at + len(english) <= e for s, e in spans):
+                line = code.count("\n", 0, at) + 1
+                raise ValueError(
+                    f"{where}: {english!r} occurs outside a string literal (code line {line}): "
+                    "make the [strings] entry longer"
+                )
+        for at in reversed(hits):
+            code = code[:at] + translated + code[at + len(english) :]
+        used.add(english)
+    return code, used
 
 
 def target_of(src: Path, lang: str = "en") -> Path:
@@ -204,7 +304,10 @@ def build(src: Path, *, lang: str = "en", solutions: str = "markdown") -> Any:
     nb = new_notebook()
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     nb.metadata["language_info"] = {"name": "python"}
-    cells = translate(parse_source(src.read_text(encoding="utf-8")), src, lang)
+    cells = parse_source(src.read_text(encoding="utf-8"))
+    if any(c["kind"] == "strings" for c in cells):
+        raise ValueError(f"{src.name}: [strings] belongs in a translation (src/<lang>/)")
+    cells = translate(cells, src, lang)
     nb.cells = [make_cell(c, lang, solutions) for c in cells]
     # Stable cell ids (nbformat 4.5 requires ids; random ones would churn every rebuild).
     for i, c in enumerate(nb.cells):

@@ -523,7 +523,7 @@ def _formula(
         if not pending or pending[0][0] != xid:
             continue
         c = _val(pending.pop(0)[1])
-        tmpl = texts[i] if i < len(texts) and texts[i] else "{g}"
+        tmpl = _in_language(texts[i] if i < len(texts) and texts[i] else "{g}")
         try:
             sym, num = _fill(tmpl, names, values)
         except (KeyError, IndexError, ValueError):
@@ -537,7 +537,14 @@ def _formula(
         if num is not None and num != value and num != sym:
             text += f" = {num}"
         clauses.append(f"{text} = {value}")
-    return "; ".join(clauses) if clauses else f"{gname} reaches no source"
+    return "; ".join(clauses) if clauses else _in_language("{g} reaches no source").format(g=gname)
+
+
+def _in_language(template: str) -> str:
+    """A rule's words in the language of the pictures (``tv.viz.set_language``).  Without
+    ``tapeviz.viz`` loaded nobody chose one: English, and the engine does not load it."""
+    messages = sys.modules.get("tapeviz.viz.messages")
+    return template if messages is None else messages.rule_text(template)
 
 
 class _Filled(dict[str, str]):

@@ -28,9 +28,11 @@ __all__ = [
     "MESSAGES",
     "for_front_end",
     "get_language",
+    "RULES",
     "html_lang",
     "language",
     "message",
+    "rule_text",
     "set_language",
 ]
 
@@ -464,6 +466,32 @@ _ZH: dict[str, str] = {
     "error.race.step": "OptimizerRace.figure：step 必须在 0 到 {steps} 之间，收到的是 {value!r}",
 }
 
+#: The words of the VJP rules in the reverse sweep's formulas (``tape.record()``'s steps, the
+#: sweep player), by language: the op's English template (``Op.grad_text``) -> its words in
+#: that language, same ``{fields}``.  Notation (``sign``, ``softmax``, ``reshape``, ``·``)
+#: is not translated; a template missing here keeps its English words.
+RULES: dict[str, Mapping[str, str]] = {
+    "zh": {
+        "{g} copied over the summed axes": "{g} 沿被求和的轴复制",
+        "{g} / n copied over the averaged axes": "{g} / n 沿被平均的轴复制",
+        "{g} shared by the maximal entries": "{g} 由取到最大值的元素平分",
+        "{g} shared by the minimal entries": "{g} 由取到最小值的元素平分",
+        "sum of {g} over the broadcast axes": "{g} 沿广播的轴求和",
+        "slice of {g}": "{g} 的切片",
+        "{g} placed into zeros": "{g} 放回全零张量中的原位置",
+        "{g} where c": "{g}（只在 c 成立处）",
+        "{g} where ¬c": "{g}（只在 ¬c 成立处）",
+        "{g} where {x} > 0": "{g}（只在 {x} > 0 处）",
+        "{g} where {x} ≥ {y}": "{g}（只在 {x} ≥ {y} 处）",
+        "{g} where {x} < {y}": "{g}（只在 {x} < {y} 处）",
+        "{g} where {x} ≤ {y}": "{g}（只在 {x} ≤ {y} 处）",
+        "{g} where {x} > {y}": "{g}（只在 {x} > {y} 处）",
+        "{g} where {x} > {z}": "{g}（只在 {x} > {z} 处）",
+        "{g} where {y} ≤ {x} ≤ {z}": "{g}（只在 {y} ≤ {x} ≤ {z} 处）",
+        "{g} reaches no source": "{g} 没有传到任何源",
+    },
+}
+
 #: The strings by language, then by key.
 MESSAGES: dict[str, Mapping[str, str]] = {"en": _EN, "zh": _ZH}
 
@@ -525,6 +553,20 @@ def message(key: str, /, **fields: Any) -> str:
     if template is None:
         template = _EN[key]
     return template.format(**fields) if fields else template
+
+
+def rule_text(template: str) -> str:
+    """A VJP rule's template (``"{g} copied over the summed axes"``) in the current language.
+
+    >>> import tapeviz as tv
+    >>> tv.viz.set_language("zh")
+    >>> rule_text("{g} copied over the summed axes")
+    '{g} 沿被求和的轴复制'
+    >>> tv.viz.set_language("en")
+    >>> rule_text("{g} copied over the summed axes")
+    '{g} copied over the summed axes'
+    """
+    return RULES.get(_language, {}).get(template, template)
 
 
 def for_front_end(*prefixes: str) -> dict[str, str]:

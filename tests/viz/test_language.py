@@ -7,6 +7,7 @@ op names and key caps such as "Home" are not interface words).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import string
 from pathlib import Path
@@ -197,3 +198,65 @@ def _chain(n: int) -> tv.GradientTape:
         for _ in range(n):
             y = tv.sin(y)
     return tape
+
+
+# --- the words of the VJP rules (tape.record()'s steps, the player's formula) ---------------
+# Notation in a rule: function names, written as in the maths (f.grad_fn: a custom gradient).
+RULE_NOTATION = {"sign", "cos", "sin", "log", "softmax", "onehot", "reshape", "cast", "conj",
+                 "grad"}  # fmt: skip
+
+
+def _rule_templates() -> set[str]:
+    """Every rule template of every registered op (those that depend on attrs, for the attrs
+    that change them), and the note of a sweep that reaches no source."""
+    from tapeviz.ops._registry import REGISTRY
+
+    found = {"{g} reaches no source"}
+    attrs_cases: list[dict[str, object]] = [{}, {"transpose_a": True}, {"transpose_b": True}]
+    for op in REGISTRY.values():
+        for attrs in attrs_cases:
+            for n in (1, 2, 3):
+                with contextlib.suppress(KeyError, IndexError, TypeError, ValueError):
+                    found.update(op.texts(attrs, n))
+    return found
+
+
+def test_every_rule_with_words_has_chinese_words() -> None:
+    zh = messages.RULES["zh"]
+    worded = {t for t in _rule_templates() if english_words(t) - RULE_NOTATION}
+    assert "{g} copied over the summed axes" in worded  # the search sees the rules
+    assert sorted(worded - set(zh)) == []
+    for english, chinese in zh.items():
+        assert fields(chinese) == fields(english), english
+        assert not english_words(chinese) - RULE_NOTATION - {"n"}, chinese
+        assert re.search(r"[\u4e00-\u9fff]", chinese), chinese
+
+
+def _relu_sweep() -> list[str]:
+    X = tv.constant([[1.0, 2.0], [3.0, 4.0]])
+    w = tv.Variable([[1.0], [2.0]])
+    with tv.GradientTape() as tape:
+        h = tv.matmul(X, w) - 6.0
+        r = tv.nn.relu(h)
+        L = tv.reduce_sum(r)
+    tape.gradient(L, w)
+    return [s.formula for s in tape.record().sweep]
+
+
+def test_a_sweep_records_its_rules_in_the_language_chosen() -> None:
+    """A record is written in the language chosen when it is made (as a drawing is)."""
+    english = _relu_sweep()
+    tv.viz.set_language("zh")
+    try:
+        chinese = _relu_sweep()
+    finally:
+        tv.viz.set_language("en")
+    assert english[0] == (
+        "∂L/∂r += ∂L/∂L copied over the summed axes = 1 copied over the summed axes = [[1],[1]]"
+    )
+    assert chinese[0] == "∂L/∂r += ∂L/∂L 沿被求和的轴复制 = 1 沿被求和的轴复制 = [[1],[1]]"
+    assert english[1] == "∂L/∂h += ∂L/∂r where h > 0 = [[1],[1]] where [[-1],[5]] > 0 = [[0],[1]]"
+    assert chinese[1] == (
+        "∂L/∂h += ∂L/∂r（只在 h > 0 处） = [[1],[1]]（只在 [[-1],[5]] > 0 处） = [[0],[1]]"
+    )
+    assert chinese[2:] == english[2:]  # notation only: the same in both languages

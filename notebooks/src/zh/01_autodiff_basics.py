@@ -101,3 +101,18 @@
 # 下面的单元格里，`c` 是常量，`v` 是用 `trainable=False` 创建的变量。
 # 预测 `tape.gradient(z, [a, c, v])` 对每个源返回什么：把 `prediction` 的每一项设成 `True`
 # （返回一个张量）或 `False`（返回 `None`）。
+
+# %% [strings]
+# 代码打印的文字（英文 → 中文，只替换字符串字面量里的文字；见 notebooks/_build.py）。
+{
+    "value =": "值 =",
+    "shape={node.shape}": "形状={node.shape}",
+    "Exercise 3: not done yet (fill in True/False for each source).": "练习 3：还没完成（请为每个源填上 True/False）。",
+    "return the tensor that tape.gradient gives you": "请返回 tape.gradient 给出的那个张量",
+    "at x0={x0}: got {got.numpy()}, expected {3 * x0**2}": "在 x0={x0} 处：得到 {got.numpy()}，应为 {3 * x0**2}",
+    "dL_dw must have w's shape (3, 1), got ": "dL_dw 的形状应与 w 相同，即 (3, 1)，实际是 ",
+    "dL_db must be a scalar like b, got shape ": "dL_db 应当和 b 一样是标量，实际形状是 ",
+    "dL_dw disagrees with the tape": "dL_dw 与 tape 算出的不一致",
+    "dL_db disagrees with the tape": "dL_db 与 tape 算出的不一致",
+    "look again at {name!r}: which tensors does a tape watch?": "再看看 {name!r}：tape 会 watch 哪些张量？",
+}

@@ -142,3 +142,19 @@
 #
 # 不用 `persistent=True`，用一条 tape、一次 `gradient` 调用，对常量 `c1`、`c2` **同时**求出
 # $\partial g/\partial x_1$ 和 $\partial g/\partial x_2$。以列表形式返回这两个梯度。
+
+# %% [strings]
+# 代码打印的文字（英文 → 中文，只替换字符串字面量里的文字；见 notebooks/_build.py）。
+{
+    "value =": "值 =",
+    "step {step}: x = ": "第 {step} 步：x = ",
+    '"steps;"': '"步；"',
+    "SGD (the article)": "SGD (原文)",
+    "x after 5 steps: {path[5, 0]:+.4f}   after 30: ": "5 步后 x：{path[5, 0]:+.4f}   30 步后：",
+    "return a 2x2 array, got shape ": "请返回 2x2 数组，实际形状是 ",
+    "at ({a_}, {b_}): got\\n{got}\\nexpected\\n{expected}": "在 ({a_}, {b_}) 处：得到\\n{got}\\n应为\\n{expected}",
+    "lr={lr}: you counted {got} steps, expected about {expected}": "lr={lr}：你数出 {got} 步，应当约为 {expected} 步",
+    "with lr=0.34, |1 - 6 lr| > 1: the iteration diverges": "lr=0.34 时 |1 - 6 lr| > 1：迭代发散",
+    "a gradient is None: did you watch the constants?": "有一个梯度是 None：你 watch 那些常量了吗？",
+    'f"got {got}"': 'f"得到 {got}"',
+}

@@ -103,3 +103,14 @@
 # 追踪会把它展开成 100 份更新步骤（原文也提到这样很慢——这里同样如此：第一次运行要好几秒，
 # 因为 numba 要编译这个有 3500 条等式的程序）。Adam 只走了 100 步、每步约 0.01，
 # 所以 $x \approx 0.78$，$y = (x-1)^2 \approx 0.05$：
+
+# %% [strings]
+# 代码打印的文字（英文 → 中文，只替换字符串字面量里的文字；见 notebooks/_build.py）。
+{
+    "; the next update would be ": "；下一次的更新量是 ",
+    "{0.02 * gap:.3g},": "{0.02 * gap:.3g}，",
+    "less than half the float32 spacing below 1 (": "不到 float32 在 1 下方相邻两数间距的一半（",
+    "): x − update rounds back to x": "）：x − 更新量 舍入后又回到 x",
+    "x after 100 steps: {path[100, 0]:.6f}   after 1000: ": "100 步后 x：{path[100, 0]:.6f}   1000 步后：",
+    "— the tf.range version had": "——用 tf.range 的版本只有",
+}

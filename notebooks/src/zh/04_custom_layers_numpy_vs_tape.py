@@ -139,3 +139,27 @@
 #
 # 手写的反向传播需要检验。补完 `numeric_derivative(f, x0, h)`：用 float64 计算中心差分
 # $\big(f(x_0 + h) - f(x_0 - h)\big) / 2h$。检查程序会在第 1 节的三次多项式上把它和 tape 作比较。
+
+# %% [strings]
+# 代码打印的文字（英文 → 中文，只替换字符串字面量里的文字；见 notebooks/_build.py）。
+{
+    '"watched"': '"被监视"',
+    "forward  agrees:": "正向结果一致：",
+    "dX agrees:": "dX 一致：",
+    " dW agrees:": " dW 一致：",
+    '"classes:"': '"各类的样本数："',
+    "epoch {epoch:2d}: loss of the last batch ": "第 {epoch:2d} 轮：最后一批的损失 ",
+    ", training accuracy {accuracy:.1%}": "，训练准确率 {accuracy:.1%}",
+    "training accuracy above 95%:": "训练准确率高于 95%：",
+    "optimizer steps:": "优化器的步数：",
+    '"epochs ×"': '"轮 ×"',
+    '"batches"': '"批"',
+    "after 60 steps at (": "60 步后位于 (",
+    "), loss {race.losses": ")，损失 {race.losses",
+    "{name} must have shape {exp.shape}, got ": "{name} 的形状应为 {exp.shape}，实际是 ",
+    "{name} disagrees with the tape": "{name} 与 tape 算出的不一致",
+    "the forward values are wrong": "正向的值不对",
+    "the gradient is None: numpy_function alone is not differentiable": "梯度是 None：单靠 numpy_function 无法求导",
+    "the gradient is wrong": "梯度不对",
+    "at {x0}: {approx} vs tape {exact}": "在 {x0} 处：{approx}，而 tape 给出 {exact}",
+}

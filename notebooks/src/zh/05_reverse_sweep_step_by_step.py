@@ -160,3 +160,33 @@
 #
 # `train` 本该拟合 $w$ 使得 $w \cdot 3 = 6$，但它崩溃了：从第二步起梯度就是 `None`。
 # 把它复制到 `train_fixed` 里并修好它（只改一行）。
+
+# %% [strings]
+# 代码打印的文字（英文 → 中文，只替换字符串字面量里的文字；见 notebooks/_build.py）。
+{
+    "step {k} at #{step.node}: ": "第 {k} 步，在 #{step.node}：",
+    "adjoints so far: ": "目前累积的伴随值：",
+    "tape:    {": "tape 算的：{",
+    "by hand: {": "手算的：   {",
+    "contributions to x:": "对 x 的各份贡献：",
+    "their sum:": "它们的和：",
+    "  the gradient:": "  梯度：",
+    "    to #{nid}: adjoint shape ": "    传给 #{nid}：伴随值的形状 ",
+    " -> contribution shape ": " -> 贡献的形状 ",
+    "fixed: h computed on the tape": "修正：h 在 tape 上计算",
+    "operations on the broken tape:": "出错的 tape 上记录的运算数：",
+    "broken:": "出错：",
+    "fixed: ": "修正：",
+    "warning:": "警告：",
+    " type:": " 类型：",
+    "zeros:": "全零：",
+    " (not 2w = 6)": "（不是 2w = 6）",
+    "Exercise 1: not done yet (fill in vjp['mul'] and vjp['sin']).": "练习 1：还没完成（请填写 vjp['mul'] 和 vjp['sin']）。",
+    "the forward pass changed?": "正向传播被改动了？",
+    "dy/dx: yours {adjoint['x']}, tape {gx.numpy()}": "dy/dx：你的 {adjoint['x']}，tape 的 {gx.numpy()}",
+    "dy/dw: yours {adjoint['w']}, tape {gw.numpy()}": "dy/dw：你的 {adjoint['w']}，tape 的 {gw.numpy()}",
+    "{big} -> {small}: got shape {got.shape}": "{big} -> {small}：得到的形状是 {got.shape}",
+    "{big} -> {small}: wrong values": "{big} -> {small}：值不对",
+    "return the variable itself: update it in place": "请返回变量本身：原地更新它",
+    "w = {w.numpy()}, expected about 2": "w = {w.numpy()}，应当约为 2",
+}

@@ -96,3 +96,21 @@
 # 对大模型来说，黑塞矩阵大到无法构造，但 $Hv$ 只需要两次反向传播：
 # $Hv = \nabla_x \big(\nabla_x f(x) \cdot v\big)$（一个标量的梯度）。
 # 用这种方法补完 `hvp(f, x0, v)`——不调用 `jacobian`。
+
+# %% [strings]
+# 代码打印的文字（英文 → 中文，只替换字符串字面量里的文字；见 notebooks/_build.py）。
+{
+    "{frame.phase:8} ": "{'正向' if frame.phase == 'forward' else '反向'} ",
+    "inputs={str(n.inputs):8} value=": "输入={str(n.inputs):8} 值=",
+    "row {i}:": "第 {i} 行：",
+    "  column sums:": "  各列之和：",
+    "batch_jacobian matches the formula:": "batch_jacobian 与公式相符：",
+    "full Jacobian shape:": "完整雅可比矩阵的形状：",
+    " diagonal blocks equal:": " 对角块相等：",
+    "Exercise 1: correct! minimum near x =": "练习 1：正确！极小值点约在 x =",
+    "one step from 2.0: got {one}, expected {expected_one}": "从 2.0 走一步：得到 {one}，应为 {expected_one}",
+    "after 8 steps f'(x) should be ~0, got {slope}": "8 步之后 f'(x) 应当约为 0，实际是 {slope}",
+    "expected a 3x3 array, got shape {got.shape}": "应为 3x3 数组，实际形状是 {got.shape}",
+    "got\\n{got}\\nexpected\\n{expected}": "得到\\n{got}\\n应为\\n{expected}",
+    "got {got}, expected H v = {H_exact @ v}": "得到 {got}，应为 H v = {H_exact @ v}",
+}

@@ -101,3 +101,21 @@
 # SGD 最小化 $L(p) = \tfrac12 p^\top A p$，其中 $A = \begin{pmatrix}3 & 1\\ 1 & 3\end{pmatrix}$。
 # 学习率最大取多少，才能从任何起点出发都收敛？把 `lr_max` 设成你的答案（一个数）；
 # 检查程序会用略低于它和略高于它的学习率运行 SGD。（提示：一步更新把 $p$ 乘以 $I - \eta A$。）
+
+# %% [strings]
+# 代码打印的文字（英文 → 中文，只替换字符串字面量里的文字；见 notebooks/_build.py）。
+{
+    '" start:"': '" 起点："',
+    "{'loss @' + str(k):>13}": "{'损失 @' + str(k):>11}",
+    "{'step (dx, dy)':>18}   agrees with the formula": "{'位移 (dx, dy)':>16}   与公式相符",
+    "{name:10} at (": "{name:10} 位于 (",
+    ")   loss {race.losses": ")   损失 {race.losses",
+    "Adam lr={lr}: |x − 1| < 0.01 after {adam_steps_to_minimum(lr)} steps": "Adam lr={lr}：|x − 1| < 0.01 需要 {adam_steps_to_minimum(lr)} 步",
+    "Exercise 3: not done yet (set lr_max).": "练习 3：还没完成（请设定 lr_max）。",
+    "expected shape (20, 2), got {got.shape}": "形状应为 (20, 2)，实际是 {got.shape}",
+    "the path differs from Keras's momentum": "路径与 Keras 的 momentum 不一致",
+    "got {got}, Keras moved by {expected}": "得到 {got}，Keras 移动了 {expected}",
+    "Exercise 2: correct! The first step is": "练习 2：正确！第一步是",
+    "just below your lr_max SGD should converge": "学习率略低于你的 lr_max 时，SGD 应当收敛",
+    "just above your lr_max SGD should diverge": "学习率略高于你的 lr_max 时，SGD 应当发散",
+}

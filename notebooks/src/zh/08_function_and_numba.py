@@ -100,3 +100,33 @@
 # ### 练习 3 —— Python 的副作用
 #
 # `log` 是一个 Python 列表。下面三次调用之后，它里面有几项？把 `entries` 设成你的答案。
+
+# %% [strings]
+# 代码打印的文字（英文 → 中文，只替换字符串字面量里的文字；见 notebooks/_build.py）。
+{
+    "tracing f with": "追踪 f，参数为",
+    "running f with x =": "运行 f，x =",
+    '"traced"': '"追踪了"',
+    '"times"': '"次"',
+    '"times (n=3 and n=4)"': '"次（n=3 和 n=4）"',
+    "x after tf.range loop:": "tf.range 循环后的 x：",
+    "  after unrolled loop:": "  展开的循环之后：",
+    "eager:                          {": "即时执行：                      {",
+    "compiled, first call (+compile): {": "编译后，第一次调用（含编译）：  {",
+    "compiled, next calls:           {": "编译后，之后的调用：            {",
+    "ms   ({t_eager / t_compiled:.0f}× faster than eager)": "ms   （比即时执行快 {t_eager / t_compiled:.0f}×）",
+    "same final loss:": "最终损失相同：",
+    " same weights:": " 权重相同：",
+    "loss after 1000 steps:": "1000 步后的损失：",
+    "the compiled loop is faster:": "编译后的循环更快：",
+    '"with"': '"，共"',
+    '"equations"': '"个方程"',
+    "v = {v.numpy()}, eager steps give {expected.numpy()}": "v = {v.numpy()}，而即时执行的各步给出 {expected.numpy()}",
+    "the program has {size} equations: is the loop a tf.range loop?": "程序有 {size} 个方程：循环用的是 tf.range 吗？",
+    "Exercise 2: not done yet (set traces).": "练习 2：还没完成（请设定 traces）。",
+    "Exercise 3: not done yet (set entries).": "练习 3：还没完成（请设定 entries）。",
+    "not quite: a trace is keyed by the shapes and dtypes of tensors and the values of Python arguments": "不太对：一次追踪由张量的形状和 dtype 以及 Python 参数的值决定",
+    '"traces"': '"次追踪"',
+    "Python code inside a tf.function runs only while tracing": "tf.function 里的 Python 代码只在追踪时运行",
+    "entry: the list grew during the one trace only": "个元素：列表只在那一次追踪时变长",
+}
