@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from . import subnormals
+
 __all__ = [
     "LOG2E",
     "C1",
@@ -60,6 +62,7 @@ __all__ = [
 ]
 
 _F = np.float32
+_NO_ATTRS: dict[str, Any] = {}
 
 LOG2E = _F(1.44269504088896341)
 C1 = _F(-0.693359375)  # -ln 2 = C1 + C2
@@ -513,6 +516,9 @@ def _load_loops(helper: bool = True) -> None:
         NUMBERS.update(_eigen_jit.NUMBER_KERNELS)
         LOOPS.update(_eigen_jit.ARRAY_LOOPS)
         LOOPS.update(_eigen_jit.PAIR_LOOPS)
+        calls = _eigen_jit.flush_calls()
+        if calls is not None:  # (cheaper calls for the FTZ/DAZ bits of every array op)
+            subnormals.use_machine_code(*calls)
     except Exception:  # no numba, or one that cannot compile them: numpy's versions
         return
     finally:
@@ -534,16 +540,18 @@ def _spent(seconds: float) -> None:
 
 def _arrays(name: str, array_fn: Any) -> Any:
     """Eager code's ``name`` of a float32 array (any shape) or of a float32 scalar: the
-    compiled loop if loaded, else ``array_fn`` (the numpy version)."""
+    compiled loop if loaded, else ``array_fn`` (the numpy version).  With ``flush`` (an op
+    on an array: :func:`eager_function`'s array forward) FTZ and DAZ are set while it
+    computes (the compiled loop sets them itself)."""
 
-    def array(x: Any) -> Any:
+    def array(x: Any, flush: bool = False) -> Any:
         is_array = isinstance(x, np.ndarray)
         loop = LOOPS.get(name)
         if loop is not None:
             flat = x.ravel() if is_array else np.array([x], _F)  # (C-contiguous)
             out = np.empty(flat.shape[0], _F)
             try:
-                loop(flat, out)
+                loop(flat, out, flush)
             except TypeError:  # (an array numba takes for another type: not aligned...)
                 pass
             else:
@@ -553,7 +561,9 @@ def _arrays(name: str, array_fn: Any) -> Any:
         start = time.perf_counter()
         with np.errstate(all="ignore"):
             if is_array:
-                value = np.asarray(array_fn(x.reshape(-1)), _F).reshape(x.shape)
+                flat = x.reshape(-1)
+                y = subnormals.flushed(array_fn, (flat,), _NO_ATTRS) if flush else array_fn(flat)
+                value = np.asarray(y, _F).reshape(x.shape)
             else:
                 value = array_fn(np.array([x], _F))[0]
         _spent(time.perf_counter() - start)
@@ -585,7 +595,8 @@ def eager_function(name: str, other: Any = None) -> Any:
     there is one; else the kernel as Python, where no step overflows or is invalid), for
     float32 arrays (and other float32 numbers) the compiled loop or the numpy version, for
     anything else ``other`` (default: as a float32 array).  Written for the hot case, a
-    float32 number: one type check, the C function called directly."""
+    float32 number: one type check, the C function called directly.  Its version for an
+    eager op on a float array, FTZ and DAZ set, is :data:`tapeviz.subnormals.FLUSHING`'s."""
     number, plain, array = _PARTS[name]
     if other is None:
         other = array
@@ -605,6 +616,15 @@ def eager_function(name: str, other: Any = None) -> Any:
 
     run.__name__ = run.__qualname__ = name
     run.__doc__ = _ARRAY_FUNCTIONS[name].__doc__
+
+    def run_flushed(x: np.ndarray) -> Any:
+        """``run`` of a float array with FTZ and DAZ set (the compiled loop sets them itself:
+        no call through ctypes)."""
+        if x.dtype == _F32:
+            return array(x, True)
+        return subnormals.flushed(other, (x,), _NO_ATTRS)
+
+    subnormals.FLUSHING[run] = run_flushed
     return run
 
 
