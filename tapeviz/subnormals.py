@@ -119,12 +119,6 @@ def flushed(forward: Callable[..., Any], vals: tuple[Any, ...], attrs: dict[str,
     """``forward(*vals, **attrs)`` with FTZ and DAZ set; the caller's register restored
     exactly (also after an error; nested calls restore the outer call's bits).  Where
     :data:`FLUSHES_ARRAYS` is false: a plain call."""
-    try:
-        own = FLUSHING.get(forward)
-    except TypeError:  # (an unhashable callable)
-        own = None
-    if own is not None:  # (it sets the bits itself)
-        return own(*vals, **attrs) if attrs else own(*vals)
     calls = _calls  # (one read: the pair may be switched meanwhile by another thread)
     if calls is _PER_THREAD:
         try:
