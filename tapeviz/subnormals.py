@@ -6,21 +6,39 @@ a zero of the same sign) and denormals-are-zero (a subnormal input reads as zero
 ``tests/data/tf_subnormals.json``).  numpy keeps IEEE subnormals.  The one place where eager
 ops run, :func:`tapeviz.ops._registry.apply`, therefore treats each op's forward so:
 
-* an op whose first input is a float array runs with FTZ and DAZ set (x86-64: the SSE
-  control register MXCSR, through the C library's ``fegetenv``/``fesetenv``; the caller's
-  register comes back exactly as it was, even after an error) — TensorFlow's arithmetic
-  on every element, for 1–2 µs per op whatever the size (an array made from a scalar
-  first input, ``0.5 * x``, is flushed after the op: one more pass over it);
+* an op whose first input is a float array runs with FTZ and DAZ set in the thread's SSE
+  control register (MXCSR, x86-64), and the caller's register is loaded back exactly
+  afterwards (also after an error) — TensorFlow's arithmetic on every element.  A pair of
+  calls does it: ``enter()`` sets the bits and returns the register as it was, which the
+  caller keeps on its own stack until ``leave(old)`` (so threads and nested ops need
+  nothing more):
+
+  - until numba is loaded, the C library's ``fegetenv``/``fesetenv`` through ctypes: three
+    calls, ~1 µs per op (each thread has its own buffer for the environment);
+  - once numba's eager loops are loaded (:func:`tapeviz._eigen_f32.load_compiled`), two
+    functions of machine code (:func:`tapeviz._eigen_jit.flush_calls`, LLVM's
+    ``stmxcsr``/``ldmxcsr``): one call each, ~0.3 µs per op (:func:`use_machine_code`);
+  - eager ``exp``, ``log``, ``tanh``, ``sigmoid``, ``sin`` and ``cos`` (:data:`FLUSHING`)
+    run compiled loops that set and restore the bits themselves, in machine code around
+    their loop: no call at all (their numpy versions, before the loops are loaded, go
+    through the pair).
+
+  An array made from a scalar first input (``0.5 * x``) is flushed after the op: one more
+  pass over it.
 * an op on scalars (numpy scalars, the hot path of scalar training loops) has its float32
   result flushed if it is subnormal (its magnitude below :data:`TINY`): a comparison,
   some 30-50 ns.  A subnormal *input* to a scalar op (a number the user wrote, e.g.
   ``tv.constant(1e-40) * 1e10``) is not read as zero there, as TensorFlow reads it: ops
   never produce one, so only such literals differ.
-* the sweeps of a tape (gradients) run with IEEE arithmetic.
+* the sweeps of a tape (gradients) run with IEEE arithmetic (VJP rules call the plain
+  forwards).
 
-Where the C library's floating-point environment is not the x86-64 one (other machines,
-no ``fesetenv``) arrays keep IEEE subnormals, as compiled code does there.  The user's own
-numpy code is never affected: the bits are set only while a tapeviz op runs.
+Only the SSE register matters (numpy's float32/float64 arithmetic does not use the x87
+unit): the machine code leaves the x87 unit alone, the C library's pair puts back its
+environment as the thread's latest op found it.  Where the C library's floating-point
+environment is not the x86-64 one (other machines, no ``fesetenv``) arrays keep IEEE
+subnormals, as compiled code does there, and the machine code is not used either.  The
+user's own numpy code is never affected: the bits are set only while a tapeviz op runs.
 """
 
 from __future__ import annotations

@@ -464,7 +464,7 @@ def apply(
             own = None
         if own is not None:
             value = own(*vals, **attrs) if attrs else own(*vals)
-        elif type(calls := subnormals._calls) is tuple:  # machine code's pair, inlined
+        elif type(calls := subnormals._calls) is tuple:  # (subnormals.flushed, inlined)
             enter, leave = calls
             old = enter()
             try:
