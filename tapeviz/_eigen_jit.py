@@ -19,14 +19,16 @@ This module sits outside :mod:`tapeviz.compiler`: eager code never loads the com
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import inspect
 import platform
 import sys
 from types import FunctionType
 from typing import Any
 
+import llvmlite.binding as llvm  # type: ignore[import-untyped]
 import numpy as np
-from llvmlite import ir as llvm_ir  # type: ignore[import-untyped]
+from llvmlite import ir as llvm_ir
 from numba import types
 from numba.core import cgutils, sigutils
 from numba.core.compiler_lock import global_compiler_lock
@@ -46,6 +48,13 @@ __all__ = [
     "sin32",
     "cos32",
     "KERNELS",
+    "expf",
+    "logf",
+    "sinf",
+    "cosf",
+    "sigmoidf",
+    "powf",
+    "NUMBER_FUNCTIONS",
     "ARRAY_LOOPS",
     "ARRAY_SIGNATURE",
     "NUMBER_KERNELS",
@@ -201,7 +210,7 @@ _pow_abs32 = inline_jit(_with_helpers(P.pow_abs32, exp32=inline_jit(E.exp32)))
 pow32 = inline_jit(_with_helpers(P.pow32, pow_abs32=_pow_abs32))
 """float32 ``x ** y`` (:func:`tapeviz._eigen_pow.pow32`, Eigen's ``generic_pow``) in
 branch-free arithmetic: with subnormals flushed equal to TensorFlow 2.21's packet results
-(all but a tensor's last ``n % 8`` numbers) bit for bit."""
+(all but a tensor's last ``n % 8`` numbers, which take :data:`powf`) bit for bit."""
 
 KERNELS = {"exp": exp32, "log": log32, "tanh": tanh32, "sigmoid": sigmoid32, "sin": sin32}
 KERNELS["cos"] = cos32
@@ -216,10 +225,55 @@ def _renamed(fn: Any, name: str, **helpers: Any) -> Any:
     return out
 
 
+# --- the C library's functions: TensorFlow's scalar path, for a tensor's last n % 8 ----------
+def _c_function(x: Any) -> Any:
+    """The C library's float32 ``libm_function`` (a global of each copy: numba calls ``expf`` &
+    co. for ``np.exp`` & co. of a float32 number)."""
+    return libm_function(x)  # type: ignore[name-defined]  # noqa: F821
+
+
+expf, logf, sinf, cosf = (
+    jit(_renamed(_c_function, f"{name}f", libm_function=getattr(np, name)))
+    for name in ("exp", "log", "sin", "cos")
+)
+
+
+@jit
+def sigmoidf(x: Any) -> Any:
+    """TensorFlow's float32 sigmoid of one number (Eigen's scalar path, not its packet code):
+    ``e / (1 + e)`` with ``e = expf(min(x, 16.6355324))`` (:func:`tapeviz._eigen_f32.sigmoidf`)."""
+    e = np.exp(min(x, E.SIGMOID_HI))
+    return e / (np.float32(1.0) + e)
+
+
+def _register_powf() -> Any:
+    """Register libm's ``powf`` under a name LLVM does not know (so ``x ** 2`` is not rewritten as
+    ``x * x``, which rounds differently in a few cases): what numpy's float32 scalar ``**``
+    calls, and TensorFlow's kernels for a tensor's last ``n % 8`` numbers."""
+    try:
+        libm = ctypes.CDLL("libm.so.6")  # glibc: no need to search (find_library forks)
+    except OSError:  # pragma: no cover - not glibc
+        libm = ctypes.CDLL(ctypes.util.find_library("m") or "libm.dylib")
+    llvm.add_symbol("tapeviz_powf", ctypes.cast(libm.powf, ctypes.c_void_p).value)
+    llvm.add_symbol("tapeviz_pow", ctypes.cast(libm.pow, ctypes.c_void_p).value)
+    return types.ExternalFunction("tapeviz_powf", types.float32(types.float32, types.float32))
+
+
+powf = _register_powf()
+"""libm's ``powf`` (see :func:`_register_powf`)."""
+
+NUMBER_FUNCTIONS = {"exp": expf, "log": logf, "sigmoid": sigmoidf, "sin": sinf, "cos": cosf}
+"""TensorFlow's function of one float32 number where it is not the kernel (tanh's is)."""
+
+
 def _each(x: Any, out: Any) -> None:
-    """``out[i] = kernel(x[i])`` over two 1-D arrays (``kernel``: a global of each copy)."""
-    for i in range(x.shape[0]):
+    """``out[i] = kernel(x[i])`` over two 1-D arrays, the last ``n % 8`` then ``number(x[i])``
+    as TensorFlow's kernels compute them (``kernel``, ``number``: globals of each copy)."""
+    n = x.shape[0]
+    for i in range(n):
         out[i] = kernel(x[i])  # type: ignore[name-defined]  # noqa: F821
+    for i in range(n - n % 8, n):
+        out[i] = number(x[i])  # type: ignore[name-defined]  # noqa: F821
 
 
 def _each_trig(x: Any, out: Any) -> None:
@@ -237,12 +291,15 @@ def _each_trig(x: Any, out: Any) -> None:
     else:
         for i in range(n):
             out[i] = small(x[i])  # type: ignore[name-defined]  # noqa: F821
+    for i in range(n - n % 8, n):  # (TensorFlow's last n % 8: the C library's function)
+        out[i] = number(x[i])  # type: ignore[name-defined]  # noqa: F821
 
 
 def _loop(name: str) -> Any:
     """The eager loop of kernel ``name``."""
+    number = NUMBER_FUNCTIONS.get(name, KERNELS[name])
     if name not in ("sin", "cos"):
-        return jit(_renamed(_each, f"each_{name}", kernel=KERNELS[name]))
+        return jit(_renamed(_each, f"each_{name}", kernel=KERNELS[name], number=number))
     kernel, huge = (E.sin32, "SIN_HUGE") if name == "sin" else (E.cos32, "COS_HUGE")
     # the kernel with ``huge`` at infinity: LLVM drops the reduction of huge arguments
     small = _renamed(kernel, f"{name}32_below_huge", trig32=_trig32, **{huge: np.float32(np.inf)})
@@ -251,6 +308,7 @@ def _loop(name: str) -> Any:
             _each_trig,
             f"each_{name}",
             kernel=KERNELS[name],
+            number=number,
             small=inline_jit(small),
             huge=getattr(E, huge),
         )
@@ -378,12 +436,16 @@ ARRAY_SIGNATURE = types.void(
 
 
 def _each_pair(x: Any, y: Any, out: Any) -> None:
-    """``out[i] = kernel(x[i], y[i])`` over three 1-D arrays of one length."""
-    for i in range(x.shape[0]):
+    """``out[i] = kernel(x[i], y[i])`` over three 1-D arrays of one length, the last ``n % 8``
+    then ``number(x[i], y[i])``, as :func:`_each`."""
+    n = x.shape[0]
+    for i in range(n):
         out[i] = kernel(x[i], y[i])  # type: ignore[name-defined]  # noqa: F821
+    for i in range(n - n % 8, n):
+        out[i] = number(x[i], y[i])  # type: ignore[name-defined]  # noqa: F821
 
 
-PAIR_LOOPS = {"pow": jit(_renamed(_each_pair, "each_pow", kernel=pow32))}
+PAIR_LOOPS = {"pow": jit(_renamed(_each_pair, "each_pow", kernel=pow32, number=powf))}
 """Eager code's loops of two arguments by op name: ``loop(x, y, out)`` (float32, 1-D,
 C-contiguous, one length; ``x`` and ``y`` may be read-only)."""
 PAIR_SIGNATURE = types.void(
@@ -392,11 +454,9 @@ PAIR_SIGNATURE = types.void(
     types.Array(_F32, 1, "C"),
 )
 
-NUMBER_KERNELS = {
-    name: jit(_renamed(getattr(E, name + "32"), f"number_{name}")) for name in ("tanh", "sigmoid")
-}
-"""Eager code's tanh and sigmoid of a float32 number (copies of the kernels: these are
-compiled for one signature only): the kernel compiled instead of run as Python."""
+NUMBER_KERNELS = {"tanh": jit(_renamed(E.tanh32, "number_tanh"))}
+"""Eager code's tanh of a float32 number (a copy of the kernel: this one is compiled for one
+signature only): the kernel compiled instead of run as Python."""
 NUMBER_SIGNATURE = types.float32(_F32)
 
 
