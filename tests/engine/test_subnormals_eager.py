@@ -171,12 +171,12 @@ def run(name: str, as_arrays: bool) -> list[int]:
 
 
 # Where eager tapeviz differs from TF's eager result, and the value it gives instead.
-# Ops on arrays: numpy's sin and maximum (relu) read a subnormal input as zero under DAZ,
-# TF's kernels pass it through; gradients are computed without the FTZ/DAZ bits (only the
-# forward ops and optimizer updates run with them), so y's subnormal comes back as x*y's
-# gradient.
+# Ops on arrays: numpy's maximum (relu) reads a subnormal input as zero under DAZ, TF's
+# kernel passes it through (sin of this array of one number: TF's scalar code, sinf, which
+# gives a subnormal back, as tapeviz's last n % 8 numbers); gradients are computed without
+# the FTZ/DAZ bits (only the forward ops and optimizer updates run with them), so y's
+# subnormal comes back as x*y's gradient.
 ARRAY_DIFFERENCES = {
-    "sin_subnormal": [0],  # TF: 1e-40
     "relu_subnormal": [0],  # TF: 1e-40
     "grad_mul": [71362],  # TF: 0
 }
@@ -185,6 +185,7 @@ ARRAY_DIFFERENCES = {
 # an input through (identity, abs, negation) is flushed too.
 SCALAR_DIFFERENCES = {
     **ARRAY_DIFFERENCES,
+    "sin_subnormal": [0],  # TF: 1e-40
     "subnormal_times_1e10": bits(f32(1e-40) * f32(1e10)),  # TF: 0 (DAZ)
     "sqrt_subnormal": bits(np.sqrt(f32(1e-40))),  # TF: 0 (DAZ)
     "cast_to_float64": [71362],  # the float64 1e-40, back in float32; TF: 0 (DAZ)
