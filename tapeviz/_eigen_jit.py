@@ -402,7 +402,9 @@ def flush_calls() -> tuple[Any, Any] | None:
 def _with_bits(x: Any, out: Any, flush: Any) -> None:
     """``each(x, out)`` (a global of each copy), with FTZ and DAZ set on this thread while
     it runs if ``flush`` (an eager op on an array, as TensorFlow's kernels run), the
-    register put back exactly afterwards: no call through ctypes for the bits."""
+    register put back exactly afterwards: no call through ctypes for the bits.  LLVM keeps
+    the loop between the two writes: ``ldmxcsr`` has side effects and may touch any memory,
+    so the loads of ``x`` and the stores to ``out`` stay on their side of it."""
     if flush:
         old: Any = read_mxcsr()  # type: ignore[call-arg]
         write_mxcsr(old | _FTZ_DAZ)
