@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from . import subnormals
+
 __all__ = [
     "LOG2E",
     "C1",
@@ -62,6 +64,7 @@ __all__ = [
 ]
 
 _F = np.float32
+_NO_ATTRS: dict[str, Any] = {}
 
 LOG2E = _F(1.44269504088896341)
 C1 = _F(-0.693359375)  # -ln 2 = C1 + C2
@@ -523,6 +526,9 @@ def _load_loops(helper: bool = True) -> None:
         NUMBERS.update(_eigen_jit.NUMBER_KERNELS)
         LOOPS.update(_eigen_jit.ARRAY_LOOPS)
         LOOPS.update(_eigen_jit.PAIR_LOOPS)
+        calls = _eigen_jit.flush_calls()
+        if calls is not None:  # (cheaper calls for the FTZ/DAZ bits of every array op)
+            subnormals.use_machine_code(*calls)
     except Exception:  # no numba, or one that cannot compile them: numpy's versions
         return
     finally:
@@ -545,16 +551,29 @@ def _spent(seconds: float) -> None:
 def _arrays(name: str, array_fn: Any) -> Any:
     """Eager code's ``name`` of a float32 array (any shape) or of a float32 scalar: the
     compiled loop if loaded, else ``array_fn`` (the numpy version) and the last ``n % 8``
-    numbers of the flattened array as TensorFlow computes them (:data:`TAILS`)."""
+    numbers of the flattened array as TensorFlow computes them (:data:`TAILS`).  With
+    ``flush`` (an op on an array: :func:`eager_function`'s array forward) FTZ and DAZ are
+    set while it computes (the compiled loop sets them itself)."""
 
-    def array(x: Any) -> Any:
+    def numpy_version(flat: np.ndarray) -> np.ndarray:
+        number = TAILS.get(name)  # (TensorFlow's scalar code: its last n % 8 numbers)
+        packets = flat.size if number is None else flat.size - flat.size % PACKET
+        value = np.empty(flat.size, _F)
+        if packets:
+            value[:packets] = array_fn(flat[:packets])
+        if number is not None:
+            for i in range(packets, flat.size):
+                value[i] = number(flat[i])
+        return value
+
+    def array(x: Any, flush: bool = False) -> Any:
         is_array = isinstance(x, np.ndarray)
         loop = LOOPS.get(name)
         if loop is not None:
             flat = x.ravel() if is_array else np.array([x], _F)  # (C-contiguous)
             out = np.empty(flat.shape[0], _F)
             try:
-                loop(flat, out)
+                loop(flat, out, flush)
             except TypeError:  # (an array numba takes for another type: not aligned...)
                 pass
             else:
@@ -564,14 +583,10 @@ def _arrays(name: str, array_fn: Any) -> Any:
         start = time.perf_counter()
         with np.errstate(all="ignore"):
             flat = x.reshape(-1) if is_array else np.array([x], _F)
-            number = TAILS.get(name)  # (TensorFlow's scalar code: its last n % 8 numbers)
-            packets = flat.size if number is None else flat.size - flat.size % PACKET
-            value = np.empty(flat.size, _F)
-            if packets:
-                value[:packets] = array_fn(flat[:packets])
-            if number is not None:
-                for i in range(packets, flat.size):
-                    value[i] = number(flat[i])
+            if flush:
+                value = subnormals.flushed(numpy_version, (flat,), _NO_ATTRS)
+            else:
+                value = numpy_version(flat)
             value = value.reshape(x.shape) if is_array else value[0]
         _spent(time.perf_counter() - start)
         return value
@@ -602,7 +617,8 @@ def eager_function(name: str, other: Any = None) -> Any:
     there is one; else the kernel as Python, where no step overflows or is invalid), for
     float32 arrays (and other float32 numbers) the compiled loop or the numpy version, for
     anything else ``other`` (default: as a float32 array).  Written for the hot case, a
-    float32 number: one type check, the C function called directly."""
+    float32 number: one type check, the C function called directly.  Its version for an
+    eager op on a float array, FTZ and DAZ set, is :data:`tapeviz.subnormals.FLUSHING`'s."""
     number, plain, array = _PARTS[name]
     if other is None:
         other = array
@@ -622,6 +638,15 @@ def eager_function(name: str, other: Any = None) -> Any:
 
     run.__name__ = run.__qualname__ = name
     run.__doc__ = _ARRAY_FUNCTIONS[name].__doc__
+
+    def run_flushed(x: np.ndarray) -> Any:
+        """``run`` of a float array with FTZ and DAZ set (the compiled loop sets them itself:
+        no call through ctypes)."""
+        if x.dtype == _F32:
+            return array(x, True)
+        return subnormals.flushed(other, (x,), _NO_ATTRS)
+
+    subnormals.FLUSHING[run] = run_flushed
     return run
 
 
@@ -684,8 +709,8 @@ def _c_library(name: str, kernel: Any, plain: Any) -> tuple[Any, Any]:
     compute a tensor's last ``n % 8`` elements — so a single number — (and as numba's
     ``np.exp`` & co. compile: the same functions): ``(function, None)``, the function
     returning a Python float; ``(kernel, plain)`` where there is no C math library."""
-    try:
-        fn = getattr(ctypes.CDLL("libm.so.6"), name)
+    try:  # (called holding the GIL: it takes nanoseconds, releasing it ~0.15 µs)
+        fn = getattr(ctypes.PyDLL("libm.so.6"), name)
     except (OSError, AttributeError):  # pragma: no cover - no glibc
         return kernel, plain
     fn.restype = ctypes.c_float

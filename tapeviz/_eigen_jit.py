@@ -21,6 +21,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import inspect
+import platform
 import sys
 from types import FunctionType
 from typing import Any
@@ -29,7 +30,7 @@ import llvmlite.binding as llvm  # type: ignore[import-untyped]
 import numpy as np
 from llvmlite import ir as llvm_ir
 from numba import types
-from numba.core import sigutils
+from numba.core import cgutils, sigutils
 from numba.core.compiler_lock import global_compiler_lock
 from numba.extending import intrinsic, overload, register_jitable
 
@@ -58,6 +59,10 @@ __all__ = [
     "ARRAY_SIGNATURE",
     "NUMBER_KERNELS",
     "NUMBER_SIGNATURE",
+    "read_mxcsr",
+    "write_mxcsr",
+    "FLUSH_CALLS",
+    "flush_calls",
     "load",
 ]
 
@@ -310,11 +315,125 @@ def _loop(name: str) -> Any:
     )
 
 
-ARRAY_LOOPS = {name: _loop(name) for name in KERNELS}
-"""Eager code's loops by op name: ``loop(x, out)`` fills the float32 array ``out`` with the
-kernel of each entry of ``x`` (both 1-D and C-contiguous, ``x`` may be read-only)."""
+# --- the SSE control register, for eager code's flush-to-zero (tapeviz.subnormals) ----------
+# Eager float32 arrays run with the register's FTZ and DAZ bits set, as TensorFlow's kernels.
+# The C library's fegetenv/fesetenv set them for a whole environment (x87 included), three
+# calls through ctypes per op; once numba is loaded anyway (these loops), two tiny
+# functions do it on the SSE register alone: one call sets the bits and returns the
+# register as it was, one puts it back.
+_X86_64 = platform.machine().lower() in ("x86_64", "amd64")
+_FTZ_DAZ = np.uint32(0x8040)  # MXCSR bit 15 flush-to-zero, bit 6 denormals-are-zero
+
+
+def _mxcsr_op(builder: Any, name: str, slot: Any) -> None:
+    """Call LLVM's ``stmxcsr``/``ldmxcsr`` intrinsic ``name`` on the 32-bit ``slot``."""
+    i8p = llvm_ir.IntType(8).as_pointer()
+    fnty = llvm_ir.FunctionType(llvm_ir.VoidType(), [i8p])
+    fn = cgutils.get_or_insert_function(builder.module, fnty, name)
+    builder.call(fn, [builder.bitcast(slot, i8p)])
+
+
+@intrinsic
+def read_mxcsr(typingctx: Any) -> Any:
+    """The SSE control and status register of this thread (x86-64 only)."""
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        slot = cgutils.alloca_once(builder, llvm_ir.IntType(32))
+        _mxcsr_op(builder, "llvm.x86.sse.stmxcsr", slot)
+        return builder.load(slot)
+
+    return types.uint32(), codegen
+
+
+@intrinsic
+def write_mxcsr(typingctx: Any, value: Any) -> Any:
+    """Load ``value`` into this thread's SSE control and status register (x86-64 only)."""
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        slot = cgutils.alloca_once(builder, llvm_ir.IntType(32))
+        builder.store(args[0], slot)
+        _mxcsr_op(builder, "llvm.x86.sse.ldmxcsr", slot)
+        return context.get_dummy_value()
+
+    return types.void(types.uint32), codegen
+
+
+def _flush_enter() -> Any:
+    """Set FTZ and DAZ on this thread; the register as it was."""
+    old: Any = read_mxcsr()  # type: ignore[call-arg]
+    write_mxcsr(old | _FTZ_DAZ)
+    return old
+
+
+def _flush_leave(old: Any) -> None:
+    """Put the register back as ``old`` (exactly: control bits and exception flags)."""
+    write_mxcsr(old)  # type: ignore[call-arg]
+
+
+FLUSH_CALLS = {"enter": jit(_flush_enter), "leave": jit(_flush_leave)} if _X86_64 else {}
+"""The two functions of :func:`flush_calls` (x86-64 only), as numba dispatchers."""
+_FLUSH_SIGNATURES = {"enter": types.uint32(), "leave": types.void(types.uint32)}
+
+
+def flush_calls() -> tuple[Any, Any] | None:
+    """``(enter, leave)``: ``enter()`` sets FTZ and DAZ on the calling thread and returns
+    the SSE register as it was, ``leave(old)`` loads ``old`` back — machine code called
+    through ctypes (the C entry points numba gives every compiled function: cheaper calls
+    than numba's dispatcher), for :mod:`tapeviz.subnormals`.  None if they are not loaded
+    (see :func:`load`) or not x86-64."""
+    if not FLUSH_CALLS:
+        return None
+    pointers = []
+    for name, dispatcher in FLUSH_CALLS.items():
+        args, _ = sigutils.normalize_signature(_FLUSH_SIGNATURES[name])
+        cres = dispatcher.overloads.get(tuple(args))
+        if cres is None:
+            return None
+        pointers.append(cres.library.get_pointer_to_function(cres.fndesc.llvm_cfunc_wrapper_name))
+    if not all(pointers):
+        return None
+    # not releasing the GIL (they take nanoseconds); ``leave`` without declared argument
+    # types: ctypes passes a Python int as a C int without a converter call
+    enter = ctypes.PYFUNCTYPE(ctypes.c_uint32)(pointers[0])
+    leave = ctypes.PYFUNCTYPE(None)(pointers[1])
+    return enter, leave
+
+
+def _with_bits(x: Any, out: Any, flush: Any) -> None:
+    """``each(x, out)`` (a global of each copy), with FTZ and DAZ set on this thread while
+    it runs if ``flush`` (an eager op on an array, as TensorFlow's kernels run), the
+    register put back exactly afterwards: no call through ctypes for the bits.  LLVM keeps
+    the loop between the two writes: ``ldmxcsr`` has side effects and may touch any memory,
+    so the loads of ``x`` and the stores to ``out`` stay on their side of it."""
+    if flush:
+        old: Any = read_mxcsr()  # type: ignore[call-arg]
+        write_mxcsr(old | _FTZ_DAZ)
+        each(x, out)  # type: ignore[name-defined]  # noqa: F821
+        write_mxcsr(old)
+    else:
+        each(x, out)  # type: ignore[name-defined]  # noqa: F821
+
+
+def _without_bits(x: Any, out: Any, flush: Any) -> None:
+    """:func:`_with_bits` where there is no SSE register (subnormals kept, as there)."""
+    each(x, out)  # type: ignore[name-defined]  # noqa: F821
+
+
+def _eager_loop(name: str) -> Any:
+    """The eager loop of kernel ``name`` (:func:`_loop`, inlined) that sets the bits itself."""
+    loop = _loop(name)
+    each = inline_jit(getattr(loop, "py_func", loop))  # (not compiled on its own)
+    return jit(_renamed(_with_bits if _X86_64 else _without_bits, f"loop_{name}", each=each))
+
+
+ARRAY_LOOPS = {name: _eager_loop(name) for name in KERNELS}
+"""Eager code's loops by op name: ``loop(x, out, flush)`` fills the float32 array ``out``
+with the kernel of each entry of ``x`` (both 1-D and C-contiguous, ``x`` may be read-only),
+with FTZ and DAZ set while it runs if ``flush`` (a bool)."""
 _F32 = types.float32
-ARRAY_SIGNATURE = types.void(types.Array(_F32, 1, "C", readonly=True), types.Array(_F32, 1, "C"))
+ARRAY_SIGNATURE = types.void(
+    types.Array(_F32, 1, "C", readonly=True), types.Array(_F32, 1, "C"), types.boolean
+)
 """The one signature the loops are compiled for (a writeable ``x`` converts to it)."""
 
 
@@ -359,13 +478,15 @@ def _load_cached(dispatcher: Any, sig: Any) -> bool:
 
 
 def load(compile: bool) -> bool:
-    """Make :data:`ARRAY_LOOPS`, :data:`PAIR_LOOPS` and :data:`NUMBER_KERNELS` ready to call:
+    """Make :data:`ARRAY_LOOPS`, :data:`PAIR_LOOPS`, :data:`NUMBER_KERNELS` and
+    :data:`FLUSH_CALLS` ready to call:
     loaded from the cache folder, else compiled here if ``compile`` (and saved in the
     folder).  Whether they are ready; once they are, none compiles again (a call of another
     type raises TypeError)."""
     todo = [(f, ARRAY_SIGNATURE) for f in ARRAY_LOOPS.values()]
     todo += [(f, PAIR_SIGNATURE) for f in PAIR_LOOPS.values()]
     todo += [(f, NUMBER_SIGNATURE) for f in NUMBER_KERNELS.values()]
+    todo += [(f, _FLUSH_SIGNATURES[name]) for name, f in FLUSH_CALLS.items()]
     for dispatcher, sig in todo:
         if not hasattr(dispatcher, "py_func"):
             return False  # NUMBA_DISABLE_JIT: Python loops, slower than numpy's

@@ -26,10 +26,8 @@ from typing import Any
 import llvmlite.binding as llvm  # type: ignore[import-untyped]
 import numba
 import numpy as np
-from llvmlite import ir as llvm_ir
 from numba import types
-from numba.core import cgutils
-from numba.extending import intrinsic, overload
+from numba.extending import overload
 
 from .. import _eigen_f32 as E
 from .. import _eigen_pow as P
@@ -43,11 +41,13 @@ from .._eigen_jit import (  # Eigen's kernels (and their bit helpers) compiled b
     logf,
     pow32,
     powf,
+    read_mxcsr,
     sigmoid32,
     sigmoidf,
     sin32,
     sinf,
     tanh32,
+    write_mxcsr,
 )
 from .._jit import cached_njit
 
@@ -1122,54 +1122,21 @@ FLUSHES_SUBNORMALS = platform.machine().lower() in ("x86_64", "amd64")
 """Whether compiled code flushes subnormals here (x86-64: MXCSR; elsewhere they are kept)."""
 
 
-def _mxcsr_intrinsic(name: str) -> Any:
-    return llvm_ir.FunctionType(llvm_ir.VoidType(), [llvm_ir.IntType(8).as_pointer()]), name
-
-
-@intrinsic
-def _read_mxcsr(typingctx: Any) -> Any:
-    """The SSE control and status register of this thread (x86-64 only)."""
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        slot = cgutils.alloca_once(builder, llvm_ir.IntType(32))
-        fnty, name = _mxcsr_intrinsic("llvm.x86.sse.stmxcsr")
-        fn = cgutils.get_or_insert_function(builder.module, fnty, name)
-        builder.call(fn, [builder.bitcast(slot, llvm_ir.IntType(8).as_pointer())])
-        return builder.load(slot)
-
-    return types.uint32(), codegen
-
-
-@intrinsic
-def _write_mxcsr(typingctx: Any, value: Any) -> Any:
-    """Load ``value`` into this thread's SSE control and status register (x86-64 only)."""
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        slot = cgutils.alloca_once(builder, llvm_ir.IntType(32))
-        builder.store(args[0], slot)
-        fnty, name = _mxcsr_intrinsic("llvm.x86.sse.ldmxcsr")
-        fn = cgutils.get_or_insert_function(builder.module, fnty, name)
-        builder.call(fn, [builder.bitcast(slot, llvm_ir.IntType(8).as_pointer())])
-        return context.get_dummy_value()
-
-    return types.void(types.uint32), codegen
-
-
 if FLUSHES_SUBNORMALS:
 
     @jit
     def flush_subnormals_enter() -> Any:
         """Set FTZ and DAZ on this thread; returns the register as it was (for
         :func:`flush_subnormals_leave`)."""
-        old: Any = _read_mxcsr()  # type: ignore[call-arg]
-        _write_mxcsr(old | _FTZ_DAZ)
+        old: Any = read_mxcsr()  # type: ignore[call-arg]
+        write_mxcsr(old | _FTZ_DAZ)
         return old
 
     @jit
     def flush_subnormals_leave(old: Any) -> None:
         """Put back the FTZ and DAZ bits of ``old``; keeps the exception flags raised since."""
-        now: Any = _read_mxcsr()  # type: ignore[call-arg]
-        _write_mxcsr((now & ~_FTZ_DAZ) | (old & _FTZ_DAZ))
+        now: Any = read_mxcsr()  # type: ignore[call-arg]
+        write_mxcsr((now & ~_FTZ_DAZ) | (old & _FTZ_DAZ))
 
 else:  # pragma: no cover - other processors keep IEEE subnormals
 

@@ -462,7 +462,23 @@ def apply(
     # The forward, float32 subnormals flushed (written out here: the scalar case is hot)
     first = vals[0]
     if type(first) is _ndarray and first.dtype.kind == "f":
-        value = _flushed(op.forward, vals, attrs)  # a float array: FTZ/DAZ set while it runs
+        # a float array: the forward runs with FTZ and DAZ set
+        forward = op.forward
+        try:
+            own = _flushing.get(forward)  # its version that sets the bits itself, if any
+        except TypeError:  # (an unhashable callable)
+            own = None
+        if own is not None:
+            value = own(*vals, **attrs) if attrs else own(*vals)
+        elif type(calls := subnormals._calls) is tuple:  # (subnormals.flushed, inlined)
+            enter, leave = calls
+            old = enter()
+            try:
+                value = forward(*vals, **attrs) if attrs else forward(*vals)
+            finally:
+                leave(old)
+        else:
+            value = _flushed(forward, vals, attrs)
         if type(value) is _ndarray and not value.ndim:
             value = value[()]  # rank 0 lives as a numpy scalar: much faster arithmetic
     else:
@@ -522,6 +538,7 @@ def record(op: Op, xs: Sequence[Tensor], out: Tensor, attrs: dict[str, Any]) -> 
 
 _local = _state.local
 _flushed = subnormals.flushed
+_flushing = subnormals.FLUSHING
 _flush_array = subnormals.flush_array
 _f32 = np.float32
 _TINY = subnormals.TINY

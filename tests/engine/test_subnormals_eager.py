@@ -5,21 +5,30 @@ The reference is ``tests/data/tf_subnormals.json``, recorded by
 every input and result.  Eager tapeviz runs ops on arrays with the processor's FTZ/DAZ
 bits set, and flushes subnormal scalar results (:mod:`tapeviz.subnormals`); the user's
 own numpy arithmetic keeps IEEE subnormals before, between and after.
+
+The bits are set by one of two pairs of calls (the C library's ``fegetenv``/``fesetenv``,
+or machine code once numba's eager loops are loaded), and eager ``exp`` & co. run either
+their numpy versions or the compiled loops, which set the bits themselves: the fixture
+``way`` runs a test under each combination, and the caller's register is read with the C
+library, independently of both.
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import pytest
 
 import tapeviz as tv
+from tapeviz import _eigen_f32 as E
 from tapeviz import subnormals
+from tapeviz.ops import Op, register, unregister
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "data", "tf_subnormals.json")
 with open(DATA) as fh:
@@ -41,6 +50,56 @@ def ieee_still_here() -> bool:
     return bits(np.multiply(SUB, f32(1.0))) == [71362] and bits(
         np.multiply(np.array([SUB]), f32(1.0))
     ) == [71362]
+
+
+WAYS = [
+    ("c-library", "numpy-versions"),
+    ("c-library", "compiled-loops"),
+    ("machine-code", "numpy-versions"),
+    ("machine-code", "compiled-loops"),
+]
+
+
+@pytest.fixture(params=WAYS, ids=["/".join(w) for w in WAYS])
+def way(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """How eager ops set the bits: with the C library's calls or with machine code, and
+    eager ``exp`` & co. through their numpy versions or numba's compiled loops."""
+    calls, loops = request.param
+    assert E.load_compiled(wait=True), "numba could not load or compile the eager loops"
+    from tapeviz import _eigen_jit
+
+    machine = _eigen_jit.flush_calls()
+    assert machine is not None
+    # (switched to when the loops were loaded)
+    assert [address(f) for f in subnormals._calls] == [address(f) for f in machine]
+    if calls == "c-library":
+        monkeypatch.setattr(subnormals, "_calls", subnormals._PER_THREAD)
+    if loops == "numpy-versions":
+        monkeypatch.setattr(E, "LOOPS", {})
+        monkeypatch.setitem(E._load, "started", True)  # (no loading meanwhile)
+    yield "/".join(request.param)
+
+
+def address(fn: Any) -> int:
+    return int(ctypes.cast(fn, ctypes.c_void_p).value or 0)
+
+
+def mxcsr() -> int:
+    """The calling thread's SSE register, read with the C library's ``fegetenv``."""
+    assert subnormals._env is not None
+    env = (ctypes.c_uint32 * 8)()
+    subnormals._env[0](ctypes.byref(env))
+    return int(env[7])
+
+
+def set_mxcsr(value: int) -> None:
+    """Load ``value`` into the calling thread's SSE register (with ``fesetenv``)."""
+    assert subnormals._env is not None
+    get, put = subnormals._env
+    env = (ctypes.c_uint32 * 8)()
+    get(ctypes.byref(env))
+    env[7] = value
+    put(ctypes.byref(env))
 
 
 def grad_exp(x: tv.Tensor) -> Any:
@@ -152,7 +211,7 @@ def test_the_reference_is_tensorflow_2_21() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(OPS))
-def test_ops_on_arrays_flush_like_tensorflow_eager(name: str) -> None:
+def test_ops_on_arrays_flush_like_tensorflow_eager(name: str, way: str) -> None:
     want = ARRAY_DIFFERENCES.get(name, TF["cases"][name]["eager"])
     assert run(name, as_arrays=True) == want
     assert ieee_still_here()
@@ -241,23 +300,159 @@ def test_the_callers_other_bits_stay_as_they_were() -> None:
     assert ieee_still_here()
 
 
-def test_threads_flush_their_own_ops_and_keep_their_own_bits() -> None:
-    """The register is per thread, and so are the saved copies: threads running ops at the
-    same time each get flushed results and their own IEEE arithmetic back."""
+# --- the ways the bits are set: each gives the same bits and the caller's register back -------
+FLAGS = 0x3F  # the register's exception flags (sticky)
+SUBS = np.array([1e-40, -1e-40, 3e-39, -3e-39, 0.0, -0.0, 2.0, -1.5e-38], np.float32)
+
+
+def test_subnormal_inputs_read_as_zeros_with_their_signs(way: str) -> None:
+    """DAZ: a subnormal input is a zero of its sign, to every op (exp & co. included)."""
+    x = tv.constant(SUBS)
+    zeros = np.where(np.abs(SUBS) < subnormals.TINY, SUBS * np.float32(0), SUBS)  # (signed)
+    for fn in (lambda t: t * 1.0, tv.exp, tv.sin, tv.cos, tv.tanh, tv.sigmoid, tv.math.log):
+        got = fn(x).numpy()
+        want = fn(tv.constant(zeros)).numpy()
+        assert bits(got) == bits(want), way
+    assert bits(tv.sin(x).numpy()[:2]) == bits([0.0, -0.0])  # sin(-0) is -0
+    assert bits(tv.tanh(x).numpy()[:2]) == bits([0.0, -0.0])
+    assert bits(tv.math.log(x).numpy()[:2]) == bits([-np.inf, -np.inf])  # log(±0): -inf
+    assert ieee_still_here()
+
+
+def test_subnormal_results_are_zeros_with_their_signs(way: str) -> None:
+    """FTZ: a result below the normal range is a zero of its sign (products, exp & co.)."""
+    x = tv.constant(np.array([1e-30, -1e-30, 3e-20, 1.0], np.float32))
+    assert bits(x * 1e-10) == bits([0.0, -0.0, 3e-30, 1e-10])
+    assert bits(x * x) == bits([0.0, 0.0, 0.0, 1.0])  # (1e-60, 9e-40: below the range)
+    e = tv.exp(tv.constant(np.array([-87.0, -88.0, -95.0, -103.0, 0.0], np.float32))).numpy()
+    ieee = np.exp(np.array([-87.0, -88.0, -95.0, -103.0], np.float64)).astype(np.float32)
+    assert np.abs(ieee[1:]).max() < subnormals.TINY < ieee[0]  # (IEEE: subnormal results)
+    assert e[0] > 0 and bits(e[1:]) == bits([0.0, 0.0, 0.0, 1.0]), way
+    t = tv.tanh(tv.constant(np.array([-1e-30, 1e-30], np.float32)) * 1e-9).numpy()
+    assert bits(t) == bits([-0.0, 0.0])
+    assert ieee_still_here()
+
+
+def test_the_sweep_of_a_tape_stays_ieee(way: str) -> None:
+    """Gradients run without the bits, also through sin's compiled cos: a subnormal
+    adjoint times cos(x) stays subnormal (TensorFlow would flush it; see grad_mul)."""
+    x = tv.constant(np.array([0.5, -0.25], np.float32))
+    with tv.GradientTape() as tape:
+        tape.watch(x)
+        y = tv.sin(x) * 1e-39  # (1e-39: a subnormal number, x's adjoint through cos)
+    g = tape.gradient(y, x).numpy()
+    want = np.float32(1e-39) * np.cos(np.array([0.5, -0.25], np.float32))
+    assert 0 < g[0] < subnormals.TINY and abs(bits(g)[0] - bits(want)[0]) <= 1, way
+    assert ieee_still_here()
+
+
+def boom(x: Any) -> Any:
+    raise RuntimeError("boom inside the forward")
+
+
+@pytest.fixture
+def boom_op() -> Iterator[Op]:
+    op = register(Op("_test_boom", boom, vjp=lambda k, g, out, x: (g,)))
+    yield op
+    unregister(op)
+
+
+@pytest.mark.parametrize("caller", [0x1F80, 0x1F80 | 0x8040, 0x1F80 | 0x8040 | 0x3F, 0x3F80])
+def test_the_callers_register_comes_back_exactly(caller: int, way: str, boom_op: Op) -> None:
+    """IEEE callers, callers that set FTZ and DAZ themselves, with exception flags raised,
+    rounding toward -inf: the register's control bits as they were after every op, also
+    after an error raised inside a forward, its raised flags still raised; and ops run
+    with FTZ and DAZ set whatever the caller's bits."""
+    x = tv.constant(np.array([1.5e-38, 2.0], np.float32))
+    before = mxcsr()
+    set_mxcsr(caller)
+    try:
+        results = [bits(x * 0.5), bits(tv.sin(x)), bits(tv.exp(x - 90.0))]
+        after_ops = mxcsr()
+        with pytest.raises(RuntimeError, match="boom inside"):
+            boom_op(x)
+        after_error = mxcsr()
+    finally:
+        set_mxcsr(before)
+    for after in (after_ops, after_error):  # (flags: tapeviz's own Python arithmetic
+        # outside the ops, its timing of the numpy versions, may raise "inexact")
+        assert after & ~FLAGS == caller & ~FLAGS and after & caller == caller, hex(after)
+    assert results[0] == bits([0.0, 1.0])
+    assert results[1][0] == bits(np.float32(1.5e-38))[0]  # (sin of a normal number: itself)
+    assert results[2] == [0, 0]  # exp(-90), exp(-88): subnormal, flushed
+    assert mxcsr() == before and ieee_still_here()
+
+
+def test_nested_flushed_calls_keep_the_outer_bits(way: str) -> None:
+    """A forward that runs ops itself: the inner op leaves the bits set for the rest of
+    the outer one, and the outer one restores the caller's register."""
+    seen = []
+
+    def outer(v: np.ndarray) -> np.ndarray:
+        seen.append(mxcsr() & ~FLAGS)
+        inner = tv.sin(tv.constant(v)) * 1.0
+        seen.append(mxcsr() & ~FLAGS)
+        return v * np.float32(1.0) + inner.numpy()
+
+    args = (np.array([1e-40, 1.0], np.float32),)
+    before = mxcsr()
+    out = subnormals.flushed(outer, args, {})
+    assert seen == [(before | 0x8040) & ~FLAGS] * 2
+    assert mxcsr() == before  # (exactly: flags included)
+    assert bits(out[0]) == [0]
+
+
+def test_threads_with_their_own_registers(way: str) -> None:
+    """Threads running array ops at once (exp & co. included), one of them with FTZ and DAZ
+    set by itself: each gets flushed results, and its own register back."""
     errors: list[str] = []
     x = tv.constant(np.full(1000, 1.5e-38, np.float32))
+    y = tv.constant(np.full(1000, -1e-40, np.float32))
+    negzero = bits(np.float32(-0.0))[0]
 
-    def work() -> None:
-        for _ in range(300):
-            if bits(x * 0.5) != [0] * 1000:
+    def work(own_bits: bool) -> None:
+        if own_bits:
+            set_mxcsr(mxcsr() | 0x8040)
+        mine = mxcsr()
+        for _ in range(150):
+            if bits(x * 0.5) != [0] * 1000 or bits(tv.sin(y)) != [negzero] * 1000:
                 errors.append("not flushed")
-            if not ieee_still_here():
-                errors.append("IEEE lost")
+            if mxcsr() != mine:
+                errors.append("register changed")
+        if own_bits:
+            set_mxcsr(mine & ~0x8040)
+        elif not ieee_still_here():
+            errors.append("IEEE lost")
 
-    threads = [threading.Thread(target=work) for _ in range(3)]
+    threads = [threading.Thread(target=work, args=(i == 0,)) for i in range(3)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert errors == []
+    assert ieee_still_here()
+
+
+def test_machine_code_pair_sets_and_restores_exactly() -> None:
+    """``enter()`` sets FTZ and DAZ and returns the register as it was (flags included),
+    ``leave(old)`` loads it back exactly — the protocol of the C library's pair."""
+    assert E.load_compiled(wait=True)
+    from tapeviz import _eigen_jit
+
+    calls = _eigen_jit.flush_calls()
+    assert calls is not None
+    before = mxcsr()
+    for caller in (0x1F80, 0x1F80 | 0x21, 0x9FC0, 0x5F80):
+        set_mxcsr(caller)
+        enter, leave = calls
+        old = enter()
+        inside = mxcsr()
+        leave(old)
+        assert (old, inside, mxcsr()) == (caller, caller | 0x8040, caller)
+        enter, leave = subnormals._c_library_calls()
+        old = enter()
+        inside = mxcsr()
+        leave(old)
+        assert (old, inside, mxcsr()) == (caller, caller | 0x8040, caller)
+    set_mxcsr(before)
     assert ieee_still_here()

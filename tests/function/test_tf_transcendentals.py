@@ -287,8 +287,8 @@ def test_eager_arrays_compiled_and_numpy_agree(name: str, monkeypatch: Any) -> N
     loops = dict(E.LOOPS)
     calls: list[int] = []
 
-    def counted(flat: np.ndarray, out: np.ndarray) -> None:
-        loops[name](flat, out)  # (a TypeError here would send eager code to numpy)
+    def counted(flat: np.ndarray, out: np.ndarray, flush: bool) -> None:
+        loops[name](flat, out, flush)  # (a TypeError here would send eager code to numpy)
         calls.append(flat.size)
 
     x = _wide_sample(10)
