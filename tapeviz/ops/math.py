@@ -422,8 +422,13 @@ def _pow_fwd(x: Any, y: Any) -> Any:
 
 def _pow_vjp(k: Any, g: Any, out: Any, x: Any, y: Any, needs: Any = (1, 1)) -> tuple[Any, Any]:
     # d(x^y)/dx = y·x^(y-1);  d(x^y)/dy = x^y·log(x), taken as 0 where x <= 0 (TensorFlow)
-    if not needs[1] and type(x) in _FLOAT_SCALARS and type(y) in _FLOAT_SCALARS:
-        return (g * y * k.pow(x, y - 1) if needs[0] else None), None  # x ** 2 of a number
+    if not needs[1] and type(x) in _FLOAT_SCALARS and type(y) in _FLOAT_SCALARS:  # x ** 2
+        if type(x) in _WIDE_FLOATS and type(y) is type(x):
+            # what k.pow gives for two float32 (or float64) numbers, without its checks:
+            # numpy's scalar power (warning-free here, as x ** y was, or the tape silences
+            # numpy: see _pow_safe and may_warn)
+            return (g * y * x ** (y - 1) if needs[0] else None), None
+        return (g * y * k.pow(x, y - 1) if needs[0] else None), None
     gx = gy = None
     if type(out) not in _FLOAT_SCALARS and out.dtype.kind == "c":
         x, y, out = k.conj(x), k.conj(y), k.conj(out)  # complex: see conjugate_rule
