@@ -806,14 +806,23 @@ def _run_sweep(
         else:
             vals, out = e.input_values, e.output_value
         attrs = e.attrs
+        # (the inputs of an op of one or two inputs without attrs, most of a training
+        # loop's, are passed one by one: after k, g, out, `*vals` makes Python build a new
+        # argument tuple, and with `needs=` a dict, which costs more than a short rule)
         if op.takes_needs:
             needs = e.needs if covered else tuple([i in reach for i in e.input_ids])
             if attrs:
                 grads = rule(k, g, out, *vals, needs=needs, **attrs)
+            elif len(vals) == 2:
+                grads = rule(k, g, out, vals[0], vals[1], needs=needs)
             else:
                 grads = rule(k, g, out, *vals, needs=needs)
         elif attrs:
             grads = rule(k, g, out, *vals, **attrs)
+        elif len(vals) == 2:
+            grads = rule(k, g, out, vals[0], vals[1])
+        elif len(vals) == 1:
+            grads = rule(k, g, out, vals[0])
         else:
             grads = rule(k, g, out, *vals)
         for xid, gi in zip(e.input_ids, grads):  # noqa: B905 (hot loop)
