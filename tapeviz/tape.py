@@ -425,8 +425,13 @@ class GradientTape:
         )
         if self._used or self._recording:
             self._begin_use("gradient")
+        if output_gradients is None and self._is_simple(target, sources):
+            grad = self._simple_gradient(target, sources, mode)
+            if not self._persistent:
+                self._used = True
+            return grad
         targets = [target] if isinstance(target, Tensor) else _tensors(_flatten(target), "target")
-        if isinstance(sources, Tensor):  # the common case, without structure handling
+        if isinstance(sources, Tensor):  # one source, without structure handling
             seeds = None if output_gradients is None else self._seeds(targets, output_gradients)
             grads = self._sweep(targets, seeds, [sources], mode, True)
             if not self._persistent:
@@ -440,6 +445,45 @@ class GradientTape:
         grads = self._sweep(targets, seeds, srcs, mode, True)
         self._end_use()
         return rebuild(grads)
+
+    # -- the common case: d(one number)/d(one Variable) ---------------------------------------
+    def _is_simple(self, target: Any, source: Any) -> bool:
+        """Whether ``gradient(target, source)`` is a training loop's step, which
+        :meth:`_simple_gradient` serves: a float scalar ``target`` computed on this tape,
+        ``source`` the one Variable the tape watches (the sweep then reaches every tracked
+        tensor), no tape recording the sweep (no higher order), no ``custom_gradient``, no
+        op whose numbers may warn, and a short tape (up to 32 ops)."""
+        return (
+            type(source) is Variable
+            and isinstance(target, Tensor)
+            and type(target._value) in _ONE
+            and not (self._custom or self._risky or self._late_watch)
+            and len(self._watched) == 1
+            and source._id in self._watched
+            and target._id in self._tracked
+            and len(self._entries) <= 32
+            and not _local.tapes
+        )
+
+    def _simple_gradient(
+        self, target: Tensor, source: Variable, mode: UnconnectedGradients
+    ) -> Tensor | None:
+        """:meth:`_sweep` for the case :meth:`_is_simple` accepts, without its general
+        set-up: the target's adjoint is one, every tracked tensor leads to the source, the
+        rules run on numpy numbers.  Gives what ``_sweep`` gives, and keeps for the record
+        what it keeps."""
+        entries = self._entries
+        n = len(entries)
+        tid = target._id
+        seed = _ONE[type(target._value)]
+        adj = {tid: seed}
+        # a non-persistent tape records no more: its tracked set is the sweep's reach as it is
+        reach = set(self._tracked) if self._persistent else self._tracked
+        _run_sweep(entries, n, adj, reach, True, NUMPY, False, None, None)
+        self._last = (n, [tid], [source._id], reach, True, {tid: seed})
+        self._sweeps += 1
+        g = adj.get(source._id)
+        return _unconnected_result(source, mode) if g is None else _gradient_tensor(g)
 
     def _seeds(self, targets: list[Tensor], output_gradients: Any) -> list[Any]:
         if output_gradients is None:
@@ -565,20 +609,11 @@ class GradientTape:
         for s_ in sources:
             g = adj_get(s_._id)
             if g is None or (s_._id not in reach and s_._id not in itself):
-                if mode is UnconnectedGradients.ZERO:
-                    results.append(Tensor._wrap(np.zeros_like(s_._value)))
-                else:
-                    results.append(None)
+                results.append(_unconnected_result(s_, mode))
             elif isinstance(g, Tensor):
                 results.append(g)
             else:
-                if type(g) is np.ndarray and not g.ndim:
-                    g = g[()]
-                r = _new(Tensor)
-                r._value = g
-                r._id = _next_id()
-                r._name = None
-                results.append(r)
+                results.append(_gradient_tensor(g))
         if trace:
             self._last = (
                 n,
@@ -771,14 +806,23 @@ def _run_sweep(
         else:
             vals, out = e.input_values, e.output_value
         attrs = e.attrs
+        # (the inputs of an op of one or two inputs without attrs, most of a training
+        # loop's, are passed one by one: after k, g, out, `*vals` makes Python build a new
+        # argument tuple, and with `needs=` a dict, which costs more than a short rule)
         if op.takes_needs:
             needs = e.needs if covered else tuple([i in reach for i in e.input_ids])
             if attrs:
                 grads = rule(k, g, out, *vals, needs=needs, **attrs)
+            elif len(vals) == 2:
+                grads = rule(k, g, out, vals[0], vals[1], needs=needs)
             else:
                 grads = rule(k, g, out, *vals, needs=needs)
         elif attrs:
             grads = rule(k, g, out, *vals, **attrs)
+        elif len(vals) == 2:
+            grads = rule(k, g, out, vals[0], vals[1])
+        elif len(vals) == 1:
+            grads = rule(k, g, out, vals[0])
         else:
             grads = rule(k, g, out, *vals)
         for xid, gi in zip(e.input_ids, grads):  # noqa: B905 (hot loop)
@@ -788,6 +832,24 @@ def _run_sweep(
             adj[xid] = gi if prev is None else prev + gi  # a value used twice: sum
         if steps is not None:
             steps.append((idx, g, grads))
+
+
+def _gradient_tensor(g: Any) -> Tensor:
+    """The Tensor of a numpy sweep's gradient ``g`` (rank 0 as a numpy scalar)."""
+    if type(g) is np.ndarray and not g.ndim:
+        g = g[()]
+    r: Tensor = _new(Tensor)
+    r._value = g
+    r._id = _next_id()
+    r._name = None
+    return r
+
+
+def _unconnected_result(source: Tensor, mode: UnconnectedGradients) -> Tensor | None:
+    """The gradient of a source the target does not depend on: None, or zeros."""
+    if mode is UnconnectedGradients.ZERO:
+        return Tensor._wrap(np.zeros_like(source._value))
+    return None
 
 
 class _Kept:

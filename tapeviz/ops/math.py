@@ -392,14 +392,15 @@ def _div_vjp(k: Any, g: Any, out: Any, x: Any, y: Any, needs: Any = (1, 1)) -> t
     return gx, gy
 
 
-def _pow_safe(x: Any, y: Any) -> bool:
-    """Whether x**y and its VJP's x**(y-1) and log x are finite without a numpy warning:
-    true for float32/64 scalars with 1e-18 < x < 1e18 and 0 <= y <= 2 (x**2, sqrt-like
-    powers), the common case that may then skip ``np.errstate``."""
+def _pow_may_warn(x: Any, y: Any) -> bool:
+    """Whether x**y, or its VJP's x**(y-1) and log x, may be inf/nan with a numpy warning
+    (pow's ``may_warn``): false only for float32/64 scalars with 1e-18 < x < 1e18 and
+    0 <= y <= 2 (x**2, sqrt-like powers), the common case that may then skip
+    ``np.errstate``."""
     if type(x) in _WIDE_FLOATS and type(y) in _WIDE_FLOATS:
         f, e = float(x), float(y)  # (Python floats compare faster than numpy scalars)
-        return 1e-18 < f < 1e18 and 0.0 <= e <= 2.0
-    return False
+        return not (1e-18 < f < 1e18 and 0.0 <= e <= 2.0)
+    return True
 
 
 _WIDE_FLOATS = frozenset({np.float32, np.float64})  # (float16 tops out at 65504)
@@ -411,7 +412,7 @@ def _pow_fwd(x: Any, y: Any) -> Any:
     # 0.6560999), and x ** 2 and x ** 4 would round by different rules.  float32 arrays take
     # Eigen's generic_pow, TensorFlow's packet arithmetic (tapeviz._eigen_pow): so x ** 2 is
     # not always x * x, as in TensorFlow
-    if _pow_safe(x, y):
+    if not _pow_may_warn(x, y):
         return x**y
     with _quiet():
         if type(x) in _WIDE_FLOATS and type(x) is type(y):
@@ -423,8 +424,13 @@ def _pow_fwd(x: Any, y: Any) -> Any:
 
 def _pow_vjp(k: Any, g: Any, out: Any, x: Any, y: Any, needs: Any = (1, 1)) -> tuple[Any, Any]:
     # d(x^y)/dx = y·x^(y-1);  d(x^y)/dy = x^y·log(x), taken as 0 where x <= 0 (TensorFlow)
-    if not needs[1] and type(x) in _FLOAT_SCALARS and type(y) in _FLOAT_SCALARS:
-        return (g * y * k.pow(x, y - 1) if needs[0] else None), None  # x ** 2 of a number
+    if not needs[1] and type(x) in _FLOAT_SCALARS and type(y) in _FLOAT_SCALARS:  # x ** 2
+        if type(x) in _WIDE_FLOATS and type(y) is type(x):
+            # what k.pow gives for two float32 (or float64) numbers, without its checks:
+            # numpy's scalar power (warning-free here, as x ** y was, or the tape silences
+            # numpy: see _pow_may_warn)
+            return (g * y * x ** (y - 1) if needs[0] else None), None
+        return (g * y * k.pow(x, y - 1) if needs[0] else None), None
     gx = gy = None
     if type(out) not in _FLOAT_SCALARS and out.dtype.kind == "c":
         x, y, out = k.conj(x), k.conj(y), k.conj(out)  # complex: see conjugate_rule
@@ -536,7 +542,7 @@ pow_op = register(
         ("{g} · {y} · {x}^({y}−1)", "{g} · {out} · log {x}"),
         "Elementwise x ** y.",
         takes_needs=True,
-        may_warn=lambda x, y: not _pow_safe(x, y),
+        may_warn=_pow_may_warn,
         broadcasts=True,
         elementwise=True,
         kernel=Kernel(_pow_kernel, widens_ints=True, scalar_tail=True),
