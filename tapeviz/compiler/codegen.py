@@ -52,7 +52,7 @@ from .ir import BLOCK_PRIMS, Const, Eqn, Program, Slot, Var
 
 __all__ = ["generate", "Generated", "LOWER", "CODEGEN_VERSION"]
 
-CODEGEN_VERSION = "8"
+CODEGEN_VERSION = "9"
 # returned arrays smaller than this are allocated by the compiled code, not recycled
 SMALL_ARRAY_BYTES = 1 << 16
 
@@ -935,11 +935,13 @@ code beside it (__pycache__)."""
 import numba
 import numpy as np
 
-from tapeviz.compiler import kernels as K
 from tapeviz.compiler.numba_cache import njit as _njit
 from tapeviz.errors import InvalidArgumentError as _InvalidArgument
 from tapeviz.compiler.runtime import print_values as _print_values
 
+# tapeviz.compiler.kernels, imported by _njit when numba compiles this module: loading its
+# machine code from the cache needs none of it
+K = None
 PRINTS: list = []
 
 
@@ -947,16 +949,10 @@ def _print(k, values):
     _print_values(PRINTS[k], values)
 '''
 
-_KERNELS_DIGEST: str | None = None
-
 
 def _kernels_digest() -> str:
-    """A hash of kernels.py: cached code is regenerated when the kernels change."""
-    global _KERNELS_DIGEST
-    if _KERNELS_DIGEST is None:
-        import os
+    """A hash of the kernels' sources (and of the modules they call): cached code is
+    regenerated when they change."""
+    from .._diskcache import code_digest
 
-        path = os.path.join(os.path.dirname(__file__), "kernels.py")
-        with open(path, "rb") as fh:
-            _KERNELS_DIGEST = hashlib.sha256(fh.read()).hexdigest()[:16]
-    return _KERNELS_DIGEST
+    return code_digest()

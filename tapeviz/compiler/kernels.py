@@ -17,20 +17,12 @@ import time and linked by symbol name, so cached machine code stays valid in a n
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import glob
-import os
-import platform
 from typing import Any
 
-import llvmlite.binding as llvm  # type: ignore[import-untyped]
 import numba
 import numpy as np
-from llvmlite import ir as llvm_ir
 from numba import types
-from numba.core import cgutils
-from numba.extending import intrinsic, overload
+from numba.extending import overload
 
 from .. import _eigen_f32 as E
 from .. import _eigen_pow as P
@@ -45,6 +37,8 @@ from .._eigen_jit import (  # Eigen's kernels (and their bit helpers) compiled b
     tanh32,
 )
 from .._jit import cached_njit
+from .._symbols import HAVE_BLAS
+from .fpenv import FLUSHES_SUBNORMALS, FTZ_DAZ, read_mxcsr, write_mxcsr
 
 __all__ = [
     "HAVE_BLAS",
@@ -125,50 +119,12 @@ fastjit = cached_njit(error_model="numpy", nogil=True, fastmath=True)
 
 
 # --- external symbols: libm's pow (no constant folding), numpy's OpenBLAS gemm ------------
-def _libm() -> Any:
-    try:
-        return ctypes.CDLL("libm.so.6")  # glibc: no need to search (find_library forks)
-    except OSError:
-        return ctypes.CDLL(ctypes.util.find_library("m") or "libm.dylib")
-
-
-def _register(symbol: str, fn: Any) -> None:
-    llvm.add_symbol(symbol, ctypes.cast(fn, ctypes.c_void_p).value)
-
-
-_m = _libm()
-_register("tapeviz_powf", _m.powf)
-_register("tapeviz_pow", _m.pow)
+# (registered by tapeviz._symbols, imported above)
 powf = types.ExternalFunction("tapeviz_powf", types.float32(types.float32, types.float32))
 """libm's ``powf``, the function numpy's float32 scalar ``**`` calls.  Called through a
 name LLVM does not know, so ``x ** 2`` is not rewritten as ``x * x`` (which rounds
 differently in a few cases) and compiled code stays bit for bit equal to eager code."""
 pow64 = types.ExternalFunction("tapeviz_pow", types.float64(types.float64, types.float64))
-
-
-_BLAS_ROUTINES = ("sgemm", "dgemm", "sgemv", "dgemv", "sdot", "ddot", "ssyrk", "dsyrk")
-
-
-def _find_blas() -> dict[str, Any] | None:
-    """NumPy's own OpenBLAS (the one eager matmul calls), or None."""
-    libdir = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
-    for path in sorted(glob.glob(os.path.join(libdir, "*openblas*.so*"))):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for pattern in ("scipy_cblas_{}64_", "cblas_{}64_"):
-            found = {r: getattr(lib, pattern.format(r), None) for r in _BLAS_ROUTINES}
-            if all(f is not None for f in found.values()):
-                return found
-    return None
-
-
-_blas = _find_blas()
-HAVE_BLAS = _blas is not None
-if _blas is not None:
-    for _routine, _fn in _blas.items():
-        _register(f"tapeviz_{_routine}", _fn)
 _i32, _i64, _vp, _f32, _f64 = types.int32, types.int64, types.voidptr, types.float32, types.float64
 
 
@@ -1128,48 +1084,9 @@ def elementwise(kernel: Any) -> Any:
     return numba.njit(error_model="numpy")(run)
 
 
-# --- subnormals as TensorFlow treats them: flushed to zero -----------------------------------
-# TensorFlow runs its CPU kernels with the SSE control bits FTZ (subnormal results become
-# zero) and DAZ (subnormal inputs read as zero) set; measured on TF 2.21, eager and
-# tf.function alike: 1e-40 * 1e10 == 0, 1e-20 * 1e-20 == 0.  Compiled code does the same:
-# the caller sets both bits around the call and puts the caller's bits back afterwards, so
-# the user's other code keeps IEEE arithmetic.  Exception flags raised inside stay raised.
-_FTZ_DAZ = np.uint32(0x8040)  # MXCSR bit 15 flush-to-zero, bit 6 denormals-are-zero
-FLUSHES_SUBNORMALS = platform.machine().lower() in ("x86_64", "amd64")
-"""Whether compiled code flushes subnormals here (x86-64: MXCSR; elsewhere they are kept)."""
-
-
-def _mxcsr_intrinsic(name: str) -> Any:
-    return llvm_ir.FunctionType(llvm_ir.VoidType(), [llvm_ir.IntType(8).as_pointer()]), name
-
-
-@intrinsic
-def _read_mxcsr(typingctx: Any) -> Any:
-    """The SSE control and status register of this thread (x86-64 only)."""
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        slot = cgutils.alloca_once(builder, llvm_ir.IntType(32))
-        fnty, name = _mxcsr_intrinsic("llvm.x86.sse.stmxcsr")
-        fn = cgutils.get_or_insert_function(builder.module, fnty, name)
-        builder.call(fn, [builder.bitcast(slot, llvm_ir.IntType(8).as_pointer())])
-        return builder.load(slot)
-
-    return types.uint32(), codegen
-
-
-@intrinsic
-def _write_mxcsr(typingctx: Any, value: Any) -> Any:
-    """Load ``value`` into this thread's SSE control and status register (x86-64 only)."""
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        slot = cgutils.alloca_once(builder, llvm_ir.IntType(32))
-        builder.store(args[0], slot)
-        fnty, name = _mxcsr_intrinsic("llvm.x86.sse.ldmxcsr")
-        fn = cgutils.get_or_insert_function(builder.module, fnty, name)
-        builder.call(fn, [builder.bitcast(slot, llvm_ir.IntType(8).as_pointer())])
-        return context.get_dummy_value()
-
-    return types.void(types.uint32), codegen
+# --- subnormals as TensorFlow treats them: flushed to zero (tapeviz.compiler.fpenv) ----------
+_FTZ_DAZ = FTZ_DAZ
+_read_mxcsr, _write_mxcsr = read_mxcsr, write_mxcsr
 
 
 if FLUSHES_SUBNORMALS:
