@@ -755,8 +755,23 @@ def _zero(v: Var) -> str:
     return f"np.zeros({_shape_text(v.shape)}, {np_dtype(v.dtype)})"
 
 
+# the last program generated, its name and its code: a new trace's first call generates it
+# twice with tiered execution (to look for its machine code, then to load it)
+_last: tuple[Program, str, Generated] | None = None
+
+
 def generate(prog: Program, name: str) -> Generated:
     """The Python source of ``prog`` as one function for ``numba.njit``."""
+    global _last
+    last = _last
+    if last is not None and last[0] is prog and last[1] == name:
+        return last[2]
+    gen = _generate(prog, name)
+    _last = (prog, name, gen)
+    return gen
+
+
+def _generate(prog: Program, name: str) -> Generated:
     g = Gen(prog)
     fn = "tv_" + "".join(c if c.isalnum() else "_" for c in name)
     prints_in_loops = any(

@@ -31,7 +31,7 @@ def _import_kernels(namespace: dict[str, Any]) -> None:
 def _kernels_when_compiling(dispatcher: Any) -> bool:
     """Import the kernels for ``dispatcher``'s module before numba compiles it; whether
     numba's internals allowed it."""
-    compiler = getattr(dispatcher, "_compiler", None)
+    compiler: Any = getattr(dispatcher, "_compiler", None)
     plain = getattr(compiler, "compile", None)
     if not callable(plain):  # pragma: no cover - numba's internals changed
         return False
