@@ -241,3 +241,43 @@ def test_compiled_code_keeps_subnormals_when_the_benchmark_switches_flushing_off
     finally:
         jit.FLUSH_SUBNORMALS = 0x8040
     assert float(scaled(sub)) == 0.0
+
+
+def _dead_code_after_return() -> int:
+    return 1
+    print("never")  # (no bytecode: the source must still reach this line)
+
+
+def test_autograph_reads_a_functions_source_as_inspect_does() -> None:
+    """The source autograph reads of a function (without the tokenizer: a few ms of a new process's
+    first call) is inspect's, for every function of tapeviz and of this folder; where it
+    cannot tell where the function ends, it leaves it to inspect."""
+    import inspect
+    import sys
+    import types
+
+    from tapeviz.compiler.autograph import _source_lines
+
+    if sys.version_info < (3, 11):
+        pytest.skip("no co_positions: inspect's way")
+    checked = 0
+    for base in (os.path.join(REPO, "tapeviz"), os.path.dirname(__file__)):
+        for folder, _, files in os.walk(base):
+            for name in files:
+                if not name.endswith(".py"):
+                    continue
+                path = os.path.join(folder, name)
+                with open(path, encoding="utf-8") as fh:
+                    codes = [compile(fh.read(), path, "exec")]
+                while codes:
+                    for k in codes.pop().co_consts:
+                        if isinstance(k, types.CodeType):
+                            codes.append(k)
+                            if k.co_flags & inspect.CO_NEWLOCALS and k.co_name[0] != "<":
+                                fast = _source_lines(k)
+                                if fast is not None:
+                                    assert fast == inspect.getsource(k), (path, k.co_name)
+                                    checked += 1
+    assert checked > 1000
+    assert _source_lines(_dead_code_after_return.__code__) is None
+    assert "never" in inspect.getsource(_dead_code_after_return)
