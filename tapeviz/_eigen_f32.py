@@ -7,10 +7,12 @@ vectorise) and as numpy array code (:func:`exp` & co., what eager ops call).  Bo
 float32 after every operation and never fuse a multiply and an add, as TensorFlow's wheel
 runs Eigen, so eager, compiled and TensorFlow's results are the same bits — on every
 processor (numpy's own float32 ``exp`` & co. are SIMD loops whose last bits depend on the
-CPU).  A single number is computed as TensorFlow computes a tensor's last ``n % 8``
-elements: with the C library's ``expf``, ``logf``, ``sinf``, ``cosf`` (compiled code: numba's
-``np.exp`` & co., the same functions); ``tanh`` and ``sigmoid`` run their scalar kernel as
-Python on numpy float32 scalars.  Eager float32 arrays run the kernels compiled by numba
+CPU).  TensorFlow's kernels leave the polynomials for a tensor's last ``n % 8`` numbers
+(:data:`PACKET`), and so for a single number, where they run the functor's scalar code: the
+C library's ``expf``, ``logf``, ``sinf``, ``cosf`` (compiled code: numba's ``np.exp`` & co.,
+the same functions), :func:`sigmoidf`, and tanh's kernel (run as Python on numpy scalars
+for a single number); eager arrays and compiled code do the same (:data:`TAILS`).  Eager
+float32 arrays run the kernels compiled by numba
 (:mod:`tapeviz._eigen_jit`) once the process has used the numpy versions long enough to
 pay for loading them, out of the caller's way (see :data:`LOAD_AFTER`); this module
 itself imports numpy only.
@@ -474,6 +476,14 @@ SCALAR_KERNELS = {
 # itself, waiting.
 LOAD_AFTER = 0.02
 """Seconds the numpy versions may take before the compiled loops are loaded."""
+PACKET = 8
+"""float32 numbers per packet in TensorFlow's CPU kernels (its wheel's AVX code): an
+elementwise kernel runs Eigen's packet code on the flattened tensor but its last
+``n % PACKET`` numbers, which take the scalar code (``tools/record_tails_tf.py``)."""
+TAILS: dict[str, Any] = {}
+"""TensorFlow's scalar code by op name, where it is not the kernel: the C library's
+``expf``, ``logf``, ``sinf``, ``cosf`` and :func:`sigmoidf` (a float32 number in, a number
+equal to a float32 out)."""
 LOOPS: dict[str, Any] = {}
 """The compiled loops by op name, once loaded (:data:`tapeviz._eigen_jit.ARRAY_LOOPS`;
 ``pow``: :data:`tapeviz._eigen_jit.PAIR_LOOPS`)."""
@@ -534,7 +544,8 @@ def _spent(seconds: float) -> None:
 
 def _arrays(name: str, array_fn: Any) -> Any:
     """Eager code's ``name`` of a float32 array (any shape) or of a float32 scalar: the
-    compiled loop if loaded, else ``array_fn`` (the numpy version)."""
+    compiled loop if loaded, else ``array_fn`` (the numpy version) and the last ``n % 8``
+    numbers of the flattened array as TensorFlow computes them (:data:`TAILS`)."""
 
     def array(x: Any) -> Any:
         is_array = isinstance(x, np.ndarray)
@@ -552,10 +563,13 @@ def _arrays(name: str, array_fn: Any) -> Any:
                 return out[0]
         start = time.perf_counter()
         with np.errstate(all="ignore"):
-            if is_array:
-                value = np.asarray(array_fn(x.reshape(-1)), _F).reshape(x.shape)
-            else:
-                value = array_fn(np.array([x], _F))[0]
+            flat = x.reshape(-1) if is_array else np.array([x], _F)
+            value = np.asarray(array_fn(flat), _F)
+            number = TAILS.get(name)
+            if number is not None:  # (TensorFlow's scalar code: its last n % 8 numbers)
+                for i in range(flat.size - flat.size % PACKET, flat.size):
+                    value[i] = number(flat[i])
+            value = value.reshape(x.shape) if is_array else value[0]
         _spent(time.perf_counter() - start)
         return value
 
@@ -676,6 +690,19 @@ def _c_library(name: str, kernel: Any, plain: Any) -> tuple[Any, Any]:
     return fn, None
 
 
+def sigmoidf(x: Any) -> Any:
+    """TensorFlow's float32 sigmoid of one number (Eigen's scalar code, which its kernels run
+    on a tensor's last ``n % 8`` numbers, so on a single number): ``e / (1 + e)`` with
+    ``e = expf(min(x, 16.6355324))`` (the C library's ``expf``), in float32.
+
+    >>> float(sigmoidf(np.float32(0.5)))
+    0.622459352016449
+    """
+    e = _F(_expf(min(x, SIGMOID_HI)))
+    with np.errstate(all="ignore"):  # (overflow: inf / inf is NaN, as in TensorFlow)
+        return e / (_ONE + e)
+
+
 _ARRAY_FUNCTIONS = {
     "exp": _exp,
     "log": _log,
@@ -685,18 +712,37 @@ _ARRAY_FUNCTIONS = {
     "cos": _cos,
 }
 _F32 = np.dtype(np.float32)
+_expf = _c_library("expf", exp32, None)[0]  # (no C library: Eigen's kernel, as Python)
 _PARTS = {  # name: (float32 numbers, where they may take it, float32 arrays)
     "exp": (*_c_library("expf", exp32, lambda x: x < EXP_HI), _arrays("exp", _exp)),
     "log": (*_c_library("logf", log32, lambda x: _ZERO < x < _INF), _arrays("log", _log)),
     "tanh": (_kernel_number("tanh", tanh32), lambda x: x == x, _arrays("tanh", _tanh)),
-    "sigmoid": (
-        _kernel_number("sigmoid", sigmoid32),
-        lambda x: x >= _M104,
-        _arrays("sigmoid", _sigmoid),
-    ),
+    "sigmoid": (sigmoidf, None, _arrays("sigmoid", _sigmoid)),
     "sin": (*_c_library("sinf", sin32, lambda x: abs(x) < SIN_HUGE), _arrays("sin", _sin)),
     "cos": (*_c_library("cosf", cos32, lambda x: abs(x) < COS_HUGE), _arrays("cos", _cos)),
 }
+
+
+def _bits_in(fn: Any) -> Any:
+    """The C library's function ``fn`` given a float32's bits as they are: a conversion to a
+    Python float (what ctypes would do) reads a subnormal as zero where the caller has set
+    DAZ (in an op's forward: :mod:`tapeviz.subnormals`), and TensorFlow's kernels pass the
+    bits to ``logf`` & co. (whose result for a subnormal is not log(0))."""
+
+    def number(x: Any) -> Any:
+        return fn(_c_float.from_buffer_copy(x))
+
+    return number
+
+
+_c_float = ctypes.c_float
+TAILS.update(
+    (n, _bits_in(p[0])) for n in ("exp", "log", "sin", "cos") if (p := _PARTS[n])[1] is None
+)
+TAILS["sigmoid"] = sigmoidf  # (tanh: the kernel)
+if "sin" in TAILS:  # sinf gives back a subnormal argument itself: a result ctypes would read
+    _sinf = TAILS["sin"]  # as zero (DAZ), so it is returned here without the call
+    TAILS["sin"] = lambda x: x if abs(x) < TINY else _sinf(x)
 exp, log, tanh, sigmoid, sin, cos = (eager_function(n) for n in _ARRAY_FUNCTIONS)
 FUNCTIONS = {"exp": exp, "log": log, "tanh": tanh, "sigmoid": sigmoid, "sin": sin, "cos": cos}
 """The eager float32 functions by op name."""

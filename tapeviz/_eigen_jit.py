@@ -32,6 +32,7 @@ from numba.extending import intrinsic, overload, register_jitable
 
 from . import _eigen_f32 as E
 from . import _eigen_pow as P
+from . import _symbols  # noqa: F401  (the C functions called by name: tapeviz_powf)
 from ._jit import cached_njit
 
 __all__ = [
@@ -44,6 +45,13 @@ __all__ = [
     "sin32",
     "cos32",
     "KERNELS",
+    "expf",
+    "logf",
+    "sinf",
+    "cosf",
+    "sigmoidf",
+    "powf",
+    "NUMBER_FUNCTIONS",
     "ARRAY_LOOPS",
     "ARRAY_SIGNATURE",
     "NUMBER_KERNELS",
@@ -195,7 +203,7 @@ _pow_abs32 = inline_jit(_with_helpers(P.pow_abs32, exp32=inline_jit(E.exp32)))
 pow32 = inline_jit(_with_helpers(P.pow32, pow_abs32=_pow_abs32))
 """float32 ``x ** y`` (:func:`tapeviz._eigen_pow.pow32`, Eigen's ``generic_pow``) in
 branch-free arithmetic: with subnormals flushed equal to TensorFlow 2.21's packet results
-(all but a tensor's last ``n % 8`` numbers) bit for bit."""
+(all but a tensor's last ``n % 8`` numbers, which take :data:`powf`) bit for bit."""
 
 KERNELS = {"exp": exp32, "log": log32, "tanh": tanh32, "sigmoid": sigmoid32, "sin": sin32}
 KERNELS["cos"] = cos32
@@ -210,10 +218,45 @@ def _renamed(fn: Any, name: str, **helpers: Any) -> Any:
     return out
 
 
+# --- the C library's functions: TensorFlow's scalar path, for a tensor's last n % 8 ----------
+def _c_function(x: Any) -> Any:
+    """The C library's float32 ``libm_function`` (a global of each copy: numba calls ``expf`` &
+    co. for ``np.exp`` & co. of a float32 number)."""
+    return libm_function(x)  # type: ignore[name-defined]  # noqa: F821
+
+
+expf, logf, sinf, cosf = (
+    jit(_renamed(_c_function, f"{name}f", libm_function=getattr(np, name)))
+    for name in ("exp", "log", "sin", "cos")
+)
+
+
+@jit
+def sigmoidf(x: Any) -> Any:
+    """TensorFlow's float32 sigmoid of one number (Eigen's scalar path, not its packet code):
+    ``e / (1 + e)`` with ``e = expf(min(x, 16.6355324))`` (:func:`tapeviz._eigen_f32.sigmoidf`)."""
+    e = np.exp(min(x, E.SIGMOID_HI))
+    return e / (np.float32(1.0) + e)
+
+
+powf = types.ExternalFunction("tapeviz_powf", types.float32(types.float32, types.float32))
+"""libm's ``powf`` (registered by :mod:`tapeviz._symbols`) under a name LLVM does not know (so
+``x ** 2`` is not rewritten as ``x * x``, which rounds differently in a few cases): what
+numpy's float32 scalar ``**`` calls, and TensorFlow's kernels for a tensor's last ``n % 8``
+numbers."""
+
+NUMBER_FUNCTIONS = {"exp": expf, "log": logf, "sigmoid": sigmoidf, "sin": sinf, "cos": cosf}
+"""TensorFlow's function of one float32 number where it is not the kernel (tanh's is)."""
+
+
 def _each(x: Any, out: Any) -> None:
-    """``out[i] = kernel(x[i])`` over two 1-D arrays (``kernel``: a global of each copy)."""
-    for i in range(x.shape[0]):
+    """``out[i] = kernel(x[i])`` over two 1-D arrays, the last ``n % 8`` then ``number(x[i])``
+    as TensorFlow's kernels compute them (``kernel``, ``number``: globals of each copy)."""
+    n = x.shape[0]
+    for i in range(n):
         out[i] = kernel(x[i])  # type: ignore[name-defined]  # noqa: F821
+    for i in range(n - n % 8, n):
+        out[i] = number(x[i])  # type: ignore[name-defined]  # noqa: F821
 
 
 def _each_trig(x: Any, out: Any) -> None:
@@ -231,12 +274,15 @@ def _each_trig(x: Any, out: Any) -> None:
     else:
         for i in range(n):
             out[i] = small(x[i])  # type: ignore[name-defined]  # noqa: F821
+    for i in range(n - n % 8, n):  # (TensorFlow's last n % 8: the C library's function)
+        out[i] = number(x[i])  # type: ignore[name-defined]  # noqa: F821
 
 
 def _loop(name: str) -> Any:
     """The eager loop of kernel ``name``."""
+    number = NUMBER_FUNCTIONS.get(name, KERNELS[name])
     if name not in ("sin", "cos"):
-        return jit(_renamed(_each, f"each_{name}", kernel=KERNELS[name]))
+        return jit(_renamed(_each, f"each_{name}", kernel=KERNELS[name], number=number))
     kernel, huge = (E.sin32, "SIN_HUGE") if name == "sin" else (E.cos32, "COS_HUGE")
     # the kernel with ``huge`` at infinity: LLVM drops the reduction of huge arguments
     small = _renamed(kernel, f"{name}32_below_huge", trig32=_trig32, **{huge: np.float32(np.inf)})
@@ -245,6 +291,7 @@ def _loop(name: str) -> Any:
             _each_trig,
             f"each_{name}",
             kernel=KERNELS[name],
+            number=number,
             small=inline_jit(small),
             huge=getattr(E, huge),
         )
@@ -260,12 +307,16 @@ ARRAY_SIGNATURE = types.void(types.Array(_F32, 1, "C", readonly=True), types.Arr
 
 
 def _each_pair(x: Any, y: Any, out: Any) -> None:
-    """``out[i] = kernel(x[i], y[i])`` over three 1-D arrays of one length."""
-    for i in range(x.shape[0]):
+    """``out[i] = kernel(x[i], y[i])`` over three 1-D arrays of one length, the last ``n % 8``
+    then ``number(x[i], y[i])``, as :func:`_each`."""
+    n = x.shape[0]
+    for i in range(n):
         out[i] = kernel(x[i], y[i])  # type: ignore[name-defined]  # noqa: F821
+    for i in range(n - n % 8, n):
+        out[i] = number(x[i], y[i])  # type: ignore[name-defined]  # noqa: F821
 
 
-PAIR_LOOPS = {"pow": jit(_renamed(_each_pair, "each_pow", kernel=pow32))}
+PAIR_LOOPS = {"pow": jit(_renamed(_each_pair, "each_pow", kernel=pow32, number=powf))}
 """Eager code's loops of two arguments by op name: ``loop(x, y, out)`` (float32, 1-D,
 C-contiguous, one length; ``x`` and ``y`` may be read-only)."""
 PAIR_SIGNATURE = types.void(
@@ -274,11 +325,9 @@ PAIR_SIGNATURE = types.void(
     types.Array(_F32, 1, "C"),
 )
 
-NUMBER_KERNELS = {
-    name: jit(_renamed(getattr(E, name + "32"), f"number_{name}")) for name in ("tanh", "sigmoid")
-}
-"""Eager code's tanh and sigmoid of a float32 number (copies of the kernels: these are
-compiled for one signature only): the kernel compiled instead of run as Python."""
+NUMBER_KERNELS = {"tanh": jit(_renamed(E.tanh32, "number_tanh"))}
+"""Eager code's tanh of a float32 number (a copy of the kernel: this one is compiled for one
+signature only): the kernel compiled instead of run as Python."""
 NUMBER_SIGNATURE = types.float32(_F32)
 
 

@@ -275,15 +275,16 @@ def graph_pow_exponent(y: Any, x_shape: tuple[int, ...], out_shape: tuple[int, .
 
 
 def pow(x: Any, y: Any) -> Any:  # (TensorFlow's name)
-    """float32 ``x**y`` of arrays (broadcast together) with Eigen's ``generic_pow`` as
-    TensorFlow's packet code computes it, equal bit for bit to the compiled kernel
-    :func:`tapeviz.compiler.kernels.pow32`.  A 0-d result (a single number) is the C
-    library's ``powf``, as TensorFlow computes a 0-d tensor (numpy's float32 scalar ``**``).
+    """float32 ``x**y`` of arrays (broadcast together) as TensorFlow's kernel computes it:
+    Eigen's ``generic_pow`` (its packet code; equal bit for bit to the compiled kernel
+    :func:`tapeviz.compiler.kernels.pow32`) but on the last ``n % 8`` numbers of the
+    flattened result, which take the C library's ``powf`` (TensorFlow's scalar code; numpy's
+    float32 scalar ``**``), as does a 0-d result (a single number).
 
     >>> import numpy as np
-    >>> x = np.array([2.0, 0.9, -2.0, 0.0], np.float32)
+    >>> x = np.array([2.0, 0.9, -2.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.9], np.float32)
     >>> pow(x, np.float32(3.0)).tolist()  # (0.9**3 rounded to float32: 0.7290000915527344)
-    [8.0, 0.7289999127388, -8.0, 0.0]
+    [8.0, 0.7289999127388, -8.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.7290000915527344]
     """
     xa, ya = np.broadcast_arrays(np.asarray(x, _F), np.asarray(y, _F))
     with np.errstate(all="ignore"):
@@ -306,5 +307,7 @@ def pow(x: Any, y: Any) -> Any:  # (TensorFlow's name)
         start = time.perf_counter()
         for i in range(0, fx.size, _BLOCK):  # (blocks: the ~100 temporaries stay in cache)
             out[i : i + _BLOCK] = _pow_arrays(fx[i : i + _BLOCK], fy[i : i + _BLOCK])
+        for i in range(fx.size - fx.size % _eigen_f32.PACKET, fx.size):
+            out[i] = fx[i] ** fy[i]  # TensorFlow's last n % 8: the C library's powf
         _eigen_f32._spent(time.perf_counter() - start)  # (counts toward loading the loops)
     return out.reshape(xa.shape)

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from .._eigen_f32 import PACKET
 from ..ops._registry import KernelCall, Op, OpTable
 from .ir import BLOCK_PRIMS, Const, Eqn, Var
 
@@ -63,6 +64,10 @@ def _scalar_rule(op: Op) -> ScalarRule | None:
 
 # the fusible ops: those with a kernel (op name -> scalar rule; read-only, derived)
 FUSIBLE: OpTable[ScalarRule] = OpTable(_scalar_rule)
+# ops whose float32 arrays end in TensorFlow's scalar code (Kernel.scalar_tail)
+_SCALAR_TAIL: OpTable[bool] = OpTable(
+    lambda op: True if op.kernel is not None and op.kernel.scalar_tail else None
+)
 # ops whose scalar rule numba would widen (integer arithmetic): cast back per element
 _INT_WIDENING: OpTable[bool] = OpTable(
     lambda op: True if op.kernel is not None and op.kernel.widens_ints else None
@@ -121,6 +126,8 @@ def _fusible(e: Eqn) -> tuple[int, ...] | None:
     out = e.outs[0]
     if out.shape == () or out.size == 0:
         return None
+    if out.size % PACKET and out.dtype == np.float32 and _SCALAR_TAIL.get(e.prim):
+        return None  # (TensorFlow's last n % 8 numbers: the op's whole form computes them)
     if e.prim == "cast" and e.ins[0].dtype.kind not in "biuf":
         return None
     for a in e.ins:

@@ -28,12 +28,18 @@ from .. import _eigen_f32 as E
 from .. import _eigen_pow as P
 from .._eigen_jit import (  # Eigen's kernels (and their bit helpers) compiled by numba
     cos32,
+    cosf,
     exp32,
+    expf,
     jit,
     log32,
+    logf,
     pow32,
+    powf,
     sigmoid32,
+    sigmoidf,
     sin32,
+    sinf,
     tanh32,
 )
 from .._jit import cached_njit
@@ -105,6 +111,7 @@ __all__ = [
     "elementwise",
     "map32",
     "expf",
+    "sigmoidf",
     "logf",
     "sinf",
     "cosf",
@@ -118,13 +125,10 @@ __all__ = [
 fastjit = cached_njit(error_model="numpy", nogil=True, fastmath=True)
 
 
-# --- external symbols: libm's pow (no constant folding), numpy's OpenBLAS gemm ------------
-# (registered by tapeviz._symbols, imported above)
-powf = types.ExternalFunction("tapeviz_powf", types.float32(types.float32, types.float32))
-"""libm's ``powf``, the function numpy's float32 scalar ``**`` calls.  Called through a
-name LLVM does not know, so ``x ** 2`` is not rewritten as ``x * x`` (which rounds
-differently in a few cases) and compiled code stays bit for bit equal to eager code."""
+# --- external symbols: libm's pow, numpy's OpenBLAS gemm (registered by tapeviz._symbols) --
+# (powf, libm's float32 pow, comes from tapeviz._eigen_jit)
 pow64 = types.ExternalFunction("tapeviz_pow", types.float64(types.float64, types.float64))
+"""libm's ``pow`` (float64), under a name LLVM does not know, as :data:`powf`."""
 _i32, _i64, _vp, _f32, _f64 = types.int32, types.int64, types.voidptr, types.float32, types.float64
 
 
@@ -957,35 +961,12 @@ def ref_solve(a: np.ndarray, b: np.ndarray, adjoint: bool) -> np.ndarray:
     return np.linalg.solve(aa, b).astype(b.dtype)
 
 
-@jit
-def expf(x: Any) -> Any:
-    """The C library's float32 ``exp`` (numba calls it for ``np.exp`` of a float32 number)."""
-    return np.exp(x)
-
-
-@jit
-def logf(x: Any) -> Any:
-    """The C library's float32 ``log``."""
-    return np.log(x)
-
-
-@jit
-def sinf(x: Any) -> Any:
-    """The C library's float32 ``sin``."""
-    return np.sin(x)
-
-
-@jit
-def cosf(x: Any) -> Any:
-    """The C library's float32 ``cos``."""
-    return np.cos(x)
-
-
 def map32(kernel: Any, number: Any, x: Any) -> Any:
-    """How generated code applies a float32 function to a whole value: ``number(x)`` for a
-    float32 number (TensorFlow's kernels take the C library's ``expf`` & co. for a tensor's
-    last ``n % 8`` elements, so for a single number; tanh and sigmoid stay Eigen's), and
-    ``kernel`` on each entry of an array (a new C-ordered array).  Compiled code only."""
+    """How generated code applies a float32 function to a whole value, as TensorFlow's
+    kernels do: ``kernel`` (the packet code) on each entry of an array (a new C-ordered
+    array) but its last ``n % 8`` entries, and ``number`` (the scalar code: the C library's
+    ``expf`` & co., tanh's kernel, :data:`sigmoidf`) on those and on a single number.
+    Compiled code only."""
     raise NotImplementedError("tapeviz.compiler.kernels.map32 runs in compiled code only")
 
 
@@ -997,8 +978,11 @@ def _map32_impl(kernel: Any, number: Any, x: Any) -> Any:
             out = np.empty(x.shape, np.float32)
             flat_out = out.reshape(-1)
             flat = np.ascontiguousarray(x).reshape(-1)
-            for i in range(flat.shape[0]):
+            n = flat.shape[0]
+            for i in range(n):
                 flat_out[i] = kernel(flat[i])
+            for i in range(n - n % 8, n):  # (TensorFlow's last n % 8: its scalar function)
+                flat_out[i] = number(flat[i])
             return out
 
         return each
@@ -1025,7 +1009,8 @@ def _pow32_loop(x: Any, y: Any) -> Any:  # (not cached: tests only)
 def pow32_whole(x: Any, y: Any) -> Any:
     """float32 ``x ** y`` of whole values of the output's shape (or single numbers), as
     generated code computes an unfused ``pow``: :data:`pow32` on each entry (a new C-ordered
-    array).  Compiled code only."""
+    array) but the last ``n % 8``, which take :data:`powf`, as TensorFlow's kernel.
+    Compiled code only."""
     raise NotImplementedError("tapeviz.compiler.kernels.pow32_whole runs in compiled code only")
 
 
@@ -1037,8 +1022,11 @@ def _pow32_whole_impl(x: Any, y: Any) -> Any:
             out = np.empty(x.shape, np.float32)
             flat_out, fx = out.reshape(-1), np.ascontiguousarray(x).reshape(-1)
             fy = np.ascontiguousarray(y).reshape(-1)
-            for i in range(fx.shape[0]):
+            n = fx.shape[0]
+            for i in range(n):
                 flat_out[i] = pow32(fx[i], fy[i])
+            for i in range(n - n % 8, n):
+                flat_out[i] = powf(fx[i], fy[i])
             return out
 
         return both
@@ -1047,8 +1035,11 @@ def _pow32_whole_impl(x: Any, y: Any) -> Any:
         def base(x: Any, y: Any) -> Any:
             out = np.empty(x.shape, np.float32)
             flat_out, fx = out.reshape(-1), np.ascontiguousarray(x).reshape(-1)
-            for i in range(fx.shape[0]):
+            n = fx.shape[0]
+            for i in range(n):
                 flat_out[i] = pow32(fx[i], y)
+            for i in range(n - n % 8, n):
+                flat_out[i] = powf(fx[i], y)
             return out
 
         return base
@@ -1056,8 +1047,11 @@ def _pow32_whole_impl(x: Any, y: Any) -> Any:
     def exponent(x: Any, y: Any) -> Any:
         out = np.empty(y.shape, np.float32)
         flat_out, fy = out.reshape(-1), np.ascontiguousarray(y).reshape(-1)
-        for i in range(fy.shape[0]):
+        n = fy.shape[0]
+        for i in range(n):
             flat_out[i] = pow32(x, fy[i])
+        for i in range(n - n % 8, n):
+            flat_out[i] = powf(x, fy[i])
         return out
 
     return exponent

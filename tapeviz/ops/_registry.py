@@ -115,6 +115,11 @@ class Kernel:
     predicate : bool
         The output is bool whatever the inputs (comparisons, logic): single numbers need no
         cast back to the output's dtype.
+    scalar_tail : bool
+        TensorFlow computes a float32 array's last ``n % 8`` numbers with another function
+        than the rest (its scalar code: the C library's ``expf`` & co., where its packets of
+        8 take Eigen's polynomials); the op's whole form does the same, and fused loops take
+        the op only where they run over a multiple of 8 numbers.
     """
 
     expr: str | Callable[[KernelCall], str]
@@ -122,6 +127,7 @@ class Kernel:
     numpy: str = ""
     widens_ints: bool = False
     predicate: bool = False
+    scalar_tail: bool = False
 
     def __post_init__(self) -> None:
         for template in (self.expr, self.float32, self.numpy):

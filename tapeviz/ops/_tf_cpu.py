@@ -43,13 +43,9 @@ _LEAF = 1024  # Eigen's tree-reduction leaf, in packets
 
 
 def _exp(x: np.ndarray) -> np.ndarray:
-    flat = x.reshape(-1)
-    n = flat.size - flat.size % _PACKET
-    out = np.empty_like(flat)
-    out[:n] = E.exp(flat[:n])  # Eigen's pexp_float
-    out[n:] = np.exp(flat[n:].astype(np.float64)).astype(_F)  # libm's expf: rounded exp
+    out = E.exp(x)  # Eigen's pexp_float, and libm's expf on the last n % 8 (TensorFlow's)
     out[(out < _TINY) & (out > 0)] = 0  # flush to zero
-    return out.reshape(x.shape)
+    return out
 
 
 def _fold(acc: np.ndarray) -> np.ndarray:

@@ -286,15 +286,16 @@ def _eigen_fwd(name: str, general: Callable[[Any], Any]) -> Callable[[Any], Any]
 def _eigen_kernel(name: str, general: str, number: str = "") -> Kernel:
     """The compiled form of a transcendental op: float32 arrays take the kernel ``K.<name>32``
     (Eigen's arithmetic, as the eager forward: :func:`_eigen_fwd`) in fused loops and whole,
-    float32 numbers ``K.<number>`` (the C library's function, as TensorFlow and the eager
-    forward; the kernel if not given); other dtypes the numba source ``general``."""
+    float32 numbers and an array's last ``n % 8`` numbers ``K.<number>`` (TensorFlow's
+    scalar code: the C library's function, as the eager forward; the kernel if not given);
+    other dtypes the numba source ``general``."""
 
     def whole(c: KernelCall) -> str:
         if c.dtype == np.float32:
             return f"K.map32(K.{name}32, K.{number or name + '32'}, {c.args[0]})"
         return _fill_x(general, c)
 
-    return Kernel(whole, float32=f"K.{name}32({{x}})")
+    return Kernel(whole, float32=f"K.{name}32({{x}})", scalar_tail=bool(number))
 
 
 def _fill_x(template: str, c: KernelCall) -> str:
@@ -538,7 +539,7 @@ pow_op = register(
         may_warn=lambda x, y: not _pow_safe(x, y),
         broadcasts=True,
         elementwise=True,
-        kernel=Kernel(_pow_kernel, widens_ints=True),
+        kernel=Kernel(_pow_kernel, widens_ints=True, scalar_tail=True),
     )
 )
 
@@ -800,7 +801,7 @@ sigmoid = _unary(
             ("{g} · {out} · (1 − {out})",),
             "Elementwise logistic sigmoid.",
             elementwise=True,
-            kernel=_eigen_kernel("sigmoid", "{one} / ({one} + np.exp(-{x}))"),
+            kernel=_eigen_kernel("sigmoid", "{one} / ({one} + np.exp(-{x}))", "sigmoidf"),
         )
     ),
     complex_ok=True,
