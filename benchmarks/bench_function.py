@@ -189,27 +189,27 @@ def bench_converged_adam(repeat: int) -> float:
         for w in fresh_slots:
             w.assign(np.zeros_like(w.numpy()))
 
-    flush = (jit._flush_enter, jit._flush_leave)
+    flush = jit.FLUSH_SUBNORMALS
     for _ in range(8):  # 8000 steps: the first moment has left the normal range
         conv()
-        jit._flush_enter, jit._flush_leave = (lambda: 0), (lambda old: None)
+        jit.FLUSH_SUBNORMALS = 0
         try:
             ieee()
         finally:
-            jit._flush_enter, jit._flush_leave = flush
+            jit.FLUSH_SUBNORMALS = flush
     m_conv, m_ieee = float(optc.variables()[1].numpy()), float(opti.variables()[1].numpy())
     samples: list[list[float]] = [[], [], []]
     for _ in range(repeat * 20):
         reset()
         for k, fn in enumerate((fresh, conv, ieee)):
             if k == 2:
-                jit._flush_enter, jit._flush_leave = (lambda: 0), (lambda old: None)
+                jit.FLUSH_SUBNORMALS = 0
             try:
                 t0 = time.perf_counter()
                 fn()
                 samples[k].append(time.perf_counter() - t0)
             finally:
-                jit._flush_enter, jit._flush_leave = flush
+                jit.FLUSH_SUBNORMALS = flush
     t_fresh, t_conv, t_ieee = (statistics.median(s) for s in samples)
     ratio = t_conv / t_fresh
     row(

@@ -56,6 +56,7 @@ __all__ = [
     "describe",
     "discard",
     "warn_once",
+    "code_digest",
 ]
 
 
@@ -256,6 +257,34 @@ def _fallback(refused: str) -> tuple[str | None, str]:
         )
     atexit.register(shutil.rmtree, private, ignore_errors=True)
     return private, f"It goes to {private}, a private folder removed when Python exits."
+
+
+# tapeviz's modules whose functions numba compiles into other functions' machine code
+CODE_MODULES = (
+    "compiler/kernels.py",
+    "compiler/fpenv.py",
+    "_eigen_jit.py",
+    "_eigen_f32.py",
+    "_eigen_pow.py",
+    "_symbols.py",
+    "_mxcsr.py",
+)
+_code_digest: str | None = None
+
+
+def code_digest() -> str:
+    """A hash of :data:`CODE_MODULES`' sources: cached machine code that may contain their
+    code is compiled again when one of them changes (read once per process)."""
+    global _code_digest
+    if _code_digest is None:
+        h = hashlib.sha256()
+        here = os.path.dirname(os.path.abspath(__file__))
+        for name in CODE_MODULES:
+            with open(os.path.join(here, name), "rb") as fh:
+                data = fh.read()
+            h.update(name.encode() + len(data).to_bytes(8, "little") + data)
+        _code_digest = h.hexdigest()[:16]
+    return _code_digest
 
 
 # --- sealed files ----------------------------------------------------------------------------

@@ -19,24 +19,23 @@ This module sits outside :mod:`tapeviz.compiler`: eager code never loads the com
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import inspect
-import platform
 import sys
 from types import FunctionType
 from typing import Any
 
-import llvmlite.binding as llvm  # type: ignore[import-untyped]
 import numpy as np
-from llvmlite import ir as llvm_ir
+from llvmlite import ir as llvm_ir  # type: ignore[import-untyped]
 from numba import types
-from numba.core import cgutils, sigutils
+from numba.core import sigutils
 from numba.core.compiler_lock import global_compiler_lock
 from numba.extending import intrinsic, overload, register_jitable
 
 from . import _eigen_f32 as E
 from . import _eigen_pow as P
+from . import _symbols  # noqa: F401  (the C functions called by name: tapeviz_powf)
 from ._jit import cached_njit
+from ._mxcsr import FTZ_DAZ, X86_64, read_mxcsr, write_mxcsr
 
 __all__ = [
     "jit",
@@ -246,21 +245,11 @@ def sigmoidf(x: Any) -> Any:
     return e / (np.float32(1.0) + e)
 
 
-def _register_powf() -> Any:
-    """Register libm's ``powf`` under a name LLVM does not know (so ``x ** 2`` is not rewritten as
-    ``x * x``, which rounds differently in a few cases): what numpy's float32 scalar ``**``
-    calls, and TensorFlow's kernels for a tensor's last ``n % 8`` numbers."""
-    try:
-        libm = ctypes.CDLL("libm.so.6")  # glibc: no need to search (find_library forks)
-    except OSError:  # pragma: no cover - not glibc
-        libm = ctypes.CDLL(ctypes.util.find_library("m") or "libm.dylib")
-    llvm.add_symbol("tapeviz_powf", ctypes.cast(libm.powf, ctypes.c_void_p).value)
-    llvm.add_symbol("tapeviz_pow", ctypes.cast(libm.pow, ctypes.c_void_p).value)
-    return types.ExternalFunction("tapeviz_powf", types.float32(types.float32, types.float32))
-
-
-powf = _register_powf()
-"""libm's ``powf`` (see :func:`_register_powf`)."""
+powf = types.ExternalFunction("tapeviz_powf", types.float32(types.float32, types.float32))
+"""libm's ``powf`` (registered by :mod:`tapeviz._symbols`) under a name LLVM does not know (so
+``x ** 2`` is not rewritten as ``x * x``, which rounds differently in a few cases): what
+numpy's float32 scalar ``**`` calls, and TensorFlow's kernels for a tensor's last ``n % 8``
+numbers."""
 
 NUMBER_FUNCTIONS = {"exp": expf, "log": logf, "sigmoid": sigmoidf, "sin": sinf, "cos": cosf}
 """TensorFlow's function of one float32 number where it is not the kernel (tanh's is)."""
@@ -321,41 +310,8 @@ def _loop(name: str) -> Any:
 # calls through ctypes per op; once numba is loaded anyway (these loops), two tiny
 # functions do it on the SSE register alone: one call sets the bits and returns the
 # register as it was, one puts it back.
-_X86_64 = platform.machine().lower() in ("x86_64", "amd64")
-_FTZ_DAZ = np.uint32(0x8040)  # MXCSR bit 15 flush-to-zero, bit 6 denormals-are-zero
-
-
-def _mxcsr_op(builder: Any, name: str, slot: Any) -> None:
-    """Call LLVM's ``stmxcsr``/``ldmxcsr`` intrinsic ``name`` on the 32-bit ``slot``."""
-    i8p = llvm_ir.IntType(8).as_pointer()
-    fnty = llvm_ir.FunctionType(llvm_ir.VoidType(), [i8p])
-    fn = cgutils.get_or_insert_function(builder.module, fnty, name)
-    builder.call(fn, [builder.bitcast(slot, i8p)])
-
-
-@intrinsic
-def read_mxcsr(typingctx: Any) -> Any:
-    """The SSE control and status register of this thread (x86-64 only)."""
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        slot = cgutils.alloca_once(builder, llvm_ir.IntType(32))
-        _mxcsr_op(builder, "llvm.x86.sse.stmxcsr", slot)
-        return builder.load(slot)
-
-    return types.uint32(), codegen
-
-
-@intrinsic
-def write_mxcsr(typingctx: Any, value: Any) -> Any:
-    """Load ``value`` into this thread's SSE control and status register (x86-64 only)."""
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        slot = cgutils.alloca_once(builder, llvm_ir.IntType(32))
-        builder.store(args[0], slot)
-        _mxcsr_op(builder, "llvm.x86.sse.ldmxcsr", slot)
-        return context.get_dummy_value()
-
-    return types.void(types.uint32), codegen
+_X86_64 = X86_64
+_FTZ_DAZ = FTZ_DAZ
 
 
 def _flush_enter() -> Any:

@@ -45,8 +45,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import pickle
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -57,6 +59,7 @@ from . import _diskcache as diskcache
 __all__ = ["cached_njit", "cached", "FAST_LOAD", "initialize_nrt", "extensions_load_when_compiling"]
 
 try:
+    from numba.core import environment as _environment
     from numba.core.caching import (
         CompileResultCacheImpl,
         FunctionCache,
@@ -126,7 +129,7 @@ try:
             if data is None:
                 raise FileNotFoundError(path)
             try:
-                return pickle.loads(diskcache.unseal(data, path))
+                return _Unpickler(io.BytesIO(diskcache.unseal(data, path))).load()
             except diskcache.DamagedFile:
                 raise
             except Exception as e:  # sealed but unreadable
@@ -145,12 +148,18 @@ try:
         def __init__(self, py_func: Any) -> None:
             super().__init__(py_func)
             plain = self._cache_file
+            # the source's stamp, and the sources of the kernels it may call (numba keys
+            # machine code by the stamp of the function's own file only)
             self._cache_file = _SealedFiles(
-                self._cache_path, self._impl.filename_base, plain._source_stamp
+                self._cache_path,
+                self._impl.filename_base,
+                (plain._source_stamp, diskcache.code_digest()),
             )
 
         def load_overload(self, sig: Any, target_context: Any) -> Any:
             initialize_nrt(target_context)  # the memory manager compiled code calls
+            from . import _symbols  # noqa: F401  (the C functions it calls by name)
+
             try:
                 return self._load_overload(sig, target_context)
             except diskcache.DamagedFile as e:
@@ -188,6 +197,35 @@ try:
                     )
                     return
 
+    class _Unpickler(pickle.Unpickler):
+        """numba's pickles, with the environments of tapeviz's kernels made without
+        importing their modules (:func:`_kernel_environment`)."""
+
+        def find_class(self, module: str, name: str) -> Any:
+            if (module, name) == ("numba.core.environment", "_rebuild_env"):
+                return _kernel_environment
+            return super().find_class(module, name)
+
+    # tapeviz's modules of numba kernels: what a program's machine code links of them is in
+    # its own cached library, and their environments are needed only in name
+    _KERNEL_MODULES = frozenset({"tapeviz.compiler.kernels", "tapeviz._eigen_jit"})
+
+    def _kernel_environment(modname: str, consts: Any, env_name: str) -> Any:
+        """Numba's ``_rebuild_env``, but for a function of tapeviz's kernels whose module is
+        not imported: an environment of the same name and constants whose globals are not
+        the module's (they serve only code compiled in object mode, which none of the
+        kernels is), instead of importing the kernels (~10 ms: some 80 dispatchers) to
+        load a program that calls a few of them."""
+        if modname not in _KERNEL_MODULES or modname in sys.modules:
+            return _environment._rebuild_env(modname, consts, env_name)
+        env = _environment.lookup_environment(env_name)
+        if env is None:
+            env = _environment.Environment({"__name__": modname})
+            env.consts[:] = consts
+            env.env_name = env_name
+            _environment.Environment._memo[env_name] = env
+        return env
+
     FAST_LOAD = all(
         callable(getattr(cls, name, None))
         for cls, name in (
@@ -197,8 +235,10 @@ try:
             (IndexDataCacheFile, "_dump"),
             (CompileResultCacheImpl, "rebuild"),
             (numba.core.dispatcher.Dispatcher, "_compilation_chain_init_hook"),
+            (_environment, "_rebuild_env"),
+            (_environment, "lookup_environment"),
         )
-    )
+    ) and hasattr(_environment.Environment, "_memo")
 except ImportError:  # pragma: no cover - a numba without these internals
     FAST_LOAD = False
 
@@ -239,7 +279,10 @@ def cached_njit(**options: Any) -> Callable[[Callable[..., Any]], Any]:
     the cache of generated code: in the checked folder, sealed files, a fast load."""
 
     def decorate(fn: Callable[..., Any]) -> Any:
-        return cached(numba.njit(**options)(fn))
+        dispatcher: Any = numba.njit(**options)(fn)
+        if hasattr(dispatcher, "py_func"):
+            dispatcher._compilation_chain_init_hook = extensions_load_when_compiling
+        return cached(dispatcher)
 
     return decorate
 

@@ -821,12 +821,46 @@ def _convertible(nodes: list[ast.stmt]) -> bool:
     )
 
 
+def _source_lines(code: types.CodeType) -> str | None:
+    """The lines of a function's source, from its decorators to the last line its bytecode
+    comes from — what ``inspect.getsource`` returns without tokenizing the file (a few
+    milliseconds in a new process: the tokenizer compiles its patterns first).  None if
+    that cannot be told (Python 3.10; the source is not in ``linecache``; a line after
+    the last one belongs to the function, e.g. code after a ``return``): then inspect's."""
+    positions = getattr(code, "co_positions", None)
+    if positions is None:
+        return None
+    import linecache
+
+    lines = linecache.getlines(code.co_filename)
+    first = code.co_firstlineno
+    last = 0
+    codes = [code]
+    while codes:
+        c = codes.pop()
+        for _, end, _, _ in getattr(c, "co_positions")():  # noqa: B009  (3.11+)
+            if end is not None and end > last:
+                last = end
+        codes.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+    if not lines or last < first or last > len(lines):
+        return None
+    head = lines[first - 1]
+    indent = len(head) - len(head.lstrip())
+    for line in lines[last:]:
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            if len(line) - len(line.lstrip()) > indent:
+                return None  # more of the function (or a line continued): inspect's way
+            break
+    return "".join(lines[first - 1 : last])
+
+
 def _compile(fn: types.FunctionType) -> tuple[Any, str | None, list[str], str | None]:
     code = fn.__code__
     if fn.__name__ == "<lambda>":
         return None, None, [], "a lambda is not converted"
     try:
-        source = textwrap.dedent(inspect.getsource(fn))
+        source = textwrap.dedent(_source_lines(code) or inspect.getsource(fn))
     except (OSError, TypeError):
         return (
             None,

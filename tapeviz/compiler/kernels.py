@@ -17,13 +17,8 @@ import time and linked by symbol name, so cached machine code stays valid in a n
 
 from __future__ import annotations
 
-import ctypes
-import glob
-import os
-import platform
 from typing import Any
 
-import llvmlite.binding as llvm  # type: ignore[import-untyped]
 import numba
 import numpy as np
 from numba import types
@@ -41,15 +36,15 @@ from .._eigen_jit import (  # Eigen's kernels (and their bit helpers) compiled b
     logf,
     pow32,
     powf,
-    read_mxcsr,
     sigmoid32,
     sigmoidf,
     sin32,
     sinf,
     tanh32,
-    write_mxcsr,
 )
 from .._jit import cached_njit
+from .._symbols import HAVE_BLAS
+from .fpenv import FLUSHES_SUBNORMALS, FTZ_DAZ, read_mxcsr, write_mxcsr
 
 __all__ = [
     "HAVE_BLAS",
@@ -130,38 +125,10 @@ __all__ = [
 fastjit = cached_njit(error_model="numpy", nogil=True, fastmath=True)
 
 
-# --- external symbols: libm's pow (registered by tapeviz._eigen_jit), numpy's OpenBLAS gemm --
-def _register(symbol: str, fn: Any) -> None:
-    llvm.add_symbol(symbol, ctypes.cast(fn, ctypes.c_void_p).value)
-
-
+# --- external symbols: libm's pow, numpy's OpenBLAS gemm (registered by tapeviz._symbols) --
+# (powf, libm's float32 pow, comes from tapeviz._eigen_jit)
 pow64 = types.ExternalFunction("tapeviz_pow", types.float64(types.float64, types.float64))
 """libm's ``pow`` (float64), under a name LLVM does not know, as :data:`powf`."""
-
-
-_BLAS_ROUTINES = ("sgemm", "dgemm", "sgemv", "dgemv", "sdot", "ddot", "ssyrk", "dsyrk")
-
-
-def _find_blas() -> dict[str, Any] | None:
-    """NumPy's own OpenBLAS (the one eager matmul calls), or None."""
-    libdir = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
-    for path in sorted(glob.glob(os.path.join(libdir, "*openblas*.so*"))):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for pattern in ("scipy_cblas_{}64_", "cblas_{}64_"):
-            found = {r: getattr(lib, pattern.format(r), None) for r in _BLAS_ROUTINES}
-            if all(f is not None for f in found.values()):
-                return found
-    return None
-
-
-_blas = _find_blas()
-HAVE_BLAS = _blas is not None
-if _blas is not None:
-    for _routine, _fn in _blas.items():
-        _register(f"tapeviz_{_routine}", _fn)
 _i32, _i64, _vp, _f32, _f64 = types.int32, types.int64, types.voidptr, types.float32, types.float64
 
 
@@ -1111,15 +1078,9 @@ def elementwise(kernel: Any) -> Any:
     return numba.njit(error_model="numpy")(run)
 
 
-# --- subnormals as TensorFlow treats them: flushed to zero -----------------------------------
-# TensorFlow runs its CPU kernels with the SSE control bits FTZ (subnormal results become
-# zero) and DAZ (subnormal inputs read as zero) set; measured on TF 2.21, eager and
-# tf.function alike: 1e-40 * 1e10 == 0, 1e-20 * 1e-20 == 0.  Compiled code does the same:
-# the caller sets both bits around the call and puts the caller's bits back afterwards, so
-# the user's other code keeps IEEE arithmetic.  Exception flags raised inside stay raised.
-_FTZ_DAZ = np.uint32(0x8040)  # MXCSR bit 15 flush-to-zero, bit 6 denormals-are-zero
-FLUSHES_SUBNORMALS = platform.machine().lower() in ("x86_64", "amd64")
-"""Whether compiled code flushes subnormals here (x86-64: MXCSR; elsewhere they are kept)."""
+# --- subnormals as TensorFlow treats them: flushed to zero (tapeviz.compiler.fpenv) ----------
+_FTZ_DAZ = FTZ_DAZ
+_read_mxcsr, _write_mxcsr = read_mxcsr, write_mxcsr
 
 
 if FLUSHES_SUBNORMALS:

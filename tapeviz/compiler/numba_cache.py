@@ -1,6 +1,11 @@
 """``numba.njit`` for the modules ``tv.function`` generates, with the compiled-code cache of
 :mod:`tapeviz._jit` (checked folder, sealed files, a load without numba's context refresh;
-its docstring tells the whole story)."""
+its docstring tells the whole story).
+
+A generated module calls tapeviz's kernels as ``K.<kernel>``, but its ``K`` is set only when
+numba compiles one of its functions (:mod:`tapeviz.compiler.kernels` makes some 80
+dispatchers when imported, ~10 ms): loading a program's machine code from the cache reads
+none of its globals."""
 
 from __future__ import annotations
 
@@ -15,10 +20,37 @@ from .._jit import cached, extensions_load_when_compiling
 __all__ = ["njit"]
 
 
+def _import_kernels(namespace: dict[str, Any]) -> None:
+    """Set the generated module's ``K`` (see the module docstring)."""
+    if namespace.get("K") is None:
+        from . import kernels
+
+        namespace["K"] = kernels
+
+
+def _kernels_when_compiling(dispatcher: Any) -> bool:
+    """Import the kernels for ``dispatcher``'s module before numba compiles it; whether
+    numba's internals allowed it."""
+    compiler: Any = getattr(dispatcher, "_compiler", None)
+    plain = getattr(compiler, "compile", None)
+    if not callable(plain):  # pragma: no cover - numba's internals changed
+        return False
+    namespace = dispatcher.py_func.__globals__
+
+    def compile(args: Any, return_type: Any) -> Any:
+        _import_kernels(namespace)
+        return plain(args, return_type)
+
+    compiler.compile = compile
+    return True
+
+
 def njit(fn: Callable[..., Any]) -> Any:
     """``numba.njit(error_model="numpy")(fn)`` for a generated module: cached in the checked
     folder if the module was written there (else compiled in memory), loaded fast."""
     dispatcher: Any = numba.njit(error_model="numpy")(fn)
+    if not hasattr(dispatcher, "py_func") or not _kernels_when_compiling(dispatcher):
+        _import_kernels(fn.__globals__)  # (NUMBA_DISABLE_JIT=1: the Python function itself)
     if hasattr(dispatcher, "py_func"):
         dispatcher._compilation_chain_init_hook = extensions_load_when_compiling
     if os.path.isabs(fn.__code__.co_filename):  # a module file in the checked folder

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _state
+from .. import _helper, _state
 from .._nest import flatten as _flatten
 from .._nest import positional_names
 from .._nest import unflatten as _unflatten
@@ -280,8 +280,6 @@ class ConcreteFunction:
     # -- running ------------------------------------------------------------------------
     def _runner(self, args: list[Any], slot_values: list[Any]) -> Any:
         if self._compiled is None and _use_jit() and not self._interpreted:
-            from . import tiered
-
             job = self._job
             if job is None:
                 if _computes_with_complex(self.program):
@@ -301,7 +299,9 @@ class ConcreteFunction:
                         stacklevel=4,
                     )
                     return None
-                if tiered.enabled():
+                if _helper.enabled():
+                    from . import tiered
+
                     # interpreted while numba compiles out of the way (None: load it now)
                     job = self._job = tiered.start(self.program, self.name, args, slot_values)
             if job is not None and not job.ready():
