@@ -261,7 +261,7 @@ def _each(x: Any, out: Any) -> None:
     n = x.shape[0]
     for i in range(n):
         out[i] = kernel(x[i])  # type: ignore[name-defined]  # noqa: F821
-    for i in range(n - n % 8, n):
+    for i in range(n - n % E.PACKET, n):
         out[i] = number(x[i])  # type: ignore[name-defined]  # noqa: F821
 
 
@@ -280,7 +280,7 @@ def _each_trig(x: Any, out: Any) -> None:
     else:
         for i in range(n):
             out[i] = small(x[i])  # type: ignore[name-defined]  # noqa: F821
-    for i in range(n - n % 8, n):  # (TensorFlow's last n % 8: the C library's function)
+    for i in range(n - n % E.PACKET, n):  # (TensorFlow's last n % 8: the C library's function)
         out[i] = number(x[i])  # type: ignore[name-defined]  # noqa: F821
 
 
@@ -399,7 +399,7 @@ def _each_pair(x: Any, y: Any, out: Any) -> None:
     n = x.shape[0]
     for i in range(n):
         out[i] = kernel(x[i], y[i])  # type: ignore[name-defined]  # noqa: F821
-    for i in range(n - n % 8, n):
+    for i in range(n - n % E.PACKET, n):
         out[i] = number(x[i], y[i])  # type: ignore[name-defined]  # noqa: F821
 
 

@@ -981,7 +981,7 @@ def _map32_impl(kernel: Any, number: Any, x: Any) -> Any:
             n = flat.shape[0]
             for i in range(n):
                 flat_out[i] = kernel(flat[i])
-            for i in range(n - n % 8, n):  # (TensorFlow's last n % 8: its scalar function)
+            for i in range(n - n % E.PACKET, n):  # (TensorFlow's last n % 8: its scalar function)
                 flat_out[i] = number(flat[i])
             return out
 
@@ -1025,7 +1025,7 @@ def _pow32_whole_impl(x: Any, y: Any) -> Any:
             n = fx.shape[0]
             for i in range(n):
                 flat_out[i] = pow32(fx[i], fy[i])
-            for i in range(n - n % 8, n):
+            for i in range(n - n % E.PACKET, n):
                 flat_out[i] = powf(fx[i], fy[i])
             return out
 
@@ -1038,7 +1038,7 @@ def _pow32_whole_impl(x: Any, y: Any) -> Any:
             n = fx.shape[0]
             for i in range(n):
                 flat_out[i] = pow32(fx[i], y)
-            for i in range(n - n % 8, n):
+            for i in range(n - n % E.PACKET, n):
                 flat_out[i] = powf(fx[i], y)
             return out
 
@@ -1050,7 +1050,7 @@ def _pow32_whole_impl(x: Any, y: Any) -> Any:
         n = fy.shape[0]
         for i in range(n):
             flat_out[i] = pow32(x, fy[i])
-        for i in range(n - n % 8, n):
+        for i in range(n - n % E.PACKET, n):
             flat_out[i] = powf(x, fy[i])
         return out
 

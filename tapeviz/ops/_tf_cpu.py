@@ -38,7 +38,7 @@ __all__ = ["softmax_f32"]
 
 _F = np.float32
 _TINY = np.finfo(np.float32).tiny
-_PACKET = 8
+_PACKET = E.PACKET  # (TensorFlow's packet of 8 float32 numbers)
 _LEAF = 1024  # Eigen's tree-reduction leaf, in packets
 
 
