@@ -309,36 +309,78 @@ def _loop(name: str) -> Any:
 # The C library's fegetenv/fesetenv set them for a whole environment (x87 included), three
 # calls through ctypes per op; once numba is loaded anyway (these loops), two tiny
 # functions do it on the SSE register alone: one call sets the bits and returns the
-# register as it was, one puts it back.
+# register as it was, one puts it back.  Python calls them as built-in functions (a
+# method table entry made with ctypes around the C entry point numba gives each
+# function), which costs a third of a call through ctypes: they take and return Python
+# objects themselves, through Python's C API (tapeviz._symbols registers its names).
 _X86_64 = X86_64
 _FTZ_DAZ = FTZ_DAZ
+_int_from = types.ExternalFunction("tapeviz_PyLong_FromUnsignedLong", types.intp(types.uint64))
+_int_value = types.ExternalFunction("tapeviz_PyLong_AsUnsignedLong", types.uint64(types.intp))
+_take_reference = types.ExternalFunction("tapeviz_Py_IncRef", types.void(types.intp))
+_NOT_AN_INT = np.uint64(0xFFFFFFFFFFFFFFFF)  # (PyLong_AsUnsignedLong's error: an exception set)
 
 
-def _flush_enter() -> Any:
-    """Set FTZ and DAZ on this thread; the register as it was."""
+def _flush_enter(module: Any, unused: Any) -> Any:
+    """Set FTZ and DAZ on this thread; the register as it was (a new Python int)."""
     old: Any = read_mxcsr()  # type: ignore[call-arg]
     write_mxcsr(old | _FTZ_DAZ)
+    return _int_from(np.uint64(old))
+
+
+def _flush_leave(module: Any, old: Any) -> Any:
+    """Put the register back as the Python int ``old`` (exactly: control bits and exception
+    flags); ``old`` back (a new reference), or NULL with Python's error if not an int."""
+    value = _int_value(old)
+    if value == _NOT_AN_INT:
+        return 0
+    write_mxcsr(np.uint32(value))  # type: ignore[call-arg]
+    _take_reference(old)
     return old
-
-
-def _flush_leave(old: Any) -> None:
-    """Put the register back as ``old`` (exactly: control bits and exception flags)."""
-    write_mxcsr(old)  # type: ignore[call-arg]
 
 
 FLUSH_CALLS = {"enter": jit(_flush_enter), "leave": jit(_flush_leave)} if _X86_64 else {}
 """The two functions of :func:`flush_calls` (x86-64 only), as numba dispatchers."""
-_FLUSH_SIGNATURES = {"enter": types.uint32(), "leave": types.void(types.uint32)}
+_FLUSH_SIGNATURE = types.intp(types.intp, types.intp)  # C: PyObject *f(PyObject *, PyObject *)
+_FLUSH_SIGNATURES = {"enter": _FLUSH_SIGNATURE, "leave": _FLUSH_SIGNATURE}
+_METH_NOARGS, _METH_O = 0x0004, 0x0008
+
+
+class _MethodDef(ctypes.Structure):
+    """CPython's ``PyMethodDef``: a built-in function's name, C function, calling convention."""
+
+    _fields_ = [
+        ("ml_name", ctypes.c_char_p),
+        ("ml_meth", ctypes.c_void_p),
+        ("ml_flags", ctypes.c_int),
+        ("ml_doc", ctypes.c_char_p),
+    ]
+
+
+_METHOD_DEFS: list[_MethodDef] = []  # (kept alive: the functions point to them)
+
+
+def _builtin(name: str, pointer: int, flags: int) -> Any:
+    """A Python built-in function ``name`` calling the C function at ``pointer``."""
+    make = ctypes.pythonapi.PyCFunction_NewEx
+    make.restype = ctypes.py_object
+    make.argtypes = [ctypes.c_void_p, ctypes.py_object, ctypes.py_object]
+    entry = _MethodDef(name.encode(), pointer, flags, None)
+    _METHOD_DEFS.append(entry)
+    return make(ctypes.addressof(entry), None, None)
 
 
 def flush_calls() -> tuple[Any, Any] | None:
     """``(enter, leave)``: ``enter()`` sets FTZ and DAZ on the calling thread and returns
-    the SSE register as it was, ``leave(old)`` loads ``old`` back — machine code called
-    through ctypes (the C entry points numba gives every compiled function: cheaper calls
-    than numba's dispatcher), for :mod:`tapeviz.subnormals`.  None if they are not loaded
-    (see :func:`load`) or not x86-64."""
+    the SSE register as it was, ``leave(old)`` loads ``old`` back — machine code that
+    Python calls as built-in functions (~30 ns a call, a third of a call through ctypes),
+    for :mod:`tapeviz.subnormals`.  None if they are not loaded (see :func:`load`) or not
+    x86-64.  Made once; later calls return the same pair."""
+    global _flush_builtins
     if not FLUSH_CALLS:
         return None
+    if _flush_builtins is not None:
+        return _flush_builtins
     pointers = []
     for name, dispatcher in FLUSH_CALLS.items():
         args, _ = sigutils.normalize_signature(_FLUSH_SIGNATURES[name])
@@ -348,11 +390,14 @@ def flush_calls() -> tuple[Any, Any] | None:
         pointers.append(cres.library.get_pointer_to_function(cres.fndesc.llvm_cfunc_wrapper_name))
     if not all(pointers):
         return None
-    # not releasing the GIL (they take nanoseconds); ``leave`` without declared argument
-    # types: ctypes passes a Python int as a C int without a converter call
-    enter = ctypes.PYFUNCTYPE(ctypes.c_uint32)(pointers[0])
-    leave = ctypes.PYFUNCTYPE(None)(pointers[1])
-    return enter, leave
+    _flush_builtins = (
+        _builtin("enter", pointers[0], _METH_NOARGS),
+        _builtin("leave", pointers[1], _METH_O),
+    )
+    return _flush_builtins
+
+
+_flush_builtins: tuple[Any, Any] | None = None  # (made once: flush_calls)
 
 
 def _with_bits(x: Any, out: Any, flush: Any) -> None:

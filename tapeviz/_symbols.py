@@ -38,6 +38,11 @@ _m = _libm()
 _register("tapeviz_powf", _m.powf)
 _register("tapeviz_pow", _m.pow)
 
+# Python's own C API, for machine code that Python calls as a built-in function
+# (tapeviz._eigen_jit.flush_calls): an int made and read, a reference taken
+for _name in ("PyLong_FromUnsignedLong", "PyLong_AsUnsignedLong", "Py_IncRef"):
+    _register(f"tapeviz_{_name}", getattr(ctypes.pythonapi, _name))
+
 BLAS_ROUTINES = ("sgemm", "dgemm", "sgemv", "dgemv", "sdot", "ddot", "ssyrk", "dsyrk")
 
 
