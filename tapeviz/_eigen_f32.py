@@ -529,6 +529,9 @@ def _load_loops(helper: bool = True) -> None:
         calls = _eigen_jit.flush_calls()
         if calls is not None:  # (cheaper calls for the FTZ/DAZ bits of every array op)
             subnormals.use_machine_code(*calls)
+        for name, call in _eigen_jit.number_calls().items():  # (and for sinf & co.)
+            if name in _USE_NUMBER:
+                _USE_NUMBER[name](call)
     except Exception:  # no numba, or one that cannot compile them: numpy's versions
         return
     finally:
@@ -609,6 +612,12 @@ def _kernel_number(name: str, kernel: Any) -> Any:
     return number
 
 
+_USE_NUMBER: dict[str, Any] = {}
+"""Per function of :func:`eager_function` that calls the C library's function for a float32
+number: how to swap that call for machine code's (:func:`tapeviz._eigen_jit.number_calls`,
+the same function called for a fifth of the cost), once numba's functions are loaded."""
+
+
 def eager_function(name: str, other: Any = None) -> Any:
     """The eager function ``name``: for a float32 number the C library's function (where
     there is one; else the kernel as Python, where no step overflows or is invalid), for
@@ -625,6 +634,12 @@ def eager_function(name: str, other: Any = None) -> Any:
             if type(x) is _F:
                 return _ONE * number(x)  # (as float32: a product is faster than _F(...))
             return array(x) if x.dtype == _F32 else other(x)
+
+        def use(call: Any) -> None:
+            nonlocal number
+            number = call
+
+        _USE_NUMBER[name] = use
 
     else:
 
