@@ -488,8 +488,8 @@ TAILS: dict[str, Any] = {}
 ``expf``, ``logf``, ``sinf``, ``cosf`` and :func:`sigmoidf` (a float32 number in, a number
 equal to a float32 out)."""
 LOOPS: dict[str, Any] = {}
-"""The compiled loops by op name, once loaded (:data:`tapeviz._eigen_jit.ARRAY_LOOPS`;
-``pow``: :data:`tapeviz._eigen_jit.PAIR_LOOPS`)."""
+"""The compiled loops by op name, once loaded (:data:`tapeviz._eigen_jit.ARRAY_LOOPS`' entry
+points, called with exactly their types; ``pow``: :data:`tapeviz._eigen_jit.PAIR_LOOPS`)."""
 NUMBERS: dict[str, Any] = {}
 """The compiled tanh and sigmoid of a float32 number, once loaded
 (:data:`tapeviz._eigen_jit.NUMBER_KERNELS`)."""
@@ -524,11 +524,14 @@ def _load_loops(helper: bool = True) -> None:
             if not _eigen_jit.load(compile=True):
                 return
         NUMBERS.update(_eigen_jit.NUMBER_KERNELS)
-        LOOPS.update(_eigen_jit.ARRAY_LOOPS)
+        LOOPS.update(_eigen_jit.array_entry_points())  # (array() passes their exact types)
         LOOPS.update(_eigen_jit.PAIR_LOOPS)
         calls = _eigen_jit.flush_calls()
         if calls is not None:  # (cheaper calls for the FTZ/DAZ bits of every array op)
             subnormals.use_machine_code(*calls)
+        for name, call in _eigen_jit.number_calls().items():  # (and for sinf & co.)
+            if name in _USE_NUMBER:
+                _USE_NUMBER[name](call)
     except Exception:  # no numba, or one that cannot compile them: numpy's versions
         return
     finally:
@@ -567,19 +570,16 @@ def _arrays(name: str, array_fn: Any) -> Any:
         return value
 
     def array(x: Any, flush: bool = False) -> Any:
-        is_array = isinstance(x, np.ndarray)
+        is_array = type(x) is _ndarray or isinstance(x, np.ndarray)
         loop = LOOPS.get(name)
-        if loop is not None:
-            flat = x.ravel() if is_array else np.array([x], _F)  # (C-contiguous)
-            out = np.empty(flat.shape[0], _F)
-            try:
-                loop(flat, out, flush)
-            except TypeError:  # (an array numba takes for another type: not aligned...)
-                pass
-            else:
-                if is_array:
-                    return out if x.ndim == 1 else out.reshape(x.shape)
-                return out[0]
+        # (its exact types: 1-D C-contiguous float32 arrays, a bool; other arrays: numpy)
+        if loop is not None and (not is_array or x.dtype == _F32):
+            flat = x.ravel() if is_array else np.array([x], _F)
+            out = np.empty(flat.shape[0], _F32)
+            loop(flat, out, flush)
+            if is_array:
+                return out if x.ndim == 1 else out.reshape(x.shape)
+            return out[0]
         start = time.perf_counter()
         with np.errstate(all="ignore"):
             flat = x.reshape(-1) if is_array else np.array([x], _F)
@@ -612,6 +612,12 @@ def _kernel_number(name: str, kernel: Any) -> Any:
     return number
 
 
+_USE_NUMBER: dict[str, Any] = {}
+"""Per function of :func:`eager_function` that calls the C library's function for a float32
+number: how to swap that call for machine code's (:func:`tapeviz._eigen_jit.number_calls`,
+the same function called for a fifth of the cost), once numba's functions are loaded."""
+
+
 def eager_function(name: str, other: Any = None) -> Any:
     """The eager function ``name``: for a float32 number the C library's function (where
     there is one; else the kernel as Python, where no step overflows or is invalid), for
@@ -628,6 +634,12 @@ def eager_function(name: str, other: Any = None) -> Any:
             if type(x) is _F:
                 return _ONE * number(x)  # (as float32: a product is faster than _F(...))
             return array(x) if x.dtype == _F32 else other(x)
+
+        def use(call: Any) -> None:
+            nonlocal number
+            number = call
+
+        _USE_NUMBER[name] = use
 
     else:
 
@@ -740,6 +752,7 @@ _ARRAY_FUNCTIONS = {
     "cos": _cos,
 }
 _F32 = np.dtype(np.float32)
+_ndarray = np.ndarray
 _expf = _c_library("expf", exp32, None)[0]  # (no C library: Eigen's kernel, as Python)
 _PARTS = {  # name: (float32 numbers, where they may take it, float32 arrays)
     "exp": (*_c_library("expf", exp32, lambda x: x < EXP_HI), _arrays("exp", _exp)),

@@ -38,6 +38,19 @@ _m = _libm()
 _register("tapeviz_powf", _m.powf)
 _register("tapeviz_pow", _m.pow)
 
+# Python's own C API, for machine code that Python calls as a built-in function
+# (tapeviz._eigen_jit.flush_calls, number_calls): ints and floats made and read, a
+# reference taken, an error looked for
+for _name in (
+    "PyLong_FromUnsignedLong",
+    "PyLong_AsUnsignedLong",
+    "Py_IncRef",
+    "PyFloat_AsDouble",
+    "PyFloat_FromDouble",
+    "PyErr_Occurred",
+):
+    _register(f"tapeviz_{_name}", getattr(ctypes.pythonapi, _name))
+
 BLAS_ROUTINES = ("sgemm", "dgemm", "sgemv", "dgemv", "sdot", "ddot", "ssyrk", "dsyrk")
 
 

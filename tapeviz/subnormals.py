@@ -17,7 +17,8 @@ ops run, :func:`tapeviz.ops._registry.apply`, therefore treats each op's forward
     calls, ~1 µs per op (each thread has its own buffer for the environment);
   - once numba's eager loops are loaded (:func:`tapeviz._eigen_f32.load_compiled`), two
     functions of machine code (:func:`tapeviz._eigen_jit.flush_calls`, LLVM's
-    ``stmxcsr``/``ldmxcsr``): one call each, ~0.3 µs per op (:func:`use_machine_code`);
+    ``stmxcsr``/``ldmxcsr``) that Python calls as built-in functions: one call each,
+    ~0.05 µs per op (:func:`use_machine_code`);
   - eager ``exp``, ``log``, ``tanh``, ``sigmoid``, ``sin`` and ``cos`` (:data:`FLUSHING`)
     run compiled loops that set and restore the bits themselves, in machine code around
     their loop: no call at all (their numpy versions, before the loops are loaded, go

@@ -341,7 +341,7 @@ race
 
 # %%
 for name, path in race.paths.items():
-    print(f"{name:18} x after 5 steps: {path[5, 0]:+.4f}   after 30: {path[30, 0]:+.4f}")
+    print(f"x after 5 steps: {path[5, 0]:+.4f}   after 30: {path[30, 0]:+.4f}   {name}")
 
 # %% [markdown]
 # ## Exercises

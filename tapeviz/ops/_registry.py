@@ -452,7 +452,7 @@ def apply(
     tapes = _local.tapes
     if tapes and type(tapes[0]) is not _TapeClass and _local.tracer is not None:
         if vals is not None and (xs[0] is None or xs[1] is None):
-            xs = _with_constants(xs, vals)
+            xs, vals = _with_constants(xs, vals)
         out: Tensor = _local.tracer.apply(op, xs, attrs)
         if name is not None:
             out._name = name
@@ -499,28 +499,39 @@ def apply(
     out._name = name
     if tapes and op.vjp is not None:
         if xs[0] is None or xs[-1] is None:  # (only a binary operator's may be None)
-            xs = _with_constants(xs, vals)
+            xs, vals = _with_constants(xs, vals)
         for tape in tapes:
             if tape._recording:
                 tape._record(op, xs, vals, out, attrs)
     return out
 
 
-def _with_constants(xs: Sequence[Tensor | None], vals: tuple[Any, ...]) -> Sequence[Tensor]:
+def _with_constants(
+    xs: Sequence[Tensor | None], vals: tuple[Any, ...]
+) -> tuple[Sequence[Tensor], tuple[Any, ...]]:
     """The two inputs of a binary operator, with a new constant tensor for a ``None`` (a
-    Python number, whose value is in ``vals``)."""
+    Python number, whose value is in ``vals``), and their values: a number that came as a
+    0-d array (beside a float32 array: :mod:`tapeviz.ops.math`) as a numpy scalar, as rank
+    0 lives everywhere else."""
     x, y = xs
+    a, b = vals
     if x is None:
+        if type(a) is _ndarray:
+            a = a[()]
+            vals = (a, b)
         x = _new(_TensorClass)
-        x._value = vals[0]
+        x._value = a
         x._id = _next_id()
         x._name = None
     elif y is None:
+        if type(b) is _ndarray:
+            b = b[()]
+            vals = (a, b)
         y = _new(_TensorClass)
-        y._value = vals[1]
+        y._value = b
         y._id = _next_id()
         y._name = None
-    return (x, y)  # type: ignore[return-value]
+    return (x, y), vals  # type: ignore[return-value]
 
 
 def record(op: Op, xs: Sequence[Tensor], out: Tensor, attrs: dict[str, Any]) -> None:

@@ -195,6 +195,28 @@ def test_eager_scalars_arrays_and_kernels_agree(name: str, loaded: bool, monkeyp
     assert type(E.FUNCTIONS[name](np.float32(0.5))) is np.float32
 
 
+@pytest.mark.parametrize("name", sorted(J.NUMBER_FUNCTIONS))
+def test_number_calls_are_the_c_library_s_functions(name: str) -> None:
+    """Eager code's float32 numbers, once numba is loaded, call the C library's ``expf`` &
+    co. (and TF's scalar sigmoid) as Python built-in functions of machine code: the same
+    bits as through ctypes (the C library itself) on every kind of number, subnormals,
+    NaN and infinities included; a wrong argument is Python's TypeError."""
+    assert E.load_compiled(wait=True)
+    call = J.number_calls()[name]
+    by_ctypes = E._PARTS[name][0]  # (before loading: the C library through ctypes)
+    assert E._PARTS[name][1] is None  # (glibc: every float32 number takes it)
+    x = _wide_sample(11)[::3]
+    got = np.array([call(v) for v in x], np.float32)
+    want = np.array([by_ctypes(v) for v in x], np.float32)
+    nan = np.isnan(want)
+    assert np.array_equal(np.isnan(got), nan) and 0 < nan.sum() < len(x) // 2
+    assert np.array_equal(got[~nan].view(np.int32), want[~nan].view(np.int32))
+    assert type(call(np.float32(0.5))) is float
+    assert E.FUNCTIONS[name](np.float32(0.5)) == np.float32(call(np.float32(0.5)))
+    with pytest.raises(TypeError):
+        call("0.5")
+
+
 @pytest.mark.parametrize("name", sorted(EAGER_OPS))
 def test_single_numbers_as_tensorflow_computes_them(name: str) -> None:
     """TensorFlow computes a 0-d tensor (a tensor's last n % 8 elements) with the C

@@ -150,6 +150,7 @@
     "step {step}: x = ": "第 {step} 步：x = ",
     '"steps;"': '"步；"',
     "SGD (the article)": "SGD (原文)",
+    "momentum 0.5": "动量 0.5",
     "x after 5 steps: {path[5, 0]:+.4f}   after 30: ": "5 步后 x：{path[5, 0]:+.4f}   30 步后：",
     "return a 2x2 array, got shape ": "请返回 2x2 数组，实际形状是 ",
     "at ({a_}, {b_}): got\\n{got}\\nexpected\\n{expected}": "在 ({a_}, {b_}) 处：得到\\n{got}\\n应为\\n{expected}",
