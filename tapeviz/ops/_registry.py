@@ -516,22 +516,21 @@ def _with_constants(
     x, y = xs
     a, b = vals
     if x is None:
-        if type(a) is _ndarray:
-            a = a[()]
-            vals = (a, b)
-        x = _new(_TensorClass)
-        x._value = a
-        x._id = _next_id()
-        x._name = None
+        x = _constant(a)
+        vals = (x._value, b)
     elif y is None:
-        if type(b) is _ndarray:
-            b = b[()]
-            vals = (a, b)
-        y = _new(_TensorClass)
-        y._value = b
-        y._id = _next_id()
-        y._name = None
+        y = _constant(b)
+        vals = (a, y._value)
     return (x, y), vals  # type: ignore[return-value]
+
+
+def _constant(value: Any) -> Tensor:
+    """A new constant tensor of a Python number's ``value`` (a 0-d array as a numpy scalar)."""
+    out = _new(_TensorClass)
+    out._value = value[()] if type(value) is _ndarray else value
+    out._id = _next_id()
+    out._name = None
+    return out
 
 
 def record(op: Op, xs: Sequence[Tensor], out: Tensor, attrs: dict[str, Any]) -> None:
