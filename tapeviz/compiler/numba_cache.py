@@ -7,24 +7,18 @@ numba compiles one of its functions (:mod:`tapeviz.compiler.kernels` makes some 
 dispatchers when imported, ~10 ms): loading a program's machine code from the cache reads
 none of its globals.
 
-While numba compiles a generated function, Python's cyclic garbage collector is paused
-(:func:`_collector_paused`): compiling allocates some 100 000 long-lived objects (numba's
-registries, types, IR), which set off repeated collections of the older generations, one
-of them a full pass over every object of the process (~50 ms of a ~300 ms compilation).
-Once the compiler is done, one collection of the youngest generation frees the
-compilation's garbage."""
+numba compiles them with Python's garbage collector paused
+(:func:`tapeviz._jit.collector_paused`)."""
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numba
 
-from .._jit import cached, extensions_load_when_compiling
+from .._jit import cached, collector_paused, extensions_load_when_compiling
 
 __all__ = ["njit"]
 
@@ -37,20 +31,6 @@ def _import_kernels(namespace: dict[str, Any]) -> None:
         namespace["K"] = kernels
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off for the block, unless someone else turned it
-    off (then it stays off)."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
 def _kernels_when_compiling(dispatcher: Any) -> bool:
     """Import the kernels for ``dispatcher``'s module before numba compiles it; whether
     numba's internals allowed it."""
@@ -61,7 +41,7 @@ def _kernels_when_compiling(dispatcher: Any) -> bool:
     namespace = dispatcher.py_func.__globals__
 
     def compile(args: Any, return_type: Any) -> Any:
-        with _collector_paused():
+        with collector_paused():
             _import_kernels(namespace)
             return plain(args, return_type)
 
