@@ -55,7 +55,8 @@ def njit(fn: Callable[..., Any]) -> Any:
     the C-callable wrapper numba adds for calls from other compiled code through a function
     pointer (first-class functions): the generated function is only called from Python,
     and the wrapper is one more function to optimise and translate (~5 ms)."""
-    dispatcher: Any = numba.njit(error_model="numpy", no_cfunc_wrapper=True)(fn)
+    options: dict[str, Any] = {"error_model": "numpy", "no_cfunc_wrapper": True}
+    dispatcher: Any = numba.njit(**options)(fn)
     if not hasattr(dispatcher, "py_func") or not _kernels_when_compiling(dispatcher):
         _import_kernels(fn.__globals__)  # (NUMBA_DISABLE_JIT=1: the Python function itself)
     if hasattr(dispatcher, "py_func"):
