@@ -5,7 +5,10 @@ its docstring tells the whole story).
 A generated module calls tapeviz's kernels as ``K.<kernel>``, but its ``K`` is set only when
 numba compiles one of its functions (:mod:`tapeviz.compiler.kernels` makes some 80
 dispatchers when imported, ~10 ms): loading a program's machine code from the cache reads
-none of its globals."""
+none of its globals.
+
+numba compiles them with Python's garbage collector paused
+(:func:`tapeviz._jit.collector_paused`)."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from typing import Any
 
 import numba
 
-from .._jit import cached, extensions_load_when_compiling
+from .._jit import cached, collector_paused, extensions_load_when_compiling
 
 __all__ = ["njit"]
 
@@ -38,8 +41,9 @@ def _kernels_when_compiling(dispatcher: Any) -> bool:
     namespace = dispatcher.py_func.__globals__
 
     def compile(args: Any, return_type: Any) -> Any:
-        _import_kernels(namespace)
-        return plain(args, return_type)
+        with collector_paused():
+            _import_kernels(namespace)
+            return plain(args, return_type)
 
     compiler.compile = compile
     return True
@@ -47,8 +51,12 @@ def _kernels_when_compiling(dispatcher: Any) -> bool:
 
 def njit(fn: Callable[..., Any]) -> Any:
     """``numba.njit(error_model="numpy")(fn)`` for a generated module: cached in the checked
-    folder if the module was written there (else compiled in memory), loaded fast."""
-    dispatcher: Any = numba.njit(error_model="numpy")(fn)
+    folder if the module was written there (else compiled in memory), loaded fast.  Without
+    the C-callable wrapper numba adds for calls from other compiled code through a function
+    pointer (first-class functions): the generated function is only called from Python,
+    and the wrapper is one more function to optimise and translate (~5 ms)."""
+    options: dict[str, Any] = {"error_model": "numpy", "no_cfunc_wrapper": True}
+    dispatcher: Any = numba.njit(**options)(fn)
     if not hasattr(dispatcher, "py_func") or not _kernels_when_compiling(dispatcher):
         _import_kernels(fn.__globals__)  # (NUMBA_DISABLE_JIT=1: the Python function itself)
     if hasattr(dispatcher, "py_func"):
