@@ -434,7 +434,8 @@ def number_calls() -> dict[str, Any]:
         for name, dispatcher in NUMBER_CALLS.items():
             cres = dispatcher.overloads[tuple(args)]
             pointer = cres.library.get_pointer_to_function(cres.fndesc.llvm_cfunc_wrapper_name)
-            _number_builtins[name] = _builtin(name, pointer, _METH_O)
+            if pointer:  # (compiled with numba's C entry point, as jit() does)
+                _number_builtins[name] = _builtin(name, pointer, _METH_O)
     return _number_builtins
 
 
