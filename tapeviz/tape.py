@@ -286,15 +286,23 @@ class GradientTape:
             x, y = xs
             xid = x._id
             yid = y._id
-            nx = xid in tracked or (type(x) is Variable and self._auto_watch(x))
-            ny = yid in tracked or (type(y) is Variable and self._auto_watch(y))
+            # (each input's type looked at once: a Variable is kept, of a tensor its name)
+            if type(x) is Variable:
+                nx = xid in tracked or self._auto_watch(x)
+                ix: Variable | str | None = x
+            else:
+                nx = xid in tracked
+                ix = x._name
+            if type(y) is Variable:
+                ny = yid in tracked or self._auto_watch(y)
+                iy: Variable | str | None = y
+            else:
+                ny = yid in tracked
+                iy = y._name
             if not (nx or ny):
                 return
             needs: tuple[bool, ...] = (nx, ny)
-            inputs: tuple[Variable | str | None, ...] = (
-                x if type(x) is Variable else x._name,
-                y if type(y) is Variable else y._name,
-            )
+            inputs: tuple[Variable | str | None, ...] = (ix, iy)
             ids: tuple[int, ...] = (xid, yid)
         elif n == 1:
             x = xs[0]
@@ -806,30 +814,36 @@ def _run_sweep(
         else:
             vals, out = e.input_values, e.output_value
         attrs = e.attrs
-        # (the inputs of an op of one or two inputs without attrs, most of a training
-        # loop's, are passed one by one: after k, g, out, `*vals` makes Python build a new
-        # argument tuple, and with `needs=` a dict, which costs more than a short rule)
-        if op.takes_needs:
-            needs = e.needs if covered else tuple([i in reach for i in e.input_ids])
-            if attrs:
-                grads = rule(k, g, out, *vals, needs=needs, **attrs)
-            elif len(vals) == 2:
+        ids = e.input_ids
+        # (an op of two inputs without attrs, most of a training loop's, is served by
+        # straight-line code: its inputs passed one by one (after k, g, out, `*vals` makes
+        # Python build a new argument tuple, and with `needs=` a dict) and its two
+        # contributions summed without a loop)
+        if len(ids) == 2 and not attrs:
+            if op.takes_needs:
+                needs = e.needs if covered else (ids[0] in reach, ids[1] in reach)
                 grads = rule(k, g, out, vals[0], vals[1], needs=needs)
             else:
-                grads = rule(k, g, out, *vals, needs=needs)
-        elif attrs:
-            grads = rule(k, g, out, *vals, **attrs)
-        elif len(vals) == 2:
-            grads = rule(k, g, out, vals[0], vals[1])
-        elif len(vals) == 1:
-            grads = rule(k, g, out, vals[0])
+                grads = rule(k, g, out, vals[0], vals[1])
+            g0, g1 = grads
+            x0, x1 = ids
+            if g0 is not None and x0 in reach:  # (else: no gradient, or leads to no source)
+                adj[x0] = adj[x0] + g0 if x0 in adj else g0  # a value used twice: sum
+            if g1 is not None and x1 in reach:
+                adj[x1] = adj[x1] + g1 if x1 in adj else g1
         else:
-            grads = rule(k, g, out, *vals)
-        for xid, gi in zip(e.input_ids, grads):  # noqa: B905 (hot loop)
-            if gi is None or xid not in reach:
-                continue  # no gradient, or an input that leads to no source
-            prev = adj_get(xid)
-            adj[xid] = gi if prev is None else prev + gi  # a value used twice: sum
+            if op.takes_needs:
+                needs = e.needs if covered else tuple([i in reach for i in ids])
+                grads = rule(k, g, out, *vals, needs=needs, **attrs)
+            elif attrs:
+                grads = rule(k, g, out, *vals, **attrs)
+            elif len(ids) == 1:
+                grads = rule(k, g, out, vals[0])
+            else:
+                grads = rule(k, g, out, *vals)
+            for xid, gi in zip(ids, grads):  # noqa: B905 (hot loop)
+                if gi is not None and xid in reach:
+                    adj[xid] = adj[xid] + gi if xid in adj else gi
         if steps is not None:
             steps.append((idx, g, grads))
 
