@@ -139,18 +139,12 @@ class GradientTape:
     # What a new tape starts with, as class attributes: an instance stores its own value
     # only once it changes (a tape in a training loop is made 1000s of times).
     _recording = False
-    _used = False
     _last: tuple[Any, ...] | None = None
     _record_cache: Record | None = None
     _record_data: _rb.RecordData | None = None
     _record_names: tuple[dict[int, str], dict[int, str]] | None = None
     _record_stamp: tuple[int, int, int] = (0, 0, 0)
     _sweeps = 0  # traced sweeps so far (part of the record's cache stamp)
-    # set while recording: an op whose numbers may warn (the sweep then silences numpy as
-    # TensorFlow is silent), and whether custom_gradient closures are on the tape
-    _risky = False
-    _custom = False
-    _late_watch = False  # a tensor was watched explicitly after ops were recorded
     _numpy_warned = False  # numpy code ran on a tensor while it recorded (warned once)
     _entered = False  # its `with` block has begun (stop_recording's two errors differ)
     # ``_state.local.where`` (name scope, sweep group) while on the tape stack
@@ -164,6 +158,13 @@ class GradientTape:
         self._tracked: set[int] = set()
         # id -> (Variable or _Kept, number of entries recorded when it was watched)
         self._watched: dict[int, tuple[Variable | _Kept, float, Any]] = {}
+        # (flags that every gradient call reads: set here, as an instance's own attributes
+        # are read faster than the class's)
+        self._used = False  # gradient or jacobian was called (non-persistent: no more)
+        # set while recording: an op whose numbers may warn (the sweep then silences numpy
+        # as TensorFlow is silent), whether custom_gradient closures are on the tape, and
+        # whether a tensor was watched explicitly after ops were recorded
+        self._risky = self._custom = self._late_watch = False
 
     # -- context management ----------------------------------------------------------------
     def __enter__(self) -> GradientTape:
