@@ -489,7 +489,7 @@ class GradientTape:
         # a non-persistent tape records no more: its tracked set is the sweep's reach as it is
         reach = set(self._tracked) if self._persistent else self._tracked
         _run_sweep(entries, n, adj, reach, True, NUMPY, False, None, None)
-        self._last = (n, [tid], [source._id], reach, True, {tid: seed})
+        self._last = (n, (tid,), (source._id,), reach, True, {tid: seed})
         self._sweeps += 1
         g = adj.get(source._id)
         return _unconnected_result(source, mode) if g is None else _gradient_tensor(g)
@@ -790,16 +790,21 @@ def _run_sweep(
     ``steps``, if a list, receives ``(entry index, adjoint, rule's result)`` per step, and
     ``adj`` then keeps every adjoint (as it does with ``keep=True``); otherwise only those
     of the ids in ``keep`` (the sources) stay in ``adj``."""
-    adj_get = adj.get
     # an op's output adjoint is complete when the sweep reaches the op: unless the record
     # keeps it or it is asked for, let it go (a big graph then holds few adjoints at once)
-    take: Callable[[int, Any], Any] = adj_get if steps is not None or keep is True else adj.pop
-    if keep and not isinstance(keep, bool) and steps is None:
+    take: Callable[[int, Any], Any]
+    if steps is not None or keep is True:
+        take = adj.get
+    elif keep:
+        adj_get = adj.get
         pop = adj.pop
         sources = keep
 
         def take(i: int, default: Any) -> Any:
             return adj_get(i) if i in sources else pop(i, default)
+
+    else:
+        take = adj.pop
 
     for idx in range(n - 1, -1, -1):  # the equations, last first
         e = entries[idx]
