@@ -344,7 +344,12 @@ class GradientTape:
 
     def _auto_watch(self, v: Variable) -> bool:
         """Watch a Variable read by an op, as TensorFlow does for trainable float ones."""
-        if self._watch_accessed and v._trainable and v._value.dtype.kind in "fc":
+        value = v._value
+        if (
+            self._watch_accessed
+            and v._trainable
+            and (type(value) in _FLOAT_SCALARS or value.dtype.kind in "fc")
+        ):
             self._watch(v)
             return True
         return False
