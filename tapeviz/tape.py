@@ -146,6 +146,7 @@ class GradientTape:
     _record_stamp: tuple[int, int, int] = (0, 0, 0)
     _sweeps = 0  # traced sweeps so far (part of the record's cache stamp)
     _numpy_warned = False  # numpy code ran on a tensor while it recorded (warned once)
+    _stack: tuple[()] | list[Any] = ()  # the tape stack it was pushed on (by __enter__)
     _entered = False  # its `with` block has begun (stop_recording's two errors differ)
     # ``_state.local.where`` (name scope, sweep group) while on the tape stack
     _where: tuple[str, str | None] = ("", None)
@@ -171,7 +172,8 @@ class GradientTape:
         if self._used:
             raise RuntimeError(NON_PERSISTENT_MSG + "; this tape was already used")
         self._where = _local._where  # (kept up to date by _state while on the stack)
-        _local.tapes.append(self)
+        self._stack = tapes = _local.tapes  # (this thread's tape stack, for __exit__)
+        tapes.append(self)
         self._recording = True
         self._entered = True
         _recent.append(weakref.ref(self))
@@ -183,7 +185,7 @@ class GradientTape:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        tapes = _local.tapes
+        tapes = self._stack
         if tapes and tapes[-1] is self:
             tapes.pop()
         else:
