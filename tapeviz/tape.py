@@ -139,19 +139,14 @@ class GradientTape:
     # What a new tape starts with, as class attributes: an instance stores its own value
     # only once it changes (a tape in a training loop is made 1000s of times).
     _recording = False
-    _used = False
     _last: tuple[Any, ...] | None = None
     _record_cache: Record | None = None
     _record_data: _rb.RecordData | None = None
     _record_names: tuple[dict[int, str], dict[int, str]] | None = None
     _record_stamp: tuple[int, int, int] = (0, 0, 0)
     _sweeps = 0  # traced sweeps so far (part of the record's cache stamp)
-    # set while recording: an op whose numbers may warn (the sweep then silences numpy as
-    # TensorFlow is silent), and whether custom_gradient closures are on the tape
-    _risky = False
-    _custom = False
-    _late_watch = False  # a tensor was watched explicitly after ops were recorded
     _numpy_warned = False  # numpy code ran on a tensor while it recorded (warned once)
+    _stack: tuple[()] | list[Any] = ()  # the tape stack it was pushed on (by __enter__)
     _entered = False  # its `with` block has begun (stop_recording's two errors differ)
     # ``_state.local.where`` (name scope, sweep group) while on the tape stack
     _where: tuple[str, str | None] = ("", None)
@@ -164,13 +159,21 @@ class GradientTape:
         self._tracked: set[int] = set()
         # id -> (Variable or _Kept, number of entries recorded when it was watched)
         self._watched: dict[int, tuple[Variable | _Kept, float, Any]] = {}
+        # (flags that every gradient call reads: set here, as an instance's own attributes
+        # are read faster than the class's)
+        self._used = False  # gradient or jacobian was called (non-persistent: no more)
+        # set while recording: an op whose numbers may warn (the sweep then silences numpy
+        # as TensorFlow is silent), whether custom_gradient closures are on the tape, and
+        # whether a tensor was watched explicitly after ops were recorded
+        self._risky = self._custom = self._late_watch = False
 
     # -- context management ----------------------------------------------------------------
     def __enter__(self) -> GradientTape:
         if self._used:
             raise RuntimeError(NON_PERSISTENT_MSG + "; this tape was already used")
         self._where = _local._where  # (kept up to date by _state while on the stack)
-        _local.tapes.append(self)
+        self._stack = tapes = _local.tapes  # (this thread's tape stack, for __exit__)
+        tapes.append(self)
         self._recording = True
         self._entered = True
         _recent.append(weakref.ref(self))
@@ -182,7 +185,7 @@ class GradientTape:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        tapes = _local.tapes
+        tapes = self._stack
         if tapes and tapes[-1] is self:
             tapes.pop()
         else:
@@ -286,15 +289,23 @@ class GradientTape:
             x, y = xs
             xid = x._id
             yid = y._id
-            nx = xid in tracked or (type(x) is Variable and self._auto_watch(x))
-            ny = yid in tracked or (type(y) is Variable and self._auto_watch(y))
+            # (each input's type looked at once: a Variable is kept, of a tensor its name)
+            if type(x) is Variable:
+                nx = xid in tracked or self._auto_watch(x)
+                ix: Variable | str | None = x
+            else:
+                nx = xid in tracked
+                ix = x._name
+            if type(y) is Variable:
+                ny = yid in tracked or self._auto_watch(y)
+                iy: Variable | str | None = y
+            else:
+                ny = yid in tracked
+                iy = y._name
             if not (nx or ny):
                 return
             needs: tuple[bool, ...] = (nx, ny)
-            inputs: tuple[Variable | str | None, ...] = (
-                x if type(x) is Variable else x._name,
-                y if type(y) is Variable else y._name,
-            )
+            inputs: tuple[Variable | str | None, ...] = (ix, iy)
             ids: tuple[int, ...] = (xid, yid)
         elif n == 1:
             x = xs[0]
@@ -335,7 +346,12 @@ class GradientTape:
 
     def _auto_watch(self, v: Variable) -> bool:
         """Watch a Variable read by an op, as TensorFlow does for trainable float ones."""
-        if self._watch_accessed and v._trainable and v._value.dtype.kind in "fc":
+        value = v._value
+        if (
+            self._watch_accessed
+            and v._trainable
+            and (type(value) in _FLOAT_SCALARS or value.dtype.kind in "fc")
+        ):
             self._watch(v)
             return True
         return False
@@ -480,7 +496,7 @@ class GradientTape:
         # a non-persistent tape records no more: its tracked set is the sweep's reach as it is
         reach = set(self._tracked) if self._persistent else self._tracked
         _run_sweep(entries, n, adj, reach, True, NUMPY, False, None, None)
-        self._last = (n, [tid], [source._id], reach, True, {tid: seed})
+        self._last = (n, (tid,), (source._id,), reach, True, {tid: seed})
         self._sweeps += 1
         g = adj.get(source._id)
         return _unconnected_result(source, mode) if g is None else _gradient_tensor(g)
@@ -781,16 +797,21 @@ def _run_sweep(
     ``steps``, if a list, receives ``(entry index, adjoint, rule's result)`` per step, and
     ``adj`` then keeps every adjoint (as it does with ``keep=True``); otherwise only those
     of the ids in ``keep`` (the sources) stay in ``adj``."""
-    adj_get = adj.get
     # an op's output adjoint is complete when the sweep reaches the op: unless the record
     # keeps it or it is asked for, let it go (a big graph then holds few adjoints at once)
-    take: Callable[[int, Any], Any] = adj_get if steps is not None or keep is True else adj.pop
-    if keep and not isinstance(keep, bool) and steps is None:
+    take: Callable[[int, Any], Any]
+    if steps is not None or keep is True:
+        take = adj.get
+    elif keep:
+        adj_get = adj.get
         pop = adj.pop
         sources = keep
 
         def take(i: int, default: Any) -> Any:
             return adj_get(i) if i in sources else pop(i, default)
+
+    else:
+        take = adj.pop
 
     for idx in range(n - 1, -1, -1):  # the equations, last first
         e = entries[idx]
@@ -806,30 +827,36 @@ def _run_sweep(
         else:
             vals, out = e.input_values, e.output_value
         attrs = e.attrs
-        # (the inputs of an op of one or two inputs without attrs, most of a training
-        # loop's, are passed one by one: after k, g, out, `*vals` makes Python build a new
-        # argument tuple, and with `needs=` a dict, which costs more than a short rule)
-        if op.takes_needs:
-            needs = e.needs if covered else tuple([i in reach for i in e.input_ids])
-            if attrs:
-                grads = rule(k, g, out, *vals, needs=needs, **attrs)
-            elif len(vals) == 2:
+        ids = e.input_ids
+        # (an op of two inputs without attrs, most of a training loop's, is served by
+        # straight-line code: its inputs passed one by one (after k, g, out, `*vals` makes
+        # Python build a new argument tuple, and with `needs=` a dict) and its two
+        # contributions summed without a loop)
+        if len(ids) == 2 and not attrs:
+            if op.takes_needs:
+                needs = e.needs if covered else (ids[0] in reach, ids[1] in reach)
                 grads = rule(k, g, out, vals[0], vals[1], needs=needs)
             else:
-                grads = rule(k, g, out, *vals, needs=needs)
-        elif attrs:
-            grads = rule(k, g, out, *vals, **attrs)
-        elif len(vals) == 2:
-            grads = rule(k, g, out, vals[0], vals[1])
-        elif len(vals) == 1:
-            grads = rule(k, g, out, vals[0])
+                grads = rule(k, g, out, vals[0], vals[1])
+            g0, g1 = grads
+            x0, x1 = ids
+            if g0 is not None and x0 in reach:  # (else: no gradient, or leads to no source)
+                adj[x0] = adj[x0] + g0 if x0 in adj else g0  # a value used twice: sum
+            if g1 is not None and x1 in reach:
+                adj[x1] = adj[x1] + g1 if x1 in adj else g1
         else:
-            grads = rule(k, g, out, *vals)
-        for xid, gi in zip(e.input_ids, grads):  # noqa: B905 (hot loop)
-            if gi is None or xid not in reach:
-                continue  # no gradient, or an input that leads to no source
-            prev = adj_get(xid)
-            adj[xid] = gi if prev is None else prev + gi  # a value used twice: sum
+            if op.takes_needs:
+                needs = e.needs if covered else tuple([i in reach for i in ids])
+                grads = rule(k, g, out, *vals, needs=needs, **attrs)
+            elif attrs:
+                grads = rule(k, g, out, *vals, **attrs)
+            elif len(ids) == 1:
+                grads = rule(k, g, out, vals[0])
+            else:
+                grads = rule(k, g, out, *vals)
+            for xid, gi in zip(ids, grads):  # noqa: B905 (hot loop)
+                if gi is not None and xid in reach:
+                    adj[xid] = adj[xid] + gi if xid in adj else gi
         if steps is not None:
             steps.append((idx, g, grads))
 

@@ -427,13 +427,22 @@ def _pow_may_warn(x: Any, y: Any) -> bool:
     (pow's ``may_warn``): false only for float32/64 scalars with 1e-18 < x < 1e18 and
     0 <= y <= 2 (x**2, sqrt-like powers), the common case that may then skip
     ``np.errstate``."""
+    global _pow_last
+    # (asked twice per op, by the forward and by the tape recording it: the answer for the
+    # last two numbers is kept; numpy scalars are immutable, so the same objects give it)
+    last = _pow_last
+    if last[0] is x and last[1] is y:
+        return last[2]
     if type(x) in _WIDE_FLOATS and type(y) in _WIDE_FLOATS:
         f, e = float(x), float(y)  # (Python floats compare faster than numpy scalars)
-        return not (1e-18 < f < 1e18 and 0.0 <= e <= 2.0)
+        may = not (1e-18 < f < 1e18 and 0.0 <= e <= 2.0)
+        _pow_last = (x, y, may)
+        return may
     return True
 
 
 _WIDE_FLOATS = frozenset({np.float32, np.float64})  # (float16 tops out at 65504)
+_pow_last: tuple[Any, Any, bool] = (None, None, True)  # _pow_may_warn's last scalars
 
 
 def _pow_fwd(x: Any, y: Any) -> Any:
