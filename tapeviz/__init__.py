@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _surface, dtypes, graph, linalg, math
+from . import _surface, dtypes, linalg, math
 from . import ops as _ops  # registers every op
 from ._surface import NotImplementedInTapeviz
 from .control_flow import cond, while_loop
@@ -133,6 +133,7 @@ __version__ = "0.1.0"
 newaxis = None
 
 _LAZY = {
+    "graph": ".graph",  # the record's types: loaded with the first record
     "viz": ".viz",
     "keras": ".keras",
     "random": ".random",

@@ -16,13 +16,10 @@ with the tape's own sweep (:func:`tapeviz.tape._run_sweep`); it never changes th
 from __future__ import annotations
 
 import array
-import collections
-import contextlib
 import os
 import re
 import sys
 import types
-import weakref
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -37,7 +34,7 @@ from .tensor import Tensor, Variable
 if TYPE_CHECKING:
     from .tape import GradientTape
 
-__all__ = ["RecordData", "RecordView", "note_group", "user_names"]
+__all__ = ["RecordData", "RecordView", "user_names"]
 
 # tapeviz's own code: frames of files in this package (doctests, which run with a tapeviz
 # module's globals, are user code)
@@ -106,26 +103,6 @@ def _source_name(t: Any) -> tuple[str | None, bool]:
         return base, base.rsplit("/", 1)[-1] != "Variable"
     name = getattr(t, "_name", t)
     return (name.split(":")[0], True) if isinstance(name, str) and name else (None, False)
-
-
-# Who ran each traced sweep recorded by an outer tape: group key -> [(target ids, source
-# ids, weak reference to the inner tape)], for the titles of the record's groups.  Only the
-# most recent groups are kept.
-_GROUP_SWEEPS: collections.OrderedDict[str, list[tuple[tuple[int, ...], tuple[int, ...], Any]]]
-_GROUP_SWEEPS = collections.OrderedDict()
-_GROUPS_KEPT = 256
-
-
-def note_group(group: str, tape: GradientTape, targets: list[Tensor], sources: list[Any]) -> None:
-    # (each step is one call into C, safe when threads sweep at once)
-    sweeps = _GROUP_SWEEPS.pop(group, [])  # re-inserted: the most recent come last
-    key = (tuple([t._id for t in targets]), tuple([s._id for s in sources]), weakref.ref(tape))
-    if all(s[:2] != key[:2] for s in sweeps) and len(sweeps) < 8:
-        sweeps.append(key)
-    _GROUP_SWEEPS[group] = sweeps
-    if len(_GROUP_SWEEPS) > _GROUPS_KEPT:
-        with contextlib.suppress(KeyError):
-            _GROUP_SWEEPS.popitem(last=False)
 
 
 class RecordData:
@@ -224,7 +201,7 @@ class RecordData:
         """The live tapes whose sweeps this tape recorded (its groups)."""
         out = []
         for group in self.groups:
-            for _, _, ref in _GROUP_SWEEPS.get(group, ()):
+            for _, _, ref in _tape.GROUP_SWEEPS.get(group, ()):
                 inner = ref()
                 if inner is not None:
                     out.append(inner)
@@ -365,7 +342,7 @@ class RecordView:
         for group in self.data.groups:
             parts = []
             tape_name = None
-            for t_ids, s_ids, ref in _GROUP_SWEEPS.get(group, ()):
+            for t_ids, s_ids, ref in _tape.GROUP_SWEEPS.get(group, ()):
                 parts.append(f"∂{self._names_of(t_ids)}/∂{self._names_of(s_ids)}")
                 inner = ref()
                 if inner is not None:

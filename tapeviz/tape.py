@@ -34,16 +34,18 @@ import warnings
 import weakref
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _record_builder as _rb
 from . import _state
-from .graph import Record
 from .ops import _registry
 from .ops._registry import NUMPY, TENSOR, Backend, Op, TapeEntry, sanitize_attrs
 from .tensor import Tensor, Variable, convert_to_tensor
+
+if TYPE_CHECKING:  # (the record's builder and types load with the first record: import time)
+    from . import _record_builder as _rb
+    from .graph import Record
 
 __all__ = ["GradientTape", "UnconnectedGradients", "hidden_from_tapes", "tape_of"]
 
@@ -601,7 +603,7 @@ class GradientTape:
         if tensor_mode:
             saved_group = _local.group
             _local.group = group = f"gradient of tape {self._id}"
-            _rb.note_group(group, self, targets, sources)
+            _note_group(group, self, targets, sources)
         quiet = None
         if self._risky or n > 32:
             quiet = np.errstate(divide="ignore", invalid="ignore", over="ignore")
@@ -747,6 +749,8 @@ class GradientTape:
         Nodes are labelled with the names the calling code bound the tensors to (looked up
         in its local and global variables now), unless they were given a ``name=``.
         """
+        from . import _record_builder as _rb  # (loaded with the first record)
+
         # rebuilt when something was recorded, watched or swept since the last call; the
         # labels again when the caller's names for the tensors on it changed
         stamp = (len(self._entries), len(self._watched), self._sweeps)
@@ -780,6 +784,26 @@ _registry._TapeClass = GradientTape
 
 
 # --- helpers -----------------------------------------------------------------------------------
+# Who ran each traced sweep recorded by an outer tape: group key -> [(target ids, source
+# ids, weak reference to the inner tape)], for the titles of the record's groups
+# (tapeviz._record_builder reads it).  Only the most recent groups are kept.
+GROUP_SWEEPS: collections.OrderedDict[str, list[tuple[tuple[int, ...], tuple[int, ...], Any]]]
+GROUP_SWEEPS = collections.OrderedDict()
+_GROUPS_KEPT = 256
+
+
+def _note_group(group: str, tape: GradientTape, targets: list[Tensor], sources: list[Any]) -> None:
+    # (each step is one call into C, safe when threads sweep at once)
+    sweeps = GROUP_SWEEPS.pop(group, [])  # re-inserted: the most recent come last
+    key = (tuple([t._id for t in targets]), tuple([s._id for s in sources]), weakref.ref(tape))
+    if all(s[:2] != key[:2] for s in sweeps) and len(sweeps) < 8:
+        sweeps.append(key)
+    GROUP_SWEEPS[group] = sweeps
+    if len(GROUP_SWEEPS) > _GROUPS_KEPT:
+        with contextlib.suppress(KeyError):
+            GROUP_SWEEPS.popitem(last=False)
+
+
 def _run_sweep(
     entries: list[TapeEntry],
     n: int,
