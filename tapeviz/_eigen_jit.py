@@ -344,8 +344,7 @@ def _flush_leave(module: Any, old: Any) -> Any:
 
 FLUSH_CALLS = {"enter": jit(_flush_enter), "leave": jit(_flush_leave)} if _X86_64 else {}
 """The two functions of :func:`flush_calls` (x86-64 only), as numba dispatchers."""
-_FLUSH_SIGNATURE = types.intp(types.intp, types.intp)  # C: PyObject *f(PyObject *, PyObject *)
-_FLUSH_SIGNATURES = {"enter": _FLUSH_SIGNATURE, "leave": _FLUSH_SIGNATURE}
+_PYTHON_CALL = types.intp(types.intp, types.intp)  # C: PyObject *f(PyObject *, PyObject *)
 _METH_NOARGS, _METH_O = 0x0004, 0x0008
 
 
@@ -363,8 +362,17 @@ class _MethodDef(ctypes.Structure):
 _METHOD_DEFS: list[_MethodDef] = []  # (kept alive: the functions point to them)
 
 
-def _builtin(name: str, pointer: int, flags: int) -> Any:
-    """A Python built-in function ``name`` calling the C function at ``pointer``."""
+def _builtin(dispatcher: Any, name: str, flags: int) -> Any:
+    """A Python built-in function ``name`` calling ``dispatcher``'s machine code for
+    :data:`_PYTHON_CALL` (numba's C entry point, which takes and gives ``PyObject *``);
+    None if it is not compiled (see :func:`load`)."""
+    args, _ = sigutils.normalize_signature(_PYTHON_CALL)
+    cres = dispatcher.overloads.get(tuple(args))
+    if cres is None:
+        return None
+    pointer = cres.library.get_pointer_to_function(cres.fndesc.llvm_cfunc_wrapper_name)
+    if not pointer:  # (compiled without numba's C entry point: jit() keeps it)
+        return None
     make = ctypes.pythonapi.PyCFunction_NewEx
     make.restype = ctypes.py_object
     make.argtypes = [ctypes.c_void_p, ctypes.py_object, ctypes.py_object]
@@ -382,21 +390,12 @@ def flush_calls() -> tuple[Any, Any] | None:
     global _flush_builtins
     if not FLUSH_CALLS:
         return None
-    if _flush_builtins is not None:
-        return _flush_builtins
-    pointers = []
-    for name, dispatcher in FLUSH_CALLS.items():
-        args, _ = sigutils.normalize_signature(_FLUSH_SIGNATURES[name])
-        cres = dispatcher.overloads.get(tuple(args))
-        if cres is None:
+    if _flush_builtins is None:
+        enter = _builtin(FLUSH_CALLS["enter"], "enter", _METH_NOARGS)
+        leave = _builtin(FLUSH_CALLS["leave"], "leave", _METH_O)
+        if enter is None or leave is None:
             return None
-        pointers.append(cres.library.get_pointer_to_function(cres.fndesc.llvm_cfunc_wrapper_name))
-    if not all(pointers):
-        return None
-    _flush_builtins = (
-        _builtin("enter", pointers[0], _METH_NOARGS),
-        _builtin("leave", pointers[1], _METH_O),
-    )
+        _flush_builtins = (enter, leave)
     return _flush_builtins
 
 
@@ -430,12 +429,10 @@ def number_calls() -> dict[str, Any]:
     sigmoid) for eager code's float32 numbers, ~0.05 µs a call where ctypes takes ~0.23 µs.
     Call after :func:`load`; made once."""
     if not _number_builtins:
-        args, _ = sigutils.normalize_signature(_FLUSH_SIGNATURE)
         for name, dispatcher in NUMBER_CALLS.items():
-            cres = dispatcher.overloads[tuple(args)]
-            pointer = cres.library.get_pointer_to_function(cres.fndesc.llvm_cfunc_wrapper_name)
-            if pointer:  # (compiled with numba's C entry point, as jit() does)
-                _number_builtins[name] = _builtin(name, pointer, _METH_O)
+            call = _builtin(dispatcher, name, _METH_O)
+            if call is not None:
+                _number_builtins[name] = call
     return _number_builtins
 
 
@@ -538,8 +535,7 @@ def load(compile: bool) -> bool:
     todo = [(f, ARRAY_SIGNATURE) for f in ARRAY_LOOPS.values()]
     todo += [(f, PAIR_SIGNATURE) for f in PAIR_LOOPS.values()]
     todo += [(f, NUMBER_SIGNATURE) for f in NUMBER_KERNELS.values()]
-    todo += [(f, _FLUSH_SIGNATURES[name]) for name, f in FLUSH_CALLS.items()]
-    todo += [(f, _FLUSH_SIGNATURE) for f in NUMBER_CALLS.values()]
+    todo += [(f, _PYTHON_CALL) for f in [*FLUSH_CALLS.values(), *NUMBER_CALLS.values()]]
     for dispatcher, sig in todo:
         if not hasattr(dispatcher, "py_func"):
             return False  # NUMBA_DISABLE_JIT: Python loops, slower than numpy's

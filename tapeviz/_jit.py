@@ -70,6 +70,7 @@ __all__ = [
     "cached_njit",
     "cached",
     "collector_paused",
+    "compiled_with_collector_paused",
     "FAST_LOAD",
     "initialize_nrt",
     "extensions_load_when_compiling",
@@ -314,18 +315,24 @@ def collector_paused() -> Iterator[None]:
         gc.enable()
 
 
-def _compiled_with_collector_paused(dispatcher: Any) -> None:
-    """Make numba compile ``dispatcher`` with :func:`collector_paused`."""
+def compiled_with_collector_paused(
+    dispatcher: Any, before: Callable[[], None] | None = None
+) -> bool:
+    """Make numba compile ``dispatcher`` with :func:`collector_paused` (calling ``before``
+    first, in the pause); whether numba's internals allowed it."""
     compiler: Any = getattr(dispatcher, "_compiler", None)
     plain = getattr(compiler, "compile", None)
     if not callable(plain):  # pragma: no cover - numba's internals changed
-        return
+        return False
 
     def compile(args: Any, return_type: Any) -> Any:
         with collector_paused():
+            if before is not None:
+                before()
             return plain(args, return_type)
 
     compiler.compile = compile
+    return True
 
 
 def cached_njit(**options: Any) -> Callable[[Callable[..., Any]], Any]:
@@ -336,7 +343,7 @@ def cached_njit(**options: Any) -> Callable[[Callable[..., Any]], Any]:
         dispatcher: Any = numba.njit(**options)(fn)
         if hasattr(dispatcher, "py_func"):
             dispatcher._compilation_chain_init_hook = extensions_load_when_compiling
-            _compiled_with_collector_paused(dispatcher)
+            compiled_with_collector_paused(dispatcher)
         return cached(dispatcher)
 
     return decorate

@@ -8,7 +8,7 @@ dispatchers when imported, ~10 ms): loading a program's machine code from the ca
 none of its globals.
 
 numba compiles them with Python's garbage collector paused
-(:func:`tapeviz._jit.collector_paused`)."""
+(:func:`tapeviz._jit.compiled_with_collector_paused`)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from typing import Any
 
 import numba
 
-from .._jit import cached, collector_paused, extensions_load_when_compiling
+from .._jit import cached, compiled_with_collector_paused, extensions_load_when_compiling
 
 __all__ = ["njit"]
 
@@ -32,21 +32,10 @@ def _import_kernels(namespace: dict[str, Any]) -> None:
 
 
 def _kernels_when_compiling(dispatcher: Any) -> bool:
-    """Import the kernels for ``dispatcher``'s module before numba compiles it; whether
-    numba's internals allowed it."""
-    compiler: Any = getattr(dispatcher, "_compiler", None)
-    plain = getattr(compiler, "compile", None)
-    if not callable(plain):  # pragma: no cover - numba's internals changed
-        return False
+    """Import the kernels for ``dispatcher``'s module before numba compiles it (with the
+    garbage collector paused); whether numba's internals allowed it."""
     namespace = dispatcher.py_func.__globals__
-
-    def compile(args: Any, return_type: Any) -> Any:
-        with collector_paused():
-            _import_kernels(namespace)
-            return plain(args, return_type)
-
-    compiler.compile = compile
-    return True
+    return compiled_with_collector_paused(dispatcher, lambda: _import_kernels(namespace))
 
 
 def njit(fn: Callable[..., Any]) -> Any:

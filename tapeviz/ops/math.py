@@ -243,9 +243,13 @@ _F32_NUMBERS: dict[float, np.float32] = {}
 
 def _f32_number(number: float) -> np.float32:
     """``np.float32(number)``, remembered for the next time."""
-    value = np.float32(number)
-    if number and len(_F32_NUMBERS) < 1024:
-        _F32_NUMBERS[number] = value
+    return _remembered(_F32_NUMBERS, number, np.float32(number))
+
+
+def _remembered(cache: dict[float, Any], number: float, value: Any) -> Any:
+    """``value`` of ``number``, kept in ``cache`` for the next time (up to 1024 numbers)."""
+    if number and len(cache) < 1024:
+        cache[number] = value
     return value
 
 
@@ -261,9 +265,7 @@ def _f32_array(number: float) -> np.ndarray:
     """``number`` as a read-only 0-d float32 array, remembered for the next time."""
     value = np.array(number, np.float32)
     value.flags.writeable = False
-    if number and len(_F32_ARRAYS) < 1024:
-        _F32_ARRAYS[number] = value
-    return value
+    return _remembered(_F32_ARRAYS, number, value)
 
 
 def _reject_kind(opname: str, dtype: np.dtype) -> None:
